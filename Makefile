@@ -1,0 +1,51 @@
+# The project's commands. `make demo` and `make test` are the README's two commands; both set
+# everything up first (a Python 3.13 virtualenv with pinned dependencies), so a fresh clone needs nothing else.
+SHELL := /bin/bash
+VENV := .venv
+SAMVENV := .venv-sam
+PY := $(VENV)/bin/python
+PY313 = $(shell scripts/find-python313)
+
+.PHONY: setup sam-setup demo test test-unit lint build validate bench ci clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/dev.txt requirements/constraints.txt shared/requirements.txt
+	@test -x $(PY) || "$(PY313)" -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	@touch $@
+
+sam-setup: $(SAMVENV)/.installed
+
+$(SAMVENV)/.installed: requirements/sam.txt
+	@test -x $(SAMVENV)/bin/python || "$(PY313)" -m venv $(SAMVENV)
+	$(SAMVENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
+	@touch $@
+
+demo: setup
+	$(PY) -m local.demo
+
+test: setup
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-unit: setup
+	$(PY) -m pytest -q tests/unit
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+
+validate: sam-setup
+	$(SAMVENV)/bin/sam validate --lint --region eu-west-1
+
+build: sam-setup
+	$(SAMVENV)/bin/sam build --region eu-west-1
+
+bench: setup
+	$(PY) -m bench
+
+ci: lint test validate build
+
+clean:
+	rm -rf .aws-sam $(VENV) $(SAMVENV) .pytest_cache .mypy_cache .ruff_cache

@@ -204,7 +204,7 @@ class SimulatorServer:
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
             def _serve(self) -> None:
@@ -304,7 +304,8 @@ class SimulatorServer:
         return Response(404, {"errors": [{"code": "NotFound", "message": f"no route for {req.method} {req.path}"}]})
 
     def method_not_allowed(self, req: Request) -> Response:
-        return Response(405, {"errors": [{"code": "MethodNotAllowed", "message": f"{req.method} not allowed on {req.path}"}]})
+        message = f"{req.method} not allowed on {req.path}"
+        return Response(405, {"errors": [{"code": "MethodNotAllowed", "message": message}]})
 
     # ----------------------------------------------------------------- request handling
     def _handle(self, h: BaseHTTPRequestHandler) -> None:

@@ -1,0 +1,49 @@
+"""Brightpearl webhook receiver (API Gateway HTTP API): token check → stock-change queue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from connector.adapters.queues import Queue
+from connector.adapters.secrets import get_json_secret
+from connector.config import WebhookEnv, load
+from connector.observability import MetricUnit, logger, metrics, tracer
+from connector.usecases.accept_webhook import accept_webhook
+
+ENV = load(WebhookEnv)  # fails the cold start naming any missing variable
+QUEUE = Queue(ENV.stock_change_queue_url)
+
+
+def _token(event: dict[str, Any]) -> str | None:
+    """The secret may sit in the path (/brightpearl/webhook/{token}), a ?token= query or a header."""
+    return ((event.get("pathParameters") or {}).get("token")
+            or (event.get("queryStringParameters") or {}).get("token")
+            or {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("x-webhook-token"))
+
+
+def _body(event: dict[str, Any]) -> str | None:
+    body = event.get("body")
+    if body and event.get("isBase64Encoded"):
+        import base64
+
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    return body
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    secret = get_json_secret(ENV.brightpearl_secret_name)
+    result = accept_webhook(token=_token(event), body=_body(event), expected_token=str(secret.get("webhook_token", "")),
+                            account=ENV.brightpearl_account, queue=QUEUE)
+    if result.status == 200:
+        metrics.add_metric(name="WebhookProductsAccepted", unit=MetricUnit.Count, value=result.body["accepted"])
+    else:
+        metrics.add_metric(name=f"WebhookRejected{result.status}", unit=MetricUnit.Count, value=1)
+        logger.warning("webhook rejected", extra={"status": result.status, "reason": result.body["message"]})
+    return {"statusCode": result.status, "headers": {"Content-Type": "application/json"},
+            "body": json.dumps(result.body)}

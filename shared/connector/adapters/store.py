@@ -1,0 +1,190 @@
+"""DynamoDB tables through pynamodb: one table per aggregate (see docs/architecture.md for why).
+
+Table names are not known at import time (CloudFormation names them; tests and the local run
+create their own), so :func:`bind` sets each model's table name, region and endpoint from the
+environment before first use. The key schemas here must match template.yaml; a test compares them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from pynamodb.attributes import (
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+
+class _Meta:
+    table_name = "unbound"
+    region = "eu-west-1"
+    host: str | None = None
+
+
+class Setting(Model):
+    """Merchant settings: one item per scope (``global``, ``channel#<marketplaceId>``)."""
+
+    class Meta(_Meta):
+        env_var = "SETTINGS_TABLE"
+
+    key = UnicodeAttribute(hash_key=True)
+    value = JSONAttribute(default=dict)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class ListingsByProduct(GlobalSecondaryIndex["ListingLink"]):
+    class Meta:
+        index_name = "by_product"
+        projection = AllProjection()
+
+    product_id = NumberAttribute(hash_key=True)
+    listing_id = UnicodeAttribute(range_key=True)
+
+
+class ListingLink(Model):
+    """A connected Amazon listing (seller, marketplace, SKU, channel) ⇄ one Brightpearl product."""
+
+    class Meta(_Meta):
+        env_var = "LISTINGS_TABLE"
+
+    listing_id = UnicodeAttribute(hash_key=True)  # "<marketplaceId>#<sku>"
+    seller_id = UnicodeAttribute()
+    marketplace_id = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    product_id = NumberAttribute()
+    fulfillment_channel = UnicodeAttribute(default="MFN")  # MFN or FBA; FBA is never pushed
+    last_pushed_quantity = NumberAttribute(null=True)
+    last_confirmed_quantity = NumberAttribute(null=True)
+    last_push_at = UTCDateTimeAttribute(null=True)
+    last_result = UnicodeAttribute(null=True)
+    buffer = JSONAttribute(null=True)
+    by_product = ListingsByProduct()
+    version = VersionAttribute()
+
+
+class ShipmentSku(MapAttribute[str, Any]):
+    sku = UnicodeAttribute()
+    product_id = NumberAttribute(null=True)
+    expected = NumberAttribute(default=0)
+    transferred = NumberAttribute(default=0)
+    received = NumberAttribute(default=0)
+    released = NumberAttribute(default=0)
+
+
+class InboundShipment(Model):
+    """An Amazon FBA inbound shipment and its Brightpearl transfer, per SKU."""
+
+    class Meta(_Meta):
+        env_var = "SHIPMENTS_TABLE"
+
+    shipment_id = UnicodeAttribute(hash_key=True)
+    status = UnicodeAttribute()
+    status_history = ListAttribute[Any](default=list)
+    skus = ListAttribute(of=ShipmentSku, default=list)
+    stock_transfer_id = NumberAttribute(null=True)
+    goods_out_note_id = NumberAttribute(null=True)
+    emails_sent = ListAttribute[Any](default=list)
+    updated_at = UTCDateTimeAttribute(null=True)
+    version = VersionAttribute()
+
+
+class MovementsBySku(GlobalSecondaryIndex["StockMovement"]):
+    class Meta:
+        index_name = "by_sku"
+        projection = AllProjection()
+
+    sku = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class StockMovement(Model):
+    """The audit and de-duplication ledger: one item per movement, keyed deterministically by its source."""
+
+    class Meta(_Meta):
+        env_var = "MOVEMENTS_TABLE"
+
+    movement_key = UnicodeAttribute(hash_key=True)  # e.g. "ledger#<report natural key>"
+    source = UnicodeAttribute()
+    sku = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    product_id = NumberAttribute(null=True)
+    warehouse_id = NumberAttribute(null=True)
+    quantity = NumberAttribute(default=0)
+    status = UnicodeAttribute(default="pending")  # pending / applied / failed / skipped / unmatched
+    reason = UnicodeAttribute(null=True)
+    brightpearl_ids = ListAttribute[Any](default=list)
+    error = UnicodeAttribute(null=True)
+    by_sku = MovementsBySku()
+    version = VersionAttribute()
+
+
+class ReportJobsByReportId(GlobalSecondaryIndex["ReportJob"]):
+    class Meta:
+        index_name = "by_report_id"
+        projection = AllProjection()
+
+    report_id = UnicodeAttribute(hash_key=True)
+
+
+class ReportJob(Model):
+    """One Amazon report request and where it is: requested → … → applied. Cursors live here too."""
+
+    class Meta(_Meta):
+        env_var = "REPORT_JOBS_TABLE"
+
+    job_id = UnicodeAttribute(hash_key=True)
+    report_type = UnicodeAttribute()
+    status = UnicodeAttribute(default="requested")
+    report_id = UnicodeAttribute(null=True)
+    document_id = UnicodeAttribute(null=True)
+    data_start = UTCDateTimeAttribute(null=True)
+    data_end = UTCDateTimeAttribute(null=True)
+    detail = JSONAttribute(null=True)
+    by_report_id = ReportJobsByReportId()
+    version = VersionAttribute()
+
+
+class GovernorItem(Model):
+    """Shared rate budgets (token buckets) and short leases (locks), per key."""
+
+    class Meta(_Meta):
+        env_var = "GOVERNOR_TABLE"
+
+    key = UnicodeAttribute(hash_key=True)
+    tokens = NumberAttribute(default=0)
+    refilled_at = NumberAttribute(default=0)
+    owner = UnicodeAttribute(null=True)
+    lease_until = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+    version = VersionAttribute()
+
+
+MODELS: tuple[type[Model], ...] = (Setting, ListingLink, InboundShipment, StockMovement, ReportJob, GovernorItem)
+
+
+def bind(environ: Mapping[str, str] | None = None, *, models: tuple[type[Model], ...] = MODELS) -> None:
+    """Point each model at its table (name from its env var), region and optional local endpoint."""
+    env = os.environ if environ is None else environ
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1"
+    host = env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL")
+    for model in models:
+        meta: Any = model.Meta
+        name = env.get(meta.env_var)
+        if not name:
+            continue
+        meta.table_name = name
+        meta.region = region
+        meta.host = host
+        # pynamodb caches its connection per model; drop it so the new endpoint takes effect.
+        model._connection = None

@@ -1,0 +1,80 @@
+"""Brightpearl webhook payloads: what Brightpearl sends and what the connector accepts.
+
+Brightpearl does not sign webhooks; the receiver is protected by a long random token in the URL
+(checked elsewhere). This module only validates the body and turns it into a stock-change message.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from connector.domain.idsets import IdSetError, format_id_set, parse_id_set
+
+
+class WebhookBodyError(ValueError):
+    """The body is not a Brightpearl webhook payload; the message says what is wrong."""
+
+
+REQUIRED_FIELDS = ("accountCode", "resourceType", "id")
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """What the stock-change queue carries: which products changed, from which event."""
+
+    account_code: str
+    resource_type: str
+    full_event: str
+    product_ids: tuple[int, ...]
+    raised_on: str
+
+    def to_message(self) -> dict[str, object]:
+        return {
+            "accountCode": self.account_code,
+            "resourceType": self.resource_type,
+            "fullEvent": self.full_event,
+            "idSet": format_id_set(self.product_ids),
+            "count": len(self.product_ids),
+            "raisedOn": self.raised_on,
+        }
+
+
+def parse_webhook_body(body: str | bytes | None) -> StockChange:
+    """Validate a webhook body; raise :class:`WebhookBodyError` naming the problem."""
+    if body is None or (isinstance(body, (str, bytes)) and not body.strip()):
+        raise WebhookBodyError("body is empty; expected Brightpearl's webhook JSON")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookBodyError(f"body is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise WebhookBodyError(f"body must be a JSON object, got {type(data).__name__}")
+    missing = [f for f in REQUIRED_FIELDS if not data.get(f)]
+    if missing:
+        raise WebhookBodyError(f"missing field(s): {', '.join(missing)}")
+    for name in ("accountCode", "resourceType", "id", "fullEvent", "lifecycleEvent", "raisedOn"):
+        if name in data and not isinstance(data[name], str):
+            raise WebhookBodyError(f"field {name} must be a string (Brightpearl sends every value as a string)")
+    try:
+        ids = parse_id_set(data["id"])
+    except IdSetError as exc:
+        raise WebhookBodyError(f"field id: {exc}") from None
+    resource = data["resourceType"].lower()  # casing is unconfirmed: compare case-insensitively
+    full_event = data.get("fullEvent") or f"{resource}.{data.get('lifecycleEvent', 'modified')}"
+    return StockChange(
+        account_code=data["accountCode"],
+        resource_type=resource,
+        full_event=full_event.lower(),
+        product_ids=tuple(ids),
+        raised_on=data.get("raisedOn", ""),
+    )
+
+
+def token_matches(given: str | None, expected: str) -> bool:
+    """Constant-time comparison, so the token cannot be guessed byte by byte from timings."""
+    import hmac
+
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8"))

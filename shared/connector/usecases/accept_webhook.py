@@ -1,0 +1,42 @@
+"""Use case: accept a Brightpearl webhook call and put its stock change on the queue.
+
+Answer fast (Brightpearl waits on us): check the token, validate the body, enqueue, return.
+Status codes steer Brightpearl's retries: 4xx stops them (bad token, bad body), 503 asks for a
+retry (we could not queue the change, so nothing is lost).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from connector.adapters.queues import QueueError
+from connector.domain.webhooks import WebhookBodyError, parse_webhook_body, token_matches
+
+
+class MessageSink(Protocol):
+    def send(self, message: dict[str, Any], *, attributes: dict[str, str] | None = None) -> str: ...
+
+
+@dataclass(frozen=True)
+class WebhookResult:
+    status: int
+    body: dict[str, Any]
+
+
+def accept_webhook(*, token: str | None, body: str | None, expected_token: str, account: str,
+                   queue: MessageSink) -> WebhookResult:
+    if not token_matches(token, expected_token):
+        return WebhookResult(403, {"message": "forbidden: the webhook token is missing or does not match"})
+    try:
+        change = parse_webhook_body(body)
+    except WebhookBodyError as exc:
+        return WebhookResult(400, {"message": f"bad request: {exc}"})
+    if change.account_code.lower() != account.lower():
+        return WebhookResult(403, {"message": f"forbidden: unknown accountCode {change.account_code!r}"})
+    try:
+        message_id = queue.send(change.to_message(), attributes={"fullEvent": change.full_event})
+    except QueueError:
+        return WebhookResult(503, {"message": "stock change could not be queued; retry later"})
+    return WebhookResult(200, {"accepted": len(change.product_ids), "event": change.full_event,
+                               "messageId": message_id})

@@ -1,0 +1,73 @@
+"""template.yaml is the single source of truth: the store, the functions and events/ must agree with it."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from connector.adapters import store
+from local.aws import load_template
+from local.runtime import function_ids, invoke
+
+TEMPLATE = load_template()
+RESOURCES = TEMPLATE["Resources"]
+ENV = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]
+
+
+def _table_logical_id(env_var: str) -> str:
+    return ENV[env_var]["Ref"]
+
+
+@pytest.mark.parametrize("model", store.MODELS, ids=lambda m: m.__name__)
+def test_pynamodb_models_match_the_template_tables(model):
+    table = RESOURCES[_table_logical_id(model.Meta.env_var)]["Properties"]
+    hash_key = next(k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH")
+    assert model._hash_keyname == hash_key
+    declared_gsis = {g["IndexName"]: g for g in table.get("GlobalSecondaryIndexes", [])}
+    model_gsis = {idx.Meta.index_name: idx for idx in model._indexes.values()}
+    assert set(declared_gsis) == set(model_gsis)
+    attr_types = {a["AttributeName"]: a["AttributeType"] for a in table["AttributeDefinitions"]}
+    for name, gsi in declared_gsis.items():
+        for key in gsi["KeySchema"]:
+            attr = model.get_attributes()[key["AttributeName"]]
+            assert attr.attr_type == attr_types[key["AttributeName"]], (name, key)
+
+
+def test_every_table_has_pitr_encryption_and_on_demand_billing():
+    for logical, res in RESOURCES.items():
+        if res["Type"] == "AWS::DynamoDB::Table":
+            props = res["Properties"]
+            assert props["BillingMode"] == "PAY_PER_REQUEST", logical
+            assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], logical
+            assert props["SSESpecification"]["SSEEnabled"], logical
+
+
+def test_queue_visibility_is_six_times_the_consumer_timeout_and_dlq_after_three():
+    for logical, res in RESOURCES.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for ev in (res["Properties"].get("Events") or {}).values():
+            if ev["Type"] != "SQS":
+                continue
+            queue = RESOURCES[ev["Properties"]["Queue"]["Fn::GetAtt"][0]]["Properties"]
+            timeout = res["Properties"].get("Timeout", TEMPLATE["Globals"]["Function"]["Timeout"])
+            assert queue["VisibilityTimeout"] == 6 * timeout, logical
+            assert queue["RedrivePolicy"]["maxReceiveCount"] == 3
+            assert ev["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+@pytest.mark.parametrize("logical_id", function_ids())
+def test_each_function_has_a_sample_event_and_a_handler_file(logical_id):
+    code_uri = RESOURCES[logical_id]["Properties"]["CodeUri"]
+    folder = Path(code_uri).name
+    assert Path(code_uri, "app.py").is_file()
+    assert Path("events", f"{folder}.json").is_file(), f"events/{folder}.json missing for {logical_id}"
+
+
+@pytest.mark.parametrize("logical_id", ["StockChangeFunction", "NotificationsFunction"])
+def test_consumers_without_their_feature_yet_hand_every_record_back(local_aws, logical_id):
+    """Until its feature ships, a queue consumer must not swallow messages (they would be lost)."""
+    folder = Path(RESOURCES[logical_id]["Properties"]["CodeUri"]).name
+    event = json.loads(Path("events", f"{folder}.json").read_text())
+    result = invoke(logical_id, event)
+    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}

@@ -182,6 +182,8 @@ class SimulatorServer:
     """
 
     name = "simulator"
+    # How often serve_forever checks for shutdown: stop() waits up to this long.
+    poll_interval = 0.05
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, clock: SimClock | None = None,
                  seed: int = 7) -> None:
@@ -214,7 +216,8 @@ class SimulatorServer:
 
         self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name=self.name, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, name=self.name, daemon=True,
+                                        kwargs={"poll_interval": self.poll_interval})
         self._thread.start()
         return self
 

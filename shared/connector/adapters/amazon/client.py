@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import httpx
 from sp_api.auth import AccessTokenClient
 from sp_api.auth import access_token_client as _token_module
 from sp_api.base import (
@@ -163,7 +164,8 @@ class AmazonClients:
         return self._pacers[operation]
 
     def forget_access_token(self) -> None:
-        """Drop the cached access token for this seller (the library caches it per process)."""
+        """Drop the cached access tokens (the library caches them per process, keyed by refresh token;
+        one stack serves one seller, so clearing the whole cache costs nothing)."""
         _token_module.cache.clear()
 
     def call(self, operation: str, fn: Callable[..., ApiResponse], *args: Any, **kwargs: Any) -> ApiResponse:
@@ -189,7 +191,9 @@ class AmazonClients:
                 if attempt >= self.max_attempts or backoff > self.max_wait:
                     raise AmazonThrottled(operation, backoff) from None
                 self.sleep(backoff)
-            except (SellingApiServerException, SellingApiTemporarilyUnavailableException):
+            except (SellingApiServerException, SellingApiTemporarilyUnavailableException, httpx.TransportError):
+                # Retrying is safe for what the connector sends: quantities are absolute (replace), and a
+                # report or feed requested twice costs quota, not correctness.
                 if attempt >= self.max_attempts:
                     raise
                 self.sleep(min(self.max_wait, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))

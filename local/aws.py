@@ -195,3 +195,31 @@ def _create_resources(local: LocalAws) -> None:
 
 def put_secret(local: LocalAws, logical_id: str, value: dict[str, Any]) -> None:
     local.client("secretsmanager").put_secret_value(SecretId=local.physical[logical_id], SecretString=json.dumps(value))
+
+
+def sent_emails(local: LocalAws) -> list[dict[str, Any]]:
+    """Emails SES (moto) has accepted, oldest first, parsed: subject, to, text, html, attachments.
+
+    moto server runs in this process, so its SES backend can be read directly.
+    """
+    from email import message_from_string, policy
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    out = []
+    for m in ses_backends[DEFAULT_ACCOUNT_ID][local.parameters.get("Region", "eu-west-1")].sent_messages:
+        raw = getattr(m, "raw_data", None)
+        if raw is None:  # a simple (non-raw) send
+            out.append({"subject": m.subject, "to": list(m.destinations.get("ToAddresses", [])),
+                        "text": m.body, "html": m.body, "attachments": {}})
+            continue
+        msg = message_from_string(raw, policy=policy.default)
+        text = msg.get_body(preferencelist=("plain",))
+        html = msg.get_body(preferencelist=("html",))
+        attachments = {a.get_filename(): a.get_content() for a in msg.iter_attachments()
+                       if a.get_filename()}
+        out.append({"subject": str(msg["Subject"]), "to": [a.strip() for a in str(msg["To"]).split(",")],
+                    "text": text.get_content() if text else "", "html": html.get_content() if html else "",
+                    "attachments": attachments})
+    return out

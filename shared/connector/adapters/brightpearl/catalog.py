@@ -1,0 +1,112 @@
+"""Reads the connector needs from Brightpearl's catalogue and stock, batched into ID sets.
+
+Every read goes through :class:`BrightpearlClient` (and so the shared budget); product reads take
+up to 200 ids per call and availability up to 100 (longer URIs risk 414), so 20 000 products cost
+about 200 availability calls, not 20 000.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlNotFound
+from connector.domain.idsets import chunks, format_id_set
+from connector.domain.quantities import Composition
+
+PRODUCT_IDS_PER_CALL = 200
+AVAILABILITY_IDS_PER_CALL = 100
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    product_id: int
+    sku: str
+    status: str
+    stock_tracked: bool
+    composition: Composition
+
+
+class BrightpearlCatalog:
+    def __init__(self, client: BrightpearlClient) -> None:
+        self.client = client
+
+    def products(self, product_ids: Iterable[int]) -> dict[int, ProductInfo]:
+        """Products by id; ids Brightpearl no longer has (deleted) are simply absent."""
+        out: dict[int, ProductInfo] = {}
+        for chunk in chunks(product_ids, PRODUCT_IDS_PER_CALL):
+            try:
+                rows = self.client.get(f"product-service/product/{format_id_set(chunk)}") or []
+            except BrightpearlNotFound:
+                continue  # none of this chunk exists
+            for row in rows:
+                info = _product_info(row)
+                out[info.product_id] = info
+        return out
+
+    def availability(self, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """product-availability entries by product id (untracked products are absent, as in Brightpearl)."""
+        out: dict[int, dict[str, Any]] = {}
+        for chunk in chunks(product_ids, AVAILABILITY_IDS_PER_CALL):
+            try:
+                data = self.client.get(f"warehouse-service/product-availability/{format_id_set(chunk)}") or {}
+            except BrightpearlNotFound:
+                continue
+            for key, entry in data.items():
+                out[int(key)] = entry
+        return out
+
+    def bundles_containing(self, product_ids: Iterable[int]) -> set[int]:
+        """Every bundle that contains any of the products, at any depth (Brightpearl's reverse lookup)."""
+        found: set[int] = set()
+        for chunk in chunks(product_ids, PRODUCT_IDS_PER_CALL):
+            try:
+                rows = self.client.get(f"product-service/product/{format_id_set(chunk)}/bundle") or []
+            except BrightpearlNotFound:
+                continue  # 404: none of these products is in a bundle
+            for row in rows:
+                _collect_bundles(row.get("bundles") or [], found)
+        return found
+
+    def compositions_closure(self, product_ids: Iterable[int]) -> tuple[dict[int, ProductInfo], set[int]]:
+        """Products plus, recursively, the components of any bundle among them.
+
+        Returns the product infos and the ids of stock-tracked leaves whose availability is needed.
+        """
+        infos: dict[int, ProductInfo] = {}
+        pending = set(product_ids)
+        while pending:
+            fetched = self.products(pending)
+            infos.update(fetched)
+            nxt: set[int] = set()
+            for info in fetched.values():
+                for component_id, _ in info.composition.components:
+                    if component_id not in infos:
+                        nxt.add(component_id)
+            pending = nxt - set(infos)
+        leaves = {pid for pid, info in infos.items() if not info.composition.is_bundle}
+        return infos, leaves
+
+
+def _collect_bundles(items: list[dict[str, Any]], found: set[int]) -> None:
+    for item in items:
+        if "id" in item:
+            found.add(int(item["id"]))
+        _collect_bundles(item.get("bundles") or [], found)
+
+
+def _product_info(row: dict[str, Any]) -> ProductInfo:
+    pid = int(row["id"])
+    composition = row.get("composition") or {}
+    components: tuple[tuple[int, int], ...] = ()
+    if composition.get("bundle"):
+        components = tuple((int(c["productId"]), int(c.get("productQuantity", 1)))
+                           for c in composition.get("bundleComponents") or [])
+    return ProductInfo(
+        product_id=pid,
+        sku=str((row.get("identity") or {}).get("sku", "")),
+        status=str(row.get("status", "LIVE")),
+        stock_tracked=bool((row.get("stock") or {}).get("stockTracked", True)),
+        composition=Composition(pid, components),
+    )

@@ -1,0 +1,156 @@
+"""Listing links and merchant settings in DynamoDB (the repositories the use cases talk to)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from pynamodb.exceptions import DoesNotExist
+
+from connector.adapters.store import ListingLink, Setting
+from connector.domain.mfn_sync import ChannelRule, LinkView
+from connector.domain.quantities import NO_BUFFER, BufferRule
+
+
+def listing_id(marketplace_id: str, sku: str) -> str:
+    return f"{marketplace_id}#{sku}"
+
+
+def _buffer(data: dict[str, Any] | None) -> BufferRule | None:
+    if not data:
+        return None
+    return BufferRule(keep_back=int(data.get("keep_back", 0)), percent=data.get("percent"),
+                      max_quantity=data.get("max_quantity"))
+
+
+class LinkRepository:
+    def get(self, marketplace_id: str, sku: str) -> ListingLink | None:
+        try:
+            return ListingLink.get(listing_id(marketplace_id, sku))
+        except DoesNotExist:
+            return None
+
+    def connect(self, *, seller_id: str, marketplace_id: str, sku: str, product_id: int, channel: str = "MFN",
+                lead_time_days: int | None = None) -> ListingLink:
+        if channel not in ("MFN", "FBA"):
+            raise ValueError(f"fulfillment channel must be MFN or FBA, got {channel!r}")
+        link = self.get(marketplace_id, sku) or ListingLink(listing_id(marketplace_id, sku))
+        link.seller_id, link.marketplace_id, link.sku = seller_id, marketplace_id, sku
+        link.product_id, link.fulfillment_channel = product_id, channel
+        if lead_time_days is not None:
+            link.buffer = {**(link.buffer or {}), "lead_time_days": lead_time_days}
+        link.save()
+        return link
+
+    def disconnect(self, marketplace_id: str, sku: str) -> bool:
+        link = self.get(marketplace_id, sku)
+        if link is None:
+            return False
+        link.delete()
+        return True
+
+    def by_products(self, product_ids: Iterable[int]) -> list[ListingLink]:
+        out: list[ListingLink] = []
+        for pid in sorted(set(product_ids)):
+            out.extend(ListingLink.by_product.query(pid))
+        return out
+
+    def all(self) -> Iterator[ListingLink]:
+        yield from ListingLink.scan()
+
+    def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
+        link = ListingLink.get(link_id)
+        link.last_pushed_quantity = quantity
+        link.last_push_at = datetime.now(UTC)
+        link.last_result = result
+        if confirmed:
+            link.last_confirmed_quantity = quantity
+        link.save()
+
+    @staticmethod
+    def view(link: ListingLink) -> LinkView:
+        extra = link.buffer or {}
+        return LinkView(
+            listing_id=link.listing_id, sku=link.sku, marketplace_id=link.marketplace_id,
+            product_id=int(link.product_id), channel=link.fulfillment_channel,
+            last_confirmed=None if link.last_confirmed_quantity is None else int(link.last_confirmed_quantity),
+            lead_time_days=extra.get("lead_time_days"),
+            buffer=_buffer({k: v for k, v in extra.items() if k != "lead_time_days"}),
+        )
+
+
+class GlobalSettings(BaseModel):
+    """Settings for the whole connector (the ``global`` item of the settings table)."""
+
+    mfn_warehouses: list[int] = Field(default_factory=list, description=(
+        "warehouses whose on-hand is summed for merchant-fulfilled listings"))
+    patch_threshold: int = Field(20, ge=0, description="more changes than this go in one JSON_LISTINGS_FEED")
+
+    # FBA (inbound shipments, movements, reconciliation)
+    fba_warehouse_id: int | None = Field(None, description="the Brightpearl warehouse that mirrors Amazon FBA stock")
+    inbound_source_warehouse_id: int | None = Field(None, description="where inbound shipments' stock leaves from")
+    transfer_policy: str = Field("available", pattern="^(available|hold)$", description=(
+        "short of stock for a transfer: 'available' creates it with what there is, 'hold' waits for stock"))
+    ship_transfer_on: str = Field("shipped", pattern="^(shipped|created)$", description=(
+        "mark the transfer's goods-out note shipped when Amazon shows the shipment shipped, or at once"))
+    staff_contact_id: int = Field(4, description="Brightpearl staff id recorded on goods-out note events")
+    shipping_method_id: int | None = Field(None, description="Brightpearl shipping method for transfers")
+
+    # Returns and movements
+    restock_returns: bool = Field(False, description="returned sellable units go back into stock")
+    returns_warehouse_id: int | None = Field(None, description="where merchant-fulfilled returns are restocked")
+    order_lookup_field: str = Field("externalRef", pattern="^(externalRef|customerRef)$", description=(
+        "the Brightpearl order field holding the Amazon order id"))
+    dry_run: bool = Field(False, description="compute and record movements without writing to Brightpearl")
+
+
+class ChannelSettings(BaseModel):
+    """Per Amazon marketplace (``channel#<marketplaceId>``)."""
+
+    sync_enabled: bool = True
+    mfn_warehouses: list[int] | None = None  # None: the global list
+    buffer: dict[str, Any] | None = None  # keep_back / percent / max_quantity; default off
+
+
+class SettingsRepository:
+    GLOBAL = "global"
+
+    @staticmethod
+    def _load(key: str) -> dict[str, Any]:
+        try:
+            return dict(Setting.get(key).value or {})
+        except DoesNotExist:
+            return {}
+
+    @staticmethod
+    def _save(key: str, value: dict[str, Any]) -> None:
+        try:
+            item = Setting.get(key)
+        except DoesNotExist:
+            item = Setting(key)
+        item.value = value
+        item.updated_at = datetime.now(UTC)
+        item.save()
+
+    def global_settings(self) -> GlobalSettings:
+        return GlobalSettings.model_validate(self._load(self.GLOBAL))
+
+    def save_global(self, settings: GlobalSettings) -> None:
+        self._save(self.GLOBAL, settings.model_dump())
+
+    def channel(self, marketplace_id: str) -> ChannelSettings:
+        return ChannelSettings.model_validate(self._load(f"channel#{marketplace_id}"))
+
+    def save_channel(self, marketplace_id: str, settings: ChannelSettings) -> None:
+        self._save(f"channel#{marketplace_id}", settings.model_dump())
+
+    def rules(self, marketplace_ids: Iterable[str]) -> dict[str, ChannelRule]:
+        g = self.global_settings()
+        out: dict[str, ChannelRule] = {}
+        for mid in marketplace_ids:
+            c = self.channel(mid)
+            warehouses = tuple(c.mfn_warehouses if c.mfn_warehouses is not None else g.mfn_warehouses)
+            out[mid] = ChannelRule(mid, c.sync_enabled, warehouses, _buffer(c.buffer) or NO_BUFFER)
+        return out

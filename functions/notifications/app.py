@@ -1,16 +1,32 @@
-"""SP-API notifications: handler arrives with its feature; until then records go back to the queue."""
+"""SP-API notifications (SQS): each record routed to its use case; failures go back to the queue alone."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector.observability import logger, metrics
-from connector.usecases.pending import queued_feature_pending
+from connector.observability import logger, metrics, tracer
+from connector.usecases.notifications import NotificationRouter
+
+# Report failures item by item even when all fail: the queue retries exactly those (then the DLQ).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+ROUTER = NotificationRouter()
+# Registrations (one line per notification type handled):
+#   ROUTER.register("FEED_PROCESSING_FINISHED", ...)      merchant-fulfilled sync (feed results)
+#   ROUTER.register("REPORT_PROCESSING_FINISHED", ...)    report jobs (movements, returns)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> Any:
+    return ROUTER.handle_body(record.body)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return queued_feature_pending("SP-API notifications", event)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
+                                    context=context)

@@ -194,7 +194,12 @@ def _create_resources(local: LocalAws) -> None:
 
 
 def put_secret(local: LocalAws, logical_id: str, value: dict[str, Any]) -> None:
+    """Store a secret's value and drop Powertools' cached copy, so handlers in this process see it now
+    (deployed Lambdas would see it within the cache's max age)."""
+    from aws_lambda_powertools.utilities import parameters
+
     local.client("secretsmanager").put_secret_value(SecretId=local.physical[logical_id], SecretString=json.dumps(value))
+    parameters.clear_caches()
 
 
 def sent_emails(local: LocalAws) -> list[dict[str, Any]]:

@@ -1,16 +1,58 @@
-"""Merchant-fulfilled stock sync: handler arrives with its feature; until then records go back to the queue."""
+"""Brightpearl stock changes (SQS): recompute and push the affected merchant-fulfilled listings.
+
+The batch's product ids are synced together (one Brightpearl read per ID set, not per message);
+a malformed record fails alone, and if the sync itself fails every record goes back to the queue.
+"""
 
 from __future__ import annotations
 
+import json
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector.observability import logger, metrics
-from connector.usecases.pending import queued_feature_pending
+from connector.config import MfnSyncEnv, load
+from connector.domain.idsets import IdSetError, parse_id_set
+from connector.observability import logger, metrics, tracer
+from connector.usecases.mfn_sync import MfnSync
+
+ENV = load(MfnSyncEnv)
+
+
+@cache
+def sync() -> MfnSync:
+    from connector.wiring import mfn_sync
+
+    return mfn_sync(ENV)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return queued_feature_pending("merchant-fulfilled stock sync", event)
+    failures: list[str] = []
+    accepted: list[str] = []
+    product_ids: set[int] = set()
+    for record in event.get("Records") or []:
+        try:
+            body = json.loads(record["body"])
+            product_ids.update(parse_id_set(str(body["idSet"])))
+            accepted.append(record["messageId"])
+        except (ValueError, KeyError, TypeError, IdSetError) as exc:
+            logger.error("malformed stock-change message", extra={"messageId": record.get("messageId"),
+                                                                    "error": str(exc)})
+            failures.append(record["messageId"])
+    if product_ids:
+        try:
+            report = sync().products_changed(product_ids)
+            logger.info("stock change synced", extra={"products": len(product_ids), **report.plan,
+                                                       "ignored_products": report.ignored_products})
+            if report.retryable_failures:
+                # Pushes that failed for a passing reason: let SQS redeliver; listings already
+                # confirmed are not pushed again (diff-only), so only the failed ones are retried.
+                failures.extend(accepted)
+        except Exception:
+            logger.exception("stock change sync failed; records return to the queue")
+            failures.extend(accepted)
+    return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}

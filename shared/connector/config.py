@@ -89,3 +89,11 @@ def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) 
             else:
                 problems.append(f"{name}={env.get(name, '')!r}: {err['msg']}")
         raise ConfigError(f"{model.__name__}: " + "; ".join(problems)) from None
+
+
+class MfnSyncEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
+    """Merchant-fulfilled sync: reads Brightpearl, pushes to Amazon, emails warnings."""
+
+
+class InboundShipmentsEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
+    """FBA inbound shipments: polls Amazon, writes Brightpearl transfers, emails discrepancies."""

@@ -64,15 +64,6 @@ def test_each_function_has_a_sample_event_and_a_handler_file(logical_id):
     assert Path("events", f"{folder}.json").is_file(), f"events/{folder}.json missing for {logical_id}"
 
 
-@pytest.mark.parametrize("logical_id", ["StockChangeFunction"])
-def test_consumers_without_their_feature_yet_hand_every_record_back(local_aws, logical_id):
-    """Until its feature ships, a queue consumer must not swallow messages (they would be lost)."""
-    folder = Path(RESOURCES[logical_id]["Properties"]["CodeUri"]).name
-    event = json.loads(Path("events", f"{folder}.json").read_text())
-    result = invoke(logical_id, event)
-    assert {f["itemIdentifier"] for f in result["batchItemFailures"]} == {r["messageId"] for r in event["Records"]}
-
-
 def test_notifications_of_types_nobody_handles_are_acknowledged(local_aws):
     event = json.loads(Path("events/notifications.json").read_text())
     result = invoke("NotificationsFunction", event)

@@ -97,6 +97,11 @@ class GlobalSettings(BaseModel):
         "mark the transfer's goods-out note shipped when Amazon shows the shipment shipped, or at once"))
     staff_contact_id: int = Field(4, description="Brightpearl staff id recorded on goods-out note events")
     shipping_method_id: int | None = Field(None, description="Brightpearl shipping method for transfers")
+    over_receipt: str = Field("correct", pattern="^(correct|report)$", description=(
+        "units Amazon receives beyond the transfer: 'correct' adds them to the FBA warehouse by a stock "
+        "correction naming the shipment, 'report' only mails them"))
+    account_currency: str = Field("GBP", pattern="^[A-Z]{3}$", description=(
+        "Brightpearl accounting currency, on stock corrections that add units (Brightpearl requires a cost)"))
 
     # Returns and movements
     restock_returns: bool = Field(False, description="returned sellable units go back into stock")
@@ -133,6 +138,13 @@ class SettingsRepository:
         item.value = value
         item.updated_at = datetime.now(UTC)
         item.save()
+
+    def get_value(self, key: str) -> dict[str, Any]:
+        """A free-form item of the settings table (bookkeeping such as "last emailed")."""
+        return self._load(key)
+
+    def set_value(self, key: str, value: dict[str, Any]) -> None:
+        self._save(key, value)
 
     def global_settings(self) -> GlobalSettings:
         return GlobalSettings.model_validate(self._load(self.GLOBAL))

@@ -123,7 +123,7 @@ class AmazonClients:
     def __init__(self, credentials: LwaCredentials, *, marketplace_id: str, region: str = "eu",
                  endpoint: str | None = None, lwa_url: str = DEFAULT_LWA_URL, timeout: float = 20.0,
                  max_wait: float = 10.0, max_attempts: int = 5,
-                 sleep: Callable[[float], None] = time.sleep,
+                 sleep: Callable[[float], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         if region not in REGION_ENDPOINTS:
             raise ValueError(f"Amazon region must be one of {sorted(REGION_ENDPOINTS)}, got {region!r}")
@@ -133,7 +133,7 @@ class AmazonClients:
         self.timeout = timeout
         self.max_wait = max_wait
         self.max_attempts = max_attempts
-        self.sleep = sleep
+        self._sleep = sleep
         self.clock = clock
         self._pacers: dict[str, _Pacer] = {}
         self.stats: dict[str, int] = {"calls": 0, "throttled": 0, "token_refreshes": 0}
@@ -154,6 +154,9 @@ class AmazonClients:
             auth_token_client_class=self.token_client,
             **kwargs,
         )
+
+    def sleep(self, seconds: float) -> None:
+        (self._sleep or time.sleep)(seconds)
 
     def _pacer(self, operation: str) -> _Pacer:
         if operation not in self._pacers:

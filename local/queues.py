@@ -1,0 +1,59 @@
+"""Runs the stack's SQS-triggered functions locally: receive from the queue, invoke, delete what succeeded.
+
+The queue → function mapping comes from the template's SQS events; failed records (batchItemFailures)
+are left on the queue, exactly as Lambda's event source mapping does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from local.aws import LocalAws
+from local.runtime import _TEMPLATE, invoke
+
+
+def consumers() -> dict[str, tuple[str, int]]:
+    """function logical id → (queue logical id, batch size)."""
+    out = {}
+    for logical, res in _TEMPLATE["Resources"].items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        for ev in (res["Properties"].get("Events") or {}).values():
+            if ev["Type"] == "SQS":
+                out[logical] = (ev["Properties"]["Queue"]["Fn::GetAtt"][0], int(ev["Properties"].get("BatchSize", 10)))
+    return out
+
+
+def pump(local: LocalAws, function_id: str, *, max_batches: int = 100,
+         expire_visibility: bool = False) -> list[dict[str, Any]]:
+    """Deliver what is on the function's queue, batch by batch, until it is empty; returns the results.
+
+    ``expire_visibility`` makes failed records visible again at once, as if their visibility
+    timeout had passed (tests use it to see the redelivery without waiting minutes).
+    """
+    queue_id, batch_size = consumers()[function_id]
+    url = local.queue_url(queue_id)
+    arn = local.attributes[(queue_id, "Arn")]
+    sqs = local.client("sqs")
+    results = []
+    for _ in range(max_batches):
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(batch_size, 10),
+                                   AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if not msgs:
+            break
+        event = {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": arn,
+            "awsRegion": "eu-west-1"} for m in msgs]}
+        result = invoke(function_id, event) or {}
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for m in msgs:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            elif expire_visibility:
+                sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        results.append(result)
+        if failed:
+            break  # failed records stay invisible until their visibility timeout, as on AWS
+    return results

@@ -1,0 +1,26 @@
+"""Builds use cases with their real adapters from a Lambda's environment (once per cold start)."""
+
+from __future__ import annotations
+
+from connector.adapters import store
+from connector.adapters.amazon.factory import amazon_clients
+from connector.adapters.amazon.listings import AmazonListings
+from connector.adapters.brightpearl.catalog import BrightpearlCatalog
+from connector.adapters.brightpearl.factory import brightpearl_client
+from connector.adapters.email import Mailer
+from connector.adapters.repositories import LinkRepository, SettingsRepository
+from connector.config import MfnSyncEnv
+from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
+
+
+def mfn_sync(env: MfnSyncEnv) -> MfnSync:
+    store.bind()
+    settings = SettingsRepository()
+    return MfnSync(
+        catalog=BrightpearlCatalog(brightpearl_client(env)),
+        links=LinkRepository(),
+        settings=settings,
+        listings=AmazonListings(amazon_clients(env), env.amazon_seller_id),
+        marketplace_ids=env.amazon_marketplace_ids,
+        notifier=EmailConflictNotifier(Mailer(env.ses_sender, env.alert_recipients), settings),
+    )

@@ -1,0 +1,247 @@
+"""Merchant-fulfilled stock sync end to end.
+
+Brightpearl simulator on-hand change → its webhook over HTTP → API Gateway stand-in → webhook
+function → stock-change queue (moto) → stock-change function → Brightpearl reads → SP-API simulator.
+Every assertion reads the outcome where it lands: the Amazon simulator's listing quantity, the
+Brightpearl journal, the SES mailbox.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from sp_api.auth import access_token_client
+
+from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
+from local.apigw import LocalHttpApi
+from local.aws import put_secret, sent_emails
+from local.queues import pump
+from local.runtime import forget_loaded
+from simulators.brightpearl import BrightpearlSimulator
+from simulators.spapi import SpApiSimulator
+from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, REFRESH_TOKEN, UK
+from tests.conftest import drain
+
+pytestmark = pytest.mark.e2e
+
+SELLER = "A1SELLER"
+TOKEN = "w" * 40
+
+BP_SEED = {
+    "warehouses": [{"id": 2, "name": "Main DC"}, {"id": 3, "name": "Overflow"}, {"id": 7, "name": "Amazon FBA"}],
+    "products": [
+        {"id": 1007, "sku": "SHIRT-BL-M", "productGroupId": 212,
+         "options": [{"optionId": 1, "optionName": "Size", "optionValueId": 3, "optionValue": "M"}]},
+        {"id": 1008, "sku": "SHIRT-BL-L", "productGroupId": 212,
+         "options": [{"optionId": 1, "optionName": "Size", "optionValueId": 4, "optionValue": "L"}]},
+        {"id": 1011, "sku": "SOCKS-GR"},
+        {"id": 1013, "sku": "GIFT-SET", "bundleComponents": [{"productId": 1007, "productQuantity": 1},
+                                                             {"productId": 1011, "productQuantity": 2}]},
+        {"id": 1020, "sku": "TEA-FBA"},
+        {"id": 1030, "sku": "MUG-EU"},
+    ],
+    "stock": [
+        {"productId": 1007, "warehouseId": 2, "onHand": 40}, {"productId": 1007, "warehouseId": 3, "onHand": 8},
+        {"productId": 1008, "warehouseId": 2, "onHand": 12},
+        {"productId": 1011, "warehouseId": 2, "onHand": 30},
+        {"productId": 1020, "warehouseId": 7, "onHand": 50}, {"productId": 1020, "warehouseId": 2, "onHand": 5},
+        {"productId": 1030, "warehouseId": 2, "onHand": 9}, {"productId": 1030, "warehouseId": 3, "onHand": 4},
+    ],
+}
+
+AMAZON_SEED = {
+    "credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
+    "listings": {
+        "SHIRT-BL-M": {"channel": "MFN", "quantity": 0, "lead_time": 3, "marketplaces": [UK]},
+        "SHIRT-BL-L": {"channel": "MFN", "quantity": 0, "marketplaces": [UK]},
+        "GIFT-SET": {"channel": "MFN", "quantity": 0, "marketplaces": [UK]},
+        "TEA-FBA": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 33}},
+        "MUG-EU": {"channel": "MFN", "quantity": 0, "marketplaces": [UK, DE]},
+    },
+}
+
+LINKS = [("SHIRT-BL-M", 1007, "MFN", UK), ("SHIRT-BL-L", 1008, "MFN", UK), ("GIFT-SET", 1013, "MFN", UK),
+         ("TEA-FBA", 1020, "FBA", UK), ("MUG-EU", 1030, "MFN", UK), ("MUG-EU", 1030, "MFN", DE)]
+
+
+@pytest.fixture
+def world(local_aws, monkeypatch):
+    bp = BrightpearlSimulator(account="acme").start()
+    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=100).start()
+    bp.seed(BP_SEED)
+    amazon.seed(AMAZON_SEED)
+    api = LocalHttpApi().start()
+    for name, value in {"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url,
+                        "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
+                        "AMAZON_MARKETPLACE_IDS": f"{UK},{DE}"}.items():
+        monkeypatch.setenv(name, value)
+    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
+                                               "account_token": "account-token", "webhook_token": TOKEN})
+    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
+                                           "lwa_client_secret": CLIENT_SECRET})
+    parameters.clear_caches()
+    access_token_client.cache.clear()
+    forget_loaded()  # a cold start: handlers read the environment above
+
+    settings = SettingsRepository()
+    settings.save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=20))
+    settings.save_channel(UK, ChannelSettings(sync_enabled=True))
+    settings.save_channel(DE, ChannelSettings(sync_enabled=True))
+    links = LinkRepository()
+    for link in links.all():
+        link.delete()
+    for sku, pid, channel, mid in LINKS:
+        links.connect(seller_id=SELLER, marketplace_id=mid, sku=sku, product_id=pid, channel=channel)
+    bp.world.register_webhook({
+        "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
+        "uriTemplate": f"{api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
+        "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}","id":"${resource-id}",'
+                        '"fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
+        "idSetAccepted": True, "qualityOfService": 1})
+    drain(local_aws.client("sqs"), local_aws.queue_url("StockChangeQueue"))
+    yield bp, amazon, local_aws
+    api.stop()
+    bp.stop()
+    amazon.stop()
+    forget_loaded()
+
+
+def settle(bp, local_aws):
+    """Let Brightpearl deliver its webhooks, then let the stock-change function drain its queue."""
+    assert bp.wait_webhooks_idle(10)
+    return pump(local_aws, "StockChangeFunction")
+
+
+def enqueue(aws, id_set, event="product.modified.on-hand-modified"):
+    """A stock-change message as the webhook function writes it (e.g. a redelivery)."""
+    aws.client("sqs").send_message(QueueUrl=aws.queue_url("StockChangeQueue"),
+                                   MessageBody=json.dumps({"idSet": id_set, "fullEvent": event}))
+
+
+def qty(amazon, sku):
+    return amazon.world.listings[sku].quantity
+
+
+def test_on_hand_change_reaches_the_amazon_listing(world):
+    bp, amazon, aws = world
+    bp.adjust_on_hand(1007, 2, -5)  # 40 - 5 in Main DC + 8 in Overflow
+    settle(bp, aws)
+    assert qty(amazon, "SHIRT-BL-M") == 43
+    # The bundle containing it was recomputed too: min(43 // 1, 30 // 2) = 15.
+    assert qty(amazon, "GIFT-SET") == 15
+    # Lead time survived the quantity push (the whole fulfillment_availability element was sent).
+    assert amazon.world.listings["SHIRT-BL-M"].lead_time == 3
+    # Untouched listings were not pushed.
+    assert qty(amazon, "SHIRT-BL-L") == 0
+    link = LinkRepository().get(UK, "SHIRT-BL-M")
+    assert (link.last_confirmed_quantity, link.last_result) == (43, "ACCEPTED")
+
+
+def test_bundle_follows_its_scarcest_component(world):
+    bp, amazon, aws = world
+    bp.adjust_on_hand(1011, 2, -24)  # socks 30 → 6: the gift set can be made 3 times
+    settle(bp, aws)
+    assert qty(amazon, "GIFT-SET") == 3
+    assert qty(amazon, "SHIRT-BL-M") == 0  # the shirt itself did not change, so it was not pushed
+
+
+def test_each_variant_is_its_own_listing(world):
+    bp, amazon, aws = world
+    bp.adjust_on_hand(1008, 2, 3)
+    settle(bp, aws)
+    assert qty(amazon, "SHIRT-BL-L") == 15
+    assert qty(amazon, "SHIRT-BL-M") == 0
+
+
+def test_fba_listing_is_never_pushed(world):
+    bp, amazon, aws = world
+    bp.adjust_on_hand(1020, 2, 7)
+    settle(bp, aws)
+    patches = [e for e in amazon.requests(route="patchListingsItem")]
+    assert patches == []
+    assert amazon.world.listings["TEA-FBA"].channel == "FBA"
+
+
+def test_sync_off_pushes_nothing_and_switching_on_pushes_every_listing(world):
+    bp, amazon, aws = world
+    from connector.config import MfnSyncEnv, load
+    from connector.wiring import mfn_sync
+
+    sync = mfn_sync(load(MfnSyncEnv))
+    sync.set_sync(UK, False)
+    bp.adjust_on_hand(1008, 2, 3)
+    settle(bp, aws)
+    assert qty(amazon, "SHIRT-BL-L") == 0
+    assert amazon.requests(route="patchListingsItem") == []
+
+    report = sync.set_sync(UK, True)
+    assert qty(amazon, "SHIRT-BL-L") == 15
+    assert qty(amazon, "SHIRT-BL-M") == 48
+    assert qty(amazon, "GIFT-SET") == 15
+    assert "TEA-FBA" not in report.patched
+
+
+def test_eu_sku_from_different_warehouses_warns_once_and_pushes_the_lowest(world):
+    bp, amazon, aws = world
+    SettingsRepository().save_channel(DE, ChannelSettings(sync_enabled=True, mfn_warehouses=[2]))
+    before = len(sent_emails(aws))
+    bp.adjust_on_hand(1030, 2, 1)  # UK: 10 + 4 = 14 (warehouses 2,3); DE: 10 (warehouse 2)
+    settle(bp, aws)
+    assert qty(amazon, "MUG-EU") == 10
+    mails = sent_emails(aws)[before:]
+    assert len(mails) == 1
+    assert "MUG-EU" in mails[0]["text"] and "1 SKU(s) fed from different settings" in mails[0]["subject"]
+    assert f"{UK}: 14" in mails[0]["text"] and f"{DE}: 10" in mails[0]["text"]
+
+    bp.adjust_on_hand(1030, 2, 1)
+    settle(bp, aws)
+    assert qty(amazon, "MUG-EU") == 11
+    assert len(sent_emails(aws)) == before + 1  # the same conflict is not emailed again
+
+
+def test_redelivered_change_pushes_nothing_more(world):
+    bp, amazon, aws = world
+    bp.adjust_on_hand(1008, 2, 3)
+    settle(bp, aws)
+    first = len(amazon.requests(route="patchListingsItem"))
+    for _ in range(3):  # Brightpearl at-least-once: the same webhook again, and again
+        enqueue(aws, "1008")
+        pump(aws, "StockChangeFunction")
+    assert len(amazon.requests(route="patchListingsItem")) == first
+    assert qty(amazon, "SHIRT-BL-L") == 15
+
+
+def test_unlinked_and_deleted_products(world):
+    bp, amazon, aws = world
+    enqueue(aws, "5000-5002")
+    results = pump(aws, "StockChangeFunction")
+    assert results[-1] == {"batchItemFailures": []}
+    assert amazon.requests(route="patchListingsItem") == []
+
+    # SHIRT-BL-L was confirmed at 15, then the product disappears from Brightpearl: pushed as 0.
+    bp.adjust_on_hand(1008, 2, 3)
+    settle(bp, aws)
+    del bp.world.products[1008]
+    enqueue(aws, "1008", "product.destroyed")
+    pump(aws, "StockChangeFunction")
+    assert qty(amazon, "SHIRT-BL-L") == 0
+
+
+def test_a_failing_amazon_leaves_the_change_on_the_queue_until_it_succeeds(world, monkeypatch):
+    bp, amazon, aws = world
+    monkeypatch.setattr("connector.adapters.amazon.client.time.sleep", lambda s: None)  # back-off, instantly
+    amazon.add_fault({"match": "patchListingsItem", "status": 500, "count": 50})
+    bp.adjust_on_hand(1008, 2, 3)
+    assert bp.wait_webhooks_idle(10)
+    results = pump(aws, "StockChangeFunction", expire_visibility=True)
+    assert len(results[-1]["batchItemFailures"]) == 1  # handed back to the queue
+    link = LinkRepository().get(UK, "SHIRT-BL-L")
+    assert link.last_result.startswith("error")
+    assert link.last_confirmed_quantity is None
+    assert qty(amazon, "SHIRT-BL-L") == 0
+
+    amazon.clear_faults()
+    pump(aws, "StockChangeFunction")  # SQS redelivers the record
+    assert qty(amazon, "SHIRT-BL-L") == 15

@@ -2,21 +2,46 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector.config import MfnSyncEnv, load
+from connector.domain.notifications import Notification
 from connector.observability import logger, metrics, tracer
+from connector.usecases.mfn_sync import MfnSync
 from connector.usecases.notifications import NotificationRouter
+
+ENV = load(MfnSyncEnv)
+
+
+@cache
+def mfn_sync() -> MfnSync:
+    from connector.wiring import mfn_sync as build
+
+    return build(ENV)
+
+
+def listings_feed_finished(n: Notification) -> Any:
+    p = n.payload.get("feedProcessingFinishedNotification") or {}
+    return mfn_sync().apply_feed_result(str(p["feedId"]), p.get("resultFeedDocumentId"),
+                                        str(p.get("processingStatus", "")))
+
+
+def _feed_type(n: Notification) -> str:
+    return str((n.payload.get("feedProcessingFinishedNotification") or {}).get("feedType", ""))
+
 
 # Report failures item by item even when all fail: the queue retries exactly those (then the DLQ).
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 ROUTER = NotificationRouter()
-# Registrations (one line per notification type handled):
-#   ROUTER.register("FEED_PROCESSING_FINISHED", ...)      merchant-fulfilled sync (feed results)
-#   ROUTER.register("REPORT_PROCESSING_FINISHED", ...)    report jobs (movements, returns)
+# Registrations: one line per notification type (narrowed with ``when=`` where types are shared).
+ROUTER.register("FEED_PROCESSING_FINISHED", listings_feed_finished,
+                when=lambda n: _feed_type(n) == "JSON_LISTINGS_FEED")
+#   ROUTER.register("REPORT_PROCESSING_FINISHED", ..., when=...)    report jobs (movements, returns)
 
 
 @tracer.capture_method

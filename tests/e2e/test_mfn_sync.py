@@ -69,7 +69,8 @@ LINKS = [("SHIRT-BL-M", 1007, "MFN", UK), ("SHIRT-BL-L", 1008, "MFN", UK), ("GIF
 @pytest.fixture
 def world(local_aws, monkeypatch):
     bp = BrightpearlSimulator(account="acme").start()
-    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=100).start()
+    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=100, sqs_queue_url=local_aws.queue_url("NotificationsQueue"),
+                            sqs_endpoint_url=local_aws.endpoint).start()
     bp.seed(BP_SEED)
     amazon.seed(AMAZON_SEED)
     api = LocalHttpApi().start()
@@ -101,6 +102,7 @@ def world(local_aws, monkeypatch):
                         '"fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
         "idSetAccepted": True, "qualityOfService": 1})
     drain(local_aws.client("sqs"), local_aws.queue_url("StockChangeQueue"))
+    drain(local_aws.client("sqs"), local_aws.queue_url("NotificationsQueue"))
     yield bp, amazon, local_aws
     api.stop()
     bp.stop()
@@ -245,3 +247,33 @@ def test_a_failing_amazon_leaves_the_change_on_the_queue_until_it_succeeds(world
     amazon.clear_faults()
     pump(aws, "StockChangeFunction")  # SQS redelivers the record
     assert qty(amazon, "SHIRT-BL-L") == 15
+
+
+def test_many_changes_go_in_one_feed_whose_report_confirms_each_listing(world):
+    bp, amazon, aws = world
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=1))
+    LinkRepository().connect(seller_id=SELLER, marketplace_id=UK, sku="GHOST-SKU", product_id=1011, channel="MFN")
+    bp.adjust_on_hand(1011, 2, -2)  # socks 28 (GHOST-SKU, unknown to Amazon) and the gift set (14)
+    settle(bp, aws)
+    assert amazon.requests(route="patchListingsItem") == []
+    assert len(amazon.requests(route="createFeed", ok_only=True)) == 1
+    pending = LinkRepository().get(UK, "GIFT-SET").last_result
+    assert pending.startswith("feed:")
+    feed_id = pending.split(":")[1]
+
+    amazon.clock.advance(120)  # Amazon processes the feed, then notifies the SQS destination
+    amazon.tick()
+    pump(aws, "NotificationsFunction")
+    assert qty(amazon, "GIFT-SET") == 14
+    gift, ghost = LinkRepository().get(UK, "GIFT-SET"), LinkRepository().get(UK, "GHOST-SKU")
+    assert (gift.last_confirmed_quantity, gift.last_result) == (14, "ACCEPTED")
+    assert ghost.last_confirmed_quantity is None and ghost.last_result.startswith("rejected:")
+
+    # The notification delivered again (at-least-once) changes nothing.
+    before = [(link.listing_id, link.last_result) for link in LinkRepository().all()]
+    from local.runtime import invoke
+
+    note = {"notificationType": "FEED_PROCESSING_FINISHED", "payload": {"feedProcessingFinishedNotification": {
+        "feedId": feed_id, "feedType": "JSON_LISTINGS_FEED", "processingStatus": "DONE"}}}
+    invoke("NotificationsFunction", {"Records": [{"messageId": "dup", "body": json.dumps(note)}]})
+    assert [(link.listing_id, link.last_result) for link in LinkRepository().all()] == before

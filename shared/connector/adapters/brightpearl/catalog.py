@@ -110,3 +110,20 @@ def _product_info(row: dict[str, Any]) -> ProductInfo:
         stock_tracked=bool((row.get("stock") or {}).get("stockTracked", True)),
         composition=Composition(pid, components),
     )
+
+
+def iter_product_skus(client: BrightpearlClient, *, page_size: int = 500) -> Iterable[tuple[int, str]]:
+    """Every (product id, SKU) in Brightpearl, read page by page from product-search (2 columns only)."""
+    first = 1
+    while True:
+        page = client.get("product-service/product-search",
+                          {"columns": "productId,SKU", "pageSize": page_size, "firstResult": first}) or {}
+        meta = page.get("metaData") or {}
+        names = [c["name"] for c in meta.get("columns") or []]
+        for row in page.get("results") or []:
+            values = dict(zip(names, row, strict=False))  # map through metaData.columns, never by position
+            if values.get("productId") is not None and values.get("SKU"):
+                yield int(values["productId"]), str(values["SKU"])
+        if not meta.get("morePagesAvailable"):
+            return
+        first = int(meta.get("lastResult", first + page_size - 1)) + 1

@@ -1,0 +1,140 @@
+"""Operator commands (the OperatorFunction, invoked directly): links, sync switch, settings.
+
+Each command validates its input and answers with what it did, or with an error naming the bad
+field, so `sam remote invoke` shows the merchant's operator exactly what happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from connector.adapters.brightpearl.catalog import iter_product_skus
+from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
+from connector.usecases.mfn_sync import MfnSync
+
+
+class CommandError(ValueError):
+    pass
+
+
+class Connect(BaseModel):
+    marketplace_id: str = Field(alias="marketplaceId", min_length=1)
+    sku: str = Field(min_length=1)
+    product_id: int | None = Field(None, alias="productId", gt=0)
+    channel: str = Field("MFN", pattern="^(MFN|FBA)$")
+
+
+class Disconnect(BaseModel):
+    marketplace_id: str = Field(alias="marketplaceId", min_length=1)
+    sku: str = Field(min_length=1)
+
+
+class ImportItem(BaseModel):
+    sku: str = Field(min_length=1)
+    channel: str = Field("MFN", pattern="^(MFN|FBA)$")
+
+
+class ImportLinks(BaseModel):
+    marketplace_id: str = Field(alias="marketplaceId", min_length=1)
+    listings: list[ImportItem] = Field(min_length=1)
+
+
+class SyncSwitch(BaseModel):
+    marketplace_id: str = Field(alias="marketplaceId", min_length=1)
+
+
+class SetSettings(BaseModel):
+    global_settings: dict[str, Any] | None = Field(None, alias="global")
+    channel: str | None = None
+    values: dict[str, Any] | None = None
+
+
+class Operator:
+    def __init__(self, *, sync: MfnSync, links: LinkRepository, settings: SettingsRepository, seller_id: str,
+                 brightpearl: Any) -> None:
+        self.sync = sync
+        self.links = links
+        self.settings = settings
+        self.seller_id = seller_id
+        self.brightpearl = brightpearl
+        self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+            "connect": self.connect, "disconnect": self.disconnect, "import-links": self.import_links,
+            "sync-on": self.sync_on, "sync-off": self.sync_off, "get-settings": self.get_settings,
+            "set-settings": self.set_settings,
+        }
+
+    def run(self, payload: dict[str, Any]) -> dict[str, Any]:
+        command = payload.get("command")
+        if command not in self.commands:
+            raise CommandError(f"unknown command {command!r}; expected one of {sorted(self.commands)}")
+        try:
+            return self.commands[str(command)](payload)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise CommandError(f"{command}: {problems}") from None
+
+    def _product_by_sku(self) -> dict[str, int]:
+        return {sku: pid for pid, sku in iter_product_skus(self.brightpearl)}
+
+    def connect(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = Connect.model_validate(payload)
+        product_id = cmd.product_id
+        if product_id is None:
+            product_id = self._product_by_sku().get(cmd.sku)
+            if product_id is None:
+                raise CommandError(f"connect: no Brightpearl product has SKU {cmd.sku!r}; pass productId")
+        self.links.connect(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, sku=cmd.sku,
+                           product_id=product_id, channel=cmd.channel)
+        report = self.sync.listing_connected(cmd.marketplace_id, cmd.sku) if cmd.channel == "MFN" else None
+        return {"connected": cmd.sku, "productId": product_id, "channel": cmd.channel,
+                "pushed": bool(report and report.patched), "plan": report.plan if report else None}
+
+    def disconnect(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = Disconnect.model_validate(payload)
+        return {"disconnected": self.links.disconnect(cmd.marketplace_id, cmd.sku), "sku": cmd.sku}
+
+    def import_links(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Link each listed Amazon SKU to the Brightpearl product with the same SKU (exact match)."""
+        cmd = ImportLinks.model_validate(payload)
+        by_sku = self._product_by_sku()
+        created, unmatched = [], []
+        for item in cmd.listings:
+            pid = by_sku.get(item.sku)
+            if pid is None:
+                unmatched.append(item.sku)
+                continue
+            self.links.connect(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, sku=item.sku,
+                               product_id=pid, channel=item.channel)
+            created.append(item.sku)
+        links = [link for link in (self.links.get(cmd.marketplace_id, s) for s in created) if link is not None]
+        report = self.sync.sync_links(links, trigger="links imported", force=True) if links else None
+        return {"linked": len(created), "unmatched": unmatched,
+                "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else []}
+
+    def sync_on(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = SyncSwitch.model_validate(payload)
+        report = self.sync.set_sync(cmd.marketplace_id, True)
+        return {"marketplaceId": cmd.marketplace_id, "sync": "on",
+                "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else []}
+
+    def sync_off(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = SyncSwitch.model_validate(payload)
+        self.sync.set_sync(cmd.marketplace_id, False)
+        return {"marketplaceId": cmd.marketplace_id, "sync": "off"}
+
+    def get_settings(self, payload: dict[str, Any]) -> dict[str, Any]:
+        channels = {m: self.settings.channel(m).model_dump() for m in self.sync.marketplace_ids}
+        return {"global": self.settings.global_settings().model_dump(), "channels": channels}
+
+    def set_settings(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = SetSettings.model_validate(payload)
+        if cmd.global_settings is not None:
+            merged = {**self.settings.global_settings().model_dump(), **cmd.global_settings}
+            self.settings.save_global(GlobalSettings.model_validate(merged))
+        if cmd.channel is not None:
+            merged = {**self.settings.channel(cmd.channel).model_dump(), **(cmd.values or {})}
+            self.settings.save_channel(cmd.channel, ChannelSettings.model_validate(merged))
+        return self.get_settings({})

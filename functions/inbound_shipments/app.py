@@ -1,4 +1,4 @@
-"""Inbound shipments: handler arrives with its feature; until then the schedule only logs."""
+"""Inbound shipments (every 30 minutes): Amazon FBA inbound shipments → Brightpearl transfers, released on receipt."""
 
 from __future__ import annotations
 
@@ -6,11 +6,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector.config import InboundShipmentsEnv, load
 from connector.observability import logger, metrics
-from connector.usecases.pending import scheduled_feature_pending
+from connector.usecases.inbound_shipments import build
+
+ENV = load(InboundShipmentsEnv)  # fails at cold start naming any missing variable
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return scheduled_feature_pending("inbound shipments")
+    report = build(ENV).run()
+    return {"seen": report.seen, "processed": report.processed, "skippedFinal": report.skipped_final,
+            "writes": report.writes, "emails": report.emails}

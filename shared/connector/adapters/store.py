@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pynamodb.attributes import (
+    BooleanAttribute,
     JSONAttribute,
     ListAttribute,
     MapAttribute,
@@ -80,6 +81,8 @@ class ShipmentSku(MapAttribute[str, Any]):
     transferred = NumberAttribute(default=0)
     received = NumberAttribute(default=0)
     released = NumberAttribute(default=0)
+    short = NumberAttribute(default=0)  # expected units the source warehouse lacked at transfer time
+    corrected = NumberAttribute(default=0)  # received beyond the transfer, added to the FBA warehouse by correction
 
 
 class InboundShipment(Model):
@@ -97,6 +100,16 @@ class InboundShipment(Model):
     emails_sent = ListAttribute[Any](default=list)
     updated_at = UTCDateTimeAttribute(null=True)
     version = VersionAttribute()
+    # Issue 5 (see docs/inbound-shipments.md): where the Brightpearl side of the shipment is.
+    name = UnicodeAttribute(null=True)
+    plan_id = UnicodeAttribute(null=True)  # 2024-03-20 inboundPlanId, when seen through a plan
+    reference = UnicodeAttribute(null=True)  # the stock transfer's reference, AMZ-IN-<shipment id>
+    source_warehouse_id = NumberAttribute(null=True)
+    target_warehouse_id = NumberAttribute(null=True)
+    transfer_attempted = BooleanAttribute(default=False)  # a create was sent: look it up before sending again
+    bp_shipped = BooleanAttribute(default=False)
+    pending = JSONAttribute(null=True)  # a release/correction sent but not yet confirmed
+    finished = BooleanAttribute(default=False)  # final status handled; polled no more
 
 
 class MovementsBySku(GlobalSecondaryIndex["StockMovement"]):
@@ -125,6 +138,14 @@ class StockMovement(Model):
     reason = UnicodeAttribute(null=True)
     brightpearl_ids = ListAttribute[Any](default=list)
     error = UnicodeAttribute(null=True)
+    # Issue 6: what the movement is and where it came from (the audit trail; see docs/movements.md).
+    kind = UnicodeAttribute(null=True)  # lost / found / damaged / customer_return / fba_return / deemed ...
+    ref = UnicodeAttribute(null=True)  # the short reference Brightpearl carries (reason / externalRef)
+    match_key = UnicodeAttribute(null=True)  # links rows describing the same units (double-count rules)
+    line = NumberAttribute(null=True)  # line of the source report where the row was first read
+    report_id = UnicodeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    detail = JSONAttribute(null=True)  # the plan, enough to re-drive the movement without its report
     by_sku = MovementsBySku()
     version = VersionAttribute()
 
@@ -151,6 +172,9 @@ class ReportJob(Model):
     data_start = UTCDateTimeAttribute(null=True)
     data_end = UTCDateTimeAttribute(null=True)
     detail = JSONAttribute(null=True)
+    requested_at = UTCDateTimeAttribute(null=True)
+    updated_at = UTCDateTimeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
     by_report_id = ReportJobsByReportId()
     version = VersionAttribute()
 

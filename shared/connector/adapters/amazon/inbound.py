@@ -1,0 +1,147 @@
+"""FBA inbound shipments from SP-API: v0 getShipments / items, and 2024-03-20 plans → shipments.
+
+Only v0 item operations report *received* quantities, so every shipment is read through its v0 id;
+a 2024-03-20 shipment is mapped to it by ``shipmentConfirmationId`` (the "FBA…" id on the labels).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sp_api.api import FulfillmentInbound
+from sp_api.base import ApiResponse
+
+from connector.adapters.amazon.client import AmazonClients
+
+V0_ID_BATCH = 100  # ShipmentIdList takes up to 999; shorter keeps the URL modest
+
+
+@dataclass(frozen=True)
+class AmazonShipment:
+    shipment_id: str  # the v0 ShipmentId
+    name: str
+    status: str
+    fc: str = ""
+    plan_id: str | None = None  # 2024-03-20 inboundPlanId, when found through a plan
+
+
+@dataclass(frozen=True)
+class AmazonItem:
+    sku: str
+    shipped: int
+    received: int
+
+
+class AmazonInbound:
+    def __init__(self, amazon: AmazonClients) -> None:
+        self.amazon = amazon
+        self._v0 = amazon.client(FulfillmentInbound)
+        # The v0 class's 2024 methods use wrong paths: the versioned client is a separate object.
+        self._v2024 = amazon.client(FulfillmentInbound, version="2024-03-20")
+
+    # ------------------------------------------------------------------ v0
+    def _pages(self, first: ApiResponse) -> Iterator[dict[str, Any]]:
+        res = first
+        while True:
+            payload = res.payload or {}
+            yield from payload.get("ShipmentData") or []
+            token = payload.get("NextToken") or res.next_token
+            if not token:
+                return
+            res = self.amazon.call("getShipments", self._v0.get_shipments, QueryType="NEXT_TOKEN", NextToken=token)
+
+    @staticmethod
+    def _shipment(row: dict[str, Any]) -> AmazonShipment:
+        return AmazonShipment(shipment_id=str(row["ShipmentId"]), name=str(row.get("ShipmentName") or ""),
+                              status=str(row.get("ShipmentStatus") or ""),
+                              fc=str(row.get("DestinationFulfillmentCenterId") or ""))
+
+    def by_status(self, statuses: Iterable[str]) -> list[AmazonShipment]:
+        first = self.amazon.call("getShipments", self._v0.get_shipments, QueryType="SHIPMENT",
+                                 ShipmentStatusList=",".join(statuses))
+        return [self._shipment(r) for r in self._pages(first)]
+
+    def updated_between(self, after: datetime, before: datetime) -> list[AmazonShipment]:
+        first = self.amazon.call("getShipments", self._v0.get_shipments, QueryType="DATE_RANGE",
+                                 LastUpdatedAfter=after.isoformat(), LastUpdatedBefore=before.isoformat())
+        return [self._shipment(r) for r in self._pages(first)]
+
+    def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]:
+        ids = sorted(set(shipment_ids))
+        out: list[AmazonShipment] = []
+        for i in range(0, len(ids), V0_ID_BATCH):
+            first = self.amazon.call("getShipments", self._v0.get_shipments, QueryType="SHIPMENT",
+                                     ShipmentIdList=",".join(ids[i:i + V0_ID_BATCH]))
+            out += [self._shipment(r) for r in self._pages(first)]
+        return out
+
+    def items(self, shipment_id: str) -> list[AmazonItem]:
+        """Every SKU of a shipment with shipped and received units (one answer; no paging)."""
+        res = self.amazon.call("getShipmentItemsByShipmentId", self._v0.shipment_items_by_shipment, shipment_id)
+        rows = (res.payload or {}).get("ItemData") or []
+        merged: dict[str, AmazonItem] = {}
+        for r in rows:
+            sku = str(r["SellerSKU"])
+            prev = merged.get(sku, AmazonItem(sku, 0, 0))
+            merged[sku] = AmazonItem(sku, prev.shipped + int(r.get("QuantityShipped") or 0),
+                                     prev.received + int(r.get("QuantityReceived") or 0))
+        return list(merged.values())
+
+    # ------------------------------------------------------------------ 2024-03-20
+    def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]:
+        """Shipments of inbound plans updated since ``updated_since``, with their v0 ids.
+
+        ``known_plans`` (plan id → v0 id) spares the getShipment call for plans already mapped.
+        Plans are read newest first and reading stops at the first older one. Shipments not yet
+        confirmed (no ``shipmentConfirmationId``) are skipped: they have no v0 id to follow.
+        """
+        out: list[AmazonShipment] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"pageSize": 30, "sortBy": "LAST_UPDATED_TIME", "sortOrder": "DESC"}
+            if token:
+                kwargs["paginationToken"] = token
+            res = self.amazon.call("listInboundPlans", self._v2024.list_inbound_plans, **kwargs)
+            payload = res.payload or {}
+            for plan in payload.get("inboundPlans") or []:
+                updated = _parse(plan.get("lastUpdatedAt"))
+                if updated is not None and updated < updated_since:
+                    return out
+                out += self._plan_shipments(str(plan["inboundPlanId"]), known_plans)
+            token = (payload.get("pagination") or {}).get("nextToken")
+            if not token:
+                return out
+
+    def _plan_shipments(self, plan_id: str, known_plans: dict[str, str]) -> list[AmazonShipment]:
+        plan = self.amazon.call("getInboundPlan", self._v2024.get_inbound_plan, plan_id).payload or {}
+        out = []
+        for summary in plan.get("shipments") or []:
+            status = str(summary.get("status") or "")
+            v0_id = known_plans.get(plan_id)
+            name = ""
+            if v0_id is None:
+                shp = self.amazon.call("getShipment", self._v2024.get_shipment, plan_id,
+                                       summary["shipmentId"]).payload or {}
+                v0_id = shp.get("shipmentConfirmationId")
+                name = str(shp.get("name") or "")
+                status = str(shp.get("status") or status)
+            if v0_id:
+                out.append(AmazonShipment(shipment_id=str(v0_id), name=name, status=status, plan_id=plan_id))
+        return out
+
+
+def _parse(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def window(now: datetime, lookback: timedelta) -> tuple[datetime, datetime]:
+    """The LastUpdated window of one poll (ending now: Amazon refuses dates in the future)."""
+    return now - lookback, now

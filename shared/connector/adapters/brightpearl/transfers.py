@@ -1,0 +1,144 @@
+"""Brightpearl warehouse transfers (contract §5), stock corrections and availability for inbound shipments.
+
+Every method is one Brightpearl call (or a read loop). Which write is safe to repeat is decided by
+the use case, which looks Brightpearl up before writing again; here POSTs are never retried blindly
+(the client raises ``BrightpearlUncertainWrite`` when an answer is lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlNotFound
+from connector.domain.idsets import chunks, format_id_set
+
+TRANSFER_SCAN_WINDOW = 200
+TRANSFER_SCAN_MAX_WINDOWS = 50  # 10 000 ids past the last known transfer
+
+
+@dataclass(frozen=True)
+class Transfer:
+    transfer_id: int
+    reference: str
+    goods_out_note_id: int  # 0 until the external transfer exists
+
+
+@dataclass(frozen=True)
+class GoodsOutNote:
+    note_id: int
+    shipped: bool
+    version: int  # lastEventVersion, sent back as If-Match
+    quantities: dict[int, int]  # product id -> units
+
+
+class BrightpearlTransfers:
+    def __init__(self, client: BrightpearlClient) -> None:
+        self.client = client
+        self._locations: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ stock transfer
+    def create_transfer(self, source_id: int, target_id: int, reference: str) -> int:
+        return int(self.client.post(f"warehouse-service/warehouse/{source_id}/stock-transfer",
+                                    {"targetWarehouseId": target_id, "reference": reference}))
+
+    def transfers(self, ids: Iterable[int]) -> list[Transfer]:
+        out: list[Transfer] = []
+        for chunk in chunks(ids, TRANSFER_SCAN_WINDOW):
+            try:
+                rows = self.client.get(f"warehouse-service/stock-transfer/{format_id_set(chunk)}") or []
+            except BrightpearlNotFound:
+                continue
+            out += [Transfer(int(r["stockTransferId"]), str(r.get("reference") or ""),
+                             int(r.get("goodsOutNoteId") or 0)) for r in rows]
+        return out
+
+    def transfer(self, transfer_id: int) -> Transfer | None:
+        found = self.transfers([transfer_id])
+        return found[0] if found else None
+
+    def find_transfer(self, reference: str, *, from_id: int) -> Transfer | None:
+        """The transfer with ``reference``, scanning ids upwards from ``from_id``.
+
+        Brightpearl has no transfer search, and references are unique, so this is how a transfer whose
+        creation answer was lost is found again. The scan stops at the first window with no transfer.
+        """
+        start = max(1, from_id)
+        for _ in range(TRANSFER_SCAN_MAX_WINDOWS):
+            found = self.transfers(range(start, start + TRANSFER_SCAN_WINDOW))
+            for t in found:
+                if t.reference == reference:
+                    return t
+            if not found:
+                return None
+            start += TRANSFER_SCAN_WINDOW
+        return None
+
+    # ------------------------------------------------------------------ goods-out note (external transfer)
+    def create_goods_out(self, source_id: int, target_id: int, transfer_id: int, quantities: Mapping[int, int], *,
+                         shipping_method_id: int | None, release_date: datetime) -> int:
+        body: dict[str, Any] = {
+            "targetWarehouseId": target_id, "stockTransferId": transfer_id,
+            "releaseDate": release_date.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "transferredProducts": [{"productId": pid, "quantity": q} for pid, q in sorted(quantities.items())],
+        }
+        if shipping_method_id:
+            body["shippingMethodId"] = shipping_method_id
+        res = self.client.post(f"warehouse-service/warehouse/{source_id}/external-transfer", body)
+        return int(res[0] if isinstance(res, list) else res)
+
+    def goods_out(self, note_id: int) -> GoodsOutNote | None:
+        try:
+            notes = self.client.get(f"warehouse-service/order/*/goods-note/goods-out/{note_id}") or {}
+        except BrightpearlNotFound:
+            return None
+        note = notes.get(str(note_id))
+        if not note:
+            return None
+        quantities: dict[int, int] = {}
+        for rows in (note.get("orderRows") or {}).values():
+            for r in rows:
+                quantities[int(r["productId"])] = quantities.get(int(r["productId"]), 0) + int(r["quantity"])
+        return GoodsOutNote(note_id, bool((note.get("status") or {}).get("shipped")),
+                            int(note.get("lastEventVersion") or 0), quantities)
+
+    def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None:
+        """SHW with If-Match: a second SHW for the same version is refused (412), never applied twice."""
+        event = {"eventCode": "SHW", "occured": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventOwnerId": staff_id}
+        body = {"events": [event]}
+        self.client.post(f"warehouse-service/goods-note/goods-out/{note_id}/event", body,
+                         headers={"If-Match": str(version)})
+
+    # ------------------------------------------------------------------ receiving
+    def default_location(self, warehouse_id: int) -> int:
+        if warehouse_id not in self._locations:
+            self._locations[warehouse_id] = int(
+                self.client.get(f"warehouse-service/warehouse/{warehouse_id}/location/default"))
+        return self._locations[warehouse_id]
+
+    def release(self, warehouse_id: int, product_id: int, quantity: int) -> None:
+        self.client.post(f"warehouse-service/warehouse/{warehouse_id}/quarantine/release",
+                         {"productId": product_id, "quantity": quantity,
+                          "toLocationId": self.default_location(warehouse_id)})
+
+    def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
+                  cost: Mapping[str, Any]) -> int:
+        res = self.client.post(f"warehouse-service/warehouse/{warehouse_id}/stock-correction", {"corrections": [
+            {"quantity": quantity, "productId": product_id, "reason": reason,
+             "locationId": self.default_location(warehouse_id), "cost": dict(cost)}]})
+        return int(res[0] if isinstance(res, list) else res)
+
+    def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]:
+        """Availability figures (onHand, inTransit, …) of one warehouse per product; absent = all zero."""
+        out: dict[int, dict[str, int]] = {}
+        for chunk in chunks(sorted(set(product_ids)), 100):
+            try:
+                data = self.client.get(f"warehouse-service/product-availability/{format_id_set(chunk)}") or {}
+            except BrightpearlNotFound:
+                data = {}
+            for pid in chunk:
+                entry = ((data.get(str(pid)) or {}).get("warehouses") or {}).get(str(warehouse_id)) or {}
+                out[pid] = {k: int(entry.get(k) or 0) for k in ("onHand", "inTransit", "allocated", "inStock")}
+        return out

@@ -1,0 +1,312 @@
+"""FBA inbound shipments: the rules, with no I/O (per-SKU quantities, statuses, discrepancies, emails).
+
+A shipment is a list of :class:`Line` (one per SKU) plus its Amazon status. Everything the use case
+decides comes from here: what to put on the Brightpearl transfer, what to release from quarantine
+now, what over-received units to add by correction, and which emails are due (each keyed by the
+event, so one event is mailed once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from html import escape
+
+from connector.adapters.email import Email, table
+
+# v0 and 2024-03-20 statuses in the order a shipment moves through them. Amazon's polls can show an
+# older status after a newer one (eventual consistency); a status never moves a shipment backwards.
+STATUS_ORDER: dict[str, int] = {
+    "UNCONFIRMED": 0, "WORKING": 0, "READY_TO_SHIP": 1, "SHIPPED": 2, "IN_TRANSIT": 3, "DELIVERED": 4,
+    "CHECKED_IN": 5, "RECEIVING": 6, "CLOSED": 7,
+}
+CANCELLED_STATUSES = frozenset({"CANCELLED", "DELETED", "ABANDONED"})
+FINAL_STATUSES = CANCELLED_STATUSES | {"CLOSED"}
+OPEN_STATUSES = ("WORKING", "READY_TO_SHIP", "SHIPPED", "IN_TRANSIT", "DELIVERED", "CHECKED_IN", "RECEIVING")
+SHIPPED_RANK = STATUS_ORDER["SHIPPED"]
+RECEIVING_RANK = STATUS_ORDER["RECEIVING"]
+
+
+@dataclass(frozen=True)
+class StatusDecision:
+    status: str
+    changed: bool
+    note: str | None = None  # why a reported status was not taken (logged by the caller)
+
+
+def merge_status(current: str | None, reported: str) -> StatusDecision:
+    """The status to keep when Amazon reports ``reported`` for a shipment recorded as ``current``."""
+    reported = reported.upper()
+    if current is None:
+        return StatusDecision(reported, True)
+    if current == reported:
+        return StatusDecision(current, False)
+    if current in FINAL_STATUSES:
+        return StatusDecision(current, False, f"{current} is final; ignoring {reported}")
+    if reported in CANCELLED_STATUSES:
+        return StatusDecision(reported, True)
+    if reported not in STATUS_ORDER:
+        return StatusDecision(current, False, f"unknown or error status {reported}; keeping {current}")
+    if STATUS_ORDER[reported] < STATUS_ORDER.get(current, -1):
+        return StatusDecision(current, False, f"out-of-order status {reported} after {current}; keeping {current}")
+    return StatusDecision(reported, True)
+
+
+def rank(status: str) -> int:
+    return STATUS_ORDER.get(status, -1)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One SKU of a shipment. ``product_id`` None = no listing link (named in emails, never transferred)."""
+
+    sku: str
+    product_id: int | None = None
+    expected: int = 0  # Amazon's QuantityShipped (planned units)
+    transferred: int = 0  # units on the Brightpearl transfer
+    short: int = 0  # expected units Brightpearl did not have when the transfer was made
+    received: int = 0  # Amazon's QuantityReceived
+    released: int = 0  # units this shipment released from the FBA warehouse's quarantine
+    corrected: int = 0  # units added to the FBA warehouse by correction (received beyond the transfer)
+
+    @property
+    def linked(self) -> bool:
+        return self.product_id is not None
+
+
+def update_lines(lines: Sequence[Line], amazon_items: Mapping[str, tuple[int, int]],
+                 products: Mapping[str, int | None]) -> tuple[list[Line], list[str]]:
+    """Fold Amazon's items (sku → (shipped, received)) into the lines; returns lines and notes to log.
+
+    Received never goes down: released units cannot be un-released, so a lower figure is only logged.
+    A SKU that gains a link later (the merchant connected it) gets its product from ``products``.
+    """
+    notes: list[str] = []
+    out: dict[str, Line] = {line.sku: line for line in lines}
+    for sku, (shipped, received) in amazon_items.items():
+        line = out.get(sku) or Line(sku)
+        if received < line.received:
+            notes.append(f"{sku}: Amazon now reports {received} received, had {line.received}; keeping {line.received}")
+        product_id = line.product_id if line.product_id is not None else products.get(sku)
+        out[sku] = replace(line, product_id=product_id, expected=max(0, shipped),
+                           received=max(line.received, received))
+    return sorted(out.values(), key=lambda line: line.sku), notes
+
+
+# ------------------------------------------------------------------------------ the transfer
+@dataclass(frozen=True)
+class TransferPlan:
+    quantities: dict[str, int]  # sku -> units to put on the transfer (only > 0)
+    short: dict[str, int]  # sku -> expected units Brightpearl lacks
+    hold: bool  # do not create the transfer yet
+
+
+def plan_transfer(lines: Iterable[Line], available: Mapping[int, int], policy: str) -> TransferPlan:
+    """What the transfer carries, given the source warehouse's on-hand per product.
+
+    ``available``: the source holds what there is (a short SKU is mailed); ``hold``: wait until every
+    linked SKU is in stock. A plan with nothing to carry is always held (a transfer needs lines).
+    """
+    quantities: dict[str, int] = {}
+    short: dict[str, int] = {}
+    left = dict(available)  # two SKUs may share one product
+    for line in lines:
+        if not line.linked or line.expected <= 0:
+            continue
+        assert line.product_id is not None
+        have = max(0, left.get(line.product_id, 0))
+        take = min(have, line.expected)
+        left[line.product_id] = have - take
+        if take < line.expected:
+            short[line.sku] = line.expected - take
+        if take:
+            quantities[line.sku] = take
+    hold = not quantities or (policy == "hold" and bool(short))
+    return TransferPlan(quantities, short, hold)
+
+
+def releases_due(lines: Iterable[Line]) -> dict[str, int]:
+    """Units to release from quarantine now: newly received, never beyond what this transfer carried."""
+    out: dict[str, int] = {}
+    for line in lines:
+        due = min(line.received, line.transferred) - line.released
+        if line.linked and due > 0:
+            out[line.sku] = due
+    return out
+
+
+def corrections_due(lines: Iterable[Line]) -> dict[str, int]:
+    """Units Amazon received beyond this transfer that are not yet in the FBA warehouse.
+
+    Rule: the Brightpearl FBA warehouse should hold what Amazon holds. Units received beyond the
+    transfer (over-receipt, a SKU never on the shipment, or a SKU the source was short of) never left
+    Brightpearl's source by transfer, so they are added to the FBA warehouse by a stock correction
+    whose reason names the shipment, and mailed so the source warehouse's count can be checked.
+    """
+    out: dict[str, int] = {}
+    for line in lines:
+        due = max(0, line.received - line.transferred) - line.corrected
+        if line.linked and due > 0:
+            out[line.sku] = due
+    return out
+
+
+# ------------------------------------------------------------------------------ discrepancies and emails
+@dataclass(frozen=True)
+class ShipmentView:
+    shipment_id: str
+    name: str
+    status: str
+    transfer_id: int | None
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class EmailEvent:
+    key: str  # recorded on the shipment: the same key is never mailed twice
+    kind: str
+
+
+def _fingerprint(pairs: Mapping[str, int]) -> str:
+    return ",".join(f"{k}={v}" for k, v in sorted(pairs.items()))
+
+
+def over_received(lines: Iterable[Line]) -> dict[str, int]:
+    return {ln.sku: ln.received - ln.expected for ln in lines if ln.expected > 0 and ln.received > ln.expected}
+
+
+def unexpected(lines: Iterable[Line]) -> dict[str, int]:
+    return {ln.sku: ln.received for ln in lines if ln.expected <= 0 and ln.received > 0}
+
+
+def unlinked(lines: Iterable[Line]) -> list[str]:
+    return sorted(ln.sku for ln in lines if not ln.linked and (ln.expected > 0 or ln.received > 0))
+
+
+def closed_short(lines: Iterable[Line]) -> dict[str, int]:
+    return {ln.sku: ln.expected - ln.received for ln in lines if ln.received < ln.expected}
+
+
+def emails_due(view: ShipmentView, *, transfer_planned: bool) -> list[EmailEvent]:
+    """Every email event the shipment's state implies (the caller skips keys already sent).
+
+    Keys carry the figures they report, so a new over-receipt (more units, another SKU) is a new
+    event, while re-reading an unchanged shipment is not.
+    """
+    lines = view.lines
+    events: list[EmailEvent] = []
+    if view.status in CANCELLED_STATUSES:
+        return [EmailEvent(f"cancelled:{view.status}", "cancelled")]
+    if names := unlinked(lines):
+        events.append(EmailEvent("unlinked:" + ",".join(names), "unlinked"))
+    short = {ln.sku: ln.short for ln in lines if ln.short > 0}
+    if short and transfer_planned:
+        events.append(EmailEvent("short:" + _fingerprint(short), "short"))
+    receiving = rank(view.status) >= RECEIVING_RANK or any(ln.received > 0 for ln in lines)
+    if receiving and view.status != "CLOSED":
+        events.append(EmailEvent("receiving", "receiving"))
+    if over := over_received(lines):
+        events.append(EmailEvent("over:" + _fingerprint(over), "over"))
+    if extra := unexpected(lines):
+        events.append(EmailEvent("unexpected:" + _fingerprint(extra), "unexpected"))
+    if view.status == "CLOSED":
+        events.append(EmailEvent("closed", "closed"))
+    return events
+
+
+def held_email_due(short: Mapping[str, int]) -> EmailEvent:
+    """The transfer is held for stock (policy 'hold'): mailed once per shortage."""
+    return EmailEvent("held:" + _fingerprint(short), "held")
+
+
+def _product(line: Line) -> str:
+    return f"#{line.product_id}" if line.product_id is not None else "not linked"
+
+
+def _header(view: ShipmentView) -> list[tuple[str, str]]:
+    return [("Amazon shipment", f"{view.shipment_id} ({view.name})" if view.name else view.shipment_id),
+            ("Amazon status", view.status),
+            ("Brightpearl transfer", f"#{view.transfer_id}" if view.transfer_id else "not created")]
+
+
+def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int] | None = None) -> Email:
+    """Subject, text and HTML for one email event (tables: SKU, product, expected, received, difference)."""
+    sid = view.shipment_id
+    lines = view.lines
+    received_cols = ("SKU", "Product", "Expected", "Received", "Difference")
+
+    def received_rows(selected: Iterable[Line]) -> list[tuple[object, ...]]:
+        return [(ln.sku, _product(ln), ln.expected, ln.received, ln.received - ln.expected) for ln in selected]
+
+    kind = event.kind
+    cols: Sequence[str] = received_cols
+    if kind == "receiving":
+        subject = f"Amazon started receiving inbound shipment {sid}"
+        intro = "Amazon has started receiving this shipment. Received units are released into the FBA warehouse."
+        rows = received_rows(lines)
+    elif kind == "closed":
+        missing = closed_short(lines)
+        if missing:
+            subject = f"Amazon closed inbound shipment {sid} short: {sum(missing.values())} unit(s) not received"
+            intro = ("Amazon closed this shipment with fewer units than were sent. The missing units stay in the "
+                     "FBA warehouse's quarantine in Brightpearl: check with Amazon (a reimbursement may follow).")
+        else:
+            subject = f"Amazon received inbound shipment {sid} in full"
+            intro = "Amazon has closed this shipment: every unit sent was received."
+        rows = received_rows(lines)
+    elif kind == "over":
+        over = over_received(lines)
+        subject = f"Amazon received more than expected on inbound shipment {sid}"
+        intro = ("Amazon received more units than the shipment listed. The extra units were added to the FBA "
+                 "warehouse by a stock correction; check the source warehouse's count.")
+        rows = received_rows(ln for ln in lines if ln.sku in over)
+    elif kind == "unexpected":
+        extra = unexpected(lines)
+        subject = f"Amazon received unexpected SKUs on inbound shipment {sid}"
+        intro = ("Amazon received SKUs that were not on the shipment. Linked SKUs were added to the FBA warehouse "
+                 "by a stock correction; SKUs marked 'not linked' were not booked in Brightpearl.")
+        rows = received_rows(ln for ln in lines if ln.sku in extra)
+    elif kind == "short":
+        subject = f"Brightpearl is short of stock for inbound shipment {sid}"
+        intro = ("The source warehouse did not have enough stock: the transfer carries what there was. "
+                 "Units Amazon receives beyond the transfer will be added to the FBA warehouse by correction.")
+        cols = ("SKU", "Product", "Expected", "Transferred", "Short")
+        rows = [(ln.sku, _product(ln), ln.expected, ln.transferred, ln.short) for ln in lines if ln.short > 0]
+    elif kind == "held":
+        subject = f"Transfer for inbound shipment {sid} is waiting for stock"
+        intro = ("The source warehouse does not have enough stock and the transfer policy is 'hold': the transfer "
+                 "will be created once every SKU is in stock.")
+        cols = ("SKU", "Product", "Expected", "Short")
+        rows = [(ln.sku, _product(ln), ln.expected, (short or {}).get(ln.sku, 0))
+                for ln in lines if (short or {}).get(ln.sku)]
+    elif kind == "unlinked":
+        names = set(unlinked(lines))
+        subject = f"Inbound shipment {sid} has SKUs not linked to Brightpearl products"
+        intro = ("These SKUs have no listing link, so they are not on the transfer and nothing is released for "
+                 "them. Link them to make later receipts count; the rest of the shipment proceeds.")
+        rows = received_rows(ln for ln in lines if ln.sku in names)
+    elif kind == "cancelled":
+        subject = f"Amazon inbound shipment {sid} was {view.status.lower()}"
+        intro = ("Amazon cancelled this shipment. The connector has stopped working on it; see below what "
+                 "happened to its Brightpearl transfer.")
+        rows = received_rows(lines)
+    else:
+        raise ValueError(f"unknown email kind {kind!r}")
+    return _compose(view, subject, intro, cols, rows)
+
+
+def _compose(view: ShipmentView, subject: str, intro: str, cols: Sequence[str],
+             rows: Sequence[Sequence[object]]) -> Email:
+    text_table, html_table = table(cols, rows)
+    head = _header(view)
+    text = "\n".join([intro, "", *(f"{k}: {v}" for k, v in head), "", text_table, ""])
+    html = (f"<p>{escape(intro)}</p><ul>"
+            + "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in head)
+            + f"</ul>{html_table}")
+    return Email(subject=subject, text=text, html=html)
+
+
+def with_note(email: Email, note: str) -> Email:
+    """Add a sentence (e.g. what happened to the transfer) under the intro."""
+    return Email(subject=email.subject, text=f"{note}\n\n{email.text}",
+                 html=f"<p>{escape(note)}</p>{email.html}", attachments=email.attachments)

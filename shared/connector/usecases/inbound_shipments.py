@@ -1,0 +1,539 @@
+"""FBA inbound shipments → Brightpearl warehouse transfers, released as Amazon receives (issue 5).
+
+One run (every 30 minutes): read Amazon's shipments, then for each one bring Brightpearl in step,
+one idempotent step at a time, saving the shipment record after each step. A run that dies anywhere
+is resumed by the next: every step first looks at what Brightpearl (or the record) already has.
+See docs/inbound-shipments.md for the lifecycle, settings and rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, window
+from connector.adapters.brightpearl.client import BrightpearlUncertainWrite, BrightpearlValidationError
+from connector.adapters.brightpearl.transfers import GoodsOutNote, Transfer
+from connector.adapters.email import Email
+from connector.adapters.repositories import GlobalSettings
+from connector.adapters.store import InboundShipment, ShipmentSku
+from connector.domain.inbound import (
+    CANCELLED_STATUSES,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    SHIPPED_RANK,
+    EmailEvent,
+    Line,
+    ShipmentView,
+    corrections_due,
+    emails_due,
+    held_email_due,
+    merge_status,
+    plan_transfer,
+    rank,
+    releases_due,
+    render_email,
+    update_lines,
+    with_note,
+)
+from connector.observability import MetricUnit, logger, metrics
+
+LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
+
+
+def transfer_reference(shipment_id: str) -> str:
+    return f"AMZ-IN-{shipment_id}"
+
+
+# ------------------------------------------------------------------------------ ports
+class InboundSource(Protocol):
+    def by_status(self, statuses: Iterable[str]) -> list[AmazonShipment]: ...
+    def updated_between(self, after: datetime, before: datetime) -> list[AmazonShipment]: ...
+    def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]: ...
+    def items(self, shipment_id: str) -> list[AmazonItem]: ...
+    def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]: ...
+
+
+class TransferGateway(Protocol):
+    def create_transfer(self, source_id: int, target_id: int, reference: str) -> int: ...
+    def transfer(self, transfer_id: int) -> Transfer | None: ...
+    def find_transfer(self, reference: str, *, from_id: int) -> Transfer | None: ...
+    def create_goods_out(self, source_id: int, target_id: int, transfer_id: int, quantities: Mapping[int, int], *,
+                         shipping_method_id: int | None, release_date: datetime) -> int: ...
+    def goods_out(self, note_id: int) -> GoodsOutNote | None: ...
+    def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None: ...
+    def release(self, warehouse_id: int, product_id: int, quantity: int) -> None: ...
+    def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
+                  cost: Mapping[str, Any]) -> int: ...
+    def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]: ...
+
+
+class Records(Protocol):
+    def get(self, shipment_id: str) -> InboundShipment | None: ...
+    def new(self, shipment_id: str, status: str) -> InboundShipment: ...
+    def save(self, record: InboundShipment) -> None: ...
+    def open(self) -> list[InboundShipment]: ...
+    def max_transfer_id(self) -> int: ...
+
+
+class Mail(Protocol):
+    def send(self, email: Email) -> str: ...
+
+
+class NotConfigured(RuntimeError):
+    pass
+
+
+class Unconfirmed(RuntimeError):
+    """A Brightpearl write got no answer and a read-back could not confirm it: the next run resolves it."""
+
+
+class RunIncomplete(RuntimeError):
+    """Some shipments failed this run (each is retried next run); raised so the error alarm sees it."""
+
+
+@dataclass
+class RunReport:
+    seen: int = 0
+    processed: int = 0
+    skipped_final: int = 0
+    failed: list[str] = field(default_factory=list)
+    writes: dict[str, int] = field(default_factory=dict)
+    emails: int = 0
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.writes[what] = self.writes.get(what, 0) + n
+
+
+# ------------------------------------------------------------------------------ record <-> rules
+def lines_of(record: InboundShipment) -> list[Line]:
+    return [Line(sku=s.sku, product_id=None if s.product_id is None else int(s.product_id),
+                 expected=int(s.expected), transferred=int(s.transferred), short=int(s.short),
+                 received=int(s.received), released=int(s.released), corrected=int(s.corrected))
+            for s in record.skus]
+
+
+def store_lines(record: InboundShipment, lines: Sequence[Line]) -> None:
+    record.skus = [ShipmentSku(sku=ln.sku, product_id=ln.product_id, expected=ln.expected,
+                               transferred=ln.transferred, short=ln.short, received=ln.received,
+                               released=ln.released, corrected=ln.corrected) for ln in lines]
+
+
+def view_of(record: InboundShipment) -> ShipmentView:
+    return ShipmentView(record.shipment_id, record.name or "", record.status,
+                        None if record.stock_transfer_id is None else int(record.stock_transfer_id),
+                        tuple(lines_of(record)))
+
+
+def _set_line(record: InboundShipment, sku: str, **changes: int) -> None:
+    for s in record.skus:
+        if s.sku == sku:
+            for k, v in changes.items():
+                setattr(s, k, v)
+            return
+    raise KeyError(sku)
+
+
+# ------------------------------------------------------------------------------ the use case
+class InboundShipments:
+    def __init__(self, *, amazon: InboundSource, transfers: TransferGateway, records: Records,
+                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True) -> None:
+        self.amazon = amazon
+        self.transfers = transfers
+        self.records = records
+        self.settings = settings
+        self.product_for = product_for
+        self.mail = mail
+        self.now = now
+        self.use_2024_plans = use_2024_plans
+
+    # ------------------------------------------------------------------ run
+    def run(self) -> RunReport:
+        cfg = self.settings()
+        if cfg.fba_warehouse_id is None or cfg.inbound_source_warehouse_id is None:
+            raise NotConfigured("settings fba_warehouse_id and inbound_source_warehouse_id are required "
+                                "for inbound shipments")
+        report = RunReport()
+        open_records = {r.shipment_id: r for r in self.records.open()}
+        # Unconfirmed releases/corrections are settled before this run writes anything, so no new
+        # movement of the same figures can be mistaken for them.
+        for record in open_records.values():
+            if record.pending:
+                try:
+                    self._settle_pending(record, cfg)
+                except Exception:
+                    logger.exception("could not settle a pending write", extra={"shipment": record.shipment_id})
+                    report.failed.append(record.shipment_id)
+
+        shipments = self._poll(open_records)
+        report.seen = len(shipments)
+        for shipment in shipments:
+            if shipment.shipment_id in report.failed:
+                continue
+            known = open_records.get(shipment.shipment_id) or self.records.get(shipment.shipment_id)
+            try:
+                if self._process(known, shipment, cfg, report):
+                    report.processed += 1
+            except Exception:
+                logger.exception("inbound shipment failed; the next run resumes it",
+                                 extra={"shipment": shipment.shipment_id})
+                report.failed.append(shipment.shipment_id)
+        metrics.add_metric(name="InboundShipmentsProcessed", unit=MetricUnit.Count, value=report.processed)
+        if report.failed:
+            metrics.add_metric(name="InboundShipmentFailures", unit=MetricUnit.Count, value=len(report.failed))
+        logger.info("inbound shipments run", extra={"report": report.__dict__})
+        if report.failed:
+            raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
+        return report
+
+    def _poll(self, open_records: Mapping[str, InboundShipment]) -> list[AmazonShipment]:
+        """Open shipments, those updated lately, those we track, and 2024-03-20 plans' shipments (by v0 id)."""
+        now = self.now()
+        found: dict[str, AmazonShipment] = {}
+        for s in self.amazon.by_status(OPEN_STATUSES):
+            found[s.shipment_id] = s
+        for s in self.amazon.updated_between(*window(now, LOOKBACK)):
+            found.setdefault(s.shipment_id, s)
+        missing = [sid for sid in open_records if sid not in found]
+        if missing:
+            for s in self.amazon.by_ids(missing):
+                found.setdefault(s.shipment_id, s)
+        plan_ids: dict[str, str] = {}
+        if self.use_2024_plans:
+            known = {r.plan_id: r.shipment_id for r in open_records.values() if r.plan_id}
+            for s in self.amazon.from_plans(updated_since=now - LOOKBACK, known_plans=known):
+                plan_ids[s.shipment_id] = s.plan_id or ""
+                if s.shipment_id not in found:
+                    found[s.shipment_id] = s  # only on the 2024-03-20 side so far
+        out = []
+        for sid, s in found.items():
+            if sid in plan_ids and not s.plan_id:
+                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, plan_ids[sid])
+            out.append(s)
+        return sorted(out, key=lambda s: s.shipment_id)
+
+    # ------------------------------------------------------------------ one shipment
+    def _process(self, record: InboundShipment | None, shipment: AmazonShipment, cfg: GlobalSettings,
+                 report: RunReport) -> bool:
+        sid = shipment.shipment_id
+        if record is None:
+            if shipment.status.upper() in FINAL_STATUSES:
+                # First seen already over (e.g. before the connector was installed): the merchant has
+                # dealt with it; booking it now would move stock twice.
+                record = self.records.new(sid, shipment.status.upper())
+                record.name, record.finished = shipment.name, True
+                record.status_history = [{"status": record.status, "at": self.now().isoformat(),
+                                          "note": "first seen final"}]
+                self.records.save(record)
+                report.skipped_final += 1
+                logger.info("shipment first seen in a final status; not booked", extra={"shipment": sid})
+                return False
+            record = self.records.new(sid, shipment.status.upper())
+            record.status_history = []
+        if record.finished:
+            return False
+        if shipment.name and not record.name:
+            record.name = shipment.name
+        if shipment.plan_id and not record.plan_id:
+            record.plan_id = shipment.plan_id
+
+        decision = merge_status(record.status if record.status_history else None, shipment.status)
+        if decision.note:
+            logger.warning(decision.note, extra={"shipment": sid})
+        if decision.changed or not record.status_history:
+            record.status = decision.status
+            record.status_history = [*record.status_history, {"status": decision.status, "at": self.now().isoformat()}]
+
+        items = self.amazon.items(sid)
+        lines = lines_of(record)
+        known = {ln.sku: ln.product_id for ln in lines}
+        products = {i.sku: self.product_for(i.sku) for i in items if known.get(i.sku) is None}
+        lines, notes = update_lines(lines, {i.sku: (i.shipped, i.received) for i in items}, products)
+        for note in notes:
+            logger.warning(note, extra={"shipment": sid})
+        store_lines(record, lines)
+        self._save(record)
+
+        if record.status in CANCELLED_STATUSES:
+            self._cancel(record, report)
+            return True
+        if not any(ln.expected > 0 or ln.received > 0 for ln in lines):
+            logger.warning("inbound shipment has no items; nothing to transfer", extra={"shipment": sid})
+            metrics.add_metric(name="InboundShipmentEmpty", unit=MetricUnit.Count, value=1)
+            return True
+
+        if any(ln.expected > 0 for ln in lines) and not self._ensure_transfer(record, cfg, report):
+            self._send_due(record, report)
+            return True
+        if record.goods_out_note_id is not None and not record.bp_shipped and (
+                rank(record.status) >= SHIPPED_RANK or cfg.ship_transfer_on == "created"):
+            self._ship(record, cfg, report)
+        if record.bp_shipped or record.stock_transfer_id is None:
+            # Without a transfer (only unexpected SKUs) there is nothing to release, but corrections apply.
+            self._receive(record, cfg, report)
+        self._send_due(record, report)
+        if record.status == "CLOSED" and not record.pending and not releases_due(lines_of(record)) and (
+                cfg.over_receipt == "report" or not corrections_due(lines_of(record))):
+            record.finished = True
+            self._save(record)
+        return True
+
+    def _save(self, record: InboundShipment) -> None:
+        record.updated_at = self.now()
+        self.records.save(record)
+
+    # ------------------------------------------------------------------ transfer: create, goods-out note
+    def _ensure_transfer(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> bool:
+        """Stock transfer + goods-out note exist for the shipment; False while held for stock."""
+        assert cfg.inbound_source_warehouse_id is not None and cfg.fba_warehouse_id is not None
+        source, target = cfg.inbound_source_warehouse_id, cfg.fba_warehouse_id
+        ref = transfer_reference(record.shipment_id)
+        if record.stock_transfer_id is None:
+            if not record.transfer_attempted:
+                if not self._plan(record, cfg):
+                    return False
+                record.transfer_attempted, record.reference = True, ref
+                record.source_warehouse_id, record.target_warehouse_id = source, target
+                self._save(record)  # before the POST: from here on, look the reference up before creating
+                existing = None
+            else:
+                existing = self._find(ref)
+            if existing is None:
+                try:
+                    tid = self.transfers.create_transfer(source, target, ref)
+                    report.count("stock-transfer")
+                except (BrightpearlUncertainWrite, BrightpearlValidationError) as exc:
+                    # Lost answer, or "reference exists" from an earlier lost answer: it is there or not.
+                    existing = self._find(ref)
+                    if existing is None:
+                        raise Unconfirmed(f"stock transfer {ref} not created: {exc}") from exc
+                    tid = existing.transfer_id
+            else:
+                tid = existing.transfer_id
+            record.stock_transfer_id = tid
+            if existing is not None and existing.goods_out_note_id:
+                record.goods_out_note_id = existing.goods_out_note_id
+            self._save(record)
+
+        if record.goods_out_note_id is None:
+            tid = int(record.stock_transfer_id)
+            current = self.transfers.transfer(tid)
+            if current is not None and current.goods_out_note_id:
+                record.goods_out_note_id = current.goods_out_note_id
+            else:
+                quantities = self._quantities(lines_of(record))
+                try:
+                    gid = self.transfers.create_goods_out(source, target, tid, quantities,
+                                                          shipping_method_id=cfg.shipping_method_id,
+                                                          release_date=self.now())
+                    report.count("external-transfer")
+                except BrightpearlUncertainWrite as exc:
+                    current = self.transfers.transfer(tid)
+                    if current is None or not current.goods_out_note_id:
+                        raise Unconfirmed(f"goods-out note of transfer {tid} not confirmed: {exc}") from exc
+                    gid = current.goods_out_note_id
+                record.goods_out_note_id = gid
+            self._save(record)
+        return True
+
+    def _plan(self, record: InboundShipment, cfg: GlobalSettings) -> bool:
+        """Decide the transfer's quantities from the source's on-hand; store them (and shortfalls)."""
+        assert cfg.inbound_source_warehouse_id is not None
+        lines = lines_of(record)
+        pids = {ln.product_id for ln in lines if ln.product_id is not None}
+        figures = self.transfers.figures(pids, cfg.inbound_source_warehouse_id) if pids else {}
+        # 'hold' only makes sense while the goods have not left: once Amazon shows the shipment shipped,
+        # the transfer carries what Brightpearl has and the rest is mailed as short.
+        policy = cfg.transfer_policy if rank(record.status) < SHIPPED_RANK else "available"
+        plan = plan_transfer(lines, {pid: f["onHand"] for pid, f in figures.items()}, policy)
+        if plan.hold:
+            if plan.short:
+                event = held_email_due(plan.short)
+                self._send(record, event, render_email(view_of(record), event, short=plan.short))
+            logger.info("transfer held for stock", extra={"shipment": record.shipment_id, "short": plan.short})
+            return False
+        store_lines(record, [replace(ln, transferred=plan.quantities.get(ln.sku, 0), short=plan.short.get(ln.sku, 0))
+                             for ln in lines])
+        return True
+
+    @staticmethod
+    def _quantities(lines: Iterable[Line]) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for ln in lines:
+            if ln.product_id is not None and ln.transferred > 0:
+                out[ln.product_id] = out.get(ln.product_id, 0) + ln.transferred
+        return out
+
+    def _find(self, reference: str) -> Transfer | None:
+        # Search from a little below the highest transfer id we hold; ids only grow.
+        return self.transfers.find_transfer(reference, from_id=max(1, self.records.max_transfer_id() - 10))
+
+    # ------------------------------------------------------------------ ship
+    def _ship(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
+        gid = int(record.goods_out_note_id)
+        note = self.transfers.goods_out(gid)
+        if note is None:
+            raise RuntimeError(f"goods-out note {gid} of shipment {record.shipment_id} not found in Brightpearl")
+        if not note.shipped:
+            try:
+                self.transfers.ship(gid, version=note.version, staff_id=cfg.staff_contact_id, at=self.now())
+                report.count("goods-out-shipped")
+            except (BrightpearlUncertainWrite, BrightpearlValidationError) as exc:
+                # Lost answer, 412 (someone else moved the note on) or "frozen" (already shipped): read it.
+                again = self.transfers.goods_out(gid)
+                if again is None or not again.shipped:
+                    raise Unconfirmed(f"goods-out note {gid} not shipped: {exc}") from exc
+        record.bp_shipped = True
+        self._save(record)
+
+    # ------------------------------------------------------------------ receive: release, correct
+    def _receive(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
+        lines = lines_of(record)
+        by_sku = {ln.sku: ln for ln in lines}
+        if record.bp_shipped:
+            for sku, qty in releases_due(lines).items():
+                self._tracked_write(record, cfg, "release", by_sku[sku], qty, report)
+        if cfg.over_receipt == "correct":
+            for sku, qty in corrections_due(lines_of(record)).items():
+                self._tracked_write(record, cfg, "correct", by_sku[sku], qty, report)
+
+    def _tracked_write(self, record: InboundShipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
+                       report: RunReport) -> None:
+        """A release or correction: neither carries a key Brightpearl could deduplicate on, so the intent
+        and the figure it must move are recorded first; a lost answer is settled by reading the figure."""
+        assert cfg.fba_warehouse_id is not None and line.product_id is not None
+        fba, pid = cfg.fba_warehouse_id, line.product_id
+        before = self.transfers.figures([pid], fba)[pid]
+        record.pending = {"kind": kind, "sku": line.sku, "product_id": pid, "quantity": qty, "before": before}
+        self._save(record)
+        try:
+            if kind == "release":
+                self.transfers.release(fba, pid, qty)
+            else:
+                self.transfers.add_stock(fba, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
+                                         reason=f"Amazon inbound {record.shipment_id}: received beyond transfer "
+                                                f"{record.stock_transfer_id or '-'} (connector)")
+        except BrightpearlUncertainWrite:
+            self._settle_pending(record, cfg)
+            if record.pending is None:
+                return
+            raise
+        report.count("quarantine-release" if kind == "release" else "stock-correction")
+        self._apply_pending(record)
+
+    def _settle_pending(self, record: InboundShipment, cfg: GlobalSettings) -> None:
+        """Was the recorded release/correction applied? Compare the figure it moves with the one saved."""
+        assert cfg.fba_warehouse_id is not None
+        p = record.pending
+        if not p:
+            return
+        pid, qty, before = int(p["product_id"]), int(p["quantity"]), p["before"]
+        now = self.transfers.figures([pid], cfg.fba_warehouse_id)[pid]
+        if p["kind"] == "release":
+            # Only transfers move inTransit; a release takes it down by its quantity.
+            applied = now["inTransit"] <= int(before["inTransit"]) - qty
+        else:
+            applied = now["onHand"] >= int(before["onHand"]) + qty
+        logger.warning("settled an unconfirmed Brightpearl write",
+                       extra={"shipment": record.shipment_id, "pending": p, "applied": applied, "now": now})
+        if applied:
+            self._apply_pending(record)
+        else:
+            record.pending = None  # not applied: the next pass sends it again
+            self._save(record)
+
+    def _apply_pending(self, record: InboundShipment) -> None:
+        p = record.pending or {}
+        line = next(ln for ln in lines_of(record) if ln.sku == p["sku"])
+        if p["kind"] == "release":
+            _set_line(record, line.sku, released=line.released + int(p["quantity"]))
+        else:
+            _set_line(record, line.sku, corrected=line.corrected + int(p["quantity"]))
+        record.pending = None
+        self._save(record)
+
+    # ------------------------------------------------------------------ cancelled
+    def _cancel(self, record: InboundShipment, report: RunReport) -> None:
+        """Cancelled or deleted at Amazon. Brightpearl's API cannot delete a transfer, so the email says
+        what is left to do there; nothing more is written for this shipment."""
+        tid = record.stock_transfer_id
+        if tid is None and not record.transfer_attempted:
+            note = "No Brightpearl transfer had been created for it; nothing to undo."
+        elif not record.bp_shipped:
+            note = (f"Brightpearl transfer #{tid or '?'} ({record.reference}) was not shipped: its goods-out note "
+                    "still allocates the units in the source warehouse. Delete the transfer in Brightpearl to "
+                    "free them.")
+        else:
+            waiting = sum(max(0, ln.transferred - ln.released) for ln in lines_of(record))
+            note = (f"Brightpearl transfer #{tid} had been shipped: {waiting} unit(s) not received by Amazon stay "
+                    "in the FBA warehouse's quarantine. Move them back to the source warehouse in Brightpearl "
+                    "when the goods return.")
+        self._send_due(record, report, note=note)
+        record.finished = True
+        self._save(record)
+
+    # ------------------------------------------------------------------ emails
+    def _send_due(self, record: InboundShipment, report: RunReport, *, note: str | None = None) -> None:
+        view = view_of(record)
+        for event in emails_due(view, transfer_planned=record.stock_transfer_id is not None):
+            email = render_email(view, event)
+            if note:
+                email = with_note(email, note)
+            if self._send(record, event, email):
+                report.emails += 1
+
+    def _send(self, record: InboundShipment, event: EmailEvent, email: Email) -> bool:
+        """Send once per event key. The key is claimed on the record *before* sending (conditional write),
+        so a retry after a crash never sends twice; an SES error removes the claim so the next run retries."""
+        if any(e.get("key") == event.key for e in record.emails_sent):
+            return False
+        entry = {"key": event.key, "state": "sending", "at": self.now().isoformat()}
+        record.emails_sent = [*record.emails_sent, entry]
+        self._save(record)
+        try:
+            message_id = self.mail.send(email)
+        except Exception:
+            record.emails_sent = [e for e in record.emails_sent if e.get("key") != event.key]
+            self._save(record)
+            raise
+        record.emails_sent = [{**e, "state": "sent", "message_id": message_id} if e.get("key") == event.key else e
+                              for e in record.emails_sent]
+        self._save(record)
+        return True
+
+
+# ------------------------------------------------------------------------------ wiring
+def build(env: Any) -> InboundShipments:
+    """The use case with its real adapters, from an ``InboundShipmentsEnv``."""
+    from connector.adapters import store
+    from connector.adapters.amazon.factory import amazon_clients
+    from connector.adapters.amazon.inbound import AmazonInbound
+    from connector.adapters.brightpearl.factory import brightpearl_client
+    from connector.adapters.brightpearl.transfers import BrightpearlTransfers
+    from connector.adapters.email import Mailer
+    from connector.adapters.inbound_records import ShipmentRecords
+    from connector.adapters.repositories import LinkRepository, SettingsRepository
+
+    store.bind()
+    links = LinkRepository()
+    marketplaces = list(env.amazon_marketplace_ids)
+
+    def product_for(sku: str) -> int | None:
+        # FBA stock is pooled across the region's marketplaces: the first linked listing names the product.
+        for marketplace_id in marketplaces:
+            link = links.get(marketplace_id, sku)
+            if link is not None:
+                return int(link.product_id)
+        return None
+
+    return InboundShipments(
+        amazon=AmazonInbound(amazon_clients(env)),
+        transfers=BrightpearlTransfers(brightpearl_client(env)),
+        records=ShipmentRecords(),
+        settings=SettingsRepository().global_settings,
+        product_for=product_for,
+        mail=Mailer(env.ses_sender, env.alert_recipients),
+    )

@@ -1,0 +1,317 @@
+"""FBA inbound shipments end to end: the scheduled handler (as Lambda runs it) against the SP-API and
+Brightpearl simulators over loopback HTTP, with DynamoDB and SES in moto server.
+
+Assertions are on outcomes: the Brightpearl simulator's stock figures and journal, and the emails
+SES accepted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from sp_api.auth import access_token_client
+
+from connector.adapters.inbound_records import ShipmentRecords
+from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
+from connector.adapters.store import InboundShipment
+from local.aws import put_secret, sent_emails
+from local.runtime import forget_loaded, invoke
+from simulators.brightpearl import BrightpearlSimulator
+from simulators.core import SimClock
+from simulators.spapi import SpApiSimulator
+from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+
+pytestmark = pytest.mark.e2e
+
+SOURCE, FBA = 2, 3
+TEA, CUP, MUG = 1007, 1011, 1013  # Brightpearl products linked to FBA-TEA, FBA-CUP, MFN-MUG
+EVENT = json.loads(Path("events/inbound_shipments.json").read_text())
+BP_SEED = {
+    "warehouses": [{"id": SOURCE, "name": "Main DC", "defaultLocationId": 2, "quarantineLocationId": 9},
+                   {"id": FBA, "name": "Amazon FBA", "defaultLocationId": 3, "quarantineLocationId": 10}],
+    "products": [{"id": TEA, "sku": "TEA", "name": "Sencha"}, {"id": CUP, "sku": "CUP", "name": "Cup"},
+                 {"id": MUG, "sku": "MUG", "name": "Mug"}],
+    "stock": [{"productId": TEA, "warehouseId": SOURCE, "onHand": 50},
+              {"productId": CUP, "warehouseId": SOURCE, "onHand": 3},
+              {"productId": MUG, "warehouseId": SOURCE, "onHand": 10}],
+}
+
+
+@pytest.fixture(scope="module")
+def sims(local_aws):
+    bp = BrightpearlSimulator(account="acme", limit=100_000, clock=SimClock()).start()
+    amazon = SpApiSimulator(rate_scale=1000).start()
+    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
+                                               "account_token": "account-token", "webhook_token": "w" * 40})
+    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
+                                           "lwa_client_secret": CLIENT_SECRET})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BRIGHTPEARL_BASE_URL", bp.url)
+        mp.setenv("BRIGHTPEARL_REQUESTS_PER_WINDOW", "100000")
+        mp.setenv("SP_API_ENDPOINT", amazon.url)
+        mp.setenv("LWA_TOKEN_URL", f"{amazon.url}/auth/o2/token")
+        forget_loaded()  # a cold start with this environment
+        # Powertools read the namespace when connector.observability was first imported, which may have
+        # been before local_aws exported the template's environment (another test module).
+        from connector.observability import metrics
+        if metrics.namespace is None:
+            mp.setattr(metrics, "namespace", local_aws.env["POWERTOOLS_METRICS_NAMESPACE"])
+        yield bp, amazon
+    forget_loaded()
+    parameters.clear_caches()  # other modules store their own secrets under the same names
+    bp.stop()
+    amazon.stop()
+
+
+@pytest.fixture
+def world(sims, local_aws):
+    """Fresh simulators, shipments table, links and settings for each test."""
+    bp, amazon = sims
+    access_token_client.cache.clear()
+    parameters.clear_caches()  # secrets other modules stored under the same names
+    bp.reset()
+    bp.seed(BP_SEED)
+    amazon.reset()
+    amazon.seed(DEMO_SEED)
+    for item in InboundShipment.scan():
+        item.delete()
+    links = LinkRepository()
+    for sku, pid in (("FBA-TEA", TEA), ("FBA-CUP", CUP), ("MFN-MUG", MUG)):
+        links.connect(seller_id="A1SELLER", marketplace_id=UK, sku=sku, product_id=pid, channel="FBA")
+    links.disconnect(UK, "MFN/SLASH 1")
+    set_settings()
+    return bp, amazon
+
+
+def set_settings(**overrides):
+    SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE,
+                                                    **overrides))
+
+
+def run():
+    return invoke("InboundShipmentsFunction", EVENT)
+
+
+def writes(bp):
+    return [(e.route, e.status) for e in bp.requests(writes_only=True)]
+
+
+def mails(local_aws, since):
+    return sent_emails(local_aws)[since:]
+
+
+def transfer_notes(bp):
+    return {g.stock_transfer_id: {a.product_id: a.quantity for a in g.lines} for g in bp.world.gons.values()}
+
+
+def assert_quiet(bp, local_aws, times=3):
+    """Re-running the schedule changes nothing: no Brightpearl write, no email."""
+    before_writes, before_mails = len(bp.requests(writes_only=True)), len(sent_emails(local_aws))
+    for _ in range(times):
+        run()
+    assert bp.requests(writes_only=True)[before_writes:] == []
+    assert sent_emails(local_aws)[before_mails:] == []
+
+
+def test_create_ship_receive_in_two_steps_close(world, local_aws):
+    bp, amazon = world
+    set_settings()
+    bp.set_on_hand(CUP, SOURCE, 20)
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 10, "FBA-CUP": 5}, shipment_id="FBA1LIFE")
+
+    result = run()
+    assert result["writes"] == {"stock-transfer": 1, "external-transfer": 1}
+    (transfer,) = bp.world.transfers.values()
+    assert transfer.reference == "AMZ-IN-FBA1LIFE" and transfer.target_warehouse_id == FBA
+    assert transfer_notes(bp) == {transfer.id: {TEA: 10, CUP: 5}}
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 40, "allocated": 10, "inTransit": 0}
+    assert bp.in_transit(TEA, FBA) == 0  # not shipped yet: Amazon still shows WORKING
+    assert_quiet(bp, local_aws)
+
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    assert bp.figures(TEA, SOURCE) == {"inStock": 40, "onHand": 40, "allocated": 0, "inTransit": 0}
+    assert bp.figures(TEA, FBA)["inTransit"] == 10 and bp.figures(CUP, FBA)["inTransit"] == 5
+    assert bp.quarantine(TEA, FBA) == 10 and bp.on_hand(TEA, FBA) == 0
+
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 4})
+    run()
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA)) == (4, 6)
+    assert (bp.on_hand(CUP, FBA), bp.in_transit(CUP, FBA)) == (0, 5)
+    (started,) = mails(local_aws, mail0)
+    assert started["subject"] == "Amazon started receiving inbound shipment FBA1LIFE"
+    assert "FBA1LIFE" in started["text"] and f"#{transfer.id}" in started["text"]
+    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>4</td><td>-6</td>" in started["html"]
+
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 6, "FBA-CUP": 5})
+    run()
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA)) == (10, 0)
+    assert (bp.on_hand(CUP, FBA), bp.in_transit(CUP, FBA)) == (5, 0)
+    releases = [e.body for e in bp.requests(route="post-quarantine-release", ok_only=True)]
+    assert [(r["productId"], r["quantity"]) for r in releases] == [(TEA, 4), (CUP, 5), (TEA, 6)]
+    assert len(mails(local_aws, mail0)) == 1  # receiving is mailed once, not per receipt
+
+    amazon.world_op("close_inbound", shipment_id=shp.shipment_id)
+    run()
+    subjects = [m["subject"] for m in mails(local_aws, mail0)]
+    assert subjects[1:] == ["Amazon received inbound shipment FBA1LIFE in full"]
+    assert "<td>FBA-CUP</td><td>#1011</td><td>5</td><td>5</td><td>0</td>" in mails(local_aws, mail0)[1]["html"]
+    assert ShipmentRecords().get("FBA1LIFE").finished
+    assert_quiet(bp, local_aws)
+
+
+def test_short_stock_over_receipt_unexpected_and_unlinked(world, local_aws):
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    amazon.world_op("add_listing", sku="FBA-NEW", spec={"channel": "FBA", "title": "Unlinked"})
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 10, "FBA-CUP": 5, "FBA-NEW": 2},
+                          shipment_id="FBA2DISC")
+    run()
+    assert transfer_notes(bp) == {next(iter(bp.world.transfers)): {TEA: 10, CUP: 3}}  # only 3 CUP on hand
+    by_subject = {m["subject"]: m for m in mails(local_aws, mail0)}
+    short = by_subject["Brightpearl is short of stock for inbound shipment FBA2DISC"]
+    assert "<th>Expected</th><th>Transferred</th><th>Short</th>" in short["html"]
+    assert "<td>FBA-CUP</td><td>#1011</td><td>5</td><td>3</td><td>2</td>" in short["html"]
+    unlinked = by_subject["Inbound shipment FBA2DISC has SKUs not linked to Brightpearl products"]
+    assert "<td>FBA-NEW</td><td>not linked</td><td>2</td><td>0</td><td>-2</td>" in unlinked["html"]
+    assert len(by_subject) == 2
+
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id,
+                    items={"FBA-TEA": 12, "FBA-CUP": 3, "MFN-MUG": 1, "FBA-NEW": 2})
+    run()
+    # Everything Amazon holds is in the FBA warehouse: released from this transfer, the rest by correction.
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA)) == (12, 0)
+    assert (bp.on_hand(CUP, FBA), bp.on_hand(MUG, FBA)) == (3, 1)
+    corrections = [e.body["corrections"][0] for e in bp.requests(route="post-stock-correction", ok_only=True)]
+    assert sorted((c["productId"], c["quantity"]) for c in corrections) == [(TEA, 2), (MUG, 1)]
+    assert all("FBA2DISC" in c["reason"] for c in corrections)
+    new = {m["subject"]: m for m in mails(local_aws, mail0 + 2)}
+    over = new["Amazon received more than expected on inbound shipment FBA2DISC"]
+    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>12</td><td>2</td>" in over["html"]
+    assert "FBA-CUP" not in over["html"]
+    extra = new["Amazon received unexpected SKUs on inbound shipment FBA2DISC"]
+    assert "<td>MFN-MUG</td><td>#1013</td><td>0</td><td>1</td><td>1</td>" in extra["html"]
+    assert "Amazon started receiving inbound shipment FBA2DISC" in new
+    assert len(new) == 3
+
+    amazon.world_op("close_inbound", shipment_id=shp.shipment_id)
+    run()
+    (closed,) = mails(local_aws, mail0 + 5)
+    assert closed["subject"].startswith("Amazon closed inbound shipment FBA2DISC short")
+    assert_quiet(bp, local_aws)
+
+
+def test_lost_goods_out_note_answer_is_read_back_not_sent_again(world, local_aws):
+    bp, amazon = world
+    amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 7}, shipment_id="FBA3FAIL")
+    bp.add_fault({"match": "post-external-transfer", "kind": "write_then_fail", "status": 0, "count": 1})
+    run()  # the note was written and the connection dropped: the transfer shows the note, so it is kept
+    assert len(bp.world.transfers) == 1 and len(bp.world.gons) == 1
+    assert bp.figures(TEA, SOURCE)["allocated"] == 7
+    assert len(bp.requests(route="post-external-transfer")) == 1
+    (note_id,) = bp.world.gons
+    assert ShipmentRecords().get("FBA3FAIL").goods_out_note_id == note_id
+    assert_quiet(bp, local_aws)
+
+
+def test_lost_transfer_creation_resumes_next_run_without_a_second_transfer(world, local_aws):
+    bp, amazon = world
+    amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 2}, shipment_id="FBA4LOST")
+    bp.add_fault({"match": "post-stock-transfer", "kind": "write_then_fail", "status": 500, "count": 1})
+    bp.add_fault({"match": "get-stock-transfer", "kind": "status", "status": 500, "count": 5})  # read-back fails
+    with pytest.raises(Exception, match="FBA4LOST"):
+        run()  # the run fails (alarm) and the shipment stays "creating"
+    record = ShipmentRecords().get("FBA4LOST")
+    assert record.transfer_attempted and record.stock_transfer_id is None
+    bp.clear_faults()
+    run()
+    (transfer,) = bp.world.transfers.values()
+    assert transfer.reference == "AMZ-IN-FBA4LOST"
+    assert transfer_notes(bp) == {transfer.id: {TEA: 2}}
+    assert len(bp.requests(route="post-stock-transfer")) == 1  # looked up by reference, not created again
+    assert ShipmentRecords().get("FBA4LOST").stock_transfer_id == transfer.id
+    assert_quiet(bp, local_aws)
+
+
+def test_lost_release_answer_is_settled_not_repeated(world, local_aws):
+    bp, amazon = world
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 5}, shipment_id="FBA5REL")
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 3})
+    bp.add_fault({"match": "post-quarantine-release", "kind": "write_then_fail", "status": 500, "count": 1})
+    run()
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA)) == (3, 2)
+    assert len(bp.requests(route="post-quarantine-release")) == 1
+    assert ShipmentRecords().get("FBA5REL").pending is None
+    assert_quiet(bp, local_aws)
+
+
+def test_deleted_before_shipping_is_mailed_once_and_left_alone(world, local_aws):
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 4}, shipment_id="FBA6DEL")
+    run()
+    amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    run()
+    (cancelled,) = mails(local_aws, mail0)
+    assert cancelled["subject"] == "Amazon inbound shipment FBA6DEL was deleted"
+    assert "Delete the transfer in Brightpearl" in cancelled["text"]
+    assert bp.in_transit(TEA, FBA) == 0  # never shipped
+    assert_quiet(bp, local_aws)
+
+
+def test_hold_policy_waits_for_stock_then_creates(world, local_aws):
+    bp, amazon = world
+    set_settings(transfer_policy="hold")
+    mail0 = len(sent_emails(local_aws))
+    amazon.world_op("create_inbound_shipment", items={"FBA-CUP": 5}, shipment_id="FBA7HOLD")
+    run()
+    run()
+    assert bp.world.transfers == {}
+    (held,) = mails(local_aws, mail0)
+    assert held["subject"] == "Transfer for inbound shipment FBA7HOLD is waiting for stock"
+    assert "<td>FBA-CUP</td><td>#1011</td><td>5</td><td>2</td>" in held["html"]
+    bp.set_on_hand(CUP, SOURCE, 5)
+    run()
+    assert list(transfer_notes(bp).values()) == [{CUP: 5}]
+
+
+def test_ship_on_created_and_out_of_order_statuses_and_empty_shipments(world, local_aws):
+    bp, amazon = world
+    set_settings(ship_transfer_on="created")
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 3}, shipment_id="FBA8ORDER")
+    amazon.world_op("create_inbound_shipment", items={}, shipment_id="FBA8EMPTY")
+    run()
+    assert bp.in_transit(TEA, FBA) == 3  # shipped in Brightpearl at once
+    amazon.world_op("set_inbound_status", shipment_id=shp.shipment_id, status="CHECKED_IN")
+    run()
+    amazon.world_op("set_inbound_status", shipment_id=shp.shipment_id, status="SHIPPED")  # stale answer
+    run()
+    record = ShipmentRecords().get("FBA8ORDER")
+    assert record.status == "CHECKED_IN"
+    assert [h["status"] for h in record.status_history] == ["WORKING", "CHECKED_IN"]
+    assert record.plan_id  # the 2024-03-20 plan was mapped to the v0 id
+    assert ShipmentRecords().get("FBA8EMPTY").skus == []
+    assert len(bp.world.transfers) == 1
+
+
+def test_hold_ends_when_amazon_shows_the_goods_shipped(world, local_aws):
+    bp, amazon = world
+    set_settings(transfer_policy="hold")
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-CUP": 5}, shipment_id="FBA7GONE")
+    run()
+    assert bp.world.transfers == {}
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    assert list(transfer_notes(bp).values()) == [{CUP: 3}]
+    assert bp.in_transit(CUP, FBA) == 3
+    assert [m["subject"] for m in mails(local_aws, mail0)] == [
+        "Transfer for inbound shipment FBA7GONE is waiting for stock",
+        "Brightpearl is short of stock for inbound shipment FBA7GONE"]

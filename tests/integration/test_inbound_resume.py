@@ -1,0 +1,133 @@
+"""Inbound shipments: a run that dies between a Brightpearl write and saving the record, or whose
+email fails, is completed by the next run without repeating the write or the email.
+
+The use case runs with its real adapters against the simulators (DynamoDB and SES in moto); only a
+"crash" is added around one Brightpearl call, as a Lambda timeout would cut it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sp_api.auth import access_token_client
+
+from connector.adapters.amazon.client import AmazonClients, LwaCredentials
+from connector.adapters.amazon.inbound import AmazonInbound
+from connector.adapters.brightpearl.auth import PrivateAppAuth
+from connector.adapters.brightpearl.client import BrightpearlClient
+from connector.adapters.brightpearl.transfers import BrightpearlTransfers
+from connector.adapters.email import Email, Mailer
+from connector.adapters.inbound_records import ShipmentRecords
+from connector.adapters.repositories import GlobalSettings, SettingsRepository
+from connector.adapters.store import InboundShipment
+from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
+from local.aws import sent_emails
+from simulators.brightpearl import BrightpearlSimulator
+from simulators.core import SimClock
+from simulators.spapi import SpApiSimulator
+from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.e2e.test_inbound_shipments import BP_SEED, FBA, SOURCE, TEA
+
+
+class Crash(Exception):
+    """The Lambda died here (timeout, out of memory): nothing after this line ran."""
+
+
+class NoGovernor:
+    def acquire(self) -> None:
+        pass
+
+
+class CrashingTransfers(BrightpearlTransfers):
+    def __init__(self, client: BrightpearlClient) -> None:
+        super().__init__(client)
+        self.crash_release: str | None = None  # "before" or "after" the POST
+
+    def release(self, warehouse_id: int, product_id: int, quantity: int) -> None:
+        when, self.crash_release = self.crash_release, None
+        if when == "before":
+            raise Crash
+        super().release(warehouse_id, product_id, quantity)
+        if when == "after":
+            raise Crash
+
+
+class FlakyMail:
+    def __init__(self, mailer: Mailer) -> None:
+        self.mailer = mailer
+        self.fail_next = False
+
+    def send(self, email: Email) -> str:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("SES: throttled")
+        return self.mailer.send(email)
+
+
+@pytest.fixture(scope="module")
+def sims():
+    bp = BrightpearlSimulator(account="acme", limit=100_000, clock=SimClock()).start()
+    amazon = SpApiSimulator(rate_scale=1000).start()
+    yield bp, amazon
+    bp.stop()
+    amazon.stop()
+
+
+@pytest.fixture
+def setup(sims, local_aws):
+    bp, amazon = sims
+    access_token_client.cache.clear()
+    bp.reset()
+    bp.seed(BP_SEED)
+    amazon.reset()
+    amazon.seed(DEMO_SEED)
+    for item in InboundShipment.scan():
+        item.delete()
+    SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE))
+    client = BrightpearlClient(base_url=bp.url, account="acme", governor=NoGovernor(),
+                               auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"))
+    transfers = CrashingTransfers(client)
+    mail = FlakyMail(Mailer("connector@example.com", ["ops@example.com"], client=local_aws.client("ses")))
+    amazon_clients = AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK,
+                                   endpoint=amazon.url, lwa_url=f"{amazon.url}/auth/o2/token")
+    usecase = InboundShipments(amazon=AmazonInbound(amazon_clients), transfers=transfers, records=ShipmentRecords(),
+                               settings=SettingsRepository().global_settings,
+                               product_for={"FBA-TEA": TEA}.get, mail=mail)
+    return bp, amazon, usecase, transfers, mail
+
+
+def shipped_and_received(amazon, usecase, shipment_id, received):
+    amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 6}, shipment_id=shipment_id)
+    amazon.world_op("ship_inbound", shipment_id=shipment_id)
+    usecase.run()
+    amazon.world_op("receive_inbound", shipment_id=shipment_id, items={"FBA-TEA": received})
+
+
+@pytest.mark.parametrize("when", ["after", "before"])
+def test_a_release_cut_short_is_settled_by_the_next_run_and_sent_once(setup, when):
+    bp, amazon, usecase, transfers, _ = setup
+    shipped_and_received(amazon, usecase, f"FBA9{when.upper()}", 4)
+    transfers.crash_release = when
+    with pytest.raises(RunIncomplete):
+        usecase.run()
+    assert ShipmentRecords().get(f"FBA9{when.upper()}").pending["quantity"] == 4
+    usecase.run()
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA)) == (4, 2)
+    assert len(bp.requests(route="post-quarantine-release", ok_only=True)) == 1
+    record = ShipmentRecords().get(f"FBA9{when.upper()}")
+    assert record.pending is None and record.skus[0].released == 4
+
+
+def test_an_email_ses_refused_is_sent_by_the_next_run_once(setup, local_aws):
+    _, amazon, usecase, _, mail = setup
+    mails0 = len(sent_emails(local_aws))
+    shipped_and_received(amazon, usecase, "FBA9MAIL", 2)
+    mail.fail_next = True
+    with pytest.raises(RunIncomplete):
+        usecase.run()
+    assert sent_emails(local_aws)[mails0:] == []
+    usecase.run()
+    usecase.run()
+    assert [m["subject"] for m in sent_emails(local_aws)[mails0:]] == [
+        "Amazon started receiving inbound shipment FBA9MAIL"]
+    (entry,) = ShipmentRecords().get("FBA9MAIL").emails_sent
+    assert entry["state"] == "sent" and entry["message_id"]

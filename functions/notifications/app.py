@@ -9,6 +9,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector import wiring_movements as movements
 from connector.config import MfnSyncEnv, load
 from connector.domain.notifications import Notification
 from connector.observability import logger, metrics, tracer
@@ -31,6 +32,18 @@ def listings_feed_finished(n: Notification) -> Any:
                                         str(p.get("processingStatus", "")))
 
 
+def listings_report_finished(n: Notification) -> Any:
+    from connector.wiring import nightly
+
+    p = n.payload.get("reportProcessingFinishedNotification") or {}
+    return nightly(ENV).report_finished(str(p["reportId"]), p.get("reportDocumentId"),
+                                        str(p.get("processingStatus", "")))
+
+
+def _report_type(n: Notification) -> str:
+    return str((n.payload.get("reportProcessingFinishedNotification") or {}).get("reportType", ""))
+
+
 def _feed_type(n: Notification) -> str:
     return str((n.payload.get("feedProcessingFinishedNotification") or {}).get("feedType", ""))
 
@@ -41,7 +54,9 @@ ROUTER = NotificationRouter()
 # Registrations: one line per notification type (narrowed with ``when=`` where types are shared).
 ROUTER.register("FEED_PROCESSING_FINISHED", listings_feed_finished,
                 when=lambda n: _feed_type(n) == "JSON_LISTINGS_FEED")
-#   ROUTER.register("REPORT_PROCESSING_FINISHED", ..., when=...)    report jobs (movements, returns)
+ROUTER.register("REPORT_PROCESSING_FINISHED", listings_report_finished,
+                when=lambda n: _report_type(n) == "GET_MERCHANT_LISTINGS_ALL_DATA")
+ROUTER.register("REPORT_PROCESSING_FINISHED", movements.report_finished, when=movements.is_movements_report)
 
 
 @tracer.capture_method

@@ -20,6 +20,7 @@ OPERATION_RATES: dict[str, Rate] = {
     "getReport": Rate(2.0, 15),
     "getReports": Rate(0.0222, 10),
     "getReportDocument": Rate(0.0167, 15),
+    "cancelReport": Rate(0.0222, 10),
     "createFeedDocument": Rate(0.5, 15),
     "createFeed": Rate(0.0083, 15),
     "getFeed": Rate(2.0, 15),

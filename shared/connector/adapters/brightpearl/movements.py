@@ -1,0 +1,96 @@
+"""The Brightpearl calls stock movements and returns make (contract §4c, §6), and their look-ups by reference.
+
+Writes here are not idempotent on Brightpearl's side, so each has a look-up the use case runs before
+(re)writing: credits by ``externalRef``, goods-in notes by ``userBatchReference``, stock corrections by
+the reference in their ``reason`` (Brightpearl has no search for corrections: goods-note ids are
+sequential, so the ids after the last one the connector saw are read back in ID-set ranges).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlNotFound
+
+CORRECTION_IDS_PER_READ = 200
+CORRECTION_SCAN_READS = 10  # how far past the last known goods-note id a recovery looks (2 000 ids)
+
+
+class BrightpearlMovements:
+    def __init__(self, client: BrightpearlClient) -> None:
+        self.client = client
+        self._locations: dict[int, int] = {}
+
+    # ------------------------------------------------------------------ stock corrections
+    def default_location(self, warehouse_id: int) -> int:
+        if warehouse_id not in self._locations:
+            self._locations[warehouse_id] = int(
+                self.client.get(f"warehouse-service/warehouse/{warehouse_id}/location/default"))
+        return self._locations[warehouse_id]
+
+    def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]:
+        """One request, several corrections (all or nothing); goods-note ids in request order."""
+        ids = self.client.post(f"warehouse-service/warehouse/{warehouse_id}/stock-correction",
+                               {"corrections": corrections})
+        return [int(i) for i in ids or []]
+
+    def find_corrections(self, warehouse_id: int, refs: set[str], after_id: int,
+                         before_id: int | None = None) -> dict[str, int]:
+        """Corrections whose reason carries one of ``refs``, among goods notes after ``after_id``
+        (or, when ``before_id`` is given, among the 2 000 goods notes up to it)."""
+        found: dict[str, int] = {}
+        start = after_id + 1
+        if before_id is not None:
+            start = max(1, before_id - CORRECTION_IDS_PER_READ * CORRECTION_SCAN_READS + 1)
+        for _ in range(CORRECTION_SCAN_READS):
+            end = start + CORRECTION_IDS_PER_READ - 1
+            try:
+                notes = self.client.get(f"warehouse-service/warehouse/{warehouse_id}/stock-correction/{start}-{end}")
+            except BrightpearlNotFound:
+                notes = []
+            for note in notes or []:
+                reason = str(note.get("reason", ""))
+                for ref in refs:
+                    if f"[{ref}]" in reason:
+                        found[ref] = int(note["goodsNoteId"])
+            if refs <= set(found):
+                break
+            start = end + 1
+        return found
+
+    # ------------------------------------------------------------------ orders and credits
+    def find_sales_order(self, amazon_order_id: str, field: str) -> int | None:
+        res = self.client.get("order-service/order-search",
+                              params={"orderTypeId": 1, field: amazon_order_id, "columns": "orderId"})
+        results = (res or {}).get("results") or []
+        return int(results[0][0]) if results else None
+
+    def order(self, order_id: int) -> dict[str, Any] | None:
+        rows = self.client.get(f"order-service/order/{order_id}") or []
+        return rows[0] if rows else None
+
+    def find_credit(self, external_ref: str) -> int | None:
+        res = self.client.get("order-service/order-search",
+                              params={"orderTypeId": 3, "externalRef": external_ref, "columns": "orderId"})
+        results = (res or {}).get("results") or []
+        return int(results[0][0]) if results else None
+
+    def create_credit(self, body: dict[str, Any]) -> int:
+        return int(self.client.post("order-service/sales-credit", body))
+
+    def credit(self, credit_id: int) -> dict[str, Any] | None:
+        rows = self.client.get(f"order-service/order/{credit_id}") or []
+        return rows[0] if rows else None
+
+    def find_goods_in(self, credit_id: int, batch_reference: str) -> int | None:
+        try:
+            notes = self.client.get(f"warehouse-service/order/{credit_id}/goods-note/goods-in") or {}
+        except BrightpearlNotFound:
+            return None
+        for note_id, note in notes.items():
+            if note.get("userBatchReference") == batch_reference:
+                return int(note.get("goodsNoteId", note_id))
+        return None
+
+    def goods_in(self, credit_id: int, body: dict[str, Any]) -> int:
+        return int(self.client.post(f"warehouse-service/order/{credit_id}/goods-note/goods-in", body))

@@ -1,0 +1,266 @@
+"""Where movements and their bookkeeping live: DynamoDB in the stack, memory in unit tests and benchmarks.
+
+- movements: the ``Movements`` table, one item per movement key (created with a condition, so two
+  workers reading the same row create it once), queried by SKU through ``by_sku`` for "explain";
+- bookkeeping in the ``ReportJobs`` table, beside the jobs and cursors it belongs with:
+  ``claims#<sku>`` (deemed matching), ``index#movements`` (movements to retry, rows quarantined since
+  the last digest) and ``state#goods-note-hwm`` (the highest Brightpearl goods-note id seen, where a
+  look-up for an unconfirmed correction starts). Each is updated with optimistic locking.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from connector.adapters.store import ReportJob, StockMovement
+from connector.domain.movements import FINAL, DeemedClaims
+
+QUARANTINE_LOG_CAP = 500
+
+
+@dataclass
+class MovementRecord:
+    key: str
+    source: str
+    kind: str
+    sku: str
+    created_at: datetime
+    status: str
+    quantity: int = 0
+    reason: str | None = None
+    error: str | None = None
+    product_id: int | None = None
+    warehouse_id: int | None = None
+    brightpearl_ids: list[Any] = field(default_factory=list)
+    ref: str | None = None
+    match_key: str | None = None
+    line: int | None = None
+    report_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def explain(self) -> dict[str, Any]:
+        return {"key": self.key, "source": self.source, "line": self.line, "kind": self.kind, "sku": self.sku,
+                "product_id": self.product_id, "warehouse_id": self.warehouse_id, "quantity": self.quantity,
+                "status": self.status, "why": self.reason, "error": self.error,
+                "brightpearl_ids": list(self.brightpearl_ids), "ref": self.ref,
+                "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+@dataclass
+class IndexUpdate:
+    retry: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resolved: set[str] = field(default_factory=set)
+    quarantined: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_retry(self, rec: MovementRecord) -> None:
+        self.resolved.discard(rec.key)
+        self.retry[rec.key] = {"sku": rec.sku, "kind": rec.kind, "status": rec.status,
+                               "why": rec.error or rec.reason or "", "source": rec.source}
+
+    def resolve(self, key: str) -> None:
+        self.retry.pop(key, None)
+        self.resolved.add(key)
+
+    def __bool__(self) -> bool:
+        return bool(self.retry or self.resolved or self.quarantined)
+
+
+class MovementStore(Protocol):
+    def get(self, key: str) -> MovementRecord | None: ...
+    def create(self, rec: MovementRecord) -> bool: ...
+    def save(self, rec: MovementRecord) -> None: ...
+    def by_sku(self, sku: str) -> list[MovementRecord]: ...
+    def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int: ...
+    def update_index(self, update: IndexUpdate) -> None: ...
+    def index(self) -> dict[str, dict[str, dict[str, Any]]]: ...
+    def clear_quarantine_log(self, keys: set[str]) -> None: ...
+    def hwm(self) -> int: ...
+    def raise_hwm(self, goods_note_id: int) -> None: ...
+
+
+def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
+    retry = dict(current.get("retry") or {})
+    for k in update.resolved:
+        retry.pop(k, None)
+    retry.update(update.retry)
+    quarantined = dict(current.get("quarantined") or {})
+    dropped = int(current.get("quarantine_dropped", 0))
+    for k, v in update.quarantined.items():
+        if len(quarantined) < QUARANTINE_LOG_CAP or k in quarantined:
+            quarantined[k] = v
+        else:
+            dropped += 1  # the digest says how many more there were
+    return {"retry": retry, "quarantined": quarantined, "quarantine_dropped": dropped}
+
+
+class InMemoryMovementStore:
+    def __init__(self) -> None:
+        self.items: dict[str, MovementRecord] = {}
+        self.claims: dict[str, DeemedClaims] = {}
+        self._index: dict[str, Any] = {}
+        self._hwm = 0
+
+    def get(self, key: str) -> MovementRecord | None:
+        rec = self.items.get(key)
+        return copy.deepcopy(rec) if rec else None
+
+    def create(self, rec: MovementRecord) -> bool:
+        if rec.key in self.items:
+            return False
+        self.items[rec.key] = copy.deepcopy(rec)
+        return True
+
+    def save(self, rec: MovementRecord) -> None:
+        self.items[rec.key] = copy.deepcopy(rec)
+
+    def by_sku(self, sku: str) -> list[MovementRecord]:
+        return sorted((copy.deepcopy(r) for r in self.items.values() if r.sku == sku), key=lambda r: r.created_at)
+
+    def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
+        claims = copy.deepcopy(self.claims.get(sku) or DeemedClaims())
+        out = fn(claims)
+        if commit:
+            self.claims[sku] = claims
+        return out
+
+    def update_index(self, update: IndexUpdate) -> None:
+        self._index = _merge_index(self._index, update)
+
+    def index(self) -> dict[str, Any]:
+        return copy.deepcopy(self._index)
+
+    def clear_quarantine_log(self, keys: set[str]) -> None:
+        q = self._index.get("quarantined") or {}
+        for k in keys:
+            q.pop(k, None)
+        self._index["quarantine_dropped"] = 0
+
+    def hwm(self) -> int:
+        return self._hwm
+
+    def raise_hwm(self, goods_note_id: int) -> None:
+        self._hwm = max(self._hwm, goods_note_id)
+
+
+class DynamoMovementStore:
+    CLAIMS = "claims#"
+    INDEX = "index#movements"
+    HWM = "state#goods-note-hwm"
+
+    @staticmethod
+    def _record(item: StockMovement) -> MovementRecord:
+        return MovementRecord(
+            key=item.movement_key, source=item.source, kind=item.kind or "", sku=item.sku,
+            created_at=item.created_at, status=item.status, quantity=int(item.quantity or 0), reason=item.reason,
+            error=item.error, product_id=None if item.product_id is None else int(item.product_id),
+            warehouse_id=None if item.warehouse_id is None else int(item.warehouse_id),
+            brightpearl_ids=list(item.brightpearl_ids or []), ref=item.ref, match_key=item.match_key,
+            line=None if item.line is None else int(item.line), report_id=item.report_id,
+            detail=dict(item.detail or {}), updated_at=item.updated_at)
+
+    @staticmethod
+    def _fill(item: StockMovement, rec: MovementRecord) -> StockMovement:
+        item.source, item.kind, item.sku, item.created_at = rec.source, rec.kind, rec.sku or "?", rec.created_at
+        item.status, item.quantity, item.reason, item.error = rec.status, rec.quantity, rec.reason, rec.error
+        item.product_id, item.warehouse_id, item.brightpearl_ids = rec.product_id, rec.warehouse_id, \
+            list(rec.brightpearl_ids)
+        item.ref, item.match_key, item.line, item.report_id = rec.ref, rec.match_key, rec.line, rec.report_id
+        item.detail, item.updated_at = rec.detail, datetime.now(UTC)
+        return item
+
+    def __init__(self) -> None:
+        self._items: dict[str, StockMovement] = {}  # versions of items read in this run, for optimistic saves
+
+    def get(self, key: str) -> MovementRecord | None:
+        try:
+            item = StockMovement.get(key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        self._items[key] = item
+        return self._record(item)
+
+    def create(self, rec: MovementRecord) -> bool:
+        item = self._fill(StockMovement(rec.key), rec)
+        try:
+            item.save(condition=StockMovement.movement_key.does_not_exist())
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False
+            raise
+        if rec.status not in FINAL:
+            self._items[rec.key] = item
+        return True
+
+    def save(self, rec: MovementRecord) -> None:
+        item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
+        self._fill(item, rec).save()
+        if rec.status in FINAL:
+            self._items.pop(rec.key, None)  # finished: keep memory flat on a large report
+        else:
+            self._items[rec.key] = item
+
+    def by_sku(self, sku: str) -> list[MovementRecord]:
+        return [self._record(i) for i in StockMovement.by_sku.query(sku)]
+
+    def _job(self, key: str) -> ReportJob:
+        try:
+            return ReportJob.get(key, consistent_read=True)
+        except DoesNotExist:
+            return ReportJob(key, report_type="-", status="state", detail={})
+
+    def _update(self, key: str, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+        for _ in range(20):
+            job = self._job(key)
+            job.detail = fn(dict(job.detail or {}))
+            job.updated_at = datetime.now(UTC)
+            try:
+                job.save()
+                return
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+        raise RuntimeError(f"could not update {key}: too much contention")
+
+    def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
+        out: list[int] = []
+
+        def change(d: dict[str, Any]) -> dict[str, Any]:
+            claims = DeemedClaims(int(d.get("losses", 0)), int(d.get("deemed", 0)), dict(d.get("counted") or {}))
+            out[:] = [fn(claims)]
+            return {"losses": claims.losses, "deemed": claims.deemed, "counted": claims.counted}
+
+        if not commit:
+            change(dict(self._job(self.CLAIMS + sku).detail or {}))
+            return out[0]
+        self._update(self.CLAIMS + sku, change)
+        return out[0]
+
+    def update_index(self, update: IndexUpdate) -> None:
+        if update:
+            self._update(self.INDEX, lambda d: _merge_index(d, update))
+
+    def index(self) -> dict[str, Any]:
+        return dict(self._job(self.INDEX).detail or {})
+
+    def clear_quarantine_log(self, keys: set[str]) -> None:
+        def change(d: dict[str, Any]) -> dict[str, Any]:
+            q = dict(d.get("quarantined") or {})
+            for k in keys:
+                q.pop(k, None)
+            return {**d, "quarantined": q, "quarantine_dropped": 0}
+
+        self._update(self.INDEX, change)
+
+    def hwm(self) -> int:
+        return int((self._job(self.HWM).detail or {}).get("id", 0))
+
+    def raise_hwm(self, goods_note_id: int) -> None:
+        self._update(self.HWM, lambda d: {"id": max(int(d.get("id", 0)), goods_note_id)})

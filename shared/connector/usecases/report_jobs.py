@@ -1,0 +1,245 @@
+"""Amazon report requests as persisted jobs: requested → in_progress → done / cancelled / fatal → downloaded → applied.
+
+- The schedule (hourly) requests each report type when due (``ReportSpec.every``), for a window from
+  the type's stored cursor minus an overlap up to now, and polls jobs still open (the fallback for a
+  lost REPORT_PROCESSING_FINISHED notification). It never waits for a report: a request is made and
+  the function returns; the notification, or the next schedule, moves the job on.
+- DONE: the document is streamed and its rows are handed to :class:`MovementService`; the job becomes
+  ``applied`` and the cursor moves to the window's end. CANCELLED with no cancellation of ours means
+  "no data": nothing to apply, the cursor moves. A report we cancelled (stuck in the queue) and FATAL
+  leave the cursor where it was, so the next due request covers the window again.
+- Repeated notifications find the job applied and do nothing; two workers racing for one job are
+  serialised by a short lease on the job (optimistic locking).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from pynamodb.exceptions import DoesNotExist, PutError
+
+from connector.adapters.amazon.client import AmazonThrottled
+from connector.adapters.store import ReportJob
+from connector.domain.flatfile import HeaderError
+from connector.domain.reports import REPORT_SPECS, SPECS_BY_TYPE, Item, ReportSpec, report_items
+from connector.observability import logger
+from connector.usecases.movements import MovementService, Summary
+
+REQUESTED, IN_PROGRESS, DONE, CANCELLED, FATAL = "requested", "in_progress", "done", "cancelled", "fatal"
+DOWNLOADED, APPLIED, FAILED = "downloaded", "applied", "failed"
+OPEN = (REQUESTED, IN_PROGRESS, DONE, DOWNLOADED)
+LEASE = timedelta(minutes=15)
+STUCK_AFTER = timedelta(hours=2)  # a report still IN_QUEUE this long is cancelled and asked for again
+
+
+class ReportsPort(Protocol):
+    def create(self, report_type: str, start: datetime, end: datetime,
+               options: dict[str, str] | None = None) -> str: ...
+    def get(self, report_id: str) -> Any: ...
+    def cancel(self, report_id: str) -> None: ...
+    def open_document(self, document_id: str) -> AbstractContextManager[Iterable[str]]: ...
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).isoformat()
+
+
+class ReportJobs:
+    def __init__(self, reports: ReportsPort, movements: MovementService, *,
+                 specs: Iterable[ReportSpec] = REPORT_SPECS,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.reports = reports
+        self.movements = movements
+        self.specs = list(specs)
+        self.clock = clock
+
+    # ------------------------------------------------------------------ persistence
+    @staticmethod
+    def _cursor(report_type: str) -> ReportJob:
+        try:
+            return ReportJob.get(f"cursor#{report_type}", consistent_read=True)
+        except DoesNotExist:
+            return ReportJob(f"cursor#{report_type}", report_type=report_type, status="cursor", detail={"open": []})
+
+    def _save_cursor(self, report_type: str, change: Callable[[ReportJob], None]) -> None:
+        for _ in range(10):
+            cur = self._cursor(report_type)
+            change(cur)
+            cur.updated_at = self.clock()
+            try:
+                cur.save()
+                return
+            except PutError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+
+    @staticmethod
+    def job_by_report_id(report_id: str) -> ReportJob | None:
+        for job in ReportJob.by_report_id.query(report_id):
+            return ReportJob.get(job.job_id, consistent_read=True)
+        return None
+
+    # ------------------------------------------------------------------ schedule
+    def run_schedule(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"requested": [], "polled": [], "throttled": []}
+        for spec in self.specs:
+            try:
+                out["polled"] += self._poll_open(spec)
+                job = self._request_if_due(spec)
+                if job:
+                    out["requested"].append(job)
+            except AmazonThrottled as exc:
+                # The createReport/getReport quota is spent: the next schedule continues, nobody waits.
+                out["throttled"].append(spec.report_type)
+                logger.warning("report quota spent; next schedule continues", extra={"error": str(exc)})
+        out["retried"] = self.movements.retry_pending().rows
+        return out
+
+    def _request_if_due(self, spec: ReportSpec) -> str | None:
+        now = self.clock()
+        cur = self._cursor(spec.report_type)
+        detail = dict(cur.detail or {})
+        if detail.get("open"):
+            return None  # one report of a type at a time: the next window starts where this one ends
+        last = detail.get("last_requested_at")
+        if last and now - datetime.fromisoformat(last) < spec.every and not detail.get("behind"):
+            return None
+        covered = cur.data_end or (now - spec.first_window)
+        start = covered - spec.overlap
+        # After an outage the gap is caught up window by window (no cadence wait in between), never skipped.
+        end = min(now, start + spec.max_window)
+        report_id = self.reports.create(spec.report_type, start, end, spec.options or None)
+        job_id = f"{spec.report_type}#{report_id}"
+        ReportJob(job_id, report_type=spec.report_type, status=REQUESTED, report_id=report_id, data_start=start,
+                  data_end=end, requested_at=now, updated_at=now, detail={}).save()
+
+        def opened(c: ReportJob) -> None:
+            c.detail = {**(c.detail or {}), "open": [*(c.detail or {}).get("open", []), job_id],
+                        "last_requested_at": _iso(now), "behind": end < now}
+
+        self._save_cursor(spec.report_type, opened)
+        logger.info("report requested", extra={"report_type": spec.report_type, "report_id": report_id,
+                                               "start": _iso(start), "end": _iso(end)})
+        return job_id
+
+    def _poll_open(self, spec: ReportSpec) -> list[str]:
+        polled = []
+        for job_id in list((self._cursor(spec.report_type).detail or {}).get("open", [])):
+            try:
+                job = ReportJob.get(job_id, consistent_read=True)
+            except DoesNotExist:
+                self._close(spec.report_type, job_id, None)
+                continue
+            if job.status in (APPLIED, CANCELLED, FATAL, FAILED):
+                # Finished, but the run that finished it stopped before closing it on the cursor.
+                done = job.status == APPLIED or (job.status == CANCELLED
+                                                 and not (job.detail or {}).get("cancelled_by_us"))
+                self._close(spec.report_type, job_id, job.data_end if done else None)
+                continue
+            lease = (job.detail or {}).get("lease_until")
+            if lease and datetime.fromisoformat(lease) > self.clock():
+                continue  # someone is applying it right now
+            status = self.reports.get(str(job.report_id))
+            if status.status == "IN_QUEUE" and job.requested_at and self.clock() - job.requested_at > STUCK_AFTER:
+                self.reports.cancel(str(job.report_id))
+                job.detail = {**(job.detail or {}), "cancelled_by_us": True}
+                job.save()
+                status = self.reports.get(str(job.report_id))
+            self.advance(job, status.status, status.document_id)
+            polled.append(job_id)
+        return polled
+
+    # ------------------------------------------------------------------ notifications
+    def on_report_finished(self, report_id: str, processing_status: str, document_id: str | None) -> str:
+        job = self.job_by_report_id(report_id)
+        if job is None:
+            # Not requested by this connector (or the index has not caught up: the schedule polls open jobs).
+            return "unknown report"
+        return self.advance(job, processing_status, document_id)
+
+    # ------------------------------------------------------------------ the state machine
+    def advance(self, job: ReportJob, processing_status: str, document_id: str | None) -> str:
+        if job.status in (APPLIED, CANCELLED, FATAL, FAILED):
+            return job.status  # a repeated notification, or a poll racing one: nothing more to do
+        now = self.clock()
+        if processing_status in ("IN_QUEUE", "IN_PROGRESS"):
+            if job.status != IN_PROGRESS:
+                self._set(job, IN_PROGRESS)
+            return IN_PROGRESS
+        if processing_status == "CANCELLED":
+            ours = bool((job.detail or {}).get("cancelled_by_us"))
+            self._set(job, CANCELLED, error=None if not ours else "cancelled by the connector; window re-requested")
+            self._close(job.report_type, job.job_id, None if ours else job.data_end)
+            return CANCELLED
+        if processing_status == "FATAL":
+            self._set(job, FATAL, error="Amazon could not produce the report; the window is requested again")
+            self._close(job.report_type, job.job_id, None)
+            return FATAL
+        if processing_status != "DONE" or not document_id:
+            return job.status
+        if not self._take_lease(job, now):
+            return "busy"
+        job.document_id = document_id
+        self._set(job, DONE)
+        try:
+            summary = self._apply(job, document_id)
+        except HeaderError as exc:
+            self._set(job, FAILED, error=f"unusable report: {exc}")
+            self._close(job.report_type, job.job_id, None)
+            return FAILED
+        except Exception as exc:
+            # Download or store trouble: free the job so the redelivered notification (or the next poll)
+            # applies it again at once; rows already recorded are recognised and not applied twice.
+            job.detail = {**(job.detail or {}), "lease_until": None}
+            self._set(job, DONE, error=f"apply interrupted, retried: {exc}")
+            raise
+        job.detail = {**(job.detail or {}), "lease_until": None, "rows": summary.rows,
+                      "recorded": summary.recorded, "seen_before": summary.seen_before,
+                      "statuses": summary.statuses}
+        self._set(job, APPLIED)
+        self._close(job.report_type, job.job_id, job.data_end)
+        return APPLIED
+
+    def _apply(self, job: ReportJob, document_id: str) -> Summary:
+        with self.reports.open_document(document_id) as lines:
+            self._set(job, DOWNLOADED)
+            items: Iterator[Item] = report_items(job.report_type, lines)
+            return self.movements.ingest(items, report_id=job.report_id)
+
+    def _take_lease(self, job: ReportJob, now: datetime) -> bool:
+        lease = (job.detail or {}).get("lease_until")
+        if lease and datetime.fromisoformat(lease) > now:
+            return False
+        job.detail = {**(job.detail or {}), "lease_until": _iso(now + LEASE)}
+        try:
+            job.save()
+        except PutError as exc:
+            if exc.cause_response_code == "ConditionalCheckFailedException":
+                return False  # another worker took it first
+            raise
+        return True
+
+    def _set(self, job: ReportJob, status: str, *, error: str | None = None) -> None:
+        job.status = status
+        job.error = error
+        job.updated_at = self.clock()
+        history = list((job.detail or {}).get("history", []))
+        history.append([status, _iso(job.updated_at)])
+        job.detail = {**(job.detail or {}), "history": history}
+        job.save()
+
+    def _close(self, report_type: str, job_id: str, covered_to: datetime | None) -> None:
+        def closed(c: ReportJob) -> None:
+            d = dict(c.detail or {})
+            d["open"] = [j for j in d.get("open", []) if j != job_id]
+            if covered_to is None:
+                d["last_requested_at"] = None  # FATAL / ours cancelled: ask again at the next schedule
+            c.detail = d
+            if covered_to is not None and (c.data_end is None or covered_to > c.data_end):
+                c.data_end = covered_to
+
+        if report_type in SPECS_BY_TYPE:
+            self._save_cursor(report_type, closed)

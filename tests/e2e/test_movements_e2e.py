@@ -1,0 +1,340 @@
+"""Amazon → Brightpearl stock movements and returns, end to end.
+
+The Amazon simulator's world changes (returns, replacements, losses, damage, finds, reimbursements,
+disposals, MFN returns) → the report-request function asks for the reports → the simulator finishes
+them on its simulated clock and sends REPORT_PROCESSING_FINISHED to the notifications queue (moto) →
+the notifications function downloads and applies them → the Brightpearl simulator's stock, credits and
+goods-in notes are asserted. Then every report and notification is replayed three times and nothing
+more may change.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from sp_api.auth import access_token_client
+
+from connector import wiring_movements
+from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
+from connector.adapters.store import ReportJob, StockMovement
+from local.aws import put_secret, sent_emails
+from local.queues import pump
+from local.runtime import forget_loaded, invoke
+from simulators.brightpearl import BrightpearlSimulator
+from simulators.core import SimClock
+from simulators.spapi import SpApiSimulator
+from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from tests.conftest import drain
+
+pytestmark = pytest.mark.e2e
+
+SELLER = "A1SELLER"
+MAIN, FBA, RETURNS = 2, 7, 9
+TEA, MUG, SOAP, CANDLE = 1020, 1021, 1022, 1023
+
+ORDER_TEA = "202-1111111-1111111"
+ORDER_MUG = "202-2222222-2222222"
+ORDER_MFN = "202-3333333-3333333"
+ORDER_MISSING = "202-9999999-9999999"
+
+BP_SEED = {
+    "warehouses": [{"id": MAIN, "name": "Main DC"}, {"id": FBA, "name": "Amazon FBA"},
+                   {"id": RETURNS, "name": "Returns"}],
+    "products": [{"id": TEA, "sku": "TEA-FBA"}, {"id": MUG, "sku": "MUG-FBA"}, {"id": SOAP, "sku": "SOAP-MFN"},
+                 {"id": CANDLE, "sku": "CANDLE-FBA"}],
+    "stock": [{"productId": TEA, "warehouseId": FBA, "onHand": 50},
+              {"productId": MUG, "warehouseId": FBA, "onHand": 20},
+              {"productId": CANDLE, "warehouseId": FBA, "onHand": 10},
+              {"productId": SOAP, "warehouseId": MAIN, "onHand": 5},
+              {"productId": SOAP, "warehouseId": RETURNS, "onHand": 0}],
+    "orders": [
+        {"id": 1201, "orderTypeCode": "SO", "externalRef": ORDER_TEA, "contactId": 200, "warehouseId": FBA,
+         "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
+         "rows": [{"productId": TEA, "quantity": 3, "net": 30.0, "tax": 6.0, "itemCost": 4.0, "taxCode": "T20",
+                   "nominalCode": "4000"}]},
+        {"id": 1202, "orderTypeCode": "SO", "externalRef": ORDER_MUG, "contactId": 201, "warehouseId": FBA,
+         "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
+         "rows": [{"productId": MUG, "quantity": 1, "net": 10.0, "tax": 2.0, "itemCost": 3.0, "taxCode": "T20",
+                   "nominalCode": "4000"}]},
+        {"id": 1203, "orderTypeCode": "SO", "externalRef": ORDER_MFN, "contactId": 202, "warehouseId": MAIN,
+         "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
+         "rows": [{"productId": SOAP, "quantity": 2, "net": 8.0, "tax": 1.6, "itemCost": 1.5, "taxCode": "T20",
+                   "nominalCode": "4000"}]},
+    ],
+}
+
+AMAZON_SEED = {
+    "credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
+    "listings": {
+        "TEA-FBA": {"title": "Thé vert", "channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 50}},
+        "MUG-FBA": {"title": "Café crème mug", "channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 20}},
+        "CANDLE-FBA": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 10}},
+        "SOAP-MFN": {"channel": "MFN", "quantity": 5, "marketplaces": [UK]},
+        "NEW-FBA": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 5}},
+    },
+}
+LINKS = [("TEA-FBA", TEA, "FBA"), ("MUG-FBA", MUG, "FBA"), ("CANDLE-FBA", CANDLE, "FBA"), ("SOAP-MFN", SOAP, "MFN")]
+
+
+class World:
+    def __init__(self, bp: BrightpearlSimulator, amazon: SpApiSimulator, aws) -> None:
+        self.bp, self.amazon, self.aws = bp, amazon, aws
+
+    def settings(self, **kw) -> None:
+        base = {"fba_warehouse_id": FBA, "returns_warehouse_id": RETURNS, "restock_returns": False}
+        SettingsRepository().save_global(GlobalSettings(**{**base, **kw}))
+
+    def cycle(self, hours: float = 5) -> None:
+        """One schedule: request the due reports, let Amazon finish them, deliver the notifications."""
+        self.amazon.clock.advance(hours * 3600)
+        invoke("ReportRequestFunction", {})
+        self.amazon.clock.advance(120)
+        self.amazon.tick()
+        pump(self.aws, "NotificationsFunction")
+
+    def replay_notifications(self, times: int = 3) -> None:
+        sqs = self.aws.client("sqs")
+        url = self.aws.queue_url("NotificationsQueue")
+        for _ in range(times):
+            for body in list(self.amazon.notifications):
+                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+            pump(self.aws, "NotificationsFunction")
+
+    def on_hand(self, pid: int, wid: int) -> int:
+        return self.bp.on_hand(pid, wid)
+
+    def writes(self) -> int:
+        return len(self.bp.requests(writes_only=True, ok_only=True))
+
+    def snapshot(self) -> tuple:
+        stock = tuple(self.on_hand(p, w) for p in (TEA, MUG, SOAP, CANDLE) for w in (MAIN, FBA, RETURNS))
+        return stock, len(self.bp.world.goods_in_notes), len([o for o in self.bp.world.orders.values()
+                                                              if o.order_type_code == "SC"]), self.writes()
+
+
+@pytest.fixture
+def world(local_aws, monkeypatch):
+    clock = SimClock(speed=0)
+    bp = BrightpearlSimulator(account="acme", clock=clock, limit=10_000).start()
+    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=1000, clock=clock,
+                            sqs_queue_url=local_aws.queue_url("NotificationsQueue"),
+                            sqs_endpoint_url=local_aws.endpoint).start()
+    amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+    bp.seed(BP_SEED)
+    amazon.seed(AMAZON_SEED)
+    for name, value in {"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url,
+                        "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
+                        "AMAZON_MARKETPLACE_IDS": UK}.items():
+        monkeypatch.setenv(name, value)
+    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
+                                               "account_token": "account-token", "webhook_token": "w" * 40})
+    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
+                                           "lwa_client_secret": CLIENT_SECRET})
+    parameters.clear_caches()
+    access_token_client.cache.clear()
+    forget_loaded()
+    wiring_movements._notified_jobs.cache_clear()
+    monkeypatch.setattr(wiring_movements, "CLOCK", clock.now)
+    for model in (StockMovement, ReportJob):
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+    links = LinkRepository()
+    for link in links.all():
+        link.delete()
+    for sku, pid, channel in LINKS:
+        links.connect(seller_id=SELLER, marketplace_id=UK, sku=sku, product_id=pid, channel=channel)
+    drain(local_aws.client("sqs"), local_aws.queue_url("NotificationsQueue"))
+    w = World(bp, amazon, local_aws)
+    w.settings()
+    yield w
+    bp.stop()
+    amazon.stop()
+    forget_loaded()
+    wiring_movements._notified_jobs.cache_clear()
+
+
+def adjustments_world(w: World) -> None:
+    """Replacement, loss (+ reimbursement), damage pair, find, disposal of damaged units."""
+    op = w.amazon.world_op
+    op("replacement", sku="TEA-FBA", quantity=2, original_order_id=ORDER_TEA)  # -2
+    op("lose", sku="TEA-FBA", quantity=3)  # -3
+    op("reimburse", sku="TEA-FBA", quantity_cash=3, amount_per_unit="4.00")  # deemed, matched with the loss: 0
+    op("damage", sku="MUG-FBA", quantity=2)  # E -2 sellable, P +2 damaged: -2
+    op("dispose", sku="MUG-FBA", quantity=2)  # disposal of the damaged units: 0
+    op("find", sku="TEA-FBA", quantity=1)  # +1
+    op("reimburse", sku="CANDLE-FBA", quantity_cash=2, reason="Lost_Warehouse")  # deemed, no ledger loss: -2
+
+
+def test_adjustments_replacements_and_deemed_apply_once(world):
+    w = world
+    adjustments_world(w)
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 50 - 2 - 3 + 1
+    assert w.on_hand(MUG, FBA) == 20 - 2
+    assert w.on_hand(CANDLE, FBA) == 10 - 2
+    before = w.snapshot()
+
+    w.replay_notifications(3)
+    for _ in range(3):  # later schedules: overlapping windows re-read the same rows
+        w.cycle()
+    assert w.snapshot() == before
+    # One correction request per report applied (ledger, replacements, reimbursements), never one per row.
+    assert len(w.bp.requests(route="post-stock-correction", ok_only=True)) == 3
+
+    explained = invoke("ReportRequestFunction", {"action": "explain", "sku": "TEA-FBA"})["movements"]
+    kinds = {(m["kind"], m["status"]) for m in explained}
+    assert ("replacement", "applied") in kinds and ("lost", "applied") in kinds and ("found", "applied") in kinds
+    assert ("deemed", "skipped") in kinds  # matched with the ledger loss
+
+
+@pytest.mark.parametrize("restock", [True, False])
+def test_customer_returns_become_credits_and_raise_stock_once(world, restock):
+    w = world
+    w.settings(restock_returns=restock)
+    op = w.amazon.world_op
+    op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)  # sellable
+    op("customer_return", sku="MUG-FBA", quantity=1, order_id=ORDER_MUG, disposition="CUSTOMER_DAMAGED")
+    op("mfn_return", sku="SOAP-MFN", quantity=1, order_id=ORDER_MFN)
+    w.cycle()
+
+    credits = [o for o in w.bp.world.orders.values() if o.order_type_code == "SC"]
+    assert sorted(c.parent_order_id for c in credits) == [1201, 1202, 1203]
+    tea = next(c for c in credits if c.parent_order_id == 1201)
+    (row,) = tea.rows.values()
+    assert (row.product_id, row.quantity, row.net, row.tax) == (TEA, 1, 10.0, 2.0)
+    # The sellable FBA return raises the FBA warehouse exactly once: goods-in (restock on) or ledger (off).
+    assert w.on_hand(TEA, FBA) == 51
+    assert w.on_hand(MUG, FBA) == 20  # unsellable: never restocked
+    assert w.on_hand(SOAP, RETURNS) == (1 if restock else 0)
+    assert len(w.bp.world.goods_in_notes) == (2 if restock else 0)
+    before = w.snapshot()
+
+    w.replay_notifications(3)
+    for _ in range(3):
+        w.cycle()
+    assert w.snapshot() == before
+
+
+def test_restock_setting_flipped_between_reports_still_raises_once(world):
+    w = world
+    w.settings(restock_returns=False)
+    w.amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 51  # by the ledger row
+    w.settings(restock_returns=True)
+    w.replay_notifications(1)
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 51
+    assert not w.bp.world.goods_in_notes
+
+
+def test_correction_written_then_answer_lost_is_found_by_reference(world):
+    w = world
+    w.amazon.world_op("lose", sku="TEA-FBA", quantity=1)
+    w.cycle()  # a first correction: the connector now knows where Brightpearl's goods-note ids are
+    w.amazon.world_op("lose", sku="TEA-FBA", quantity=4)
+    w.bp.add_fault({"match": "post-stock-correction", "kind": "write_then_fail", "status": 0, "count": 1})
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 45
+    w.replay_notifications(3)
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 45
+    assert len(w.bp.requests(route="post-stock-correction")) == 2  # looked up, never re-sent
+    (lost4,) = [m for m in invoke("ReportRequestFunction", {"action": "explain", "sku": "TEA-FBA"})["movements"]
+                if m["quantity"] == -4]
+    assert lost4["status"] == "applied" and "confirmed in Brightpearl by reference" in lost4["why"]
+
+
+def test_very_first_correction_with_lost_answer_waits_instead_of_resending(world):
+    w = world
+    w.amazon.world_op("lose", sku="TEA-FBA", quantity=4)
+    w.bp.add_fault({"match": "post-stock-correction", "kind": "write_then_fail", "status": 0, "count": 1})
+    w.cycle()
+    w.replay_notifications(2)
+    assert w.on_hand(TEA, FBA) == 46
+    assert len(w.bp.requests(route="post-stock-correction")) == 1  # no id known to look from: not re-sent
+    w.amazon.world_op("lose", sku="MUG-FBA", quantity=1)
+    w.cycle()  # this correction reveals a recent goods-note id
+    w.cycle()  # the retry looks the first one up backwards from it
+    assert w.on_hand(TEA, FBA) == 46 and w.on_hand(MUG, FBA) == 19
+    assert len(w.bp.requests(route="post-stock-correction")) == 2
+    statuses = {m["quantity"]: m["status"]
+                for m in invoke("ReportRequestFunction", {"action": "explain", "sku": "TEA-FBA"})["movements"]}
+    assert statuses[-4] == "applied"
+
+
+def test_credit_written_then_answer_lost_is_not_created_twice(world):
+    w = world
+    w.settings(restock_returns=True)
+    w.amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    w.bp.add_fault({"match": "post-sales-credit", "kind": "write_then_fail", "status": 0, "count": 1})
+    w.cycle()
+    w.replay_notifications(3)
+    w.cycle()
+    credits = [o for o in w.bp.world.orders.values() if o.order_type_code == "SC"]
+    assert len(credits) == 1
+    assert w.on_hand(TEA, FBA) == 51
+
+
+def test_unknown_sku_and_missing_order_wait_then_apply_and_are_in_the_digest(world):
+    w = world
+    w.settings(restock_returns=True)
+    def digests():
+        return [e for e in sent_emails(w.aws) if e["subject"].startswith("Amazon movements")]
+
+    before = len(digests())  # the SES mailbox is shared by the whole session
+    w.amazon.world_op("lose", sku="NEW-FBA", quantity=1)
+    w.amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_MISSING)
+    w.amazon.world_op("adjust", sku="CANDLE-FBA", quantity=-1, reason="J")  # a code Amazon does not document
+    w.amazon.world_op("lose", sku="CANDLE-FBA", quantity=2)  # in the same report: still applies
+    w.cycle()
+    assert not [o for o in w.bp.world.orders.values() if o.order_type_code == "SC"]
+    assert w.on_hand(CANDLE, FBA) == 8
+    invoke("ReportRequestFunction", {})  # the next schedule retries (still missing) and sends the digest
+    emails = digests()[before:]
+    assert len(emails) == 1
+    text = emails[0]["text"]
+    assert "NEW-FBA" in text and ORDER_MISSING in text and "unknown adjustment reason code 'J'" in text
+    invoke("ReportRequestFunction", {})
+    assert len(digests()) == before + 1  # once a day
+
+    # The link and the order appear; the next schedule applies both.
+    w.bp.seed({"products": [{"id": 1030, "sku": "NEW-FBA"}],
+               "stock": [{"productId": 1030, "warehouseId": FBA, "onHand": 5}],
+               "orders": [{"id": 1299, "orderTypeCode": "SO", "externalRef": ORDER_MISSING, "contactId": 209,
+                           "warehouseId": FBA, "rows": [{"productId": TEA, "quantity": 1, "net": 10.0, "tax": 2.0,
+                                                         "itemCost": 4.0}]}]})
+    LinkRepository().connect(seller_id=SELLER, marketplace_id=UK, sku="NEW-FBA", product_id=1030, channel="FBA")
+    w.cycle()
+    assert w.on_hand(1030, FBA) == 4
+    assert [o.parent_order_id for o in w.bp.world.orders.values() if o.order_type_code == "SC"] == [1299]
+    assert w.on_hand(TEA, FBA) == 51
+
+
+def test_dry_run_records_everything_and_writes_nothing(world):
+    w = world
+    w.settings(dry_run=True, restock_returns=True)
+    adjustments_world(w)
+    w.amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    w.cycle()
+    assert w.writes() == 0
+    explained = invoke("ReportRequestFunction", {"action": "explain", "sku": "TEA-FBA"})["movements"]
+    assert {m["status"] for m in explained} >= {"dry_run"}
+    assert any("would correct -2" in (m["why"] or "") for m in explained)
+
+
+def test_windows_1252_report_is_not_garbled_and_fatal_is_retried(world):
+    w = world
+    w.amazon.configure(report_charset="windows-1252")
+    w.amazon.world.force_report_outcome("GET_LEDGER_DETAIL_VIEW_DATA", "FATAL", 1)
+    w.amazon.world_op("lose", sku="MUG-FBA", quantity=1)
+    w.cycle()
+    assert w.on_hand(MUG, FBA) == 20  # FATAL: nothing applied yet
+    w.cycle()
+    assert w.on_hand(MUG, FBA) == 19
+    jobs = [j for j in ReportJob.scan() if j.report_type == "GET_LEDGER_DETAIL_VIEW_DATA" and "#" in j.job_id
+            and not j.job_id.startswith("cursor")]
+    assert sorted(j.status for j in jobs) == ["applied", "fatal"]

@@ -1,0 +1,108 @@
+"""MovementService with an in-memory store and a fake Brightpearl: batching, refusals, dry run, explain."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from connector.adapters.brightpearl.client import BrightpearlValidationError
+from connector.adapters.movement_store import InMemoryMovementStore
+from connector.adapters.repositories import GlobalSettings
+from connector.domain.movements import StockChange
+from connector.usecases.movements import MovementService
+
+
+class FakeBrightpearl:
+    """Stock corrections only: all or nothing per request, refuses to go below zero (as Brightpearl does)."""
+
+    def __init__(self, stock: dict[int, int]) -> None:
+        self.stock = dict(stock)
+        self.requests = 0
+        self.notes: dict[int, dict[str, Any]] = {}
+
+    def default_location(self, warehouse_id: int) -> int:
+        return 1
+
+    def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]:
+        self.requests += 1
+        after = dict(self.stock)
+        for c in corrections:
+            after[c["productId"]] = after.get(c["productId"], 0) + c["quantity"]
+            if after[c["productId"]] < 0:
+                raise BrightpearlValidationError("POST", "stock-correction", 400, ["WHSB-023"], "not available")
+        self.stock = after
+        ids = []
+        for c in corrections:
+            nid = 8000 + len(self.notes)
+            self.notes[nid] = c
+            ids.append(nid)
+        return ids
+
+    def find_corrections(self, warehouse_id, refs, after_id, before_id=None):
+        return {r: i for i, c in self.notes.items() for r in refs if f"[{r}]" in c["reason"]}
+
+
+def service(bp, *, dry_run=False, links=None):
+    links = {"SKU-1": 1, "SKU-2": 2} if links is None else links
+    settings = GlobalSettings(fba_warehouse_id=7, dry_run=dry_run)
+    return MovementService(InMemoryMovementStore(), bp, links.get, lambda: settings,  # type: ignore[arg-type]
+                           clock=lambda: datetime(2026, 7, 1, tzinfo=UTC))
+
+
+def change(i, qty=-1, sku="SKU-1", kind="lost"):
+    return StockChange(f"ledger|{i}", "GET_LEDGER_DETAIL_VIEW_DATA", kind, sku, qty, f"row {i}", line=i + 2)
+
+
+def test_ten_thousand_adjustments_take_the_batching_lower_bound_of_requests():
+    bp = FakeBrightpearl({1: 100_000})
+    svc = service(bp)
+    summary = svc.ingest(change(i) for i in range(10_000))
+    assert bp.requests == 100  # ceil(10 000 / 100 corrections per request)
+    assert bp.stock[1] == 90_000
+    assert summary.recorded == 10_000
+    again = svc.ingest(change(i) for i in range(10_000))  # the same report read again
+    assert again.seen_before == 10_000 and bp.requests == 100 and bp.stock[1] == 90_000
+
+
+def test_a_refused_correction_fails_alone_and_the_rest_of_its_batch_applies():
+    bp = FakeBrightpearl({1: 10, 2: 0})
+    svc = service(bp)
+    svc.ingest([change(1), change(2, sku="SKU-2"), change(3)])
+    assert bp.stock == {1: 8, 2: 0}
+    by_sku = {m["sku"]: m for m in svc.explain("SKU-2")}
+    assert by_sku["SKU-2"]["status"] == "failed" and "WHSB-023" in by_sku["SKU-2"]["error"]
+    assert "ledger|2" in svc.store.index()["retry"]
+
+
+def test_unknown_sku_waits_for_its_link_then_applies_once():
+    bp = FakeBrightpearl({1: 10, 3: 10})
+    links = {"SKU-1": 1}
+    svc = service(bp, links=links)
+    svc.ingest([change(1, sku="SKU-3")])
+    assert svc.explain("SKU-3")[0]["status"] == "unmatched" and bp.requests == 0
+    links["SKU-3"] = 3
+    svc.retry_pending()
+    svc.retry_pending()
+    assert bp.stock[3] == 9 and bp.requests == 1
+    assert svc.explain("SKU-3")[0]["status"] == "applied"
+
+
+def test_dry_run_computes_and_records_but_writes_nothing_then_applies_when_live():
+    bp = FakeBrightpearl({1: 10})
+    dry = service(bp, dry_run=True)
+    dry.ingest([change(1, qty=-2), change(2, qty=3, kind="found")])
+    assert bp.requests == 0
+    assert [m["status"] for m in dry.explain("SKU-1")] == ["dry_run", "dry_run"]
+    assert "would correct -2" in dry.explain("SKU-1")[0]["why"]
+    live = MovementService(dry.store, bp, {"SKU-1": 1}.get, lambda: GlobalSettings(fba_warehouse_id=7))
+    live.ingest([change(1, qty=-2), change(2, qty=3, kind="found")])
+    assert bp.stock[1] == 11
+
+
+def test_lost_and_found_in_one_report_are_netted_without_a_request():
+    bp = FakeBrightpearl({1: 10})
+    svc = service(bp)
+    svc.ingest([change(1, qty=-2), change(2, qty=2, kind="found")])
+    assert bp.requests == 0
+    assert {m["status"] for m in svc.explain("SKU-1")} == {"skipped"}
+    assert all("netted against" in m["why"] for m in svc.explain("SKU-1"))

@@ -7,7 +7,7 @@ import sys
 
 import local  # noqa: F401 - puts the layer (shared/) on sys.path
 
-BENCHMARKS = ["brightpearl_budget"]
+BENCHMARKS = ["brightpearl_budget", "mfn_nightly", "ledger_stream", "fba_reconciliation"]
 
 
 def main(argv: list[str]) -> int:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 JSON = Any
@@ -201,7 +201,7 @@ class SimulatorServer:
         self._register_control_routes()
 
     # ----------------------------------------------------------------- lifecycle
-    def start(self) -> SimulatorServer:
+    def start(self) -> Self:
         server = self
 
         class _Handler(BaseHTTPRequestHandler):
@@ -228,7 +228,7 @@ class SimulatorServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> SimulatorServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,4 +1,6 @@
-"""Nightly reconciliation: handler arrives with its feature; until then the schedule only logs."""
+"""Nightly MFN reconciliation: ``start`` requests Amazon's All Listings report, ``poll`` finishes
+ready reports when their notification was lost (the notification itself arrives via the
+notifications function)."""
 
 from __future__ import annotations
 
@@ -6,11 +8,22 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector.observability import logger, metrics
-from connector.usecases.pending import scheduled_feature_pending
+from connector.config import MfnSyncEnv, load
+from connector.observability import logger, metrics, tracer
+
+ENV = load(MfnSyncEnv)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return scheduled_feature_pending("nightly reconciliation")
+    from connector.wiring import nightly
+
+    action = (event or {}).get("action", "start")
+    job = nightly(ENV)
+    if action == "poll":
+        return {"polled": job.poll()}
+    if action == "start":
+        return job.start()
+    raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")

@@ -11,6 +11,7 @@ from connector.adapters.email import Mailer
 from connector.adapters.repositories import LinkRepository, SettingsRepository
 from connector.config import MfnSyncEnv
 from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
+from connector.usecases.nightly import NightlyReconciliation
 
 
 def mfn_sync(env: MfnSyncEnv) -> MfnSync:
@@ -24,3 +25,14 @@ def mfn_sync(env: MfnSyncEnv) -> MfnSync:
         marketplace_ids=env.amazon_marketplace_ids,
         notifier=EmailConflictNotifier(Mailer(env.ses_sender, env.alert_recipients), settings),
     )
+
+
+def nightly(env: MfnSyncEnv) -> NightlyReconciliation:
+    from connector.adapters.amazon.reports import AmazonReports
+
+    sync = mfn_sync(env)
+    amazon = amazon_clients(env)
+    return NightlyReconciliation(
+        sync=sync, reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces), links=LinkRepository(),
+        settings=SettingsRepository(), mailer=Mailer(env.ses_sender, env.alert_recipients),
+        marketplace_ids=env.amazon_marketplace_ids)

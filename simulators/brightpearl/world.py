@@ -311,6 +311,9 @@ class World:
         self.warehouses: dict[int, Warehouse] = {}
         self.products: dict[int, Product] = {}
         self.stock: dict[tuple[int, int, int], int] = {}  # (product, warehouse, location) -> free units
+        # Index of the locations holding a record per (product, warehouse): on-hand reads stay O(1)
+        # with tens of thousands of products (benchmarks seed 20 000).
+        self._locations: dict[tuple[int, int], set[int]] = {}
         self.transit: dict[tuple[int, int], int] = {}  # (product, target warehouse) -> units in quarantine by transfer
         self.history: set[tuple[int, int]] = set()  # (product, warehouse) pairs that ever held stock
         self.corrections: dict[int, StockCorrection] = {}
@@ -353,10 +356,14 @@ class World:
         new = self.stock.get(key, 0) + delta
         if new < 0:  # callers validate first; this guards the invariant
             raise BPError(400, "WHSB-023", f"None of the requested products are available in location {lid}")
-        self.stock[key] = new
+        self._put_stock(key, new)
         self.history.add((pid, wid))
         if delta:
             self._dirty.add(pid)
+
+    def _put_stock(self, key: tuple[int, int, int], qty: int) -> None:
+        self.stock[key] = qty
+        self._locations.setdefault((key[0], key[1]), set()).add(key[2])
 
     def location_qty(self, pid: int, wid: int, lid: int) -> int:
         return self.stock.get((pid, wid, lid), 0)
@@ -366,7 +373,7 @@ class World:
             return sum(self.on_hand(pid, w) for w in self.warehouses)
         wh = self.warehouses.get(wid)
         q_lid = wh.quarantine_location_id if wh else None
-        return sum(q for (p, w, lid), q in self.stock.items() if p == pid and w == wid and lid != q_lid)
+        return sum(self.stock[(pid, wid, lid)] for lid in self._locations.get((pid, wid), ()) if lid != q_lid)
 
     def allocated(self, pid: int, wid: int) -> int:
         return sum(a.quantity for g in self.gons.values() if g.warehouse_id == wid and not g.shipped
@@ -499,12 +506,12 @@ class World:
         self.product(pid)
         self.history.add((pid, wid))
         if "onHand" in s:
-            self.stock[(pid, wid, int(s.get("locationId") or wh.default_location_id))] = int(s["onHand"])
+            self._put_stock((pid, wid, int(s.get("locationId") or wh.default_location_id)), int(s["onHand"]))
         q_key = (pid, wid, wh.quarantine_location_id)
         transit = int(s.get("inTransit", 0))
         if "quarantine" in s or transit:
             # ``inTransit`` units physically sit in quarantine on top of any other quarantine stock.
-            self.stock[q_key] = int(s.get("quarantine", 0)) + transit
+            self._put_stock(q_key, int(s.get("quarantine", 0)) + transit)
             self.transit[(pid, wid)] = transit
 
     def _seed_order(self, o: dict[str, Any]) -> None:

@@ -7,6 +7,7 @@ contract README §4; the ledger reports quote every field.
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,13 @@ MYI_COLUMNS = ["sku", "fnsku", "asin", "product-name", "condition", "your-price"
                "afn-unsellable-quantity", "afn-reserved-quantity", "afn-total-quantity", "per-unit-volume",
                "afn-inbound-working-quantity", "afn-inbound-shipped-quantity", "afn-inbound-receiving-quantity",
                "afn-researching-quantity", "afn-reserved-future-supply", "afn-future-supply-buyable"]
+# Amazon's "All Listings Report" (not in the contract: its layout as Seller Central documents it).
+ALL_LISTINGS_COLUMNS = ["item-name", "item-description", "listing-id", "seller-sku", "price", "quantity", "open-date",
+                        "image-url", "item-is-marketplace", "product-id-type", "zshop-shipping-fee", "item-note",
+                        "item-condition", "zshop-category1", "zshop-browse-path", "zshop-storefront-feature", "asin1",
+                        "asin2", "asin3", "will-ship-internationally", "expedited-shipping", "zshop-boldface",
+                        "product-id", "bid-for-featured-placement", "add-delete", "pending-quantity",
+                        "fulfillment-channel", "merchant-shipping-group", "status"]
 MFN_RETURNS_COLUMNS = ["Order ID", "Order date", "Return request date", "Return request status", "Amazon RMA ID",
                        "Merchant RMA ID", "Label type", "Label cost", "Currency code", "Return carrier", "Tracking ID",
                        "Label to be paid by", "A-to-Z Claim", "Is prime", "ASIN", "Merchant SKU", "Item Name",
@@ -250,6 +258,22 @@ def _mfn_returns(world: World, report: Report, at: datetime) -> tuple[str, int]:
     return _tsv(MFN_RETURNS_COLUMNS, rows), len(rows)
 
 
+def _all_listings(world: World, report: Report, at: datetime) -> tuple[str, int]:
+    """Every listing of the report's marketplaces as it stands now; MFN quantity, blank for FBA."""
+    rows: Rows = []
+    afn = "AMAZON_EU"  # the world is one region; the simulator's default is the EU
+    for sku in sorted(world.listings):
+        li = world.listings[sku]
+        if not set(li.marketplace_ids) & set(report.marketplace_ids):
+            continue
+        mfn = li.channel == "MFN"
+        rows.append([li.title, "", f"{zlib.crc32(sku.encode()):010d}L", sku, li.price or "",
+                     str(li.quantity) if mfn else "", li.created.strftime("%Y-%m-%d %H:%M:%S UTC"), "", "y", "1",
+                     "", "", "11", "", "", "", li.asin, "", "", "", "", "", li.asin, "", "", "0",
+                     "DEFAULT" if mfn else afn, "Migrated Template", "Active"])
+    return _tsv(ALL_LISTINGS_COLUMNS, rows), len(rows)
+
+
 Renderer = Callable[["World", "Report", datetime], tuple[str, int]]
 RENDERERS: dict[str, Renderer] = {
     "GET_LEDGER_DETAIL_VIEW_DATA": _ledger_detail,
@@ -259,6 +283,7 @@ RENDERERS: dict[str, Renderer] = {
     "GET_FBA_REIMBURSEMENTS_DATA": _reimbursements,
     "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA": _myi,
     "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE": _mfn_returns,
+    "GET_MERCHANT_LISTINGS_ALL_DATA": _all_listings,
 }
 
 

@@ -86,6 +86,10 @@ def world(local_aws, monkeypatch):
     access_token_client.cache.clear()
     forget_loaded()  # a cold start: handlers read the environment above
 
+    from connector.adapters.store import Setting
+
+    for item in Setting.scan():  # a fresh merchant: no settings, jobs or bookkeeping from other tests
+        item.delete()
     settings = SettingsRepository()
     settings.save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=20))
     settings.save_channel(UK, ChannelSettings(sync_enabled=True))
@@ -286,7 +290,7 @@ def operator(command, **fields):
 
 
 def test_connecting_a_listing_pushes_it_now(world):
-    bp, amazon, aws = world
+    _bp, amazon, _aws = world
     LinkRepository().disconnect(UK, "SHIRT-BL-L")
     result = operator("connect", marketplaceId=UK, sku="SHIRT-BL-L")  # product found by its SKU
     assert result["ok"] and result["productId"] == 1008 and result["pushed"]
@@ -294,7 +298,7 @@ def test_connecting_a_listing_pushes_it_now(world):
 
 
 def test_import_links_matches_brightpearl_skus_and_pushes(world):
-    bp, amazon, aws = world
+    _bp, amazon, _aws = world
     for sku in ("SHIRT-BL-M", "SHIRT-BL-L", "GIFT-SET"):
         LinkRepository().disconnect(UK, sku)
     result = operator("import-links", marketplaceId=UK, listings=[
@@ -332,3 +336,50 @@ def test_sync_refuses_to_push_zeros_when_no_warehouse_is_chosen(world):
     results = pump(aws, "StockChangeFunction", max_batches=1)
     assert results[-1]["batchItemFailures"]  # kept for when the settings are fixed
     assert amazon.requests(route="patchListingsItem") == []
+
+
+def nightly(action):
+    from local.runtime import invoke
+
+    return invoke("NightlyReconciliationFunction", {"action": action})
+
+
+def test_nightly_run_fixes_a_drifted_listing_and_reports_what_it_corrected(world):
+    _bp, amazon, aws = world
+    operator("sync-on", marketplaceId=UK)  # everything pushed and confirmed
+    operator("sync-on", marketplaceId=DE)
+    amazon.world.listings["SHIRT-BL-M"].quantity = 99  # changed behind the connector's back
+    before = len(sent_emails(aws))
+
+    requested = nightly("start")["requested"]
+    assert list(requested) == ["EU"]  # one report for the whole EU: one quantity per SKU there
+    assert nightly("start") == {"requested": {}}  # the same night is not requested twice
+    amazon.clock.advance(120)
+    amazon.tick()  # the report is done; Amazon notifies the SQS destination
+    pump(aws, "NotificationsFunction")
+
+    assert qty(amazon, "SHIRT-BL-M") == 48
+    patches = [e for e in amazon.requests(route="patchListingsItem", ok_only=True)
+               if "SHIRT-BL-M" in e.path]
+    assert len(patches) == 2  # the sync-on push and the nightly correction, nothing else
+    mails = sent_emails(aws)[before:]
+    assert len(mails) == 1 and mails[0]["subject"].startswith("Amazon stock nightly check: 1 corrected")
+    assert "SHIRT-BL-M" in mails[0]["text"] and "99" in mails[0]["text"]
+
+    # The notification again, and the fallback poll: both find the job applied.
+    assert nightly("poll") == {"polled": {}}
+    pump(aws, "NotificationsFunction")
+    assert len(sent_emails(aws)) == before + 1
+
+
+def test_nightly_poll_finishes_the_job_when_the_notification_is_lost(world):
+    _bp, amazon, aws = world
+    operator("sync-on", marketplaceId=UK)
+    amazon.world.listings["SHIRT-BL-L"].quantity = 0
+    nightly("start")
+    amazon.clock.advance(120)
+    amazon.tick()
+    drain(aws.client("sqs"), aws.queue_url("NotificationsQueue"))  # lost
+    polled = nightly("poll")["polled"]
+    assert polled["EU"]["corrected"] == [{"sku": "SHIRT-BL-L", "marketplace": UK, "amazon_had": 0, "pushed": 12}]
+    assert qty(amazon, "SHIRT-BL-L") == 12

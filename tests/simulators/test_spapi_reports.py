@@ -118,9 +118,19 @@ def test_get_reports_filters_and_pages(reports, sim):
 
 def test_unsupported_report_type_and_bad_marketplace_are_400(reports):
     with pytest.raises(SellingApiBadRequestException):
-        reports.create_report(reportType="GET_MERCHANT_LISTINGS_ALL_DATA", marketplaceIds=[UK])
+        reports.create_report(reportType="GET_FLAT_FILE_ALL_ORDERS_DATA_BY_ORDER_DATE_GENERAL", marketplaceIds=[UK])
     with pytest.raises(SellingApiBadRequestException):
         reports.create_report(reportType=LEDGER, marketplaceIds=["ATVPDKIKX0DER"])  # a US marketplace
+
+
+def test_all_listings_report_shows_mfn_quantities_and_fba_channel(reports, sim):
+    sim.world.listings["MFN-MUG"].quantity = 7
+    _, text = run_report(reports, sim, "GET_MERCHANT_LISTINGS_ALL_DATA")
+    rows = {r["seller-sku"]: r for r in parse_tsv(text)}
+    assert header_of(text)[3:6] == ["seller-sku", "price", "quantity"]
+    assert (rows["MFN-MUG"]["quantity"], rows["MFN-MUG"]["fulfillment-channel"]) == ("7", "DEFAULT")
+    assert (rows["FBA-TEA"]["quantity"], rows["FBA-TEA"]["fulfillment-channel"]) == ("", "AMAZON_EU")
+    assert rows["MFN-MUG"]["item-name"] == "Café crème mug"
 
 
 # ---------------------------------------------------------------------------- documents

@@ -61,13 +61,23 @@ class LinkRepository:
         yield from ListingLink.scan()
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
-        link = ListingLink.get(link_id)
-        link.last_pushed_quantity = quantity
-        link.last_push_at = datetime.now(UTC)
-        link.last_result = result
-        if confirmed:
-            link.last_confirmed_quantity = quantity
-        link.save()
+        self.record_pushes([(ListingLink.get(link_id), quantity, confirmed, result)])
+
+    def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
+        """What was pushed to each listing and how Amazon took it, written in batches of 25.
+
+        Batch writes carry no version condition: these fields are bookkeeping that only the sync
+        writes, and the last writer holding the newest result is the one that should win.
+        """
+        now = datetime.now(UTC)
+        with ListingLink.batch_write() as batch:
+            for link, quantity, confirmed, result in outcomes:
+                link.last_pushed_quantity = quantity
+                link.last_push_at = now
+                link.last_result = result
+                if confirmed:
+                    link.last_confirmed_quantity = quantity
+                batch.save(link)
 
     @staticmethod
     def view(link: ListingLink) -> LinkView:

@@ -14,16 +14,15 @@ calls, many as one JSON_LISTINGS_FEED per marketplace whose per-SKU results come
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from connector.adapters.amazon.listings import PatchOutcome, QuantityUpdate
-from connector.adapters.brightpearl.catalog import ProductInfo
 from connector.adapters.repositories import ChannelSettings, LinkRepository, SettingsRepository
 from connector.adapters.store import ListingLink
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
-from connector.domain.quantities import EuConflict
+from connector.domain.quantities import Composition, EuConflict
 from connector.observability import MetricUnit, logger, metrics
 
 
@@ -34,9 +33,8 @@ class SyncSettingsError(RuntimeError):
 class Catalog(Protocol):
     def bundles_containing(self, product_ids: Iterable[int]) -> set[int]: ...
 
-    def compositions_closure(self, product_ids: Iterable[int]) -> tuple[dict[int, ProductInfo], set[int]]: ...
-
-    def availability(self, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]: ...
+    def stock_inputs(self, product_ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], dict[int, Composition],
+                                                                set[int]]: ...
 
 
 class Listings(Protocol):
@@ -57,6 +55,7 @@ class ConflictNotifier(Protocol):
 class SyncReport:
     trigger: str
     plan: dict[str, Any] = field(default_factory=dict)
+    pushes: list[tuple[str, str, int]] = field(default_factory=list)  # (marketplace, sku, quantity) sent
     patched: list[str] = field(default_factory=list)
     feeds: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # sku -> why
@@ -104,7 +103,7 @@ class MfnSync:
 
     # ------------------------------------------------------------------ the sync itself
     def sync_links(self, links: Sequence[ListingLink], *, trigger: str, force: bool = False,
-                   amazon_quantities: dict[str, int] | None = None) -> SyncReport:
+                   amazon_quantities: Mapping[str, int | None] | None = None) -> SyncReport:
         """Recompute and push. ``amazon_quantities`` (listing id → what Amazon shows) replaces the
         last confirmed value in the comparison, as the nightly reconciliation does."""
         report = SyncReport(trigger=trigger)
@@ -120,18 +119,18 @@ class MfnSync:
                     "set mfn_warehouses in the settings before switching sync on; nothing was pushed")
         wanted = {v.product_id for v in views
                   if v.channel == "MFN" and rules.get(v.marketplace_id) and rules[v.marketplace_id].enabled}
-        infos, leaves = self.catalog.compositions_closure(wanted) if wanted else ({}, set())
-        availability = self.catalog.availability(leaves) if leaves else {}
-        compositions = {pid: info.composition for pid, info in infos.items()}
-        plan = plan_mfn_push(views, rules, compositions, availability, set(infos), force=force)
+        availability, compositions, known = self.catalog.stock_inputs(wanted) if wanted else ({}, {}, set())
+        plan = plan_mfn_push(views, rules, compositions, availability, known, force=force)
         report.plan = plan.summary()
         self._surface(plan)
         threshold = self.settings.global_settings().patch_threshold
+        report.pushes = [(p.link.marketplace_id, p.link.sku, p.quantity) for p in plan.pushes]
         patches, feeds = split_for_push(plan.pushes, threshold)
         for push in patches:
             self._patch(push, report)
+        by_id = {link.listing_id: link for link in links}
         for batch in feeds:
-            self._feed(batch, report)
+            self._feed(batch, report, by_id)
         logger.info("mfn sync", extra={"trigger": trigger, **report.plan, "patched": len(report.patched),
                                        "feeds": report.feeds, "failed": len(report.failed)})
         return report
@@ -157,13 +156,12 @@ class MfnSync:
             report.failed[push.link.sku] = why
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=1)
 
-    def _feed(self, batch: list[Push], report: SyncReport) -> None:
+    def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, ListingLink]) -> None:
         marketplace_id = batch[0].link.marketplace_id
         feed_id, ids = self.listings.submit_feed(marketplace_id, [_update(p) for p in batch])
-        for message_id, push in zip(sorted(ids), batch, strict=True):
-            # Pending until the processing report says otherwise; the message id finds it again.
-            self.links.record_push(push.link.listing_id, quantity=push.quantity, confirmed=False,
-                                   result=f"feed:{feed_id}:{message_id}")
+        # Pending until the processing report says otherwise; the message id finds each one again.
+        self.links.record_pushes((by_id[push.link.listing_id], push.quantity, False, f"feed:{feed_id}:{message_id}")
+                                 for message_id, push in zip(sorted(ids), batch, strict=True))
         report.feeds.append(feed_id)
         metrics.add_metric(name="ListingsFeedsSubmitted", unit=MetricUnit.Count, value=1)
 
@@ -177,16 +175,14 @@ class MfnSync:
                 if issue.get("severity") == "ERROR" and issue.get("messageId") is not None:
                     errors[int(issue["messageId"])] = f"{issue.get('code')}: {issue.get('message')}"
         counts = {"confirmed": 0, "failed": 0}
+        outcomes: list[tuple[ListingLink, int, bool, str]] = []
         for link in pending:
             message_id = int(str(link.last_result).rsplit(":", 1)[1])
             quantity = int(link.last_pushed_quantity or 0)
             why = errors.get(message_id, "") if processing_status == "DONE" else f"feed {feed_id} {processing_status}"
-            if why:
-                self.links.record_push(link.listing_id, quantity=quantity, confirmed=False, result=f"rejected: {why}")
-                counts["failed"] += 1
-            else:
-                self.links.record_push(link.listing_id, quantity=quantity, confirmed=True, result="ACCEPTED")
-                counts["confirmed"] += 1
+            outcomes.append((link, quantity, not why, f"rejected: {why}" if why else "ACCEPTED"))
+            counts["failed" if why else "confirmed"] += 1
+        self.links.record_pushes(outcomes)
         if counts["failed"]:
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=counts["failed"])
         logger.info("listings feed result applied", extra={"feed_id": feed_id, **counts})

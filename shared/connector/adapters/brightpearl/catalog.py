@@ -69,25 +69,33 @@ class BrightpearlCatalog:
                 _collect_bundles(row.get("bundles") or [], found)
         return found
 
-    def compositions_closure(self, product_ids: Iterable[int]) -> tuple[dict[int, ProductInfo], set[int]]:
-        """Products plus, recursively, the components of any bundle among them.
+    def stock_inputs(self, product_ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], dict[int, Composition],
+                                                                set[int]]:
+        """What quantities are computed from: availability of every stock-tracked product involved,
+        the composition of every bundle involved (components too, at any depth), and which products
+        exist at all.
 
-        Returns the product infos and the ids of stock-tracked leaves whose availability is needed.
+        Availability is read first, in ID sets: Brightpearl leaves out products that are not stock
+        tracked, and only those (bundles, or products deleted since) are read as products. For a
+        catalogue of plain products that is one call per 100 listings, close to the lower bound.
         """
-        infos: dict[int, ProductInfo] = {}
+        availability: dict[int, dict[str, Any]] = {}
+        compositions: dict[int, Composition] = {}
+        known: set[int] = set()
         pending = set(product_ids)
         while pending:
-            fetched = self.products(pending)
-            infos.update(fetched)
+            fetched = self.availability(pending)
+            availability.update(fetched)
+            known.update(fetched)
+            untracked = pending - set(fetched)
             nxt: set[int] = set()
-            for info in fetched.values():
-                for component_id, _ in info.composition.components:
-                    if component_id not in infos:
-                        nxt.add(component_id)
-            pending = nxt - set(infos)
-        leaves = {pid for pid, info in infos.items() if not info.composition.is_bundle}
-        return infos, leaves
-
+            if untracked:
+                for pid, info in self.products(untracked).items():
+                    known.add(pid)
+                    compositions[pid] = info.composition
+                    nxt.update(c for c, _ in info.composition.components)
+            pending = nxt - known - set(compositions)
+        return availability, compositions, known
 
 def _collect_bundles(items: list[dict[str, Any]], found: set[int]) -> None:
     for item in items:

@@ -1,0 +1,212 @@
+"""Nightly reconciliation of merchant-fulfilled listings against what Amazon shows.
+
+1. ``start`` (02:00): request Amazon's All Listings report once per scope — one for the whole EU
+   (Amazon keeps one quantity per SKU across its marketplaces), one per marketplace elsewhere.
+2. When the report is ready (REPORT_PROCESSING_FINISHED, or ``poll`` every 15 minutes as a
+   fallback) ``process``: recompute every linked MFN listing, compare with the report's quantity,
+   push the differences (one feed when many) and report what was corrected and what failed.
+
+A Lambda never waits for the report: each step runs, records where it is, and returns. Each scope
+and night is one job; a repeated notification or poll finds it applied and does nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from connector.adapters.repositories import LinkRepository, SettingsRepository, listing_id
+from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
+from connector.domain.quantities import EU_MARKETPLACES
+from connector.observability import MetricUnit, logger, metrics
+from connector.usecases.mfn_sync import MfnSync
+
+REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
+MAX_ATTEMPTS = 3
+
+
+class Reports(Protocol):
+    def create(self, report_type: str, start: datetime, end: datetime,
+               options: dict[str, str] | None = None) -> str: ...
+
+    def get(self, report_id: str) -> Any: ...
+
+    def open_document(self, document_id: str) -> AbstractContextManager[Iterable[str]]: ...
+
+
+def scopes(marketplace_ids: Sequence[str]) -> dict[str, list[str]]:
+    """Report scope → the marketplaces it covers: the EU together, every other marketplace alone."""
+    eu = [m for m in marketplace_ids if m in EU_MARKETPLACES]
+    out: dict[str, list[str]] = {"EU": eu} if eu else {}
+    for m in marketplace_ids:
+        if m not in EU_MARKETPLACES:
+            out[m] = [m]
+    return out
+
+
+def amazon_mfn_quantities(lines: Iterable[str]) -> dict[str, int | None]:
+    """SKU → merchant-fulfilled quantity Amazon shows (None for FBA rows or an empty cell)."""
+    columns, rows = read_rows(lines)
+    sku_at = columns.require("seller-sku", "sku")
+    qty_at = columns.require("quantity")
+    channel_at = columns.index("fulfillment-channel")
+    out: dict[str, int | None] = {}
+    for _, row in rows:
+        sku = cell(row, sku_at)
+        if not sku:
+            continue
+        channel = cell(row, channel_at) or "DEFAULT"
+        out[sku] = parse_int(cell(row, qty_at)) if channel == "DEFAULT" else None
+    return out
+
+
+class NightlyReconciliation:
+    def __init__(self, *, sync: MfnSync, reports_for: Callable[[list[str]], Reports], links: LinkRepository,
+                 settings: SettingsRepository, mailer: Any | None, marketplace_ids: Sequence[str],
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.sync = sync
+        self.reports_for = reports_for
+        self.links = links
+        self.settings = settings
+        self.mailer = mailer
+        self.scopes = scopes(marketplace_ids)
+        self.now = now
+
+    def _job_key(self, scope: str) -> str:
+        return f"nightly#{scope}"
+
+    # ------------------------------------------------------------------ step 1
+    def start(self) -> dict[str, Any]:
+        night = self.now().date().isoformat()
+        started: dict[str, str] = {}
+        for scope, marketplaces in self.scopes.items():
+            job = self.settings.get_value(self._job_key(scope))
+            if job.get("night") == night and job.get("status") in ("requested", "applied"):
+                continue  # this night's job exists: a repeated schedule does not request again
+            report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+            self.settings.set_value(self._job_key(scope), {"night": night, "status": "requested",
+                                                           "report_id": report_id, "attempts": 1,
+                                                           "requested_at": self.now().isoformat()})
+            started[scope] = report_id
+        logger.info("nightly reconciliation requested", extra={"reports": started})
+        return {"requested": started}
+
+    # ------------------------------------------------------------------ step 2
+    def report_finished(self, report_id: str, document_id: str | None, status: str) -> dict[str, Any] | None:
+        for scope in self.scopes:
+            job = self.settings.get_value(self._job_key(scope))
+            if job.get("report_id") == report_id:
+                return self._finish(scope, job, document_id, status)
+        return None  # not a report this stack asked for (or an older night's)
+
+    def poll(self) -> dict[str, Any]:
+        """Fallback for lost notifications: look at requested jobs, finish the ready ones."""
+        out: dict[str, Any] = {}
+        for scope, marketplaces in self.scopes.items():
+            job = self.settings.get_value(self._job_key(scope))
+            if job.get("status") != "requested":
+                continue
+            st = self.reports_for(marketplaces).get(job["report_id"])
+            if st.status in ("DONE", "CANCELLED", "FATAL"):
+                out[scope] = self._finish(scope, job, st.document_id, st.status)
+        return out
+
+    def _finish(self, scope: str, job: dict[str, Any], document_id: str | None, status: str) -> dict[str, Any]:
+        if job.get("status") == "applied":
+            return {"scope": scope, "already": "applied"}
+        marketplaces = self.scopes[scope]
+        if status == "FATAL":
+            if int(job.get("attempts", 1)) >= MAX_ATTEMPTS:
+                self.settings.set_value(self._job_key(scope), {**job, "status": "failed"})
+                metrics.add_metric(name="NightlyReportFailed", unit=MetricUnit.Count, value=1)
+                return {"scope": scope, "status": "failed"}
+            report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+            self.settings.set_value(self._job_key(scope), {**job, "report_id": report_id,
+                                                           "attempts": int(job.get("attempts", 1)) + 1})
+            return {"scope": scope, "status": "re-requested"}
+        amazon: dict[str, int | None] = {}
+        if status == "DONE" and document_id:
+            try:
+                with self.reports_for(marketplaces).open_document(document_id) as lines:
+                    amazon = amazon_mfn_quantities(lines)
+            except HeaderError:
+                amazon = {}  # an empty report: Amazon shows no listing, every linked one is pushed
+        summary = self.process(scope, marketplaces, amazon)
+        # The job keeps counts and the first examples (an item holds 400 KB); the email has them all.
+        kept = {**summary, "corrected": summary["corrected"][:50], "failing": summary["failing"][:50],
+                "corrected_count": len(summary["corrected"]), "failing_count": len(summary["failing"])}
+        self.settings.set_value(self._job_key(scope), {**job, "status": "applied", "summary": kept})
+        return summary
+
+    def process(self, scope: str, marketplaces: list[str], amazon: dict[str, int | None]) -> dict[str, Any]:
+        links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
+        # What Amazon shows replaces our last confirmed value in the comparison (None: not shown).
+        shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links}
+        report = self.sync.sync_links(links, trigger="nightly reconciliation", amazon_quantities=shown)
+        corrected = [{"sku": sku, "marketplace": mid, "amazon_had": amazon.get(sku), "pushed": q}
+                     for mid, sku, q in report.pushes]
+        failing = [{"sku": link.sku, "marketplace": link.marketplace_id, "result": link.last_result}
+                   for link in self.links.all()
+                   if link.marketplace_id in marketplaces
+                   and (link.last_result or "").startswith(("rejected", "error"))]
+        summary = {"scope": scope, "night": self.now().date().isoformat(), "listings": len(links),
+                   "corrected": corrected, "failing": failing, "feeds": report.feeds,
+                   "deleted_products": report.plan.get("deleted_products", []),
+                   "eu_conflicts": report.plan.get("eu_conflicts", [])}
+        metrics.add_metric(name="NightlyCorrections", unit=MetricUnit.Count, value=len(corrected))
+        metrics.add_metric(name="NightlyFailingListings", unit=MetricUnit.Count, value=len(failing))
+        logger.info("nightly reconciliation", extra={k: (len(v) if isinstance(v, list) else v)
+                                                     for k, v in summary.items()})
+        if self.mailer and (corrected or failing or summary["deleted_products"]):
+            self.mailer.send(_summary_email(summary))
+        return summary
+
+
+MAX_ROWS_IN_BODY = 200
+
+
+def _summary_email(summary: dict[str, Any]) -> Any:
+    """The nightly summary: tables in the body (first rows), every row in CSV attachments."""
+    import csv
+    import io
+
+    from connector.adapters.email import Attachment, Email, table
+
+    def as_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(headers)
+        writer.writerows(rows)
+        return buf.getvalue().encode("utf-8")
+
+    attachments: list[Attachment] = []
+
+    parts_text, parts_html = [], []
+    intro = (f"Nightly check of {summary['listings']} merchant-fulfilled listing(s) ({summary['scope']}): "
+             f"{len(summary['corrected'])} corrected, {len(summary['failing'])} failing.")
+    parts_text.append(intro)
+    parts_html.append(f"<p>{intro}</p>")
+    sections = [
+        ("corrected", "Corrected", ["SKU", "marketplace", "Amazon showed", "pushed"],
+         [[c["sku"], c["marketplace"], "—" if c["amazon_had"] is None else c["amazon_had"], c["pushed"]]
+          for c in summary["corrected"]]),
+        ("failing", "Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
+         [[f["sku"], f["marketplace"], f["result"]] for f in summary["failing"]]),
+    ]
+    for name, title, headers, rows in sections:
+        if not rows:
+            continue
+        t, h = table(headers, rows[:MAX_ROWS_IN_BODY])
+        more = f" (first {MAX_ROWS_IN_BODY} of {len(rows)}; all in {name}.csv)" if len(rows) > MAX_ROWS_IN_BODY else ""
+        parts_text += [f"{title}{more}:", t]
+        parts_html += [f"<h3>{title}{more}</h3>", h]
+        attachments.append(Attachment(f"{name}.csv", as_csv(headers, rows)))
+    if summary["deleted_products"]:
+        ids = ", ".join(map(str, summary["deleted_products"]))
+        parts_text.append(f"Products deleted in Brightpearl (their listings were set to 0): {ids}")
+        parts_html.append(f"<p>Products deleted in Brightpearl (their listings were set to 0): {ids}</p>")
+    return Email(subject=f"Amazon stock nightly check: {len(summary['corrected'])} corrected, "
+                         f"{len(summary['failing'])} failing",
+                 text="\n\n".join(parts_text) + "\n", html="".join(parts_html), attachments=tuple(attachments))

@@ -184,7 +184,6 @@ def main() -> int:
     sp_calls = len([e for e in amazon.requests() if not e.path.startswith("/_sim")])
     say(f"\nDone in {time.monotonic() - t0:.1f}s. Brightpearl requests: {bp_requests} (throttled {throttled}); "
         f"Amazon SP-API calls: {sp_calls}.")
-    say("Planned next (see README): FBA inbound shipments, returns and stock movements, FBA reconciliation.")
     api.stop()
     bp.stop()
     amazon.stop()

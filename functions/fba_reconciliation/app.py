@@ -1,16 +1,37 @@
-"""FBA reconciliation: handler arrives with its feature; until then the schedule only logs."""
+"""FBA reconciliation (04:00 UTC schedule): ``start`` reconciles Amazon's FBA stock against the Brightpearl
+FBA warehouse and emails the report (or requests the MYI report for a large catalogue); ``poll`` (every
+15 minutes) finishes a requested report. Approval and apply are operator commands."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector.observability import logger, metrics
-from connector.usecases.pending import scheduled_feature_pending
+from connector.config import load
+from connector.observability import logger, metrics, tracer
+from connector.wiring_fba_reconciliation import FbaReconciliation, FbaReconciliationEnv
+
+ENV = load(FbaReconciliationEnv)
+
+
+@cache
+def _service() -> FbaReconciliation:
+    from connector.wiring_fba_reconciliation import fba_reconciliation
+
+    return fba_reconciliation(ENV)
 
 
 @logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return scheduled_feature_pending("FBA reconciliation")
+    action = (event or {}).get("action", "start")
+    if action == "start":
+        out = _service().start(trigger="schedule")
+    elif action == "poll":
+        out = _service().poll()
+    else:
+        raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
+    return {k: v for k, v in out.items() if k != "top"}

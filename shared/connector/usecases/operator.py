@@ -52,9 +52,29 @@ class SetSettings(BaseModel):
     values: dict[str, Any] | None = None
 
 
+class ReconcileFba(BaseModel):
+    email: bool = True
+    settings: dict[str, Any] | None = None  # changes to the fba_reconciliation settings, saved first
+
+
+class ShowReconciliation(BaseModel):
+    id: str | None = None  # default: the latest
+    skus: list[str] | None = None
+    status: str | None = None
+    limit: int = Field(100, ge=0, le=5000)
+    csv: bool = False
+
+
+class ApproveReconciliation(BaseModel):
+    id: str = Field(min_length=1)
+    skus: list[str] | None = Field(None, min_length=1)
+    max_units: int | None = Field(None, alias="maxUnits", ge=1)
+    dry_run: bool = Field(False, alias="dryRun")
+
+
 class Operator:
     def __init__(self, *, sync: MfnSync, links: LinkRepository, settings: SettingsRepository, seller_id: str,
-                 brightpearl: Any) -> None:
+                 brightpearl: Any, fba_reconciliation: Callable[[], Any] | None = None) -> None:
         self.sync = sync
         self.links = links
         self.settings = settings
@@ -63,8 +83,11 @@ class Operator:
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "connect": self.connect, "disconnect": self.disconnect, "import-links": self.import_links,
             "sync-on": self.sync_on, "sync-off": self.sync_off, "get-settings": self.get_settings,
-            "set-settings": self.set_settings,
+            "set-settings": self.set_settings, "reconcile-fba": self.reconcile_fba,
+            "show-reconciliation": self.show_reconciliation, "approve-reconciliation": self.approve_reconciliation,
         }
+        self._fba_factory = fba_reconciliation
+        self._fba: Any = None
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = payload.get("command")
@@ -138,3 +161,44 @@ class Operator:
             merged = {**self.settings.channel(cmd.channel).model_dump(), **(cmd.values or {})}
             self.settings.save_channel(cmd.channel, ChannelSettings.model_validate(merged))
         return self.get_settings({})
+
+    # ------------------------------------------------------------------ FBA reconciliation (issue 7)
+    def _reconciliation(self) -> Any:
+        if self._fba is None:
+            if self._fba_factory is None:
+                from connector.wiring_fba_reconciliation import from_environment
+
+                self._fba_factory = from_environment
+            self._fba = self._fba_factory()
+        return self._fba
+
+    def _fba_call(self, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        from connector.usecases.fba_reconciliation import ReconciliationError
+
+        try:
+            return fn()
+        except ReconciliationError as exc:
+            raise CommandError(str(exc)) from None
+
+    def reconcile_fba(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Reconcile FBA stock now (or continue a requested MYI report); emails the report unless told not to."""
+        cmd = ReconcileFba.model_validate(payload)
+        recon = self._reconciliation()
+        if cmd.settings:
+            recon.save_settings(cmd.settings)
+        return self._fba_call(lambda: recon.start(email=cmd.email, trigger="operator"))
+
+    def show_reconciliation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = ShowReconciliation.model_validate(payload)
+        recon = self._reconciliation()
+        out = self._fba_call(lambda: recon.show(cmd.id, skus=cmd.skus, status=cmd.status, limit=cmd.limit,
+                                                with_csv=cmd.csv))
+        return {**out, "settings": recon.recon_settings().model_dump()}
+
+    def approve_reconciliation(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Apply a reconciliation's suggested corrections: all, the listed SKUs, optionally only up to
+        ``maxUnits`` units each; ``dryRun`` shows what would be written."""
+        cmd = ApproveReconciliation.model_validate(payload)
+        recon = self._reconciliation()
+        return self._fba_call(lambda: recon.approve(cmd.id, skus=cmd.skus, max_units=cmd.max_units,
+                                                    dry_run=cmd.dry_run))

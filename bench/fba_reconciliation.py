@@ -16,31 +16,24 @@ import os
 import random
 import time
 
+from local.stack import QUIET, start_stack
+
 N_SKUS = 20_000
 DRIFT_SHARE = 0.05
 FBA, MAIN = 7, 2
 LIMIT, WINDOW = 200, 6.0
-SELLER = "A1SELLER"
 
 
 def main() -> None:
-    os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
-    from connector.adapters import store
-    from connector.adapters.repositories import GlobalSettings, SettingsRepository, listing_id
-    from connector.adapters.store import ListingLink
+    os.environ.update(QUIET)  # before the layer is imported: its INFO logs would bury the figures
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from connector.wiring_fba_reconciliation import from_environment
-    from local.aws import put_secret, sent_emails, start_local_aws
-    from simulators.brightpearl import BrightpearlSimulator
-    from simulators.spapi import SpApiSimulator
-    from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+    from simulators.spapi.demo import UK
 
     rng = random.Random(7)
     t0 = time.monotonic()
-    aws = start_local_aws()
-    aws.apply_env()
-    store.bind()
-    bp = BrightpearlSimulator(account="acme", limit=LIMIT, window_seconds=WINDOW).start()
-    amazon = SpApiSimulator(seller_id=SELLER, marketplace_ids=(UK,)).start()
+    stack = start_stack(bp_limit=LIMIT, bp_window_seconds=WINDOW, amazon_marketplaces=(UK,), notifications=False)
+    bp, amazon = stack.bp, stack.amazon
     amazon.clock.set_speed(0)  # the report is finished by advancing the clock, not by waiting
     amazon_stock = {pid: rng.randint(0, 60) for pid in range(1, N_SKUS + 1)}
     drifted = set(rng.sample(range(1, N_SKUS + 1), int(N_SKUS * DRIFT_SHARE)))
@@ -49,23 +42,10 @@ def main() -> None:
     bp.seed({"warehouses": [{"id": MAIN, "name": "Main"}, {"id": FBA, "name": "Amazon FBA"}],
              "products": [{"id": pid, "sku": f"FBA-{pid:05d}"} for pid in range(1, N_SKUS + 1)],
              "stock": [{"productId": pid, "warehouseId": FBA, "onHand": q} for pid, q in bp_stock.items()]})
-    amazon.seed({"credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                                 "refresh_token": REFRESH_TOKEN},
-                 "listings": {f"FBA-{pid:05d}": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": q}}
+    amazon.seed({"listings": {f"FBA-{pid:05d}": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": q}}
                               for pid, q in amazon_stock.items()}})
-    os.environ.update({"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url, "AMAZON_MARKETPLACE_IDS": UK,
-                       "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
-                       "BRIGHTPEARL_REQUESTS_PER_WINDOW": str(LIMIT), "BRIGHTPEARL_WINDOW_SECONDS": str(WINDOW)})
-    put_secret(aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                          "account_token": "account-token", "webhook_token": "x" * 40})
-    put_secret(aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                     "lwa_client_secret": CLIENT_SECRET})
     SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA))
-    with ListingLink.batch_write() as batch:
-        for pid in range(1, N_SKUS + 1):
-            sku = f"FBA-{pid:05d}"
-            batch.save(ListingLink(listing_id(UK, sku), seller_id=SELLER, marketplace_id=UK, sku=sku,
-                                   product_id=pid, fulfillment_channel="FBA"))
+    stack.link((UK, f"FBA-{pid:05d}", pid, "FBA") for pid in range(1, N_SKUS + 1))
     expected = sum(1 for pid in drifted if bp_stock[pid] != amazon_stock[pid])
     print(f"fba_reconciliation: {N_SKUS} linked FBA SKUs, {expected} drifted; Brightpearl limit {LIMIT} per "
           f"{WINDOW:.0f}s (60 s scaled 1:10); set up in {time.monotonic() - t0:.0f}s")
@@ -89,7 +69,7 @@ def main() -> None:
         per_op[e.route] = per_op.get(e.route, 0) + 1
     throttled = sum(1 for e in bp_api if e.status in (429, 503)) + sum(1 for e in sp if e.status == 429)
     matches = sum(1 for pid in range(1, N_SKUS + 1) if bp.on_hand(pid, FBA) == amazon_stock[pid])
-    mail = [m for m in sent_emails(aws) if out["id"] in m["subject"]]
+    mail = [m for m in stack.emails() if out["id"] in m["subject"]]
     csv_lines = sum(len((c.decode("utf-8") if isinstance(c, bytes) else str(c)).splitlines()) - 1
                     for m in mail for c in m["attachments"].values())
     print(f"  source {out['source']} (requested {list(requested['requested'].values())}); found "
@@ -103,6 +83,4 @@ def main() -> None:
           f"{', '.join(f'{k} {v}' for k, v in sorted(per_op.items()))}")
     print(f"  throttled responses {throttled} (goal 0); SKUs now matching {matches}/{N_SKUS}; email CSV rows "
           f"{csv_lines}; elapsed {time.monotonic() - t0:.0f}s")
-    bp.stop()
-    amazon.stop()
-    aws.stop()
+    stack.stop()

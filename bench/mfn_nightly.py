@@ -17,12 +17,13 @@ import random
 import time
 from datetime import datetime
 
+from local.stack import QUIET, start_stack
+
 N_LISTINGS = 20_000
 N_BUNDLES = 500
 WAREHOUSES = [1, 2, 3, 4, 5]
 MFN_WAREHOUSES = [1, 2, 3]
 LIMIT, WINDOW = 200, 6.0
-SELLER = "A1SELLER"
 
 
 def _seed_brightpearl(rng: random.Random) -> dict:
@@ -40,43 +41,21 @@ def _seed_brightpearl(rng: random.Random) -> dict:
 
 
 def main() -> None:
-    # The stack's own INFO logs would bury the figures; set before the logger is first built.
-    os.environ.update({"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"})
-    from connector.adapters import store
-    from connector.adapters.repositories import GlobalSettings, SettingsRepository, listing_id
-    from connector.adapters.store import ListingLink
+    os.environ.update(QUIET)  # before the layer is imported: its INFO logs would bury the figures
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from connector.config import MfnSyncEnv, load
     from connector.wiring import nightly
-    from local.aws import put_secret, start_local_aws
-    from simulators.brightpearl import BrightpearlSimulator
-    from simulators.spapi import SpApiSimulator
-    from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+    from simulators.spapi.demo import UK
 
     rng = random.Random(42)
     t0 = time.monotonic()
-    aws = start_local_aws()
-    aws.apply_env()
-    store.bind()
-    bp = BrightpearlSimulator(account="acme", limit=LIMIT, window_seconds=WINDOW).start()
-    amazon = SpApiSimulator(seller_id=SELLER, marketplace_ids=(UK,)).start()
+    stack = start_stack(bp_limit=LIMIT, bp_window_seconds=WINDOW, amazon_marketplaces=(UK,), notifications=False)
+    bp, amazon = stack.bp, stack.amazon
     bp.seed(_seed_brightpearl(rng))
-    amazon.seed({"credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-                                 "refresh_token": REFRESH_TOKEN},
-                 "listings": {f"SKU-{pid:05d}": {"channel": "MFN", "quantity": rng.randint(0, 60),
+    amazon.seed({"listings": {f"SKU-{pid:05d}": {"channel": "MFN", "quantity": rng.randint(0, 60),
                                                  "marketplaces": [UK]} for pid in range(1, N_LISTINGS + 1)}})
-    os.environ.update({"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url, "AMAZON_MARKETPLACE_IDS": UK,
-                       "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
-                       "BRIGHTPEARL_REQUESTS_PER_WINDOW": str(LIMIT), "BRIGHTPEARL_WINDOW_SECONDS": str(WINDOW)})
-    put_secret(aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                          "account_token": "account-token", "webhook_token": "x" * 40})
-    put_secret(aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                     "lwa_client_secret": CLIENT_SECRET})
     SettingsRepository().save_global(GlobalSettings(mfn_warehouses=MFN_WAREHOUSES))
-    with ListingLink.batch_write() as batch:
-        for pid in range(1, N_LISTINGS + 1):
-            sku = f"SKU-{pid:05d}"
-            batch.save(ListingLink(listing_id(UK, sku), seller_id=SELLER, marketplace_id=UK, sku=sku,
-                                   product_id=pid, fulfillment_channel="MFN"))
+    stack.link((UK, f"SKU-{pid:05d}", pid, "MFN") for pid in range(1, N_LISTINGS + 1))
     print(f"mfn_nightly: {N_LISTINGS} linked listings ({N_BUNDLES} bundles), {len(WAREHOUSES)} warehouses; "
           f"Brightpearl limit {LIMIT} per {WINDOW:.0f}s (60 s scaled 1:10); set up in {time.monotonic() - t0:.0f}s")
 
@@ -113,6 +92,4 @@ def main() -> None:
           f"(goal >= 90%)")
     if summary["feeds"]:
         print(f"  feed result applied: {counts}")
-    bp.stop()
-    amazon.stop()
-    aws.stop()
+    stack.stop()

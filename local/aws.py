@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,10 @@ class LocalAws:
         target.update(self.env)
 
     def stop(self) -> None:
+        # moto keeps its state in this process, not in the server: empty it, or the next server started
+        # here (the next benchmark of `make bench`) finds the tables already there and fails to create them.
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")  # noqa: S310 - http, loopback
+        urllib.request.urlopen(reset, timeout=10).close()  # noqa: S310 - likewise
         self.server.stop()
 
     # ------------------------------------------------------------ resolving template values

@@ -57,3 +57,18 @@ def pump(local: LocalAws, function_id: str, *, max_batches: int = 100,
         if failed:
             break  # failed records stay invisible until their visibility timeout, as on AWS
     return results
+
+
+def drain(sqs_client: Any, queue_url: str, *, wait: int = 0, max_messages: int = 100) -> list[dict[str, Any]]:
+    """Receive (and delete) every message currently on a queue."""
+    out: list[dict[str, Any]] = []
+    while len(out) < max_messages:
+        resp = sqs_client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
+                                          MessageAttributeNames=["All"])
+        msgs = resp.get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            sqs_client.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+        out.extend(msgs)
+    return out

@@ -31,18 +31,3 @@ def local_aws() -> Iterator[LocalAws]:
 @pytest.fixture
 def sqs(local_aws: LocalAws):
     return local_aws.client("sqs")
-
-
-def drain(sqs_client, queue_url: str, *, wait: int = 0, max_messages: int = 100) -> list[dict]:
-    """Receive (and delete) every message currently on a queue."""
-    out: list[dict] = []
-    while len(out) < max_messages:
-        resp = sqs_client.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=wait,
-                                          MessageAttributeNames=["All"])
-        msgs = resp.get("Messages", [])
-        if not msgs:
-            break
-        for m in msgs:
-            sqs_client.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
-        out.extend(msgs)
-    return out

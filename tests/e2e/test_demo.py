@@ -15,9 +15,14 @@ def test_demo_runs_end_to_end():
     assert out.returncode == 0, out.stderr[-3000:]
     text = out.stdout
 
+    def block(step: str) -> str:
+        return text.split(step, 1)[1].split("\n[", 1)[0].split("\nDone in", 1)[0]
+
     def shown(step: str) -> dict[str, str]:
-        block = text.split(step, 1)[1].split("\n[", 1)[0]
-        return dict(re.findall(r"^      (\S+)\s+(.+)$", block, flags=re.MULTILINE))
+        return dict(re.findall(r"^      (\S+)\s+(.+)$", block(step), flags=re.MULTILINE))
+
+    def emails(step_text: str) -> list[str]:
+        return re.findall(r"^    email: (.+)$", step_text, flags=re.MULTILINE)
 
     # Linked by SKU and pushed: on-hand over Main DC + Overflow; the bundle from its components.
     assert shown("[2]") == {"SHIRT-BL-M": "48", "SHIRT-BL-L": "12", "GIFT-SET": "18", "SOCKS-GR": "36",
@@ -31,4 +36,38 @@ def test_demo_runs_end_to_end():
     assert shown("[6]") == {"SHIRT-BL-M": "48"}
     assert "Amazon stock nightly check: 1 corrected, 0 failing" in text
     assert "(throttled 0)" in text
-    assert '"level":"INFO"' not in text  # the demo shows the story, not the functions' info logs
+    assert '"level":' not in text  # the demo shows the story, not the functions' JSON logs
+
+    # Inbound: a transfer of what Amazon expects; shipped units leave Main DC (60 → 40) and wait in the FBA
+    # quarantine; 12 received → released (50 + 12); the rest and 2 MUG-FBA over → all in FBA, nothing waiting.
+    inbound = block("[7]")
+    assert "'AMZ-IN-FBA15DEMO01' Main DC → Amazon FBA UK: TEA-FBA 20, MUG-FBA 10" in inbound
+    assert "Main DC TEA-FBA: on hand 40, allocated 20" in inbound
+    assert "Main DC TEA-FBA in stock 40; waiting in FBA quarantine: TEA-FBA 20, MUG-FBA 10" in inbound
+    assert "FBA TEA-FBA on hand 62, still in quarantine 8" in inbound
+    assert "FBA on hand TEA-FBA 70, MUG-FBA 24; in quarantine TEA-FBA 0, MUG-FBA 0" in inbound
+    assert emails(inbound) == ["Amazon started receiving inbound shipment FBA15DEMO01",
+                               "Amazon received more than expected on inbound shipment FBA15DEMO01",
+                               "Amazon received inbound shipment FBA15DEMO01 in full"]
+
+    # Movements: TEA 70 + 1 return (restocked by the credit's goods-in) + 1 found - 1 replaced; MUG 24 - 1 lost.
+    moves = block("[8]")
+    assert "5 reports requested" in moves
+    assert "Brightpearl FBA warehouse before: TEA-FBA 70, MUG-FBA 24" in moves
+    assert "Brightpearl FBA warehouse after : TEA-FBA 71, MUG-FBA 23" in moves
+    assert "on order #1201: 1 x TEA-FBA £6.00; restocked into FBA by goods-in: 1" in moves
+    explained = dict(re.findall(r"^      (\w+)\s+([+-]\d+  \w+)", moves, flags=re.MULTILINE))
+    assert explained == {"customer_return": "+1  skipped", "found": "+1  applied", "return": "+1  applied",
+                         "replacement": "-1  applied"}
+
+    # Reconciliation: MUG 28 at Amazon vs 23 - 3 by hand, 5 of the 8 in flight on the second shipment;
+    # TEA 71 + 2 uncounted. Approved once (73, 23), again nothing; the release then brings MUG to 28.
+    recon = block("[9]")
+    assert ("MUG-FBA  Amazon 28, Brightpearl 20: difference +8, explained +5 inbound_unreleased, "
+            "suggested correction +3") in recon
+    assert "TEA-FBA  Amazon 73, Brightpearl 71: difference +2, explained nothing, suggested correction +2" in recon
+    assert re.search(r"email: FBA reconciliation \S+: 2 to correct, 0 explained \(attached: fba-reconciliation-", recon)
+    assert re.findall(r"approve-reconciliation[^:]*: (.+)\n    Brightpearl FBA warehouse: (.+)", recon) == [
+        ("2 applied", "TEA-FBA 73, MUG-FBA 23"), ("2 already applied", "TEA-FBA 73, MUG-FBA 23")]
+    assert recon.rstrip().endswith("Brightpearl FBA warehouse: TEA-FBA 73, MUG-FBA 28\n"
+                                   "    Amazon sellable: TEA-FBA 73, MUG-FBA 28")

@@ -14,20 +14,14 @@ import csv
 import io
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from sp_api.auth import access_token_client
 
-from connector import wiring_movements
-from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
+from connector.adapters.repositories import GlobalSettings, SettingsRepository
 from connector.adapters.store import InboundShipment, ReportJob, StockMovement
-from local.aws import put_secret, sent_emails
-from local.queues import pump
-from local.runtime import forget_loaded, invoke
-from simulators.brightpearl import BrightpearlSimulator
+from local.aws import sent_emails
+from local.runtime import invoke
+from local.stack import LocalStack, start_stack
 from simulators.core import SimClock
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
-from tests.conftest import drain
 
 pytestmark = pytest.mark.e2e
 
@@ -62,8 +56,8 @@ LINKS = [(UK, "TEA-FBA", TEA), (UK, "MUG-FBA", MUG), (UK, "CANDLE-FBA", CANDLE),
 
 
 class World:
-    def __init__(self, bp: BrightpearlSimulator, amazon: SpApiSimulator, aws) -> None:
-        self.bp, self.amazon, self.aws = bp, amazon, aws
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack, self.bp, self.amazon, self.aws = stack, stack.bp, stack.amazon, stack.aws
 
     def stock(self, pid: int) -> int:
         return self.bp.on_hand(pid, FBA)
@@ -81,57 +75,23 @@ class World:
 
     def movements_cycle(self) -> None:
         """One report schedule: Amazon's reports are requested, finished and applied as movements."""
-        self.amazon.clock.advance(5 * 3600)
-        invoke("ReportRequestFunction", {})
-        self.amazon.clock.advance(120)
-        self.amazon.tick()
-        pump(self.aws, "NotificationsFunction")
+        self.stack.report_cycle(5)
 
 
 @pytest.fixture
-def world(local_aws, monkeypatch):
-    clock = SimClock(speed=0)
-    bp = BrightpearlSimulator(account="acme", clock=clock, limit=10_000).start()
+def world(local_aws):
     # Two SKUs per page: every reconciliation reads several pages through nextToken.
-    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=1000, clock=clock, inventory_page_size=2,
-                            sqs_queue_url=local_aws.queue_url("NotificationsQueue"),
-                            sqs_endpoint_url=local_aws.endpoint).start()
-    amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
-    bp.seed(BP_SEED)
-    amazon.seed(AMAZON_SEED)
-    for name, value in {"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url,
-                        "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
-                        "AMAZON_MARKETPLACE_IDS": f"{UK},{DE}", "BRIGHTPEARL_REQUESTS_PER_WINDOW": "10000"}.items():
-        monkeypatch.setenv(name, value)
-    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                               "account_token": "account-token", "webhook_token": "w" * 40})
-    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                           "lwa_client_secret": CLIENT_SECRET})
-    parameters.clear_caches()
-    access_token_client.cache.clear()
-    forget_loaded()
-    wiring_movements._notified_jobs.cache_clear()
-    monkeypatch.setattr(wiring_movements, "CLOCK", clock.now)
-    from connector.observability import metrics
-    if metrics.namespace is None:
-        monkeypatch.setattr(metrics, "namespace", local_aws.env["POWERTOOLS_METRICS_NAMESPACE"])
-    for model in (StockMovement, ReportJob, InboundShipment):
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
-    links = LinkRepository()
-    for link in links.all():
-        link.delete()
-    for mid, sku, pid in LINKS:
-        links.connect(seller_id=SELLER, marketplace_id=mid, sku=sku, product_id=pid, channel="FBA")
-    SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=MAIN))
-    SettingsRepository().set_value("fba_reconciliation", {})
-    drain(local_aws.client("sqs"), local_aws.queue_url("NotificationsQueue"))
-    yield World(bp, amazon, local_aws)
-    bp.stop()
-    amazon.stop()
-    forget_loaded()
-    wiring_movements._notified_jobs.cache_clear()
+    with start_stack(aws=local_aws, marketplaces=(UK, DE), clock=SimClock(speed=0), bp_limit=10_000,
+                     amazon_rate_scale=1000, inventory_page_size=2, movements_clock=True) as stack:
+        stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+        stack.bp.seed(BP_SEED)
+        stack.amazon.seed(AMAZON_SEED)
+        stack.clear(StockMovement, ReportJob, InboundShipment)
+        stack.link((mid, sku, pid, "FBA") for mid, sku, pid in LINKS)
+        SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=MAIN))
+        SettingsRepository().set_value("fba_reconciliation", {})
+        stack.drain("NotificationsQueue")
+        yield World(stack)
 
 
 def drift(w: World) -> None:

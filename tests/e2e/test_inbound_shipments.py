@@ -11,18 +11,14 @@ import json
 from pathlib import Path
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from sp_api.auth import access_token_client
 
 from connector.adapters.inbound_records import ShipmentRecords
 from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
 from connector.adapters.store import InboundShipment
-from local.aws import put_secret, sent_emails
-from local.runtime import forget_loaded, invoke
-from simulators.brightpearl import BrightpearlSimulator
-from simulators.core import SimClock
-from simulators.spapi import SpApiSimulator
-from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from local.aws import sent_emails
+from local.runtime import invoke
+from local.stack import start_stack
+from simulators.spapi.demo import DEMO_SEED, UK
 
 pytestmark = pytest.mark.e2e
 
@@ -41,49 +37,21 @@ BP_SEED = {
 
 
 @pytest.fixture(scope="module")
-def sims(local_aws):
-    bp = BrightpearlSimulator(account="acme", limit=100_000, clock=SimClock()).start()
-    amazon = SpApiSimulator(rate_scale=1000).start()
-    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                               "account_token": "account-token", "webhook_token": "w" * 40})
-    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                           "lwa_client_secret": CLIENT_SECRET})
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("BRIGHTPEARL_BASE_URL", bp.url)
-        mp.setenv("BRIGHTPEARL_REQUESTS_PER_WINDOW", "100000")
-        mp.setenv("SP_API_ENDPOINT", amazon.url)
-        mp.setenv("LWA_TOKEN_URL", f"{amazon.url}/auth/o2/token")
-        forget_loaded()  # a cold start with this environment
-        # Powertools read the namespace when connector.observability was first imported, which may have
-        # been before local_aws exported the template's environment (another test module).
-        from connector.observability import metrics
-        if metrics.namespace is None:
-            mp.setattr(metrics, "namespace", local_aws.env["POWERTOOLS_METRICS_NAMESPACE"])
-        yield bp, amazon
-    forget_loaded()
-    parameters.clear_caches()  # other modules store their own secrets under the same names
-    bp.stop()
-    amazon.stop()
+def stack(local_aws):
+    with start_stack(aws=local_aws, bp_limit=100_000, amazon_rate_scale=1000, notifications=False) as stack:
+        yield stack
 
 
 @pytest.fixture
-def world(sims, local_aws):
+def world(stack):
     """Fresh simulators, shipments table, links and settings for each test."""
-    bp, amazon = sims
-    access_token_client.cache.clear()
-    parameters.clear_caches()  # secrets other modules stored under the same names
-    bp.reset()
-    bp.seed(BP_SEED)
-    amazon.reset()
-    amazon.seed(DEMO_SEED)
-    for item in InboundShipment.scan():
-        item.delete()
-    links = LinkRepository()
-    for sku, pid in (("FBA-TEA", TEA), ("FBA-CUP", CUP), ("MFN-MUG", MUG)):
-        links.connect(seller_id="A1SELLER", marketplace_id=UK, sku=sku, product_id=pid, channel="FBA")
-    links.disconnect(UK, "MFN/SLASH 1")
+    stack.reset(BP_SEED, DEMO_SEED)
+    stack.clear(InboundShipment)
+    stack.link([(UK, sku, pid, "FBA") for sku, pid in (("FBA-TEA", TEA), ("FBA-CUP", CUP), ("MFN-MUG", MUG))],
+               replace=False)
+    LinkRepository().disconnect(UK, "MFN/SLASH 1")
     set_settings()
-    return bp, amazon
+    return stack.bp, stack.amazon
 
 
 def set_settings(**overrides):

@@ -11,18 +11,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from sp_api.auth import access_token_client
 
 from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
-from local.apigw import LocalHttpApi
-from local.aws import put_secret, sent_emails
-from local.queues import pump
-from local.runtime import forget_loaded
-from simulators.brightpearl import BrightpearlSimulator
-from simulators.spapi import SpApiSimulator
+from connector.adapters.store import Setting
+from local.aws import sent_emails
+from local.queues import drain, pump
+from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, REFRESH_TOKEN, UK
-from tests.conftest import drain
 
 pytestmark = pytest.mark.e2e
 
@@ -67,51 +62,27 @@ LINKS = [("SHIRT-BL-M", 1007, "MFN", UK), ("SHIRT-BL-L", 1008, "MFN", UK), ("GIF
 
 
 @pytest.fixture
-def world(local_aws, monkeypatch):
-    bp = BrightpearlSimulator(account="acme").start()
-    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=100, sqs_queue_url=local_aws.queue_url("NotificationsQueue"),
-                            sqs_endpoint_url=local_aws.endpoint).start()
-    bp.seed(BP_SEED)
-    amazon.seed(AMAZON_SEED)
-    api = LocalHttpApi().start()
-    for name, value in {"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url,
-                        "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
-                        "AMAZON_MARKETPLACE_IDS": f"{UK},{DE}"}.items():
-        monkeypatch.setenv(name, value)
-    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                               "account_token": "account-token", "webhook_token": TOKEN})
-    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                           "lwa_client_secret": CLIENT_SECRET})
-    parameters.clear_caches()
-    access_token_client.cache.clear()
-    forget_loaded()  # a cold start: handlers read the environment above
-
-    from connector.adapters.store import Setting
-
-    for item in Setting.scan():  # a fresh merchant: no settings, jobs or bookkeeping from other tests
-        item.delete()
-    settings = SettingsRepository()
-    settings.save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=20))
-    settings.save_channel(UK, ChannelSettings(sync_enabled=True))
-    settings.save_channel(DE, ChannelSettings(sync_enabled=True))
-    links = LinkRepository()
-    for link in links.all():
-        link.delete()
-    for sku, pid, channel, mid in LINKS:
-        links.connect(seller_id=SELLER, marketplace_id=mid, sku=sku, product_id=pid, channel=channel)
-    bp.world.register_webhook({
-        "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
-        "uriTemplate": f"{api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
-        "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}","id":"${resource-id}",'
-                        '"fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
-        "idSetAccepted": True, "qualityOfService": 1})
-    drain(local_aws.client("sqs"), local_aws.queue_url("StockChangeQueue"))
-    drain(local_aws.client("sqs"), local_aws.queue_url("NotificationsQueue"))
-    yield bp, amazon, local_aws
-    api.stop()
-    bp.stop()
-    amazon.stop()
-    forget_loaded()
+def world(local_aws):
+    with start_stack(aws=local_aws, marketplaces=(UK, DE), amazon_rate_scale=100, api=True,
+                     webhook_token=TOKEN) as stack:
+        stack.bp.seed(BP_SEED)
+        stack.amazon.seed(AMAZON_SEED)
+        stack.clear(Setting)  # a fresh merchant: no settings, jobs or bookkeeping from other tests
+        settings = SettingsRepository()
+        settings.save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=20))
+        settings.save_channel(UK, ChannelSettings(sync_enabled=True))
+        settings.save_channel(DE, ChannelSettings(sync_enabled=True))
+        stack.link((mid, sku, pid, channel) for sku, pid, channel, mid in LINKS)
+        assert stack.api
+        stack.bp.world.register_webhook({
+            "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
+            "uriTemplate": f"{stack.api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
+            "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
+                            '"id":"${resource-id}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
+            "idSetAccepted": True, "qualityOfService": 1})
+        stack.drain("StockChangeQueue")
+        stack.drain("NotificationsQueue")
+        yield stack.bp, stack.amazon, local_aws
 
 
 def settle(bp, local_aws):

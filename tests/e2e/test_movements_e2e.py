@@ -13,20 +13,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from aws_lambda_powertools.utilities import parameters
-from sp_api.auth import access_token_client
 
-from connector import wiring_movements
 from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
 from connector.adapters.store import ReportJob, StockMovement
-from local.aws import put_secret, sent_emails
+from local.aws import sent_emails
 from local.queues import pump
-from local.runtime import forget_loaded, invoke
-from simulators.brightpearl import BrightpearlSimulator
+from local.runtime import invoke
+from local.stack import LocalStack, start_stack
 from simulators.core import SimClock
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
-from tests.conftest import drain
 
 pytestmark = pytest.mark.e2e
 
@@ -79,8 +74,8 @@ LINKS = [("TEA-FBA", TEA, "FBA"), ("MUG-FBA", MUG, "FBA"), ("CANDLE-FBA", CANDLE
 
 
 class World:
-    def __init__(self, bp: BrightpearlSimulator, amazon: SpApiSimulator, aws) -> None:
-        self.bp, self.amazon, self.aws = bp, amazon, aws
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack, self.bp, self.amazon, self.aws = stack, stack.bp, stack.amazon, stack.aws
 
     def settings(self, **kw) -> None:
         base = {"fba_warehouse_id": FBA, "returns_warehouse_id": RETURNS, "restock_returns": False}
@@ -88,11 +83,7 @@ class World:
 
     def cycle(self, hours: float = 5) -> None:
         """One schedule: request the due reports, let Amazon finish them, deliver the notifications."""
-        self.amazon.clock.advance(hours * 3600)
-        invoke("ReportRequestFunction", {})
-        self.amazon.clock.advance(120)
-        self.amazon.tick()
-        pump(self.aws, "NotificationsFunction")
+        self.stack.report_cycle(hours)
 
     def replay_notifications(self, times: int = 3) -> None:
         sqs = self.aws.client("sqs")
@@ -115,45 +106,18 @@ class World:
 
 
 @pytest.fixture
-def world(local_aws, monkeypatch):
-    clock = SimClock(speed=0)
-    bp = BrightpearlSimulator(account="acme", clock=clock, limit=10_000).start()
-    amazon = SpApiSimulator(seller_id=SELLER, rate_scale=1000, clock=clock,
-                            sqs_queue_url=local_aws.queue_url("NotificationsQueue"),
-                            sqs_endpoint_url=local_aws.endpoint).start()
-    amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
-    bp.seed(BP_SEED)
-    amazon.seed(AMAZON_SEED)
-    for name, value in {"BRIGHTPEARL_BASE_URL": bp.url, "SP_API_ENDPOINT": amazon.url,
-                        "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token", "AMAZON_SELLER_ID": SELLER,
-                        "AMAZON_MARKETPLACE_IDS": UK}.items():
-        monkeypatch.setenv(name, value)
-    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                               "account_token": "account-token", "webhook_token": "w" * 40})
-    put_secret(local_aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                           "lwa_client_secret": CLIENT_SECRET})
-    parameters.clear_caches()
-    access_token_client.cache.clear()
-    forget_loaded()
-    wiring_movements._notified_jobs.cache_clear()
-    monkeypatch.setattr(wiring_movements, "CLOCK", clock.now)
-    for model in (StockMovement, ReportJob):
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
-    links = LinkRepository()
-    for link in links.all():
-        link.delete()
-    for sku, pid, channel in LINKS:
-        links.connect(seller_id=SELLER, marketplace_id=UK, sku=sku, product_id=pid, channel=channel)
-    drain(local_aws.client("sqs"), local_aws.queue_url("NotificationsQueue"))
-    w = World(bp, amazon, local_aws)
-    w.settings()
-    yield w
-    bp.stop()
-    amazon.stop()
-    forget_loaded()
-    wiring_movements._notified_jobs.cache_clear()
+def world(local_aws):
+    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
+                     movements_clock=True) as stack:
+        stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+        stack.bp.seed(BP_SEED)
+        stack.amazon.seed(AMAZON_SEED)
+        stack.clear(StockMovement, ReportJob)
+        stack.link((UK, sku, pid, channel) for sku, pid, channel in LINKS)
+        stack.drain("NotificationsQueue")
+        w = World(stack)
+        w.settings()
+        yield w
 
 
 def adjustments_world(w: World) -> None:

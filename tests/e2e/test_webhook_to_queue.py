@@ -7,7 +7,7 @@ import requests
 
 from local.apigw import LocalHttpApi
 from local.aws import put_secret
-from tests.conftest import drain
+from local.queues import drain
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,6 @@ The use case runs with its real adapters against the simulators (DynamoDB and SE
 from __future__ import annotations
 
 import pytest
-from sp_api.auth import access_token_client
 
 from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from connector.adapters.amazon.inbound import AmazonInbound
@@ -21,9 +20,7 @@ from connector.adapters.repositories import GlobalSettings, SettingsRepository
 from connector.adapters.store import InboundShipment
 from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
 from local.aws import sent_emails
-from simulators.brightpearl import BrightpearlSimulator
-from simulators.core import SimClock
-from simulators.spapi import SpApiSimulator
+from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
 from tests.e2e.test_inbound_shipments import BP_SEED, FBA, SOURCE, TEA
 
@@ -64,24 +61,16 @@ class FlakyMail:
 
 
 @pytest.fixture(scope="module")
-def sims():
-    bp = BrightpearlSimulator(account="acme", limit=100_000, clock=SimClock()).start()
-    amazon = SpApiSimulator(rate_scale=1000).start()
-    yield bp, amazon
-    bp.stop()
-    amazon.stop()
+def stack(local_aws):
+    with start_stack(aws=local_aws, bp_limit=100_000, amazon_rate_scale=1000, notifications=False) as stack:
+        yield stack
 
 
 @pytest.fixture
-def setup(sims, local_aws):
-    bp, amazon = sims
-    access_token_client.cache.clear()
-    bp.reset()
-    bp.seed(BP_SEED)
-    amazon.reset()
-    amazon.seed(DEMO_SEED)
-    for item in InboundShipment.scan():
-        item.delete()
+def setup(stack, local_aws):
+    bp, amazon = stack.bp, stack.amazon
+    stack.reset(BP_SEED, DEMO_SEED)
+    stack.clear(InboundShipment)
     SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE))
     client = BrightpearlClient(base_url=bp.url, account="acme", governor=NoGovernor(),
                                auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"))

@@ -2,11 +2,11 @@
 
 import pytest
 from sp_api.api import Inventories, ListingsItems
-from sp_api.auth import access_token_client
 
 from connector.adapters.amazon.client import AmazonClients, AmazonThrottled, LwaCredentials
 from simulators.spapi import SpApiSimulator
-from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from tests.spapi import fresh_spapi
 
 
 @pytest.fixture(scope="module")
@@ -18,10 +18,7 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    access_token_client.cache.clear()
-    server.reset()
-    server.seed(DEMO_SEED)
-    return server
+    return fresh_spapi(server)
 
 
 def amazon(sim, **kw):

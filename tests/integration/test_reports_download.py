@@ -6,14 +6,13 @@ import gzip
 import io
 
 import pytest
-from sp_api.auth import access_token_client
 
-from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from connector.adapters.amazon.reports import AmazonReports, charset_of, text_lines
 from connector.domain.reports import report_items
 from simulators.core import SimClock
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from tests.spapi import amazon_for, fresh_spapi
 
 SEED = {"credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
         "listings": {"THÉ-1": {"title": "Thé vert « spécial » €", "channel": "FBA", "marketplaces": [UK],
@@ -29,15 +28,11 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    access_token_client.cache.clear()
-    server.reset()
-    server.seed(SEED)
-    return server
+    return fresh_spapi(server, SEED)
 
 
 def reports(sim) -> AmazonReports:
-    clients = AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK,
-                            endpoint=sim.url, lwa_url=f"{sim.url}/auth/o2/token", sleep=sim.clock.advance)
+    clients = amazon_for(sim)
     return AmazonReports(clients, [UK])
 
 

@@ -7,12 +7,11 @@ from datetime import timedelta
 
 import pytest
 from sp_api.api import FulfillmentInbound, Inventories
-from sp_api.auth import access_token_client
 from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundException
 
-from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from simulators.spapi import SpApiSimulator
-from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, DEMO_SEED, FR, REFRESH_TOKEN, UK
+from simulators.spapi.demo import DE, FR, UK
+from tests.spapi import amazon_for, fresh_spapi
 
 
 @pytest.fixture(scope="module")
@@ -24,17 +23,12 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    access_token_client.cache.clear()
-    server.reset()
-    server.seed(DEMO_SEED)
-    server.clock.set_speed(1)
-    return server
+    return fresh_spapi(server, speed=1)
 
 
 @pytest.fixture
 def amazon(sim):
-    return AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK, region="eu",
-                         endpoint=sim.url, lwa_url=f"{sim.url}/auth/o2/token", sleep=sim.clock.advance)
+    return amazon_for(sim)
 
 
 @pytest.fixture

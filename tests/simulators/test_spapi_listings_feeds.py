@@ -15,6 +15,7 @@ from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundExcepti
 from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.spapi import amazon_for, fresh_spapi
 
 SELLER = "A1SELLER"
 
@@ -45,16 +46,12 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    access_token_client.cache.clear()
-    server.reset()
-    server.seed(DEMO_SEED)
-    return server
+    return fresh_spapi(server)
 
 
 @pytest.fixture
 def amazon(sim):
-    return AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK, region="eu",
-                         endpoint=sim.url, lwa_url=f"{sim.url}/auth/o2/token", sleep=sim.clock.advance)
+    return amazon_for(sim)
 
 
 @pytest.fixture

@@ -12,9 +12,9 @@ from moto.server import ThreadedMotoServer
 from sp_api.api import Feeds, Reports
 from sp_api.auth import access_token_client
 
-from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from simulators.spapi import SpApiSimulator
-from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from simulators.spapi.demo import DEMO_SEED, UK
+from tests.spapi import amazon_for
 
 
 @pytest.fixture(scope="module")
@@ -51,8 +51,7 @@ def sim(queue, moto_url):
 
 @pytest.fixture
 def amazon(sim):
-    return AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK, region="eu",
-                         endpoint=sim.url, lwa_url=f"{sim.url}/auth/o2/token", sleep=sim.clock.advance)
+    return amazon_for(sim)
 
 
 def drain(queue):

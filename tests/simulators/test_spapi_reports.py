@@ -9,12 +9,10 @@ from datetime import timedelta
 import httpx
 import pytest
 from sp_api.api import Reports
-from sp_api.auth import access_token_client
 from sp_api.base import SellingApiBadRequestException
 
-from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from simulators.spapi import SpApiSimulator
-from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from simulators.spapi.demo import UK
 from simulators.spapi.reports import (
     CUSTOMER_RETURNS_COLUMNS,
     LEDGER_DETAIL_COLUMNS,
@@ -25,6 +23,7 @@ from simulators.spapi.reports import (
     REPLACEMENT_COLUMNS,
     parse_tsv,
 )
+from tests.spapi import amazon_for, fresh_spapi
 
 LEDGER = "GET_LEDGER_DETAIL_VIEW_DATA"
 
@@ -38,17 +37,12 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    access_token_client.cache.clear()
-    server.reset()
-    server.seed(DEMO_SEED)
-    server.clock.set_speed(1)
-    return server
+    return fresh_spapi(server, speed=1)
 
 
 @pytest.fixture
 def reports(sim):
-    amazon = AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK, region="eu",
-                           endpoint=sim.url, lwa_url=f"{sim.url}/auth/o2/token", sleep=sim.clock.advance)
+    amazon = amazon_for(sim)
     return amazon.client(Reports)
 
 

@@ -354,3 +354,4 @@ def test_nightly_poll_finishes_the_job_when_the_notification_is_lost(world):
     polled = nightly("poll")["polled"]
     assert polled["EU"]["corrected"] == [{"sku": "SHIRT-BL-L", "marketplace": UK, "amazon_had": 0, "pushed": 12}]
     assert qty(amazon, "SHIRT-BL-L") == 12
+

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from connector.adapters.store import ListingLink, Setting
 from connector.domain.mfn_sync import ChannelRule, LinkView
@@ -61,23 +62,34 @@ class LinkRepository:
         yield from ListingLink.scan()
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
-        self.record_pushes([(ListingLink.get(link_id), quantity, confirmed, result)])
+        self._record(link_id, quantity, confirmed, result, datetime.now(UTC))
 
     def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
-        """What was pushed to each listing and how Amazon took it, written in batches of 25.
+        """What was pushed to each listing and how Amazon took it (many at once, e.g. after a feed).
 
-        Batch writes carry no version condition: these fields are bookkeeping that only the sync
-        writes, and the last writer holding the newest result is the one that should win.
+        Each write sets only the four bookkeeping fields, on a link that still exists: a listing the
+        operator disconnected, re-linked or switched to FBA during a long sync keeps that change.
+        DynamoDB has no batch update, so the writes run on a few threads.
         """
         now = datetime.now(UTC)
-        with ListingLink.batch_write() as batch:
-            for link, quantity, confirmed, result in outcomes:
-                link.last_pushed_quantity = quantity
-                link.last_push_at = now
-                link.last_result = result
-                if confirmed:
-                    link.last_confirmed_quantity = quantity
-                batch.save(link)
+        work = [(link.listing_id, quantity, confirmed, result) for link, quantity, confirmed, result in outcomes]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for future in [pool.submit(self._record, *w, now) for w in work]:
+                future.result()
+
+    @staticmethod
+    def _record(link_id: str, quantity: int, confirmed: bool, result: str, now: datetime) -> None:
+        actions: list[Any] = [ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
+                              ListingLink.last_result.set(result)]
+        if confirmed:
+            actions.append(ListingLink.last_confirmed_quantity.set(quantity))
+        try:
+            ListingLink(link_id).update(actions=actions, condition=ListingLink.listing_id.exists(),
+                                        add_version_condition=False)
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            # Disconnected meanwhile: nothing to record, and the link must not come back.
 
     @staticmethod
     def view(link: ListingLink) -> LinkView:

@@ -106,3 +106,38 @@ def test_lost_and_found_in_one_report_are_netted_without_a_request():
     assert bp.requests == 0
     assert {m["status"] for m in svc.explain("SKU-1")} == {"skipped"}
     assert all("netted against" in m["why"] for m in svc.explain("SKU-1"))
+
+
+def test_a_movement_another_worker_has_in_flight_is_left_alone_until_its_lease_ends():
+    """Worker A marked the correction in flight and waits on the governor; worker B's retry must not
+    look it up now (it is not in Brightpearl yet) and post it a second time."""
+    from datetime import timedelta
+
+    from connector.adapters.movement_store import IndexUpdate
+    from connector.usecases.movements import IN_FLIGHT_LEASE
+
+    bp = FakeBrightpearl({1: 10})
+    start = datetime(2026, 7, 1, tzinfo=UTC)
+    now = [start]
+    settings = GlobalSettings(fba_warehouse_id=7)
+    svc = MovementService(InMemoryMovementStore(), bp, {"SKU-1": 1}.get, lambda: settings,  # type: ignore[arg-type]
+                          clock=lambda: now[0])
+    svc.ingest([change(1, qty=-2)])
+    assert bp.stock[1] == 8 and bp.requests == 1
+    rec = svc.store.get("ledger|1")
+    # Rewind it to "in flight, just now, not yet posted" as worker A would have left it.
+    bp.stock[1], bp.notes = 10, {}
+    rec.status, rec.updated_at = "in_flight", start
+    svc.store.save(rec)
+    index = IndexUpdate()
+    index.add_retry(rec)
+    svc.store.update_index(index)
+
+    now[0] = start + timedelta(minutes=1)
+    svc.retry_pending()
+    assert bp.requests == 1 and svc.explain("SKU-1")[0]["status"] == "in_flight"  # left to worker A
+
+    now[0] = start + IN_FLIGHT_LEASE + timedelta(minutes=1)
+    svc.retry_pending()  # A never posted (crashed): not found by reference, so it is posted once now
+    assert bp.stock[1] == 8 and bp.requests == 2
+    assert svc.explain("SKU-1")[0]["status"] == "applied"

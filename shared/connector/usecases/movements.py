@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
+
+from pynamodb.exceptions import PutError
 
 from connector.adapters.brightpearl.client import (
     BrightpearlError,
@@ -51,6 +53,7 @@ from connector.domain.returns import (
     ledger_return_decision,
     restock_decision,
 )
+from connector.observability import logger
 
 CORRECTIONS_PER_REQUEST = 100
 RETURN_KIND = "return"
@@ -72,6 +75,10 @@ class BrightpearlPort(Protocol):
 
 SkuResolver = Callable[[str], int | None]
 
+
+# A movement marked in flight is being posted by the worker that marked it (which may be waiting on
+# the shared governor); other workers leave it alone this long before settling it by reference.
+IN_FLIGHT_LEASE = timedelta(minutes=15)
 
 @dataclass
 class Summary:
@@ -194,17 +201,26 @@ class MovementService:
         return existing
 
     def _finish(self, rec: MovementRecord, status: str, index: IndexUpdate, *, reason: str | None = None,
-                error: str | None = None) -> None:
+                error: str | None = None) -> bool:
         rec.status = status
         if reason is not None:
             rec.reason = reason
         rec.error = error
         rec.updated_at = self.clock()
-        self.store.save(rec)
+        try:
+            self.store.save(rec)
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            # Another worker moved this movement on since we read it: its record wins, and this
+            # worker leaves it alone (no write to Brightpearl follows a failed save).
+            logger.info("movement changed by another worker; left to it", extra={"key": rec.key})
+            return False
         if status in (PENDING, FAILED, UNMATCHED, IN_FLIGHT):
             index.add_retry(rec)
         else:
             index.resolve(rec.key)
+        return True
 
     # ================================================================== stock corrections
     def _drive_stock(self, rec: MovementRecord, s: GlobalSettings, intents: list[_Intent],
@@ -213,8 +229,15 @@ class MovementService:
         if wid is None:
             self._finish(rec, PENDING, index, error="fba_warehouse_id is not set")
             return
-        if rec.status == IN_FLIGHT and self._recovered(wid, [rec], index):
-            return
+        if rec.status == IN_FLIGHT:
+            since = self.clock() - rec.updated_at if rec.updated_at else IN_FLIGHT_LEASE
+            if timedelta(0) <= since < IN_FLIGHT_LEASE:
+                # Another worker marked it in flight moments ago and may still be waiting on the
+                # governor to post it: looking it up now would find nothing and post it twice.
+                # It stays in the retry index; a later run settles it by reference.
+                return
+            if self._recovered(wid, [rec], index):
+                return
         amazon_qty = int(rec.detail.get("amazon_quantity", rec.quantity))
         if rec.kind == "customer_return":
             restocked = any(o.kind == RETURN_KIND and o.match_key == rec.match_key and o.detail.get("restocked")
@@ -273,14 +296,20 @@ class MovementService:
         location = self.bp.default_location(wid)
         hwm = self.store.hwm()
         body = []
+        claimed: list[_Intent] = []
         for it in chunk:
             it.rec.detail["hwm"] = hwm  # where a look-up for this write starts if its answer is lost
-            self._finish(it.rec, IN_FLIGHT, index)
+            if not self._finish(it.rec, IN_FLIGHT, index):
+                continue  # another worker has it: only movements this worker marked in flight are posted
+            claimed.append(it)
             line: dict[str, Any] = {"quantity": it.quantity, "productId": it.product_id, "locationId": location,
                                     "reason": f"Amazon {it.rec.kind.replace('_', ' ')} [{it.rec.ref}]"}
             if it.quantity > 0:
                 line["cost"] = {"currency": currency, "value": 0}
             body.append(line)
+        if not body:
+            return
+        chunk = claimed
         try:
             ids = self.bp.post_corrections(wid, body)
         except BrightpearlUncertainWrite as exc:

@@ -247,3 +247,18 @@ def test_csv_has_every_line_and_email_the_top_differences() -> None:
     c = email_content("R1", lines, top=2)
     assert [r[0] for r in c.rows] == ["B", "A"]  # largest suggested correction first, then difference
     assert "approve-reconciliation" in c.closing and "R1" in c.subject
+
+
+def test_a_line_whose_in_flight_work_landed_while_reading_is_not_corrected():
+    from connector.domain.fba_reconciliation import DIFFERENCE, UNSETTLED, InFlight, Line, mark_unsettled, select
+
+    moved = Line(sku="A", skus=["A"], product_id=1, status=DIFFERENCE, amazon=10, brightpearl=5, difference=5,
+                 suggested=5)
+    steady = Line(sku="B", skus=["B"], product_id=2, status=DIFFERENCE, amazon=7, brightpearl=6, difference=1,
+                  suggested=1)
+    release = InFlight("A", "inbound_unreleased", 5, "FBA15X: 5 received, not released")
+    other = InFlight("B", "movement", -1, "lost movement pending")
+    lines = mark_unsettled([moved, steady], before=[release, other], after=[other])  # A's release landed
+    assert (moved.status, moved.suggested) == (UNSETTLED, 0) and "compare again" in moved.note
+    assert (steady.status, steady.suggested) == (DIFFERENCE, 1)
+    assert [ln.sku for ln in select(lines)] == ["B"]  # an approval never corrects the unsettled line

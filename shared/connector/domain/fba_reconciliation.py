@@ -29,6 +29,7 @@ EXPLAINED = "explained"  # a difference, fully explained by what is in flight
 DIFFERENCE = "difference"  # something remains: a suggested correction
 UNLINKED = "unlinked"  # Amazon holds FBA units of a SKU with no FBA link: nothing to compare with
 NOT_IN_BRIGHTPEARL = "not_in_brightpearl"  # linked product unknown to Brightpearl availability (deleted, untracked)
+UNSETTLED = "unsettled"  # something landed while the two sides were being read: compare again later
 
 APPLICABLE = frozenset({DIFFERENCE})
 
@@ -310,6 +311,28 @@ def compare(*, links: Mapping[str, int], amazon: Mapping[str, AmazonFba],
                               inbound=a.inbound_working + a.inbound_shipped + a.inbound_receiving,
                               researching=a.researching, note="no FBA link: not compared, link it to reconcile"))
     lines.sort(key=lambda ln: (-abs(ln.suggested), -abs(ln.difference), ln.sku))
+    return lines
+
+
+def mark_unsettled(lines: list[Line], before: Iterable[InFlight], after: Iterable[InFlight]) -> list[Line]:
+    """Lines whose in-flight work changed while Brightpearl was being read are not corrected.
+
+    Brightpearl's figures take minutes to read for a large catalogue; a release or correction that
+    lands in that time is in neither the figure nor the in-flight list read afterwards, and would
+    show up as a difference and be corrected a second time.
+    """
+    def by_sku(items: Iterable[InFlight]) -> dict[str, set[tuple[str, int, str]]]:
+        out: dict[str, set[tuple[str, int, str]]] = {}
+        for f in items:
+            out.setdefault(f.sku, set()).add((f.kind, f.quantity, f.note))
+        return out
+
+    b, a = by_sku(before), by_sku(after)
+    changed = {sku for sku in set(b) | set(a) if b.get(sku) != a.get(sku)}
+    for ln in lines:
+        if ln.difference and changed.intersection(ln.skus):
+            ln.status, ln.suggested = UNSETTLED, 0
+            ln.note = (ln.note + "; " if ln.note else "") + "work landed while reading: compare again, not corrected"
     return lines
 
 

@@ -37,6 +37,7 @@ from connector.domain.fba_reconciliation import (
     from_availability,
     from_myi,
     inbound_unreleased,
+    mark_unsettled,
     merge_pools,
     movement_in_flight,
     movement_key,
@@ -243,15 +244,20 @@ class FbaReconciliation:
         self.store.set_item("recon#job", {**job, "status": "done", "reconciliation": out["id"]})
         return out
 
-    def _in_flight(self, links: dict[str, int], s: GlobalSettings) -> list[InFlight]:
+    def _received_now(self) -> dict[str, dict[str, int]]:
+        """Amazon's received units per open shipment with a transfer (the records lag up to 30 min)."""
+        if self.inbound is None:
+            return {}
+        return {rec.shipment_id: {i.sku: int(i.received) for i in self.inbound.items(rec.shipment_id)}
+                for rec in self.shipments() if rec.stock_transfer_id is not None}
+
+    def _in_flight(self, links: dict[str, int], s: GlobalSettings,
+                   received_now: dict[str, dict[str, int]]) -> list[InFlight]:
         out: list[InFlight] = []
         for rec in self.shipments():
             if rec.stock_transfer_id is None:
                 continue  # nothing was transferred: Brightpearl has nothing to release
-            fresh: dict[str, int] = {}
-            if self.inbound is not None:
-                # The record's figure is as of the last inbound run (every 30 min); Amazon's is now.
-                fresh = {i.sku: int(i.received) for i in self.inbound.items(rec.shipment_id)}
+            fresh = received_now.get(rec.shipment_id, {})
             for k in rec.skus:
                 if k.product_id is None or k.sku not in links:
                     continue
@@ -280,9 +286,13 @@ class FbaReconciliation:
             raise ReconciliationError("fba_warehouse_id is not set: nothing to reconcile against")
         wid = int(s.fba_warehouse_id)
         pids = sorted(set(links.values()))
+        received_now = self._received_now()
+        before = self._in_flight(links, s, received_now)
         avail = self.catalog.availability(pids)
         brightpearl: dict[int, BrightpearlFba | None] = {p: from_availability(p, avail.get(p), wid) for p in pids}
-        lines = compare(links=links, amazon=amazon, brightpearl=brightpearl, in_flight=self._in_flight(links, s))
+        after = self._in_flight(links, s, received_now)
+        lines = mark_unsettled(compare(links=links, amazon=amazon, brightpearl=brightpearl, in_flight=after),
+                               before, after)
         now = self.clock()
         rid = now.strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:4]
         t = totals(lines)

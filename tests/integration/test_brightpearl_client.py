@@ -209,3 +209,13 @@ def test_a_second_401_after_refresh_fails_with_a_clear_error(sim):
     with pytest.raises(BrightpearlUnauthorized, match="401"):
         client.get("product-service/product/1000")
     assert client.stats["refreshes"] == 1
+
+
+def test_throttle_waits_are_capped_so_the_work_goes_back_to_its_queue(sim):
+    sim.add_fault({"match": "GET .*/product/", "kind": "status", "status": 503, "count": 10})
+    slept: list[float] = []
+    # Brightpearl asks for at least 50 ms each time; a cap below that means: give up at the first throttle.
+    client = private_client(sim, max_wait=0.01, sleep=slept.append)
+    with pytest.raises(BrightpearlThrottled):
+        client.get("product-service/product/1000")
+    assert slept == [] and len(api_calls(sim)) == 1  # without the cap: 5 attempts and 4 sleeps

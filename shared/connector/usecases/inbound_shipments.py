@@ -436,7 +436,9 @@ class InboundShipments:
             # Only transfers move inTransit; a release takes it down by its quantity.
             applied = now["inTransit"] <= int(before["inTransit"]) - qty
         else:
-            applied = now["onHand"] >= int(before["onHand"]) + qty
+            # inStock (onHand + allocated): FBA orders being allocated meanwhile do not change it,
+            # where onHand would fall and make a correction that landed look missing.
+            applied = now["inStock"] >= int(before.get("inStock", before["onHand"])) + qty
         logger.warning("settled an unconfirmed Brightpearl write",
                        extra={"shipment": record.shipment_id, "pending": p, "applied": applied, "now": now})
         if applied:

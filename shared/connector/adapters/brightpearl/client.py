@@ -83,7 +83,8 @@ class BrightpearlClient:
 
     def __init__(self, *, base_url: str, account: str, auth: Auth, governor: Governor,
                  session: requests.Session | None = None, timeout: float = 30.0, max_attempts: int = 5,
-                 low_watermark: int = 10, sleep: Callable[[float], None] = time.sleep) -> None:
+                 low_watermark: int = 10, max_wait: float = 45.0,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.base_url = base_url.rstrip("/")
         self.account = account
         self.auth = auth
@@ -92,6 +93,9 @@ class BrightpearlClient:
         self.timeout = timeout
         self.max_attempts = max_attempts
         self.low_watermark = low_watermark
+        # Throttle waits of one call add up to at most this; past it the work goes back to its queue
+        # (BrightpearlThrottled) instead of the Lambda sleeping into its timeout.
+        self.max_wait = max_wait
         self.sleep = sleep
         self.stats = {"requests": 0, "throttled": 0, "retries": 0, "refreshes": 0, "paced_sleeps": 0}
 
@@ -127,6 +131,7 @@ class BrightpearlClient:
         safe_to_repeat = safe_to_repeat or method in ("GET", "OPTIONS")
         refreshed = False
         attempt = 0
+        waited = 0.0
         while True:
             attempt += 1
             self.governor.acquire()
@@ -158,9 +163,11 @@ class BrightpearlClient:
                 raise BrightpearlUnauthorized(method, path, status, codes, message or "unauthorized")
             if status == 429 or (status == 503 and THROTTLE_TEXT in message.lower()):
                 self.stats["throttled"] += 1
-                if attempt >= self.max_attempts:
+                wait = self._throttle_wait(resp)
+                if attempt >= self.max_attempts or waited + wait > self.max_wait:
                     raise BrightpearlThrottled(method, path, status, codes, message)
-                self.sleep(self._throttle_wait(resp))
+                self.sleep(wait)
+                waited += wait
                 continue
             if status >= 500 and not (status == 500 and set(codes) & NOT_RETRYABLE_500_CODES):
                 if not safe_to_repeat:

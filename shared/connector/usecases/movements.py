@@ -435,6 +435,12 @@ class MovementService:
             goods_in = d.get("goods_in_id") or self.bp.find_goods_in(int(credit_id), rec.ref)
             if goods_in is None:
                 body = self._goods_in_body(rec.ref, int(credit_id), warehouse, order, rows, sellable_products)
+                if not body["goodsMoved"]:
+                    # Nothing to receive against the credit's rows: never mark it restocked, or the
+                    # ledger's CustomerReturns row (which would raise the stock) is skipped too.
+                    self._finish(rec, APPLIED, index, reason=f"{base}; credit {credit_id}; no credit row to "
+                                                             "receive against, not restocked")
+                    return
                 try:
                     goods_in = self.bp.goods_in(int(credit_id), body)
                 except BrightpearlUncertainWrite:
@@ -467,12 +473,18 @@ class MovementService:
     def _goods_in_body(self, ref: str, credit_id: int, warehouse: int, order: dict[str, Any], rows: list[CreditRow],
                        sellable: set[int]) -> dict[str, Any]:
         credit = self.bp.credit(credit_id) or {}
-        credit_rows_by_ext = {str(r.get("externalRef")): int(rid) for rid, r in (credit.get("orderRows") or {}).items()}
+        credit_rows = (credit.get("orderRows") or {}).items()
+        credit_rows_by_ext = {str(r.get("externalRef")): int(rid) for rid, r in credit_rows}
+        # Whether Brightpearl echoes a row's externalRef is unconfirmed: fall back to the product.
+        credit_rows_by_product = {int(r["productId"]): int(rid) for rid, r in credit_rows if r.get("productId")}
         location = self.bp.default_location(warehouse)
         currency = (order.get("currency") or {}).get("orderCurrencyCode") or self.currency
-        moved = [{"productId": r.product_id, "purchaseOrderRowId": credit_rows_by_ext[r.order_row_id],
-                  "quantity": r.quantity, "destinationLocationId": location,
-                  "productValue": {"currency": currency, "value": float(r.item_cost)}}
-                 for r in rows if r.product_id in sellable and r.order_row_id in credit_rows_by_ext]
+        moved = []
+        for r in rows:
+            row_id = credit_rows_by_ext.get(r.order_row_id) or credit_rows_by_product.get(int(r.product_id))
+            if r.product_id in sellable and row_id is not None:
+                moved.append({"productId": r.product_id, "purchaseOrderRowId": row_id, "quantity": r.quantity,
+                              "destinationLocationId": location,
+                              "productValue": {"currency": currency, "value": float(r.item_cost)}})
         return {"transfer": False, "warehouseId": warehouse, "userBatchReference": ref,
                 "receivedOn": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), "goodsMoved": moved}

@@ -10,7 +10,6 @@ dropped when Amazon rejects the token.
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +27,8 @@ from sp_api.base import (
     SellingApiTemporarilyUnavailableException,
 )
 
-from connector.adapters.amazon.rates import OPERATION_RATES, Rate
+from connector.adapters.amazon.rates import OPERATION_RATES
+from connector.adapters.ratelimit import BucketShape, TokenBucket
 
 T = TypeVar("T")
 
@@ -88,28 +88,6 @@ def token_client_class(lwa_url: str) -> type[AccessTokenClient]:
     return _LwaTokenClient
 
 
-class _Pacer:
-    """Client-side token bucket per operation, so a burst of calls spreads out instead of hitting 429."""
-
-    def __init__(self, rate: Rate, clock: Callable[[], float]) -> None:
-        self.rate = rate
-        self.clock = clock
-        self.tokens = float(rate.burst)
-        self.at = clock()
-        self.lock = threading.Lock()
-
-    def wait_time(self) -> float:
-        """Take a token; return how long to wait before using it (0 when one is available)."""
-        with self.lock:
-            now = self.clock()
-            self.tokens = min(float(self.rate.burst), self.tokens + (now - self.at) * self.rate.per_second)
-            self.at = now
-            self.tokens -= 1.0
-            if self.tokens >= 0:
-                return 0.0
-            return -self.tokens / self.rate.per_second
-
-
 class AmazonClients:
     """Factory for python-amazon-sp-api clients plus :meth:`call`, which paces and retries.
 
@@ -135,7 +113,7 @@ class AmazonClients:
         self.max_attempts = max_attempts
         self._sleep = sleep
         self.clock = clock
-        self._pacers: dict[str, _Pacer] = {}
+        self._pacers: dict[str, TokenBucket] = {}
         self.stats: dict[str, int] = {"calls": 0, "throttled": 0, "token_refreshes": 0}
 
     def client(self, api_class: type[T], *, marketplace_id: str | None = None, **kwargs: Any) -> T:
@@ -158,12 +136,13 @@ class AmazonClients:
     def sleep(self, seconds: float) -> None:
         (self._sleep or time.sleep)(seconds)
 
-    def _pacer(self, operation: str) -> _Pacer:
+    def _pacer(self, operation: str) -> TokenBucket:
         if operation not in self._pacers:
             rate = OPERATION_RATES.get(operation)
             if rate is None:
                 raise KeyError(f"unknown SP-API operation {operation!r}: add its documented rate to rates.py")
-            self._pacers[operation] = _Pacer(rate, self.clock)
+            # Client-side pacing at the documented rate: a burst spreads out instead of hitting 429.
+            self._pacers[operation] = TokenBucket(BucketShape(float(rate.burst), rate.per_second), self.clock)
         return self._pacers[operation]
 
     def forget_access_token(self) -> None:
@@ -178,8 +157,9 @@ class AmazonClients:
         attempt = 0
         while True:
             attempt += 1
-            wait = pacer.wait_time()
+            wait = pacer.take()
             if wait > self.max_wait:
+                pacer.give_back()
                 raise AmazonThrottled(operation, wait)
             if wait:
                 self.sleep(wait)
@@ -189,7 +169,7 @@ class AmazonClients:
             except SellingApiRequestThrottledException:
                 self.stats["throttled"] += 1
                 # Amazon refills at the documented rate: wait one token's time, doubled per attempt.
-                backoff = min(self.max_wait * 4, (2 ** (attempt - 1)) / pacer.rate.per_second)
+                backoff = min(self.max_wait * 4, (2 ** (attempt - 1)) / pacer.shape.per_second)
                 backoff *= 0.5 + random.random() / 2  # jitter so parallel callers do not retry in step
                 if attempt >= self.max_attempts or backoff > self.max_wait:
                     raise AmazonThrottled(operation, backoff) from None

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import contextlib
 import random
-import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
+from connector.adapters.ratelimit import BucketShape, TokenBucket, refill
 from connector.adapters.store import GovernorItem
 
 
@@ -36,23 +35,8 @@ class BudgetExhausted(Exception):
         self.wait = wait
 
 
-@dataclass(frozen=True)
-class BucketShape:
-    capacity: float
-    per_second: float
-
-    @classmethod
-    def for_limit(cls, limit: int, window_seconds: float, burst_share: float = 0.1) -> BucketShape:
-        capacity = max(1.0, float(int(limit * burst_share)))
-        return cls(capacity=capacity, per_second=(limit - capacity) / window_seconds)
-
-
 class Governor(Protocol):
     def acquire(self) -> None: ...
-
-
-def _refill(tokens: float, refilled_at: float, now: float, shape: BucketShape) -> float:
-    return min(shape.capacity, tokens + max(0.0, now - refilled_at) * shape.per_second)
 
 
 class LocalGovernor:
@@ -60,23 +44,15 @@ class LocalGovernor:
 
     def __init__(self, shape: BucketShape, *, max_wait: float = 30.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.shape = shape
+        self.bucket = TokenBucket(shape, clock)
         self.max_wait = max_wait
-        self.clock = clock
         self.sleep = sleep
-        self.tokens = shape.capacity
-        self.at = clock()
-        self.lock = threading.Lock()
 
     def acquire(self) -> None:
-        with self.lock:
-            now = self.clock()
-            self.tokens = _refill(self.tokens, self.at, now, self.shape) - 1.0
-            self.at = now
-            wait = 0.0 if self.tokens >= 0 else -self.tokens / self.shape.per_second
-            if wait > self.max_wait:
-                self.tokens += 1.0
-                raise BudgetExhausted("local", wait)
+        wait = self.bucket.take()
+        if wait > self.max_wait:
+            self.bucket.give_back()
+            raise BudgetExhausted("local", wait)
         if wait:
             self.sleep(wait)
 
@@ -101,7 +77,7 @@ class DynamoGovernor:
             except DoesNotExist:
                 item = GovernorItem(self.key, tokens=self.shape.capacity, refilled_at=self.clock())
             now = self.clock()
-            tokens = _refill(float(item.tokens), float(item.refilled_at), now, self.shape)
+            tokens = refill(float(item.tokens), float(item.refilled_at), now, self.shape)
             if tokens < 1.0:
                 wait = (1.0 - tokens) / self.shape.per_second
                 if waited + wait > self.max_wait:

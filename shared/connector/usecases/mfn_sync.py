@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from connector.adapters.amazon.listings import PatchOutcome, QuantityUpdate
-from connector.adapters.repositories import ChannelSettings, LinkRepository, SettingsRepository
+from connector.adapters.repositories import LinkRepository, SettingsRepository
 from connector.adapters.store import ListingLink
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
 from connector.domain.quantities import Composition, EuConflict
@@ -202,8 +202,6 @@ class MfnSync:
 
 
 def _with_confirmed(view: LinkView, amazon_quantity: int | None) -> LinkView:
-    from dataclasses import replace
-
     return replace(view, last_confirmed=amazon_quantity)
 
 
@@ -216,9 +214,6 @@ def conflict_fingerprint(conflicts: Sequence[EuConflict]) -> str:
     """Stable id of a set of conflicts, so the same warning is emailed once, not on every sync."""
     text = "|".join(f"{c.sku}:{sorted(c.settings.items())}" for c in sorted(conflicts, key=lambda c: c.sku))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-__all__ = ["ChannelSettings", "MfnSync", "SyncReport", "SyncSettingsError", "conflict_fingerprint"]
 
 
 class EmailConflictNotifier:

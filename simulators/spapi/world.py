@@ -1266,5 +1266,6 @@ def _set_quantity(listing: Listing, quantity: int, lead_time: int | None, *, del
     listing.channel = "MFN"
     listing.quantity = quantity
     listing.availability_deleted = deleted
-    if lead_time is not None:
-        listing.lead_time = lead_time
+    # "replace" replaces the whole attribute: an entry sent without a lead time leaves none, which is
+    # why the connector sends the lead time it read along with every quantity.
+    listing.lead_time = lead_time

@@ -103,12 +103,14 @@ def qty(amazon, sku):
 
 def test_on_hand_change_reaches_the_amazon_listing(world):
     bp, amazon, aws = world
+    # Connected by the operator: the connector reads the listing's lead time (3 days) from Amazon.
+    assert operator("connect", marketplaceId=UK, sku="SHIRT-BL-M")["leadTimeDays"] == 3
     bp.adjust_on_hand(1007, 2, -5)  # 40 - 5 in Main DC + 8 in Overflow
     settle(bp, aws)
     assert qty(amazon, "SHIRT-BL-M") == 43
     # The bundle containing it was recomputed too: min(43 // 1, 30 // 2) = 15.
     assert qty(amazon, "GIFT-SET") == 15
-    # Lead time survived the quantity push (the whole fulfillment_availability element was sent).
+    # Each push replaces the whole fulfillment_availability element; the lead time went with it.
     assert amazon.world.listings["SHIRT-BL-M"].lead_time == 3
     # Untouched listings were not pushed.
     assert qty(amazon, "SHIRT-BL-L") == 0

@@ -109,11 +109,19 @@ class Operator:
             product_id = self._product_by_sku().get(cmd.sku)
             if product_id is None:
                 raise CommandError(f"connect: no Brightpearl product has SKU {cmd.sku!r}; pass productId")
+        lead_time = self._lead_time(cmd.marketplace_id, cmd.sku) if cmd.channel == "MFN" else None
         self.links.connect(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, sku=cmd.sku,
-                           product_id=product_id, channel=cmd.channel)
+                           product_id=product_id, channel=cmd.channel, lead_time_days=lead_time)
         report = self.sync.listing_connected(cmd.marketplace_id, cmd.sku) if cmd.channel == "MFN" else None
-        return {"connected": cmd.sku, "productId": product_id, "channel": cmd.channel,
+        return {"connected": cmd.sku, "productId": product_id, "channel": cmd.channel, "leadTimeDays": lead_time,
                 "pushed": bool(report and report.patched), "plan": report.plan if report else None}
+
+    def _lead_time(self, marketplace_id: str, sku: str) -> int | None:
+        """The listing's handling time as Amazon holds it. Every quantity push replaces the whole
+        fulfillment_availability element, so the lead time is read once here and sent with each push."""
+        entry = self.sync.listings.current_availability(sku, marketplace_id)
+        lead = (entry or {}).get("lead_time_to_ship_max_days")
+        return int(lead) if lead is not None else None
 
     def disconnect(self, payload: dict[str, Any]) -> dict[str, Any]:
         cmd = Disconnect.model_validate(payload)
@@ -129,8 +137,10 @@ class Operator:
             if pid is None:
                 unmatched.append(item.sku)
                 continue
+            # One getListingsItem per MFN SKU (paced at Amazon's 5/s): the lead time to keep on pushes.
+            lead_time = self._lead_time(cmd.marketplace_id, item.sku) if item.channel == "MFN" else None
             self.links.connect(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, sku=item.sku,
-                               product_id=pid, channel=item.channel)
+                               product_id=pid, channel=item.channel, lead_time_days=lead_time)
             created.append(item.sku)
         links = [link for link in (self.links.get(cmd.marketplace_id, s) for s in created) if link is not None]
         report = self.sync.sync_links(links, trigger="links imported", force=True) if links else None

@@ -39,7 +39,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             body = json.loads(record["body"])
             product_ids.update(parse_id_set(str(body["idSet"])))
             accepted.append(record["messageId"])
-        except (ValueError, KeyError, TypeError, IdSetError) as exc:
+        except (ValueError, KeyError, TypeError, IdSetError, RecursionError) as exc:
             logger.error("malformed stock-change message", extra={"messageId": record.get("messageId"),
                                                                     "error": str(exc)})
             failures.append(record["messageId"])

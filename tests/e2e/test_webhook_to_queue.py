@@ -78,6 +78,29 @@ def test_malformed_body_is_400_naming_the_problem(api, sqs, queue_url, raw, frag
     assert drain(sqs, queue_url) == []
 
 
+def test_huge_id_set_is_split_into_bounded_messages_and_nothing_is_dropped(api, sqs, queue_url):
+    """``1-100000`` used to be one message the consumer could not finish in its timeout."""
+    from connector.domain.idsets import parse_id_set
+
+    resp = requests.post(f"{api.url}/brightpearl/webhook/{TOKEN}", json=payload(ids="1-99999,250007"),
+                         timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["accepted"] == 100_000
+    bodies = [json.loads(m["Body"]) for m in drain(sqs, queue_url, max_messages=1000)]
+    ids = [i for b in bodies for i in parse_id_set(b["idSet"])]
+    assert sorted(ids) == [*range(1, 100_000), 250007]
+    assert max(b["count"] for b in bodies) <= 250
+    assert len(bodies) == resp.json()["messages"] == 400
+
+
+def test_deeply_nested_body_is_400(api, sqs, queue_url):
+    resp = requests.post(f"{api.url}/brightpearl/webhook/{TOKEN}", data="[" * 50_000 + "]" * 50_000,
+                         headers={"Content-Type": "application/json"}, timeout=10)
+    assert resp.status_code == 400
+    assert "nested too deeply" in resp.json()["message"]
+    assert drain(sqs, queue_url) == []
+
+
 def test_sample_event_from_events_folder_is_accepted(api, sqs, queue_url):
     """events/brightpearl_webhook.json is what `sam local invoke` would send; it must work as shipped."""
     from local.runtime import invoke

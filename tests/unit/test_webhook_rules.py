@@ -1,7 +1,10 @@
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from connector.domain.idsets import format_id_set, parse_id_set
 from connector.domain.webhooks import WebhookBodyError, parse_webhook_body, token_matches
 from connector.usecases.accept_webhook import accept_webhook
 
@@ -46,13 +49,34 @@ def test_token_comparison():
     assert not token_matches("", "")
 
 
+def test_deeply_nested_body_is_refused_by_name_not_by_crash():
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(WebhookBodyError, match="nested too deeply"):
+        parse_webhook_body(deep)
+    nested_value = json.dumps({"accountCode": "acme"})[:-1] + ', "x": ' + "{\"a\": " * 50_000 + "1" + "}" * 50_001
+    with pytest.raises(WebhookBodyError, match="nested too deeply"):
+        parse_webhook_body(nested_value)
+
+
+@given(st.lists(st.tuples(st.integers(1, 5_000), st.integers(0, 400)), min_size=1, max_size=30),
+       st.integers(1, 300))
+def test_an_id_set_is_split_into_bounded_messages_losing_no_id(ranges, per_message):
+    ids = sorted({i for lo, n in ranges for i in range(lo, lo + n + 1)})
+    change = parse_webhook_body(body(id=format_id_set(ids)))
+    messages = change.to_messages(per_message)
+    got = [i for m in messages for i in parse_id_set(str(m["idSet"]))]
+    assert sorted(got) == ids  # every id exactly once
+    assert all(int(str(m["count"])) <= per_message for m in messages)
+    assert len(messages) == -(-len(ids) // per_message)
+
+
 class ListSink:
     def __init__(self):
         self.sent = []
 
-    def send(self, message, *, attributes=None):
-        self.sent.append(message)
-        return f"m{len(self.sent)}"
+    def send_batch(self, messages, *, attributes=None):
+        self.sent.extend(messages)
+        return [f"m{len(self.sent) - len(messages) + i + 1}" for i in range(len(messages))]
 
 
 def test_accept_webhook_outcomes():

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from connector.domain.idsets import IdSetError, format_id_set, parse_id_set
+from connector.domain.idsets import IdSetError, chunks, format_id_set, parse_id_set
 
 
 class WebhookBodyError(ValueError):
@@ -17,6 +17,12 @@ class WebhookBodyError(ValueError):
 
 
 REQUIRED_FIELDS = ("accountCode", "resourceType", "id")
+
+# One queue message names at most this many products: the stock-change consumer unions up to 10
+# messages per batch, and ~2 500 products fit its 60 s timeout with room (a huge ID set such as
+# ``1-100000`` is split into many bounded messages instead of one that times out or exceeds SQS's
+# 256 KiB message limit).
+IDS_PER_MESSAGE = 250
 
 
 @dataclass(frozen=True)
@@ -30,12 +36,19 @@ class StockChange:
     raised_on: str
 
     def to_message(self) -> dict[str, object]:
+        return self._message(self.product_ids)
+
+    def to_messages(self, per_message: int = IDS_PER_MESSAGE) -> list[dict[str, object]]:
+        """The change as queue messages of at most ``per_message`` products each, none lost."""
+        return [self._message(part) for part in chunks(self.product_ids, per_message)]
+
+    def _message(self, ids: tuple[int, ...] | list[int]) -> dict[str, object]:
         return {
             "accountCode": self.account_code,
             "resourceType": self.resource_type,
             "fullEvent": self.full_event,
-            "idSet": format_id_set(self.product_ids),
-            "count": len(self.product_ids),
+            "idSet": format_id_set(ids),
+            "count": len(ids),
             "raisedOn": self.raised_on,
         }
 
@@ -48,6 +61,9 @@ def parse_webhook_body(body: str | bytes | None) -> StockChange:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookBodyError(f"body is not JSON: {exc}") from None
+    except RecursionError:
+        # json.loads recurses per nesting level; a hostile body must get a 400, not kill the call.
+        raise WebhookBodyError("body is nested too deeply to be Brightpearl's webhook JSON") from None
     if not isinstance(data, dict):
         raise WebhookBodyError(f"body must be a JSON object, got {type(data).__name__}")
     missing = [f for f in REQUIRED_FIELDS if not data.get(f)]

@@ -15,7 +15,8 @@ from connector.domain.webhooks import WebhookBodyError, parse_webhook_body, toke
 
 
 class MessageSink(Protocol):
-    def send(self, message: dict[str, Any], *, attributes: dict[str, str] | None = None) -> str: ...
+    def send_batch(self, messages: list[dict[str, Any]], *,
+                   attributes: dict[str, str] | None = None) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,10 @@ def accept_webhook(*, token: str | None, body: str | None, expected_token: str, 
     if change.account_code.lower() != account.lower():
         return WebhookResult(403, {"message": f"forbidden: unknown accountCode {change.account_code!r}"})
     try:
-        message_id = queue.send(change.to_message(), attributes={"fullEvent": change.full_event})
+        # A big ID set becomes several bounded messages. If only some are queued we answer 503 and
+        # Brightpearl sends the whole set again: a repeated product costs a read, never a wrong push.
+        message_ids = queue.send_batch(change.to_messages(), attributes={"fullEvent": change.full_event})
     except QueueError:
         return WebhookResult(503, {"message": "stock change could not be queued; retry later"})
     return WebhookResult(200, {"accepted": len(change.product_ids), "event": change.full_event,
-                               "messageId": message_id})
+                               "messages": len(message_ids), "messageId": message_ids[0]})

@@ -15,12 +15,11 @@ it lands); the suggested correction is what remains.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from connector.domain.csvfile import csv_bytes
 from connector.domain.flatfile import cell, parse_int, read_rows
 
 # Line statuses
@@ -389,11 +388,7 @@ def csv_rows(lines: Iterable[Line]) -> list[list[Any]]:
 
 
 def to_csv(lines: Iterable[Line]) -> bytes:
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(CSV_HEADERS)
-    w.writerows(csv_rows(lines))
-    return buf.getvalue().encode("utf-8")
+    return csv_bytes(CSV_HEADERS, csv_rows(lines))
 
 
 TOP = 20

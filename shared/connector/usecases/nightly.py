@@ -169,17 +169,8 @@ MAX_ROWS_IN_BODY = 200
 
 def _summary_email(summary: dict[str, Any]) -> Any:
     """The nightly summary: tables in the body (first rows), every row in CSV attachments."""
-    import csv
-    import io
-
     from connector.adapters.email import Attachment, Email, table
-
-    def as_csv(headers: list[str], rows: list[list[Any]]) -> bytes:
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(headers)
-        writer.writerows(rows)
-        return buf.getvalue().encode("utf-8")
+    from connector.domain.csvfile import csv_bytes
 
     attachments: list[Attachment] = []
 
@@ -202,7 +193,7 @@ def _summary_email(summary: dict[str, Any]) -> Any:
         more = f" (first {MAX_ROWS_IN_BODY} of {len(rows)}; all in {name}.csv)" if len(rows) > MAX_ROWS_IN_BODY else ""
         parts_text += [f"{title}{more}:", t]
         parts_html += [f"<h3>{title}{more}</h3>", h]
-        attachments.append(Attachment(f"{name}.csv", as_csv(headers, rows)))
+        attachments.append(Attachment(f"{name}.csv", csv_bytes(headers, rows)))
     if summary["deleted_products"]:
         ids = ", ".join(map(str, summary["deleted_products"]))
         parts_text.append(f"Products deleted in Brightpearl (their listings were set to 0): {ids}")

@@ -3,10 +3,11 @@
 SHELL := /bin/bash
 VENV := .venv
 SAMVENV := .venv-sam
+CKVVENV := .venv-checkov
 PY := $(VENV)/bin/python
 PY313 = $(shell scripts/find-python313)
 
-.PHONY: setup sam-setup demo test test-unit lint build validate bench ci clean
+.PHONY: setup sam-setup checkov-setup demo test test-unit lint checkov build validate bench ci clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +22,17 @@ $(SAMVENV)/.installed: requirements/sam.txt
 	@test -x $(SAMVENV)/bin/python || "$(PY313)" -m venv $(SAMVENV)
 	$(SAMVENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/sam.txt
 	@touch $@
+
+checkov-setup: $(CKVVENV)/.installed
+
+$(CKVVENV)/.installed: requirements/checkov.txt
+	@test -x $(CKVVENV)/bin/python || "$(PY313)" -m venv $(CKVVENV)
+	$(CKVVENV)/bin/pip install --quiet --disable-pip-version-check -r requirements/checkov.txt
+	@touch $@
+
+# Security scan of the template; every skip is justified inline in template.yaml (Metadata.checkov).
+checkov: checkov-setup
+	$(CKVVENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
 
 demo: setup
 	$(PY) -m local.demo
@@ -49,7 +61,7 @@ build: sam-setup
 bench: setup
 	$(PY) -m bench
 
-ci: lint test validate build
+ci: lint checkov test validate build
 
 clean:
-	rm -rf .aws-sam $(VENV) $(SAMVENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .aws-sam $(VENV) $(SAMVENV) $(CKVVENV) .pytest_cache .mypy_cache .ruff_cache

@@ -205,7 +205,8 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
         if movements_clock:
             _patch_movements_clock(cleanup, amazon.clock.now)
         put_secret(aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
-                                              "account_token": "account-token", "webhook_token": webhook_token})
+                                              "account_token": "account-token"})
+        put_secret(aws, "WebhookSecret", {"webhook_token": webhook_token})
         put_secret(aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
                                          "lwa_client_secret": CLIENT_SECRET})
         stack = LocalStack(aws, bp, amazon, api_server, webhook_token, cleanup)

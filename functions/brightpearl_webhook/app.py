@@ -33,12 +33,22 @@ def _body(event: dict[str, Any]) -> str | None:
     return body
 
 
-@logger.inject_lambda_context(clear_state=True)
+# log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event carries the webhook token in
+# its path, and a logged token lets anyone who can read the logs push stock changes.
+@logger.inject_lambda_context(clear_state=True, log_event=False)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    secret = get_json_secret(ENV.brightpearl_secret_name)
-    result = accept_webhook(token=_token(event), body=_body(event), expected_token=str(secret.get("webhook_token", "")),
+    expected = str(get_json_secret(ENV.webhook_secret_name).get("webhook_token") or "")
+    if not expected:
+        # Misconfigured, not a bad caller: say where to look, and answer 503 so Brightpearl retries
+        # (nothing is lost) instead of a 403 that looks like a wrong URL.
+        logger.error("the webhook secret holds no webhook_token; every webhook is refused until it does",
+                     extra={"secret": ENV.webhook_secret_name})
+        metrics.add_metric(name="WebhookMisconfigured", unit=MetricUnit.Count, value=1)
+        return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
+                "body": json.dumps({"message": "webhook receiver is not configured; retry later"})}
+    result = accept_webhook(token=_token(event), body=_body(event), expected_token=expected,
                             account=ENV.brightpearl_account, queue=QUEUE)
     if result.status == 200:
         metrics.add_metric(name="WebhookProductsAccepted", unit=MetricUnit.Count, value=result.body["accepted"])

@@ -46,7 +46,8 @@ class BrightpearlEnv(CommonEnv):
     brightpearl_account: str = Field(alias="BRIGHTPEARL_ACCOUNT", pattern=r"^[A-Za-z0-9_-]+$")
     brightpearl_base_url: str = Field(alias="BRIGHTPEARL_BASE_URL", pattern=r"^https?://[^/]+$")
     brightpearl_secret_name: str = Field(alias="BRIGHTPEARL_SECRET_NAME", min_length=1)
-    brightpearl_oauth_token_url: str | None = Field(None, alias="BRIGHTPEARL_OAUTH_TOKEN_URL")
+    brightpearl_oauth_token_url: str | None = Field(None, alias="BRIGHTPEARL_OAUTH_TOKEN_URL",
+                                                    pattern=r"^https?://[^/\s]+/\S*$")
     # The account's shared request budget and its window (Brightpearl: 200 per rolling 60 s).
     brightpearl_requests_per_window: int = Field(200, alias="BRIGHTPEARL_REQUESTS_PER_WINDOW", gt=0)
     brightpearl_window_seconds: float = Field(60.0, alias="BRIGHTPEARL_WINDOW_SECONDS", gt=0)
@@ -58,15 +59,17 @@ class AmazonEnv(CommonEnv):
     amazon_marketplace_ids: CsvList = Field(alias="AMAZON_MARKETPLACE_IDS", min_length=1)
     amazon_seller_id: str = Field(alias="AMAZON_SELLER_ID", min_length=1)
     amazon_secret_name: str = Field(alias="AMAZON_SECRET_NAME", min_length=1)
-    sp_api_endpoint: str | None = Field(None, alias="SP_API_ENDPOINT")
-    lwa_token_url: str = Field("https://api.amazon.com/auth/o2/token", alias="LWA_TOKEN_URL")
+    sp_api_endpoint: str | None = Field(None, alias="SP_API_ENDPOINT", pattern=r"^https?://[^/\s]+/?$")
+    lwa_token_url: str = Field("https://api.amazon.com/auth/o2/token", alias="LWA_TOKEN_URL",
+                               pattern=r"^https?://[^/\s]+/\S*$")
 
 
 class WebhookEnv(CommonEnv):
     """The Brightpearl webhook receiver: checks the token, enqueues, answers fast."""
 
     brightpearl_account: str = Field(alias="BRIGHTPEARL_ACCOUNT", pattern=r"^[A-Za-z0-9_-]+$")
-    brightpearl_secret_name: str = Field(alias="BRIGHTPEARL_SECRET_NAME", min_length=1)
+    # Its own secret: the internet-facing function cannot read the Brightpearl credentials.
+    webhook_secret_name: str = Field(alias="WEBHOOK_SECRET_NAME", min_length=1)
     stock_change_queue_url: str = Field(alias="STOCK_CHANGE_QUEUE_URL", pattern=r"^https?://")
 
 

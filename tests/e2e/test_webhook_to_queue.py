@@ -16,8 +16,7 @@ TOKEN = "x" * 40
 
 @pytest.fixture(scope="module")
 def api(local_aws):
-    put_secret(local_aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_app", "account_token": "t",
-                                               "webhook_token": TOKEN})
+    put_secret(local_aws, "WebhookSecret", {"webhook_token": TOKEN})
     server = LocalHttpApi().start()
     yield server
     server.stop()
@@ -99,6 +98,40 @@ def test_deeply_nested_body_is_400(api, sqs, queue_url):
     assert resp.status_code == 400
     assert "nested too deeply" in resp.json()["message"]
     assert drain(sqs, queue_url) == []
+
+
+def test_token_never_reaches_the_logs_even_with_event_logging_on(api, sqs, queue_url, monkeypatch, caplog, capfd):
+    from local.runtime import forget_loaded, invoke
+
+    with open("events/brightpearl_webhook.json", encoding="utf-8") as fh:
+        event = json.load(fh)
+    monkeypatch.setenv("POWERTOOLS_LOGGER_LOG_EVENT", "true")
+    forget_loaded()  # a cold start with event logging switched on
+    try:
+        for token, body in ((TOKEN, payload()), (TOKEN, {"broken": True}), (TOKEN[:-1] + "Z", payload())):
+            event["pathParameters"]["token"] = token
+            event["rawPath"] = f"/local/brightpearl/webhook/{token}"
+            event["body"] = json.dumps(body)
+            invoke("BrightpearlWebhookFunction", event)
+    finally:
+        monkeypatch.delenv("POWERTOOLS_LOGGER_LOG_EVENT")
+        forget_loaded()
+    logged = " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records) + str(capfd.readouterr())
+    assert "webhook rejected" in logged  # the handler did log: what it logged is checked next
+    assert TOKEN[:-1] not in logged
+    drain(sqs, queue_url)
+
+
+def test_missing_webhook_token_is_503_naming_the_secret(local_aws, api, sqs, queue_url, caplog):
+    put_secret(local_aws, "WebhookSecret", {})
+    try:
+        resp = requests.post(f"{api.url}/brightpearl/webhook/{TOKEN}", json=payload(), timeout=10)
+        assert resp.status_code == 503  # Brightpearl retries; nothing is lost while it is fixed
+        # the log says which secret to fill
+        assert any("WebhookSecret" in str(getattr(r, "secret", "")) for r in caplog.records)
+        assert drain(sqs, queue_url) == []
+    finally:
+        put_secret(local_aws, "WebhookSecret", {"webhook_token": TOKEN})
 
 
 def test_sample_event_from_events_folder_is_accepted(api, sqs, queue_url):

@@ -78,3 +78,54 @@ def test_malformed_notifications_go_back_to_the_queue(local_aws):
     event["Records"][0]["body"] = "not json"
     result = invoke("NotificationsFunction", event)
     assert result == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+
+
+def _policy_refs(function: str) -> list:
+    return RESOURCES[function]["Properties"].get("Policies", [])
+
+
+def test_the_internet_facing_webhook_function_cannot_read_the_brightpearl_credentials():
+    refs = json.dumps(_policy_refs("BrightpearlWebhookFunction"))
+    assert "WebhookSecret" in refs
+    assert "BrightpearlSecret" not in refs and "AmazonSecret" not in refs
+
+
+def test_no_function_may_manage_ses_identities():
+    for logical in function_ids():
+        refs = json.dumps(_policy_refs(logical))
+        assert "SESCrudPolicy" not in refs, logical
+    actions = RESOURCES["SendEmailPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"]
+    assert set(actions) == {"ses:SendRawEmail", "ses:SendEmail"}
+
+
+def test_eventbridge_may_send_to_the_notifications_queue_only_from_this_stacks_rule():
+    statements = RESOURCES["NotificationsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    for st in statements:
+        body = st["Fn::If"][1] if isinstance(st, dict) and "Fn::If" in st else st
+        if body.get("Principal", {}).get("Service") == "events.amazonaws.com":
+            rule_arn = {"Fn::GetAtt": ["ListingsNotificationsRule", "Arn"]}
+            assert body["Condition"]["ArnEquals"]["aws:SourceArn"] == rule_arn
+            break
+    else:
+        raise AssertionError("no EventBridge statement")
+
+
+def test_secrets_and_dead_letter_queues_survive_a_stack_deletion():
+    for logical, res in RESOURCES.items():
+        if res["Type"] == "AWS::SecretsManager::Secret" or logical.endswith("DLQ"):
+            assert res.get("DeletionPolicy") == "Retain", logical
+            assert res.get("UpdateReplacePolicy") == "Retain", logical
+
+
+def test_api_access_log_never_contains_the_token():
+    settings = RESOURCES["WebhookApi"]["Properties"]["AccessLogSettings"]
+    assert "$context.routeKey" in settings["Format"]
+    assert "$context.path" not in settings["Format"] and "rawPath" not in settings["Format"]
+
+
+def test_every_scheduled_function_has_a_failure_destination():
+    for logical in function_ids():
+        props = RESOURCES[logical]["Properties"]
+        if any(ev["Type"] == "ScheduleV2" for ev in (props.get("Events") or {}).values()):
+            dest = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
+            assert dest["Destination"] == {"Fn::GetAtt": ["ScheduledFailuresDLQ", "Arn"]}, logical

@@ -202,11 +202,15 @@ def bind(environ: Mapping[str, str] | None = None, *, models: tuple[type[Model],
     env = os.environ if environ is None else environ
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "eu-west-1"
     host = env.get("AWS_ENDPOINT_URL_DYNAMODB") or env.get("AWS_ENDPOINT_URL")
+    missing = [m.Meta.env_var for m in models if not env.get(m.Meta.env_var)]  # type: ignore[attr-defined]
+    if missing:
+        # Fail here, naming the variables, rather than later against a table called "unbound".
+        from connector.config import ConfigError
+
+        raise ConfigError("table variables not set: " + ", ".join(missing))
     for model in models:
         meta: Any = model.Meta
-        name = env.get(meta.env_var)
-        if not name:
-            continue
+        name = env[meta.env_var]
         meta.table_name = name
         meta.region = region
         meta.host = host

@@ -26,7 +26,11 @@ def _operator() -> Operator:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        # `sam remote invoke --event '[...]'` or a bare string: refuse by name instead of crashing.
+        return {"ok": False, "error": f"the event must be a JSON object with a \"command\" field, "
+                                      f"got a JSON {type(event).__name__}"}
     try:
         result = _operator().run(event)
     except CommandError as exc:

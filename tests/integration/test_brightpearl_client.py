@@ -173,6 +173,16 @@ def test_wrong_private_token_is_unauthorized_without_retry(sim):
     assert len(api_calls(sim)) == 1
 
 
+def test_an_unauthorized_error_never_carries_the_credential(sim):
+    secret = "wrong-account-token-7f3a9c"
+    client = BrightpearlClient(base_url=sim.url, account="acme", governor=NoGovernor(),
+                               auth=PrivateAppAuth(app_ref="acme_connector", account_token=secret))
+    with pytest.raises(BrightpearlUnauthorized) as err:
+        client.get("product-service/product/1000")
+    assert "token" in str(err.value).lower()  # the reason is kept...
+    assert secret not in str(err.value) and secret not in err.value.detail  # ...the value is not
+
+
 def oauth_client(sim, store):
     auth = OAuthAuth(app_ref="acme_connector", dev_ref="dev-ref", client_id="acme_connector",
                      client_secret="client-secret", token_url=f"{sim.url}/token/acme", store=store)

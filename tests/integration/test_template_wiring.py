@@ -129,3 +129,11 @@ def test_every_scheduled_function_has_a_failure_destination():
         if any(ev["Type"] == "ScheduleV2" for ev in (props.get("Events") or {}).values()):
             dest = props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]
             assert dest["Destination"] == {"Fn::GetAtt": ["ScheduledFailuresDLQ", "Arn"]}, logical
+
+
+@pytest.mark.parametrize(("event", "kind"), [([{"command": "get-settings"}], "list"), ("get-settings", "str"),
+                                             (None, "NoneType")])
+def test_an_operator_event_that_is_not_an_object_is_refused_by_name(local_aws, event, kind):
+    result = invoke("OperatorFunction", event)
+    assert result["ok"] is False
+    assert f"got a JSON {kind}" in result["error"]

@@ -14,6 +14,7 @@ Retry policy (contract §8d):
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -76,6 +77,15 @@ def _error_codes(body: Any) -> tuple[list[str], str]:
         if isinstance(body.get("response"), str):
             return [], body["response"]
     return [], str(body)[:300] if body else ""
+
+
+_SECRET_TEXT = re.compile(r"(token|key|secret|password)(\s*[:=]\s*)\S+", re.IGNORECASE)
+
+
+def _redact(message: str) -> str:
+    """Brightpearl's 401 texts echo the credential ("Invalid account token: <token>"): errors are
+    logged, so keep the reason and drop the value."""
+    return _SECRET_TEXT.sub(r"\1\2[redacted]", message)
 
 
 class BrightpearlClient:
@@ -160,7 +170,7 @@ class BrightpearlClient:
                     refreshed = True
                     self.stats["refreshes"] += 1
                     continue
-                raise BrightpearlUnauthorized(method, path, status, codes, message or "unauthorized")
+                raise BrightpearlUnauthorized(method, path, status, codes, _redact(message) or "unauthorized")
             if status == 429 or (status == 503 and THROTTLE_TEXT in message.lower()):
                 self.stats["throttled"] += 1
                 wait = self._throttle_wait(resp)

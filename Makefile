@@ -55,8 +55,10 @@ SAM_ENV = PATH="$(CURDIR)/$(SAMVENV)/bin:$$PATH" SAM_CLI_TELEMETRY=0 AWS_ACCESS_
 validate: sam-setup
 	$(SAM_ENV) $(SAMVENV)/bin/sam validate --lint --region eu-west-1
 
-build: sam-setup
-	$(SAM_ENV) $(SAMVENV)/bin/sam build --region eu-west-1
+# PIP_CONSTRAINT makes SAM's pip resolve the layer to the tested pins; the check proves it did.
+build: setup sam-setup
+	$(SAM_ENV) PIP_CONSTRAINT="$(CURDIR)/requirements/constraints.txt" $(SAMVENV)/bin/sam build --region eu-west-1
+	$(PY) scripts/check-layer-pins
 
 bench: setup
 	$(PY) -m bench

@@ -12,7 +12,7 @@ import sys
 
 import local  # noqa: F401 - puts the layer (shared/) on sys.path
 
-BENCHMARKS = ["brightpearl_budget", "mfn_nightly", "ledger_stream", "fba_reconciliation"]
+BENCHMARKS = ["brightpearl_budget", "mfn_nightly", "ledger_stream", "fba_reconciliation", "cold_start"]
 
 
 def main(argv: list[str]) -> int:

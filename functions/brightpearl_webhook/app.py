@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from connector.adapters.queues import Queue
 from connector.adapters.secrets import get_json_secret
 from connector.config import WebhookEnv, load
-from connector.observability import MetricUnit, logger, metrics, tracer
+from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.accept_webhook import accept_webhook
 
 ENV = load(WebhookEnv)  # fails the cold start naming any missing variable
@@ -36,7 +36,6 @@ def _body(event: dict[str, Any]) -> str | None:
 # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event carries the webhook token in
 # its path, and a logged token lets anyone who can read the logs push stock changes.
 @logger.inject_lambda_context(clear_state=True, log_event=False)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     expected = str(get_json_secret(ENV.webhook_secret_name).get("webhook_token") or "")

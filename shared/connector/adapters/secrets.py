@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
 
-from connector.adapters.brightpearl.auth import OAuthTokens
+if TYPE_CHECKING:  # the webhook receiver imports this module too: keep its cold start light
+    from connector.adapters.brightpearl.auth import OAuthTokens
 
 CACHE_SECONDS = 300
 
@@ -38,6 +39,8 @@ class SecretsManagerTokenStore:
         self._client = boto3.client("secretsmanager")
 
     def load(self) -> OAuthTokens:
+        from connector.adapters.brightpearl.auth import OAuthTokens
+
         data = get_json_secret(self.secret_name, force_fetch=True)
         try:
             return OAuthTokens(access_token=data["access_token"], refresh_token=data["refresh_token"],

@@ -31,6 +31,7 @@ from simulators.core import (
     TokenBucket,
 )
 from simulators.spapi import notifications as notif
+from simulators.spapi import notifications_api
 from simulators.spapi.world import (
     ApiError,
     Feed,
@@ -60,6 +61,8 @@ OPERATION_LIMITS: dict[str, tuple[float, int]] = {
     "getShipments": (2.0, 30), "getShipmentItemsByShipmentId": (2.0, 30), "getShipmentItems": (2.0, 30),
     "listInboundPlans": (2.0, 6), "getInboundPlan": (2.0, 6), "getShipment": (2.0, 6),
     "listShipmentItems": (2.0, 30), "listInboundPlanItems": (2.0, 6),
+    "getFeeds": (0.0222, 10),
+    **notifications_api.LIMITS,
 }
 UNAUTHORIZED = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
                             "details": ""}]}
@@ -72,6 +75,7 @@ INVENTORY_TOKEN_TTL = 30  # getInventorySummaries nextToken lifetime
 LISTINGS_INCLUDED = ("summaries", "attributes", "issues", "offers", "fulfillmentAvailability", "procurement",
                      "relationships", "productTypes")
 TOKEN_LIFETIME = 3600
+FEED_STATUSES = frozenset({"CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"})
 _UNSET: Any = object()
 WORLD_OPERATIONS = ("customer_order", "customer_shipment", "customer_return", "replacement", "lose", "find",
                     "damage", "dispose", "adjust", "warehouse_transfer", "vendor_return", "reimburse", "mfn_return",
@@ -116,7 +120,7 @@ class SpApiSimulator(SimulatorServer):
                  sqs_region: str | None = None, notification_duplicates: int = 1,
                  timing: Timing | None = None, report_compression: str | None = "GZIP",
                  report_charset: str = "UTF-8", inventory_page_size: int = 50, inbound_page_size: int = 50,
-                 seed: int = 7) -> None:
+                 strict_subscriptions: bool = False, seed: int = 7) -> None:
         super().__init__(host=host, port=port, clock=clock, seed=seed)
         self.seller_id = seller_id
         self.marketplace_ids = tuple(marketplace_ids)
@@ -129,6 +133,9 @@ class SpApiSimulator(SimulatorServer):
         self.application_id = application_id
         self.notification_duplicates = notification_duplicates
         self.notification_types: set[str] = set(notif.ALL_TYPES)
+        # Strict: a notification type is delivered only while a Notifications API subscription exists.
+        self.strict_subscriptions = strict_subscriptions
+        self.notifications_api = notifications_api.NotificationsApi(self)
         self.sqs = notif.SqsSink(sqs_queue_url, endpoint_url=sqs_endpoint_url, region=sqs_region) \
             if sqs_queue_url else None
         self.notifications: list[JSON] = []  # every notification generated, delivered or not
@@ -142,7 +149,8 @@ class SpApiSimulator(SimulatorServer):
         self._initial: dict[str, Any] = {
             "client_id": client_id, "client_secret": client_secret, "refresh_tokens": {refresh_token},
             "notification_duplicates": notification_duplicates, "report_compression": report_compression,
-            "report_charset": report_charset, "rate_scale": rate_scale, "rate_limits": rate_limits}
+            "report_charset": report_charset, "rate_scale": rate_scale, "rate_limits": rate_limits,
+            "strict_subscriptions": strict_subscriptions}
         self._new_world()
         self._register_routes()
 
@@ -155,7 +163,8 @@ class SpApiSimulator(SimulatorServer):
         self.world.on_report_finished = self._report_finished
         self.world.on_feed_finished = self._feed_finished
         self.world.on_inventory_changed = self._inventory_changed
-        self._tokens: dict[str, tuple[float, str]] = {}  # access token → (expiry in clock seconds, kind)
+        # access token → (expiry in clock seconds, "seller" or the grantless token's scope)
+        self._tokens: dict[str, tuple[float, str]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._listings_feed_limiter = SlidingWindowLimiter(
             self.clock, max(1, int(5 * self.rate_scale)), 300.0)
@@ -172,6 +181,7 @@ class SpApiSimulator(SimulatorServer):
                 self.refresh_tokens = set(creds.get("refresh_tokens") or []) | (
                     {creds["refresh_token"]} if creds.get("refresh_token") else set())
             self.world.seed(data)
+            self.notifications_api.seed(data.get("notifications") or {})
 
     def state(self) -> JSON:
         with self.lock:
@@ -188,6 +198,7 @@ class SpApiSimulator(SimulatorServer):
             self._report_compression = self._initial["report_compression"]
             self._report_charset = self._initial["report_charset"]
             self.notification_types = set(notif.ALL_TYPES)
+            self.notifications_api.reset()
             self.notifications.clear()
             if self.sqs:
                 self.sqs.failed.clear()
@@ -202,6 +213,13 @@ class SpApiSimulator(SimulatorServer):
     def _publish(self, notification_type: str, body: JSON) -> None:
         if notification_type not in self.notification_types:
             return
+        subscription = self.notifications_api.state.subscription_for(notification_type)
+        if subscription is None and self.strict_subscriptions:
+            return  # Amazon sends nothing for a type nobody subscribed to
+        if subscription is not None:
+            meta = body.get("notificationMetadata") or body.get("NotificationMetadata") or {}
+            key = "subscriptionId" if "subscriptionId" in meta else "SubscriptionId"
+            meta[key] = subscription.subscription_id
         self.notifications.append(body)
         if self.sqs:
             self.sqs.send(body, self.notification_duplicates)
@@ -227,7 +245,11 @@ class SpApiSimulator(SimulatorServer):
             return None
         token = req.header("x-amz-access-token")
         entry = self._tokens.get(token or "")
-        if entry is None or entry[0] <= self.clock.seconds() or entry[1] != "seller":
+        # Grantless operations take only a client_credentials token of the notifications scope, every
+        # other operation only a seller's token (jrl84/amazon-sp-api#20: "Access ... is denied").
+        wanted = notifications_api.NOTIFICATIONS_SCOPE if route.name in notifications_api.GRANTLESS_OPERATIONS \
+            else "seller"
+        if entry is None or entry[0] <= self.clock.seconds() or entry[1] != wanted:
             return Response(403, UNAUTHORIZED)
         return None
 
@@ -327,6 +349,7 @@ class SpApiSimulator(SimulatorServer):
         f = "/feeds/2021-06-30"
         self._op("POST", f + r"/documents", "createFeedDocument", self._create_feed_document)
         self._op("POST", f + r"/feeds", "createFeed", self._create_feed)
+        self._op("GET", f + r"/feeds", "getFeeds", self._get_feeds)
         self._op("GET", f + r"/feeds/(?P<id>[^/]+)", "getFeed", self._get_feed)
         self._op("DELETE", f + r"/feeds/(?P<id>[^/]+)", "cancelFeed", self._cancel_feed)
         self._op("GET", f + r"/documents/(?P<id>[^/]+)", "getFeedDocument", self._get_feed_document)
@@ -346,6 +369,7 @@ class SpApiSimulator(SimulatorServer):
         self._op("GET", p + r"/(?P<plan>[^/]+)/shipments/(?P<shipment>[^/]+)", "getShipment", self._get_shipment)
         self._op("GET", p + r"/(?P<plan>[^/]+)/shipments/(?P<shipment>[^/]+)/items", "listShipmentItems",
                  self._list_shipment_items)
+        self.notifications_api.register()
         self._register_sim_routes()
 
     # ================================================================== LWA
@@ -366,10 +390,10 @@ class SpApiSimulator(SimulatorServer):
             return Response(200, {"access_token": token, "refresh_token": form["refresh_token"],
                                   "token_type": "bearer", "expires_in": TOKEN_LIFETIME})
         if grant == "client_credentials":
-            if not (form.get("scope") or "").startswith("sellingpartnerapi::"):
+            if form.get("scope") not in notifications_api.GRANTLESS_SCOPES:
                 return Response(400, {"error": "invalid_scope", "error_description": "The scope is invalid"})
             with self.lock:
-                self._tokens[token] = (self.clock.seconds() + TOKEN_LIFETIME, "grantless")
+                self._tokens[token] = (self.clock.seconds() + TOKEN_LIFETIME, form["scope"])
             return Response(200, {"access_token": token, "scope": form["scope"], "token_type": "bearer",
                                   "expires_in": TOKEN_LIFETIME})
         return Response(400, {"error": "unsupported_grant_type",
@@ -520,6 +544,41 @@ class SpApiSimulator(SimulatorServer):
             return Response(429, QUOTA_EXCEEDED)
         feed = self.world.create_feed(feed_type, mkts, doc_id, options)
         return Response(202, {"feedId": feed.feed_id})
+
+    def _get_feeds(self, req: Request) -> Response:
+        token = req.q("nextToken")
+        if token:
+            if any(k in req.query for k in ("feedTypes", "processingStatuses", "marketplaceIds", "createdSince",
+                                            "createdUntil", "pageSize")):
+                raise invalid("nextToken must be the only parameter.")
+            ids, offset, size = self._take_page_token(token)
+        else:
+            types = _qlist(req, "feedTypes")
+            if not 1 <= len(types) <= 10:
+                raise invalid("Either feedTypes (1 to 10 feed types) or nextToken is required.")
+            statuses = set(_qlist(req, "processingStatuses"))
+            bad = sorted(statuses - FEED_STATUSES)
+            if bad:
+                raise invalid(f"Invalid processingStatuses value(s): {', '.join(bad)}.")
+            mkts = _qlist(req, "marketplaceIds")
+            if len(mkts) > 10:
+                raise invalid("marketplaceIds accepts at most 10 marketplace ids.")
+            if mkts:
+                self._check_marketplaces(mkts)
+            now = self.clock.now()
+            # Defaults from the model: createdSince 90 days ago, createdUntil now.
+            since = parse_time(req.q("createdSince"), "createdSince") or now - timedelta(days=90)
+            until = parse_time(req.q("createdUntil"), "createdUntil") or now
+            size = _int_param(req, "pageSize", 10, 1, 100)
+            matches = [f for f in self.world.feeds.values()
+                       if f.feed_type in types and (not statuses or f.status in statuses)
+                       and (not mkts or set(mkts) & set(f.marketplace_ids)) and since <= f.created <= until]
+            ids = [f.feed_id for f in sorted(matches, key=lambda f: f.created, reverse=True)]
+            offset = 0
+        out: JSON = {"feeds": [self.world.feeds[i].to_api() for i in ids[offset:offset + size]]}
+        if offset + size < len(ids):
+            out["nextToken"] = self._page_token((ids, offset + size, size))
+        return Response(200, out)
 
     def _get_feed(self, req: Request) -> Response:
         feed = self.world.feeds.get(req.params["id"])
@@ -846,7 +905,8 @@ class SpApiSimulator(SimulatorServer):
 
     def configure(self, *, report_compression: Any = _UNSET, report_charset: str | None = None,
                   notification_duplicates: int | None = None, notification_types: list[str] | None = None,
-                  report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None) -> None:
+                  report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None,
+                  strict_subscriptions: bool | None = None) -> None:
         """Change behaviour at run time (also ``POST /_sim/spapi/settings``)."""
         if report_compression is not _UNSET:
             if report_compression not in (None, "GZIP"):
@@ -859,6 +919,8 @@ class SpApiSimulator(SimulatorServer):
             self.notification_duplicates = int(notification_duplicates)
         if notification_types is not None:
             self.notification_types = set(notification_types)
+        if strict_subscriptions is not None:
+            self.strict_subscriptions = bool(strict_subscriptions)
         if report_utc_offset_minutes is not None:
             self.world.report_utc_offset = timedelta(minutes=int(report_utc_offset_minutes))
         if timing:

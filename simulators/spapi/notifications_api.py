@@ -3,10 +3,11 @@
 Shapes follow Amazon's ``notifications.json`` model (copy in tests/contracts/sp-api/). Behaviour the
 model does not spell out comes from Amazon's issue threads, listed in docs/simulators-spapi.md:
 
-* destination operations, getSubscriptionById and deleteSubscriptionById are grantless: they take
-  an LWA token of grant ``client_credentials`` with scope ``sellingpartnerapi::notifications``; a
-  seller (refresh-token) token is refused 403 ``Unauthorized`` (jrl84/amazon-sp-api#20), and so is a
-  grantless token on createSubscription/getSubscription(s), which act for one seller;
+* destination operations are grantless: they take an LWA token of grant ``client_credentials``
+  with scope ``sellingpartnerapi::notifications``; a seller (refresh-token) token is refused 403
+  ``Unauthorized`` (jrl84/amazon-sp-api#20), and so is a grantless token on
+  createSubscription/getSubscription(s), which act for one seller (selling-partner-api-models#4491);
+  getSubscriptionById and deleteSubscriptionById take either token (see EITHER_TOKEN_OPERATIONS);
 * one subscription per notification type and payload version per application and seller: a second
   createSubscription answers 409 ``StateConflict`` (amzn/selling-partner-api-docs#3448, models#1960);
 * one destination per SQS ARN (and per AWS account for EventBridge): 409 ``Conflict``
@@ -33,6 +34,10 @@ NOTIFICATIONS_SCOPE = "sellingpartnerapi::notifications"
 GRANTLESS_SCOPES = (NOTIFICATIONS_SCOPE, "sellingpartnerapi::client_credential:rotation")
 GRANTLESS_OPERATIONS = frozenset({"getDestinations", "createDestination", "getDestination", "deleteDestination",
                                   "getSubscriptionById", "deleteSubscriptionById"})
+# The model calls these two grantless too, but Amazon also takes the seller's token for them
+# (saleweaver/python-amazon-sp-api#373: the library sends a seller token and it works;
+# selling-partner-api-docs#1850, #493), so either token is accepted.
+EITHER_TOKEN_OPERATIONS = frozenset({"getSubscriptionById", "deleteSubscriptionById"})
 # Every Notifications API operation: rate 1 per second, burst 5 (the model's Usage Plan tables).
 LIMITS: dict[str, tuple[float, int]] = {op: (1.0, 5) for op in (
     *GRANTLESS_OPERATIONS, "createSubscription", "getSubscription", "getSubscriptions")}
@@ -203,10 +208,8 @@ class NotificationsApi:
         return dest
 
     def _create_destination(self, req: Request) -> Response:
+        # Other top-level fields are ignored, as Amazon does: python-amazon-sp-api sends marketplaceIds.
         body = self.sim._body(req)
-        unknown = sorted(set(body) - {"name", "resourceSpecification"})
-        if unknown:
-            raise invalid(f"Unknown field(s) in the request body: {', '.join(unknown)}.")
         name = body.get("name")
         if not isinstance(name, str) or not name or len(name) > 256:
             raise invalid("name is required (a string of 1 to 256 characters).")
@@ -244,9 +247,6 @@ class NotificationsApi:
 
     def _subscribe(self, notification_type: str, body: JSON) -> Subscription:
         self._check_type(notification_type)
-        unknown = sorted(set(body) - {"payloadVersion", "destinationId", "processingDirective"})
-        if unknown:
-            raise invalid(f"Unknown field(s) in the request body: {', '.join(unknown)}.")
         version, destination_id = body.get("payloadVersion"), body.get("destinationId")
         if not isinstance(version, str) or not version:
             raise invalid("payloadVersion is required.")
@@ -264,8 +264,9 @@ class NotificationsApi:
             raise invalid(f"Invalid destinationId {destination_id}.")
         wanted = "eventBridge" if notification_type in EVENTBRIDGE_TYPES else "sqs"
         if wanted not in dest.resource:
-            raise invalid(f"{notification_type} is delivered only to an {'EventBridge' if wanted == 'eventBridge' else 'SQS'}"
-                          f" destination; destination {destination_id} is not one.")
+            transport = "an EventBridge" if wanted == "eventBridge" else "an SQS"
+            raise invalid(f"{notification_type} is delivered only to {transport} destination; "
+                          f"destination {destination_id} is not one.")
         for s in self.state.subscriptions.values():
             if s.notification_type == notification_type and s.payload_version == version:
                 raise _error(409, "StateConflict", CONFLICT_MESSAGE,

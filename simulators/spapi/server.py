@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -76,6 +77,17 @@ LISTINGS_INCLUDED = ("summaries", "attributes", "issues", "offers", "fulfillment
                      "relationships", "productTypes")
 TOKEN_LIFETIME = 3600
 FEED_STATUSES = frozenset({"CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"})
+REPORT_STATUSES = FEED_STATUSES
+# Amazon's report and feed ids are numeric and its document ids ``amzn1.…`` (UUIDs in the sandbox); the
+# models' sandbox examples answer a malformed id 400 (an unknown well-formed one stays 404 NotFound).
+_JOB_ID = re.compile(r"^\d{1,20}$")
+_DOC_ID = re.compile(r"^(amzn1\.[A-Za-z0-9._-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+
+
+def _well_formed(value: str, pattern: re.Pattern[str], name: str) -> str:
+    if not pattern.match(value):
+        raise invalid(f"Invalid {name} {value!r}.")
+    return value
 _UNSET: Any = object()
 WORLD_OPERATIONS = ("customer_order", "customer_shipment", "customer_return", "replacement", "lose", "find",
                     "damage", "dispose", "adjust", "warehouse_transfer", "vendor_return", "reimburse", "mfn_return",
@@ -247,9 +259,13 @@ class SpApiSimulator(SimulatorServer):
         entry = self._tokens.get(token or "")
         # Grantless operations take only a client_credentials token of the notifications scope, every
         # other operation only a seller's token (jrl84/amazon-sp-api#20: "Access ... is denied").
-        wanted = notifications_api.NOTIFICATIONS_SCOPE if route.name in notifications_api.GRANTLESS_OPERATIONS \
-            else "seller"
-        if entry is None or entry[0] <= self.clock.seconds() or entry[1] != wanted:
+        if route.name in notifications_api.EITHER_TOKEN_OPERATIONS:
+            wanted = {"seller", notifications_api.NOTIFICATIONS_SCOPE}
+        elif route.name in notifications_api.GRANTLESS_OPERATIONS:
+            wanted = {notifications_api.NOTIFICATIONS_SCOPE}
+        else:
+            wanted = {"seller"}
+        if entry is None or entry[0] <= self.clock.seconds() or entry[1] not in wanted:
             return Response(403, UNAUTHORIZED)
         return None
 
@@ -472,7 +488,7 @@ class SpApiSimulator(SimulatorServer):
         return Response(202, {"reportId": report.report_id})
 
     def _get_report(self, req: Request) -> Response:
-        report = self.world.reports.get(req.params["id"])
+        report = self.world.reports.get(_well_formed(req.params["id"], _JOB_ID, "reportId"))
         if report is None:
             raise ApiError(404, "NotFound", f"Report {req.params['id']} not found.")
         return Response(200, report.to_api())
@@ -488,6 +504,9 @@ class SpApiSimulator(SimulatorServer):
             if not types:
                 raise invalid("Either reportTypes or nextToken is required.")
             statuses = set(_qlist(req, "processingStatuses"))
+            bad = sorted(statuses - REPORT_STATUSES)
+            if bad:
+                raise invalid(f"Invalid processingStatuses value(s): {', '.join(bad)}.")
             mkts = set(_qlist(req, "marketplaceIds"))
             now = self.clock.now()
             since = parse_time(req.q("createdSince"), "createdSince") or now - timedelta(days=90)
@@ -505,11 +524,11 @@ class SpApiSimulator(SimulatorServer):
         return Response(200, out)
 
     def _cancel_report(self, req: Request) -> Response:
-        self.world.cancel_report(req.params["id"])
+        self.world.cancel_report(_well_formed(req.params["id"], _JOB_ID, "reportId"))
         return Response(200, None)
 
     def _get_report_document(self, req: Request) -> Response:
-        doc_id = unquote(req.params["id"])
+        doc_id = _well_formed(unquote(req.params["id"]), _DOC_ID, "reportDocumentId")
         owner = next((r for r in self.world.reports.values() if r.document_id == doc_id), None)
         doc = self.world.documents.get(doc_id)
         if owner is None or doc is None:
@@ -581,17 +600,17 @@ class SpApiSimulator(SimulatorServer):
         return Response(200, out)
 
     def _get_feed(self, req: Request) -> Response:
-        feed = self.world.feeds.get(req.params["id"])
+        feed = self.world.feeds.get(_well_formed(req.params["id"], _JOB_ID, "feedId"))
         if feed is None:
             raise ApiError(404, "NotFound", f"Feed {req.params['id']} not found.")
         return Response(200, feed.to_api())
 
     def _cancel_feed(self, req: Request) -> Response:
-        self.world.cancel_feed(req.params["id"])
+        self.world.cancel_feed(_well_formed(req.params["id"], _JOB_ID, "feedId"))
         return Response(200, None)
 
     def _get_feed_document(self, req: Request) -> Response:
-        doc_id = unquote(req.params["id"])
+        doc_id = _well_formed(unquote(req.params["id"]), _DOC_ID, "feedDocumentId")
         doc = self.world.documents.get(doc_id)
         if doc is None or doc.content is None:
             raise ApiError(404, "NotFound", f"Feed document {doc_id} not found.")

@@ -30,7 +30,8 @@ def build(kind: str, args: argparse.Namespace) -> SimulatorServer:
     from simulators.spapi import SpApiSimulator
 
     return SpApiSimulator(seller_id=args.seller_id, port=args.port, clock=clock, rate_scale=args.rate_scale,
-                          sqs_queue_url=args.sqs_queue_url, sqs_endpoint_url=args.sqs_endpoint_url)
+                          sqs_queue_url=args.sqs_queue_url, sqs_endpoint_url=args.sqs_endpoint_url,
+                          strict_subscriptions=args.strict_subscriptions)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate-scale", type=float, default=1.0, help="multiply SP-API rate limits")
     parser.add_argument("--sqs-queue-url", help="SP-API notifications destination queue")
     parser.add_argument("--sqs-endpoint-url", help="SQS endpoint (e.g. a moto server)")
+    parser.add_argument("--strict-subscriptions", action="store_true",
+                        help="SP-API: notify only types with a Notifications API subscription")
     args = parser.parse_args(argv)
     if args.kind == "conformance":
         from simulators import conformance

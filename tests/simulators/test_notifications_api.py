@@ -211,6 +211,22 @@ def test_destinations_lifecycle_and_conflicts(api, sim):
     assert gone.status_code == 404 and error_code(gone) == "NotFound"
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=256),
+       queue=st.from_regex(r"[A-Za-z0-9_-]{1,80}", fullmatch=True))
+def test_any_destination_name_round_trips(server, name, queue):
+    server.reset()
+    server.seed(DEMO_SEED)
+    api = Api(server)
+    arn = f"arn:aws:sqs:eu-west-1:123456789012:{queue}"
+    dest = api.destination(arn, name)
+    got = api.call("getDestination", "GET", f"{N}/destinations/{dest}").json()["payload"]
+    assert got == {"destinationId": dest, "name": name, "resource": {"sqs": {"arn": arn}}}
+    too_long = api.call("createDestination", "POST", f"{N}/destinations",
+                        json={"name": name + "x" * 257, "resourceSpecification": {"sqs": {"arn": arn + "2"}}})
+    assert too_long.status_code == 400 and "name" in too_long.json()["errors"][0]["message"]
+
+
 @pytest.mark.parametrize(("body", "field"), [
     ({"resourceSpecification": {"sqs": {"arn": ARN}}}, "name"),
     ({"name": "x"}, "resourceSpecification"),

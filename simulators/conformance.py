@@ -629,6 +629,19 @@ def replay_examples(sim: SpApiSimulator, operations: list[str], models: dict[str
 
 
 # ====================================================================== the run
+def _route_problem(sim: SpApiSimulator, name: str, models: dict[str, ModelOp]) -> str:
+    """Why the route called ``name`` is not the model operation of that operationId ('' when it is)."""
+    op = models.get(name)
+    if op is None:
+        return "route name is not an operationId of any model"
+    sample = re.sub(r"\{[^}]+\}", "X1", op.path)
+    routes = [r for r in sim._routes if r.name == name]
+    if not any(r.method == op.method and r.pattern.match(sample) for r in routes):
+        return f"route does not serve {op.method} {op.path} (the model's {op.model})"
+    return ""
+
+
+
 def run(sim: SpApiSimulator | None = None) -> Report:
     owned = sim is None
     sim = sim or new_simulator()
@@ -637,9 +650,10 @@ def run(sim: SpApiSimulator | None = None) -> Report:
         operations = implemented_operations(sim)
         report = Report(operations)
         for op in operations:
-            if op not in models:
-                report.results.append(Result("op", "model", op, False, "route name is not an operationId of any model"))
-        operations = [op for op in operations if op in models]
+            problem = _route_problem(sim, op, models)
+            if problem:
+                report.results.append(Result("op", "model", op, False, problem))
+        operations = [op for op in operations if not _route_problem(sim, op, models)]
         report.results += drive_clients(sim, operations)
         examples, report.skipped = replay_examples(sim, operations, models)
         report.results += examples

@@ -41,15 +41,18 @@ def test_the_allowlist_is_small_and_owned_by_others():
 
 
 def test_a_regression_is_caught(monkeypatch):
-    """An undeclared field in getFeed's answer and a broken getFeeds fail the run, naming both."""
+    """An undeclared field in getFeed's answer, a broken getFeeds and a route no model defines fail the
+    run, naming each."""
     original = Feed.to_api
     monkeypatch.setattr(Feed, "to_api", lambda self: {**original(self), "feedStatus": "x"})
     with SpApiSimulator(rate_scale=1000) as sim:
         sim.clock.set_speed(0)
         sim.route("GET", r"/feeds/2021-06-30/feeds", lambda req: Response(500, {}), name="getFeeds")
         sim._routes.insert(0, sim._routes.pop())  # ahead of the real getFeeds route
+        sim.route("GET", r"/feeds/2021-06-30/everything", lambda req: Response(200, {}), name="getEverything")
         broken = conformance.run(sim)
     assert not broken.passed
     failed = {(r.kind, r.operation) for r in broken.unexpected}
     assert ("example", "getFeed") in failed and ("op", "getFeeds") in failed
+    assert ("op", "getEverything") in failed  # a route no model defines is a failure, not ignored
     assert "UNEXPECTED" in broken.table() and broken.table().rstrip().endswith("FAIL")

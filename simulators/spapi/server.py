@@ -1,6 +1,7 @@
 """HTTP face of the Amazon SP-API simulator: LWA, per-operation token buckets, and the Reports,
 Feeds, Listings Items, FBA Inventory and Fulfillment Inbound (v0 and 2024-03-20) operations the
-connector uses, with responses shaped as Amazon's published models.
+connector uses, plus the Notifications API (``notifications_api.py``), with responses shaped as
+Amazon's published models.
 
 Handlers are thin: parse and validate the request, call :class:`~simulators.spapi.world.World`,
 shape the answer. Anything a test needs to make happen on Amazon's side is a world operation,

@@ -1,6 +1,7 @@
 """HTTP face of the Amazon SP-API simulator: LWA, per-operation token buckets, and the Reports,
 Feeds, Listings Items, FBA Inventory and Fulfillment Inbound (v0 and 2024-03-20) operations the
-connector uses, with responses shaped as Amazon's published models.
+connector uses, plus the Notifications API (``notifications_api.py``), with responses shaped as
+Amazon's published models.
 
 Handlers are thin: parse and validate the request, call :class:`~simulators.spapi.world.World`,
 shape the answer. Anything a test needs to make happen on Amazon's side is a world operation,
@@ -13,6 +14,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,6 +33,7 @@ from simulators.core import (
     TokenBucket,
 )
 from simulators.spapi import notifications as notif
+from simulators.spapi import notifications_api
 from simulators.spapi.world import (
     ApiError,
     Feed,
@@ -60,6 +63,8 @@ OPERATION_LIMITS: dict[str, tuple[float, int]] = {
     "getShipments": (2.0, 30), "getShipmentItemsByShipmentId": (2.0, 30), "getShipmentItems": (2.0, 30),
     "listInboundPlans": (2.0, 6), "getInboundPlan": (2.0, 6), "getShipment": (2.0, 6),
     "listShipmentItems": (2.0, 30), "listInboundPlanItems": (2.0, 6),
+    "getFeeds": (0.0222, 10),
+    **notifications_api.LIMITS,
 }
 UNAUTHORIZED = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
                             "details": ""}]}
@@ -72,6 +77,18 @@ INVENTORY_TOKEN_TTL = 30  # getInventorySummaries nextToken lifetime
 LISTINGS_INCLUDED = ("summaries", "attributes", "issues", "offers", "fulfillmentAvailability", "procurement",
                      "relationships", "productTypes")
 TOKEN_LIFETIME = 3600
+FEED_STATUSES = frozenset({"CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"})
+REPORT_STATUSES = FEED_STATUSES
+# Amazon's report and feed ids are numeric and its document ids ``amzn1.…`` (UUIDs in the sandbox); the
+# models' sandbox examples answer a malformed id 400 (an unknown well-formed one stays 404 NotFound).
+_JOB_ID = re.compile(r"^\d{1,20}$")
+_DOC_ID = re.compile(r"^(amzn1\.[A-Za-z0-9._-]+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+
+
+def _well_formed(value: str, pattern: re.Pattern[str], name: str) -> str:
+    if not pattern.match(value):
+        raise invalid(f"Invalid {name} {value!r}.")
+    return value
 _UNSET: Any = object()
 WORLD_OPERATIONS = ("customer_order", "customer_shipment", "customer_return", "replacement", "lose", "find",
                     "damage", "dispose", "adjust", "warehouse_transfer", "vendor_return", "reimburse", "mfn_return",
@@ -116,7 +133,7 @@ class SpApiSimulator(SimulatorServer):
                  sqs_region: str | None = None, notification_duplicates: int = 1,
                  timing: Timing | None = None, report_compression: str | None = "GZIP",
                  report_charset: str = "UTF-8", inventory_page_size: int = 50, inbound_page_size: int = 50,
-                 seed: int = 7) -> None:
+                 strict_subscriptions: bool = False, seed: int = 7) -> None:
         super().__init__(host=host, port=port, clock=clock, seed=seed)
         self.seller_id = seller_id
         self.marketplace_ids = tuple(marketplace_ids)
@@ -129,6 +146,9 @@ class SpApiSimulator(SimulatorServer):
         self.application_id = application_id
         self.notification_duplicates = notification_duplicates
         self.notification_types: set[str] = set(notif.ALL_TYPES)
+        # Strict: a notification type is delivered only while a Notifications API subscription exists.
+        self.strict_subscriptions = strict_subscriptions
+        self.notifications_api = notifications_api.NotificationsApi(self)
         self.sqs = notif.SqsSink(sqs_queue_url, endpoint_url=sqs_endpoint_url, region=sqs_region) \
             if sqs_queue_url else None
         self.notifications: list[JSON] = []  # every notification generated, delivered or not
@@ -142,7 +162,8 @@ class SpApiSimulator(SimulatorServer):
         self._initial: dict[str, Any] = {
             "client_id": client_id, "client_secret": client_secret, "refresh_tokens": {refresh_token},
             "notification_duplicates": notification_duplicates, "report_compression": report_compression,
-            "report_charset": report_charset, "rate_scale": rate_scale, "rate_limits": rate_limits}
+            "report_charset": report_charset, "rate_scale": rate_scale, "rate_limits": rate_limits,
+            "strict_subscriptions": strict_subscriptions}
         self._new_world()
         self._register_routes()
 
@@ -155,7 +176,8 @@ class SpApiSimulator(SimulatorServer):
         self.world.on_report_finished = self._report_finished
         self.world.on_feed_finished = self._feed_finished
         self.world.on_inventory_changed = self._inventory_changed
-        self._tokens: dict[str, tuple[float, str]] = {}  # access token → (expiry in clock seconds, kind)
+        # access token → (expiry in clock seconds, "seller" or the grantless token's scope)
+        self._tokens: dict[str, tuple[float, str]] = {}
         self._buckets: dict[str, TokenBucket] = {}
         self._listings_feed_limiter = SlidingWindowLimiter(
             self.clock, max(1, int(5 * self.rate_scale)), 300.0)
@@ -172,6 +194,7 @@ class SpApiSimulator(SimulatorServer):
                 self.refresh_tokens = set(creds.get("refresh_tokens") or []) | (
                     {creds["refresh_token"]} if creds.get("refresh_token") else set())
             self.world.seed(data)
+            self.notifications_api.seed(data.get("notifications") or {})
 
     def state(self) -> JSON:
         with self.lock:
@@ -188,6 +211,7 @@ class SpApiSimulator(SimulatorServer):
             self._report_compression = self._initial["report_compression"]
             self._report_charset = self._initial["report_charset"]
             self.notification_types = set(notif.ALL_TYPES)
+            self.notifications_api.reset()
             self.notifications.clear()
             if self.sqs:
                 self.sqs.failed.clear()
@@ -202,6 +226,13 @@ class SpApiSimulator(SimulatorServer):
     def _publish(self, notification_type: str, body: JSON) -> None:
         if notification_type not in self.notification_types:
             return
+        subscription = self.notifications_api.state.subscription_for(notification_type)
+        if subscription is None and self.strict_subscriptions:
+            return  # Amazon sends nothing for a type nobody subscribed to
+        if subscription is not None:
+            meta = body.get("notificationMetadata") or body.get("NotificationMetadata") or {}
+            key = "subscriptionId" if "subscriptionId" in meta else "SubscriptionId"
+            meta[key] = subscription.subscription_id
         self.notifications.append(body)
         if self.sqs:
             self.sqs.send(body, self.notification_duplicates)
@@ -227,7 +258,15 @@ class SpApiSimulator(SimulatorServer):
             return None
         token = req.header("x-amz-access-token")
         entry = self._tokens.get(token or "")
-        if entry is None or entry[0] <= self.clock.seconds() or entry[1] != "seller":
+        # Grantless operations take only a client_credentials token of the notifications scope, every
+        # other operation only a seller's token (jrl84/amazon-sp-api#20: "Access ... is denied").
+        if route.name in notifications_api.EITHER_TOKEN_OPERATIONS:
+            wanted = {"seller", notifications_api.NOTIFICATIONS_SCOPE}
+        elif route.name in notifications_api.GRANTLESS_OPERATIONS:
+            wanted = {notifications_api.NOTIFICATIONS_SCOPE}
+        else:
+            wanted = {"seller"}
+        if entry is None or entry[0] <= self.clock.seconds() or entry[1] not in wanted:
             return Response(403, UNAUTHORIZED)
         return None
 
@@ -327,6 +366,7 @@ class SpApiSimulator(SimulatorServer):
         f = "/feeds/2021-06-30"
         self._op("POST", f + r"/documents", "createFeedDocument", self._create_feed_document)
         self._op("POST", f + r"/feeds", "createFeed", self._create_feed)
+        self._op("GET", f + r"/feeds", "getFeeds", self._get_feeds)
         self._op("GET", f + r"/feeds/(?P<id>[^/]+)", "getFeed", self._get_feed)
         self._op("DELETE", f + r"/feeds/(?P<id>[^/]+)", "cancelFeed", self._cancel_feed)
         self._op("GET", f + r"/documents/(?P<id>[^/]+)", "getFeedDocument", self._get_feed_document)
@@ -346,6 +386,7 @@ class SpApiSimulator(SimulatorServer):
         self._op("GET", p + r"/(?P<plan>[^/]+)/shipments/(?P<shipment>[^/]+)", "getShipment", self._get_shipment)
         self._op("GET", p + r"/(?P<plan>[^/]+)/shipments/(?P<shipment>[^/]+)/items", "listShipmentItems",
                  self._list_shipment_items)
+        self.notifications_api.register()
         self._register_sim_routes()
 
     # ================================================================== LWA
@@ -366,10 +407,10 @@ class SpApiSimulator(SimulatorServer):
             return Response(200, {"access_token": token, "refresh_token": form["refresh_token"],
                                   "token_type": "bearer", "expires_in": TOKEN_LIFETIME})
         if grant == "client_credentials":
-            if not (form.get("scope") or "").startswith("sellingpartnerapi::"):
+            if form.get("scope") not in notifications_api.GRANTLESS_SCOPES:
                 return Response(400, {"error": "invalid_scope", "error_description": "The scope is invalid"})
             with self.lock:
-                self._tokens[token] = (self.clock.seconds() + TOKEN_LIFETIME, "grantless")
+                self._tokens[token] = (self.clock.seconds() + TOKEN_LIFETIME, form["scope"])
             return Response(200, {"access_token": token, "scope": form["scope"], "token_type": "bearer",
                                   "expires_in": TOKEN_LIFETIME})
         return Response(400, {"error": "unsupported_grant_type",
@@ -448,7 +489,7 @@ class SpApiSimulator(SimulatorServer):
         return Response(202, {"reportId": report.report_id})
 
     def _get_report(self, req: Request) -> Response:
-        report = self.world.reports.get(req.params["id"])
+        report = self.world.reports.get(_well_formed(req.params["id"], _JOB_ID, "reportId"))
         if report is None:
             raise ApiError(404, "NotFound", f"Report {req.params['id']} not found.")
         return Response(200, report.to_api())
@@ -464,6 +505,9 @@ class SpApiSimulator(SimulatorServer):
             if not types:
                 raise invalid("Either reportTypes or nextToken is required.")
             statuses = set(_qlist(req, "processingStatuses"))
+            bad = sorted(statuses - REPORT_STATUSES)
+            if bad:
+                raise invalid(f"Invalid processingStatuses value(s): {', '.join(bad)}.")
             mkts = set(_qlist(req, "marketplaceIds"))
             now = self.clock.now()
             since = parse_time(req.q("createdSince"), "createdSince") or now - timedelta(days=90)
@@ -481,11 +525,11 @@ class SpApiSimulator(SimulatorServer):
         return Response(200, out)
 
     def _cancel_report(self, req: Request) -> Response:
-        self.world.cancel_report(req.params["id"])
+        self.world.cancel_report(_well_formed(req.params["id"], _JOB_ID, "reportId"))
         return Response(200, None)
 
     def _get_report_document(self, req: Request) -> Response:
-        doc_id = unquote(req.params["id"])
+        doc_id = _well_formed(unquote(req.params["id"]), _DOC_ID, "reportDocumentId")
         owner = next((r for r in self.world.reports.values() if r.document_id == doc_id), None)
         doc = self.world.documents.get(doc_id)
         if owner is None or doc is None:
@@ -521,18 +565,53 @@ class SpApiSimulator(SimulatorServer):
         feed = self.world.create_feed(feed_type, mkts, doc_id, options)
         return Response(202, {"feedId": feed.feed_id})
 
+    def _get_feeds(self, req: Request) -> Response:
+        token = req.q("nextToken")
+        if token:
+            if any(k in req.query for k in ("feedTypes", "processingStatuses", "marketplaceIds", "createdSince",
+                                            "createdUntil", "pageSize")):
+                raise invalid("nextToken must be the only parameter.")
+            ids, offset, size = self._take_page_token(token)
+        else:
+            types = _qlist(req, "feedTypes")
+            if not 1 <= len(types) <= 10:
+                raise invalid("Either feedTypes (1 to 10 feed types) or nextToken is required.")
+            statuses = set(_qlist(req, "processingStatuses"))
+            bad = sorted(statuses - FEED_STATUSES)
+            if bad:
+                raise invalid(f"Invalid processingStatuses value(s): {', '.join(bad)}.")
+            mkts = _qlist(req, "marketplaceIds")
+            if len(mkts) > 10:
+                raise invalid("marketplaceIds accepts at most 10 marketplace ids.")
+            if mkts:
+                self._check_marketplaces(mkts)
+            now = self.clock.now()
+            # Defaults from the model: createdSince 90 days ago, createdUntil now.
+            since = parse_time(req.q("createdSince"), "createdSince") or now - timedelta(days=90)
+            until = parse_time(req.q("createdUntil"), "createdUntil") or now
+            size = _int_param(req, "pageSize", 10, 1, 100)
+            matches = [f for f in self.world.feeds.values()
+                       if f.feed_type in types and (not statuses or f.status in statuses)
+                       and (not mkts or set(mkts) & set(f.marketplace_ids)) and since <= f.created <= until]
+            ids = [f.feed_id for f in sorted(matches, key=lambda f: f.created, reverse=True)]
+            offset = 0
+        out: JSON = {"feeds": [self.world.feeds[i].to_api() for i in ids[offset:offset + size]]}
+        if offset + size < len(ids):
+            out["nextToken"] = self._page_token((ids, offset + size, size))
+        return Response(200, out)
+
     def _get_feed(self, req: Request) -> Response:
-        feed = self.world.feeds.get(req.params["id"])
+        feed = self.world.feeds.get(_well_formed(req.params["id"], _JOB_ID, "feedId"))
         if feed is None:
             raise ApiError(404, "NotFound", f"Feed {req.params['id']} not found.")
         return Response(200, feed.to_api())
 
     def _cancel_feed(self, req: Request) -> Response:
-        self.world.cancel_feed(req.params["id"])
+        self.world.cancel_feed(_well_formed(req.params["id"], _JOB_ID, "feedId"))
         return Response(200, None)
 
     def _get_feed_document(self, req: Request) -> Response:
-        doc_id = unquote(req.params["id"])
+        doc_id = _well_formed(unquote(req.params["id"]), _DOC_ID, "feedDocumentId")
         doc = self.world.documents.get(doc_id)
         if doc is None or doc.content is None:
             raise ApiError(404, "NotFound", f"Feed document {doc_id} not found.")
@@ -846,7 +925,8 @@ class SpApiSimulator(SimulatorServer):
 
     def configure(self, *, report_compression: Any = _UNSET, report_charset: str | None = None,
                   notification_duplicates: int | None = None, notification_types: list[str] | None = None,
-                  report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None) -> None:
+                  report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None,
+                  strict_subscriptions: bool | None = None) -> None:
         """Change behaviour at run time (also ``POST /_sim/spapi/settings``)."""
         if report_compression is not _UNSET:
             if report_compression not in (None, "GZIP"):
@@ -859,6 +939,8 @@ class SpApiSimulator(SimulatorServer):
             self.notification_duplicates = int(notification_duplicates)
         if notification_types is not None:
             self.notification_types = set(notification_types)
+        if strict_subscriptions is not None:
+            self.strict_subscriptions = bool(strict_subscriptions)
         if report_utc_offset_minutes is not None:
             self.world.report_utc_offset = timedelta(minutes=int(report_utc_offset_minutes))
         if timing:

@@ -204,7 +204,7 @@ def test_inbound_2024_operations(api, sim):
 def test_error_bodies_match_error_list(api):
     spec = load(REPORTS)
     schema = {"$ref": "#/definitions/ErrorList", "definitions": spec["definitions"]}
-    r = api.get("/reports/2021-06-30/reports/does-not-exist")
+    r = api.get("/reports/2021-06-30/reports/99999999999")  # well-formed, unknown (malformed ids are 400)
     assert r.status_code == 404
     jsonschema.Draft4Validator(schema).validate(r.json())
     r = httpx.get(str(api.base_url) + "/reports/2021-06-30/reports")

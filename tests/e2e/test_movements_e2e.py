@@ -302,3 +302,21 @@ def test_windows_1252_report_is_not_garbled_and_fatal_is_retried(world):
     jobs = [j for j in ReportJob.scan() if j.report_type == "GET_LEDGER_DETAIL_VIEW_DATA" and "#" in j.job_id
             and not j.job_id.startswith("cursor")]
     assert sorted(j.status for j in jobs) == ["applied", "fatal"]
+
+
+def test_loss_netted_against_a_find_then_reimbursed_reduces_the_stock_exactly_once(world):
+    """Correctness item 10: a loss and its find in one ledger report net to nothing; Amazon's later
+    cash reimbursement (it deems a unit lost) must then reduce the FBA warehouse, not be matched
+    against the netted loss."""
+    w = world
+    w.amazon.world_op("lose", sku="TEA-FBA", quantity=1)
+    w.amazon.world_op("find", sku="TEA-FBA", quantity=1)
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 50
+    w.amazon.world_op("reimburse", sku="TEA-FBA", quantity_cash=1, amount_per_unit="4.00")
+    w.cycle(hours=13)  # the reimbursements report is due again (every 12 h)
+    assert w.on_hand(TEA, FBA) == 49
+    before = w.snapshot()
+    w.replay_notifications(2)
+    w.cycle(hours=13)
+    assert w.snapshot() == before

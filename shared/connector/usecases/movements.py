@@ -287,10 +287,19 @@ class MovementService:
             for a, b in pairs:
                 for this, other in ((a, b), (b, a)):
                     rec = by_key[this.key].rec
-                    self._finish(rec, SKIPPED, index,
-                                 reason=f"{rec.reason}; netted against {other.key} in the same batch")
+                    if self._finish(rec, SKIPPED, index,
+                                    reason=f"{rec.reason}; netted against {other.key} in the same batch"):
+                        self._release_claim(rec)
             for chunk in batches([by_key[c.key] for c in remaining], self.batch_size):
                 self._post(wid, chunk, index, currency)
+
+    def _release_claim(self, rec: MovementRecord) -> None:
+        """A netted loss (or deemed reduction) never reached Brightpearl: it must not stay open for
+        deemed matching, or a later reimbursement of it is matched and the stock drifts by its units."""
+        claim = rec.detail.get("claim")
+        if claim:
+            key = rec.key
+            self.store.claim(rec.sku, lambda c: (c.release(key, str(claim)), 0)[1])
 
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:
         location = self.bp.default_location(wid)

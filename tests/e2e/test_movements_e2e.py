@@ -320,3 +320,24 @@ def test_loss_netted_against_a_find_then_reimbursed_reduces_the_stock_exactly_on
     w.replay_notifications(2)
     w.cycle(hours=13)
     assert w.snapshot() == before
+
+
+def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(world):
+    """Correctness item 9: Amazon's flat files do not escape quotes; a customer comment that opens a
+    quote must not make every later line of the returns report vanish (no credit, no restock)."""
+    w = world
+    w.settings(restock_returns=True)
+    op = w.amazon.world_op
+    op("customer_return", sku="MUG-FBA", quantity=1, order_id=ORDER_MUG, comments='"arrived broken, 2nd one')
+    op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA, comments="ok")
+    w.cycle()
+    credits = sorted(o.parent_order_id for o in w.bp.world.orders.values() if o.order_type_code == "SC")
+    assert credits == [1201, 1202]
+    assert w.on_hand(TEA, FBA) == 51 and w.on_hand(MUG, FBA) == 21  # both restocked by their goods-in notes
+    (job,) = [j for j in ReportJob.scan() if j.report_type == "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+              and j.status == "applied"]
+    lines = job.detail["lines"]
+    assert lines["lines_in"] == 2 and lines["applied"] == 2 and lines["accounted"] == 2
+    before = w.snapshot()
+    w.replay_notifications(2)
+    assert w.snapshot() == before

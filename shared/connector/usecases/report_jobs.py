@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from connector.adapters.amazon.client import AmazonThrottled
 from connector.adapters.store import ReportJob
-from connector.domain.flatfile import HeaderError
+from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.reports import REPORT_SPECS, SPECS_BY_TYPE, Item, ReportSpec, report_items
 from connector.observability import logger
 from connector.usecases.movements import MovementService, Summary
@@ -198,7 +198,7 @@ class ReportJobs:
             raise
         job.detail = {**(job.detail or {}), "lease_until": None, "rows": summary.rows,
                       "recorded": summary.recorded, "seen_before": summary.seen_before,
-                      "statuses": summary.statuses}
+                      "statuses": summary.statuses, "lines": summary.lines.as_dict()}
         self._set(job, APPLIED)
         self._close(job.report_type, job.job_id, job.data_end)
         return APPLIED
@@ -206,8 +206,12 @@ class ReportJobs:
     def _apply(self, job: ReportJob, document_id: str) -> Summary:
         with self.reports.open_document(document_id) as lines:
             self._set(job, DOWNLOADED)
-            items: Iterator[Item] = report_items(job.report_type, lines)
-            return self.movements.ingest(items, report_id=job.report_id)
+            tally = LineTally()
+            items: Iterator[Item] = report_items(job.report_type, lines, tally)
+            summary = self.movements.ingest(items, report_id=job.report_id, lines=tally)
+        if not tally.balanced:  # every line must be applied, skipped or quarantined: say so loudly if not
+            logger.error("report lines not all accounted for", extra={"report_id": job.report_id, **tally.as_dict()})
+        return summary
 
     def _take_lease(self, job: ReportJob, now: datetime) -> bool:
         lease = (job.detail or {}).get("lease_until")

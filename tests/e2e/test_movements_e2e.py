@@ -341,3 +341,31 @@ def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(wor
     before = w.snapshot()
     w.replay_notifications(2)
     assert w.snapshot() == before
+
+
+def test_documents_as_odd_as_amazons_still_apply_exactly_once(world):
+    """Scenario API end to end: BOM, no charset, reordered and unknown columns, CRLF and an unclosed
+    quote in the returns and ledger documents change nothing the connector does."""
+    from simulators.spapi.scenario import Scenario
+
+    w = world
+    w.settings(restock_returns=True)
+    sc = Scenario(w.amazon.url)
+    sc.document("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "bom", "no_charset", "reorder_columns",
+                "extra_columns", "crlf", "unclosed_quote")
+    sc.document("GET_LEDGER_DETAIL_VIEW_DATA", "bom", "crlf", "extra_columns", "unclosed_quote")
+    op = w.amazon.world_op
+    op("customer_return", sku="MUG-FBA", quantity=1, order_id=ORDER_MUG)
+    op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    op("lose", sku="CANDLE-FBA", quantity=2)
+    w.cycle()
+    assert sorted(o.parent_order_id for o in w.bp.world.orders.values() if o.order_type_code == "SC") == [1201, 1202]
+    assert (w.on_hand(TEA, FBA), w.on_hand(MUG, FBA), w.on_hand(CANDLE, FBA)) == (51, 21, 8)
+    applied = [j for j in ReportJob.scan() if j.status == "applied" and (j.detail or {}).get("lines")]
+    assert applied and all(j.detail["lines"]["accounted"] == j.detail["lines"]["lines_in"] for j in applied)
+    assert {entry["report_type"] for entry in sc.state()["log"]} >= {
+        "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "GET_LEDGER_DETAIL_VIEW_DATA"}
+    before = w.snapshot()
+    w.replay_notifications(2)
+    w.cycle()
+    assert w.snapshot() == before

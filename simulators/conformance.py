@@ -52,7 +52,7 @@ MODELS_DIR = Path(__file__).resolve().parents[1] / "tests" / "contracts" / "sp-a
 MODEL_FILES = ("reports_2021-06-30.json", "feeds_2021-06-30.json", "listingsItems_2021-08-01.json",
                "fbaInventory.json", "fulfillmentInboundV0.json", "fulfillmentInbound_2024-03-20.json",
                "notifications.json")
-NOT_SP_API = ("lwaToken", "uploadDocument", "downloadDocument")  # LWA and the S3-style document URLs
+NOT_SP_API = ("lwaToken", "uploadDocument", "downloadDocument", "downloadDocumentMirror")  # LWA, S3-style document URLs
 SELLER = "A1SELLER"
 CLIENTS = ("amzn-sp-api", "python-amazon-sp-api")
 

@@ -32,13 +32,26 @@ class SimClock:
 
     Rate-limit windows, report processing and token expiry all read this clock, so a test can
     jump an hour ahead without waiting, and a benchmark can run a "minute" in a few seconds.
+
+    Two modes let time move in a test whose clock is otherwise frozen (``speed=0``), without the
+    code under test knowing (it sleeps with real ``time.sleep`` for whatever the simulator announces):
+
+    - ``tick``: every request a simulator serves advances the clock by this many seconds, so token
+      expiry, presigned-URL expiry and report processing happen after a number of requests;
+    - ``auto_advance``: when a simulator tells a client to wait because it is throttled (see
+      :meth:`real_wait`), the clock jumps over the wait at once and the announced real wait is 0,
+      so a throttled client's retry finds the window rolled over (Brightpearl's 503 + throttle period).
     """
 
-    def __init__(self, start: datetime | None = None, speed: float = 1.0) -> None:
+    def __init__(self, start: datetime | None = None, speed: float = 1.0, *, tick: float = 0.0,
+                 auto_advance: bool = False) -> None:
         self._start = start or datetime.now(UTC)
         self._real0 = time.monotonic()
         self._offset = 0.0
         self._speed = speed
+        self.tick = tick
+        self.auto_advance = auto_advance
+        self.advanced_for_waits = 0.0  # simulated seconds skipped by auto_advance (tests read it)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -53,6 +66,29 @@ class SimClock:
         with self._lock:
             self._offset += seconds
 
+    def on_request(self) -> None:
+        """A simulator served a request: ``tick`` mode moves time on."""
+        if self.tick:
+            self.advance(self.tick)
+
+    def real_wait(self, sim_seconds: float, *, blocking: bool = False) -> float:
+        """Real seconds a client must wait for ``sim_seconds`` of simulated time to pass.
+
+        ``blocking``: the client cannot go on before the wait (it is throttled). With ``auto_advance``
+        on a frozen clock, such a wait is skipped: the clock advances now and 0 is returned. A frozen
+        clock without it can never let the wait pass (a very large number, as before).
+        """
+        if sim_seconds <= 0:
+            return 0.0
+        if self._speed > 0:
+            return sim_seconds / self._speed
+        if self.auto_advance:
+            if blocking:
+                self.advance(sim_seconds)
+                self.advanced_for_waits += sim_seconds
+            return 0.0
+        return sim_seconds / 1e-9
+
     def set_speed(self, speed: float) -> None:
         with self._lock:
             # Re-base so the change of speed does not jump the clock.
@@ -64,6 +100,10 @@ class SimClock:
     @property
     def speed(self) -> float:
         return self._speed
+
+    def describe(self) -> dict[str, Any]:
+        return {"now": self.now().isoformat(), "speed": self._speed, "tick": self.tick,
+                "auto_advance": self.auto_advance, "advanced_for_waits": self.advanced_for_waits}
 
 
 @dataclass
@@ -166,7 +206,9 @@ class JournalEntry:
     status: int
     route: str
     write: bool
-    fault: str | None = None
+    fault: str | None = None  # the kind of the fault that fired on this request (status, latency, ...)
+    fault_id: str | None = None
+    seconds: float | None = None  # latency/timeout faults: the delay injected
 
 
 class _DropConnection(Exception):
@@ -340,7 +382,8 @@ class SimulatorServer:
             h.send_header("Content-Type", resp.content_type)
         for k, v in resp.headers.items():
             h.send_header(k, v)
-        h.send_header("Content-Length", str(len(payload)))
+        if "Content-Length" not in resp.headers:  # a scenario may claim another length on purpose
+            h.send_header("Content-Length", str(len(payload)))
         h.end_headers()
         if payload and req.method != "HEAD":
             h.wfile.write(payload)
@@ -372,6 +415,7 @@ class SimulatorServer:
 
         route, params, path_ok = self._match(req.method, req.path)
         req.params = params
+        self.clock.on_request()
         fault = self._pick_fault(req.method, req.path, route)
         if fault and fault.kind in ("latency", "timeout"):
             time.sleep(fault.seconds)
@@ -395,7 +439,8 @@ class SimulatorServer:
                 resp = self.authenticate(req, route) or self.before_route(req, route) or self._run(route, req)
             self.decorate(req, resp, route)
             applied_ok = route is not None and resp.status < 400
-            self._record(req, resp.status, route, fault if fault and fault.kind == "write_then_fail" else None)
+            # Every fault that fired is journaled with its kind; a latency fault's request still ran.
+            self._record(req, resp.status, route, fault)
 
         if fault and fault.kind == "write_then_fail" and applied_ok:
             if fault.status == 0:
@@ -432,6 +477,8 @@ class SimulatorServer:
                 route=route.name if route else "",
                 write=bool(route and route.write),
                 fault=fault.kind if fault else None,
+                fault_id=fault.id if fault else None,
+                seconds=fault.seconds if fault and fault.kind in ("latency", "timeout") else None,
             ))
 
     def requests(self, *, route: str | None = None, method: str | None = None,
@@ -483,10 +530,21 @@ class SimulatorServer:
 
         def advance(req: Request) -> Response:
             body = req.json() or {}
+            unknown = set(body) - {"speed", "seconds", "tick", "auto_advance"}
+            if unknown:
+                raise ValueError(f"unknown clock field(s) {sorted(unknown)}; expected speed, seconds, tick, "
+                                 f"auto_advance")
             if "speed" in body:
                 self.clock.set_speed(float(body["speed"]))
+            if "tick" in body:
+                self.clock.tick = float(body["tick"])
+            if "auto_advance" in body:
+                self.clock.auto_advance = bool(body["auto_advance"])
             self.clock.advance(float(body.get("seconds", 0)))
-            return Response(200, {"now": self.clock.now().isoformat()})
+            return Response(200, self.clock.describe())
+
+        def get_clock(req: Request) -> Response:
+            return Response(200, self.clock.describe())
 
         def get_journal(req: Request) -> Response:
             entries = self.requests(route=req.q("route"), method=req.q("method"),
@@ -503,6 +561,7 @@ class SimulatorServer:
         self.route("POST", r"/_sim/faults", post_fault, write=False)
         self.route("DELETE", r"/_sim/faults", delete_faults, write=False)
         self.route("POST", r"/_sim/clock", advance, write=False)
+        self.route("GET", r"/_sim/clock", get_clock, write=False)
         self.route("GET", r"/_sim/journal", get_journal, write=False)
         self.route("POST", r"/_sim/reset", post_reset, write=False)
 
@@ -543,8 +602,9 @@ class SlidingWindowLimiter:
         if not self._hits:
             return 0
         sim_seconds = self._hits[0] + self.window - now
-        # Headers speak real milliseconds: a client sleeps in real time.
-        return max(0, int(sim_seconds / max(self.clock.speed, 1e-9) * 1000))
+        # Headers speak real milliseconds: a client sleeps in real time. A full window blocks the
+        # client, so an auto-advancing clock skips the wait (and the window rolls over).
+        return max(0, int(self.clock.real_wait(sim_seconds, blocking=len(self._hits) >= self.limit) * 1000))
 
 
 class TokenBucket:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlencode
 
 from simulators.core import (
     HttpError,
@@ -34,6 +34,7 @@ from simulators.core import (
 )
 from simulators.spapi import notifications as notif
 from simulators.spapi import notifications_api
+from simulators.spapi.scenario import register_scenario_routes
 from simulators.spapi.world import (
     ApiError,
     Feed,
@@ -70,7 +71,10 @@ UNAUTHORIZED = {"errors": [{"code": "Unauthorized", "message": "Access to reques
                             "details": ""}]}
 QUOTA_EXCEEDED = {"errors": [{"code": "QuotaExceeded", "message": "You exceeded your quota for the requested resource.",
                               "details": ""}]}
-NO_SPAPI_AUTH = ("lwaToken", "uploadDocument", "downloadDocument")
+NO_SPAPI_AUTH = ("lwaToken", "uploadDocument", "downloadDocument", "downloadDocumentMirror")
+DOC_MIRROR_PREFIX = "/tortuga-prod-eu-mirror"  # where a "redirect" host fault sends a download
+TOKEN_EXPIRED = {"errors": [{"code": "Unauthorized", "message": "Access to requested resource is denied.",
+                             "details": "The access token you provided has expired."}]}
 DOC_PREFIX = "/tortuga-prod-eu"  # the S3-style bucket path presigned document URLs point at
 DOC_URL_TTL = 300  # presigned URLs expire after 5 minutes
 INVENTORY_TOKEN_TTL = 30  # getInventorySummaries nextToken lifetime
@@ -256,8 +260,13 @@ class SpApiSimulator(SimulatorServer):
     def authenticate(self, req: Request, route: Route) -> Response | None:
         if route.name in NO_SPAPI_AUTH:
             return None
+        if self.world.scenario.token_expires_now():  # scenario: every token expires before this request
+            now = self.clock.seconds()
+            self._tokens = {t: (min(exp, now), kind) for t, (exp, kind) in self._tokens.items()}
         token = req.header("x-amz-access-token")
         entry = self._tokens.get(token or "")
+        if entry is not None and entry[0] <= self.clock.seconds():
+            return Response(403, TOKEN_EXPIRED)
         # Grantless operations take only a client_credentials token of the notifications scope, every
         # other operation only a seller's token (jrl84/amazon-sp-api#20: "Access ... is denied").
         if route.name in notifications_api.EITHER_TOKEN_OPERATIONS:
@@ -266,7 +275,7 @@ class SpApiSimulator(SimulatorServer):
             wanted = {notifications_api.NOTIFICATIONS_SCOPE}
         else:
             wanted = {"seller"}
-        if entry is None or entry[0] <= self.clock.seconds() or entry[1] not in wanted:
+        if entry is None or entry[1] not in wanted:
             return Response(403, UNAUTHORIZED)
         return None
 
@@ -355,6 +364,9 @@ class SpApiSimulator(SimulatorServer):
     def _register_routes(self) -> None:
         self.route("POST", r"/auth/o2/token", self._lwa_token, name="lwaToken")
         self.route("PUT", DOC_PREFIX + r"/(?P<doc>[^/]+)", self._upload_document, name="uploadDocument")
+        self.route("GET", DOC_MIRROR_PREFIX + r"/(?P<doc>[^/]+)", self._download_mirror,
+                   name="downloadDocumentMirror", write=False)
+        register_scenario_routes(self)
         self.route("GET", DOC_PREFIX + r"/(?P<doc>[^/]+)", self._download_document, name="downloadDocument",
                    write=False)
         r = "/reports/2021-06-30"
@@ -462,6 +474,32 @@ class SpApiSimulator(SimulatorServer):
         return Response(200, None, {"ETag": '"' + hashlib.md5(req.body, usedforsecurity=False).hexdigest() + '"'})
 
     def _download_document(self, req: Request) -> Response:
+        refused = self._check_presigned(req, "GET")
+        if refused:
+            return refused
+        doc_id = unquote(req.params["doc"])
+        doc = self.world.documents.get(doc_id)
+        if doc is None or doc.content is None:
+            return _s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        owner = next((r for r in self.world.reports.values() if r.document_id == doc_id), None)
+        fault = self.world.scenario.host_fault(owner.report_type if owner else None) if owner else None
+        if fault is None:
+            return Response(200, raw=doc.content, content_type=doc.content_type)
+        if fault.kind == "500":
+            return _s3_error(500, "InternalError", "We encountered an internal error. Please try again.")
+        if fault.kind == "redirect":
+            query = urlencode({k: v[0] for k, v in req.query.items()})
+            return Response(302, None, {"Location": f"{self.url}{DOC_MIRROR_PREFIX}/{doc_id}?{query}"})
+        if fault.kind == "not_gzip":  # the metadata still says GZIP
+            return Response(200, raw=self.world.scenario.plain(doc.content, doc.compression),
+                            content_type=doc.content_type)
+        claimed = fault.content_length if fault.content_length is not None else 1 << 30
+        # A lying Content-Length: the body ends (the connection closes) before the length claimed.
+        return Response(200, raw=doc.content, content_type=doc.content_type,
+                        headers={"Content-Length": str(claimed), "Connection": "close"})
+
+    def _download_mirror(self, req: Request) -> Response:
+        """Where a redirected download lands: the same presigned URL on another host path."""
         refused = self._check_presigned(req, "GET")
         if refused:
             return refused

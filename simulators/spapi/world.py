@@ -25,6 +25,7 @@ from typing import Any
 import jsonschema
 
 from simulators.core import SimClock
+from simulators.spapi.scenario import ScenarioState
 
 JSON = Any
 
@@ -365,6 +366,7 @@ class World:
         self.feeds: dict[str, Feed] = {}
         self.documents: dict[str, Document] = {}
         self.forced_report_outcomes: dict[str, list[str]] = {}  # report type → queued outcomes
+        self.scenario = ScenarioState()  # odd documents, host faults, token expiry (simulators/spapi/scenario.py)
         self.forced_feed_outcomes: dict[str, list[str]] = {}
         self.outbox: list[JSON] = []  # notification payloads waiting for delivery
         self.report_compression: str | None = "GZIP"
@@ -885,13 +887,13 @@ class World:
             outcome = "DONE" if rows else "CANCELLED"  # Amazon cancels a report that has no data
         report.status = outcome
         if outcome == "DONE":
-            raw = text.encode(self.report_charset, errors="replace")
+            raw, content_type, _variants = self.scenario.shape_document(report.report_type, text,
+                                                                        self.report_charset)
             compression = self.report_compression
             if compression == "GZIP":
                 raw = gzip.compress(raw, mtime=0)
-            doc = Document(document_id=self.new_document_id(), content=raw,
-                           content_type=f"text/plain;charset={self.report_charset}", created=at,
-                           compression=compression)
+            doc = Document(document_id=self.new_document_id(), content=raw, content_type=content_type,
+                           created=at, compression=compression)
             self.documents[doc.document_id] = doc
             report.document_id = doc.document_id
         if self.on_report_finished:

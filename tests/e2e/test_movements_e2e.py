@@ -302,3 +302,70 @@ def test_windows_1252_report_is_not_garbled_and_fatal_is_retried(world):
     jobs = [j for j in ReportJob.scan() if j.report_type == "GET_LEDGER_DETAIL_VIEW_DATA" and "#" in j.job_id
             and not j.job_id.startswith("cursor")]
     assert sorted(j.status for j in jobs) == ["applied", "fatal"]
+
+
+def test_loss_netted_against_a_find_then_reimbursed_reduces_the_stock_exactly_once(world):
+    """Correctness item 10: a loss and its find in one ledger report net to nothing; Amazon's later
+    cash reimbursement (it deems a unit lost) must then reduce the FBA warehouse, not be matched
+    against the netted loss."""
+    w = world
+    w.amazon.world_op("lose", sku="TEA-FBA", quantity=1)
+    w.amazon.world_op("find", sku="TEA-FBA", quantity=1)
+    w.cycle()
+    assert w.on_hand(TEA, FBA) == 50
+    w.amazon.world_op("reimburse", sku="TEA-FBA", quantity_cash=1, amount_per_unit="4.00")
+    w.cycle(hours=13)  # the reimbursements report is due again (every 12 h)
+    assert w.on_hand(TEA, FBA) == 49
+    before = w.snapshot()
+    w.replay_notifications(2)
+    w.cycle(hours=13)
+    assert w.snapshot() == before
+
+
+def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(world):
+    """Correctness item 9: Amazon's flat files do not escape quotes; a customer comment that opens a
+    quote must not make every later line of the returns report vanish (no credit, no restock)."""
+    w = world
+    w.settings(restock_returns=True)
+    op = w.amazon.world_op
+    op("customer_return", sku="MUG-FBA", quantity=1, order_id=ORDER_MUG, comments='"arrived broken, 2nd one')
+    op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA, comments="ok")
+    w.cycle()
+    credits = sorted(o.parent_order_id for o in w.bp.world.orders.values() if o.order_type_code == "SC")
+    assert credits == [1201, 1202]
+    assert w.on_hand(TEA, FBA) == 51 and w.on_hand(MUG, FBA) == 21  # both restocked by their goods-in notes
+    (job,) = [j for j in ReportJob.scan() if j.report_type == "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
+              and j.status == "applied"]
+    lines = job.detail["lines"]
+    assert lines["lines_in"] == 2 and lines["applied"] == 2 and lines["accounted"] == 2
+    before = w.snapshot()
+    w.replay_notifications(2)
+    assert w.snapshot() == before
+
+
+def test_documents_as_odd_as_amazons_still_apply_exactly_once(world):
+    """Scenario API end to end: BOM, no charset, reordered and unknown columns, CRLF and an unclosed
+    quote in the returns and ledger documents change nothing the connector does."""
+    from simulators.spapi.scenario import Scenario
+
+    w = world
+    w.settings(restock_returns=True)
+    sc = Scenario(w.amazon.url)
+    sc.document("GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "bom", "no_charset", "reorder_columns",
+                "extra_columns", "crlf", "unclosed_quote")
+    sc.document("GET_LEDGER_DETAIL_VIEW_DATA", "bom", "crlf", "extra_columns", "unclosed_quote")
+    op = w.amazon.world_op
+    op("customer_return", sku="MUG-FBA", quantity=1, order_id=ORDER_MUG)
+    op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    op("lose", sku="CANDLE-FBA", quantity=2)
+    w.cycle()
+    assert sorted(o.parent_order_id for o in w.bp.world.orders.values() if o.order_type_code == "SC") == [1201, 1202]
+    assert (w.on_hand(TEA, FBA), w.on_hand(MUG, FBA), w.on_hand(CANDLE, FBA)) == (51, 21, 8)
+    applied = [j for j in ReportJob.scan() if j.status == "applied" and (j.detail or {}).get("lines")]
+    assert applied and all(j.detail["lines"]["accounted"] == j.detail["lines"]["lines_in"] for j in applied)
+    assert {entry["report_type"] for entry in sc.state()["log"]} >= {
+        "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "GET_LEDGER_DETAIL_VIEW_DATA"}
+    before = w.snapshot()
+    w.replay_notifications(2)
+    w.cycle()
+    assert w.snapshot() == before

@@ -141,3 +141,33 @@ def test_a_movement_another_worker_has_in_flight_is_left_alone_until_its_lease_e
     svc.retry_pending()  # A never posted (crashed): not found by reference, so it is posted once now
     assert bp.stock[1] == 8 and bp.requests == 2
     assert svc.explain("SKU-1")[0]["status"] == "applied"
+
+
+def _deemed(i, qty, sku="SKU-1"):
+    return StockChange(f"reimbursement|{i}|{sku}", "GET_FBA_REIMBURSEMENTS_DATA", "deemed", sku, -qty,
+                       f"reimbursement {i}", line=i + 2, claim="deemed")
+
+
+def test_a_loss_netted_against_a_find_leaves_no_open_claim_for_a_later_reimbursement():
+    """Correctness item 10: the netted loss never reached Brightpearl, so a later cash reimbursement
+    (Amazon deeming a unit lost) must reduce the stock instead of being matched against it."""
+    bp = FakeBrightpearl({1: 10})
+    svc = service(bp)
+    loss = StockChange("ledger|l", "GET_LEDGER_DETAIL_VIEW_DATA", "lost", "SKU-1", -1, "M", line=2, claim="loss")
+    svc.ingest([loss, change(2, qty=1, kind="found")])
+    assert bp.stock[1] == 10 and bp.requests == 0  # netted
+    svc.ingest([_deemed(1, 1)])
+    assert bp.stock[1] == 9  # Amazon's sellable stock: 10 - 1 + 1 - 1
+    assert svc.store.claims["SKU-1"].losses == 0
+    svc.ingest([_deemed(1, 1)])  # re-read: nothing more
+    assert bp.stock[1] == 9
+
+
+def test_a_loss_that_is_not_netted_still_matches_its_reimbursement():
+    bp = FakeBrightpearl({1: 10})
+    svc = service(bp)
+    loss = StockChange("ledger|l", "GET_LEDGER_DETAIL_VIEW_DATA", "lost", "SKU-1", -2, "M", line=2, claim="loss")
+    svc.ingest([loss, change(2, qty=1, kind="found")])  # different size: not netted
+    assert bp.stock[1] == 9
+    svc.ingest([_deemed(1, 2)])
+    assert bp.stock[1] == 9  # the reimbursement is the same two units the ledger already reduced

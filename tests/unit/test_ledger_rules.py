@@ -147,3 +147,22 @@ def test_bom_and_spaces_in_the_header_do_not_matter():
     columns, it = read_rows(lines)
     (change,) = classify_ledger(it, LedgerColumns.of(columns))
     assert isinstance(change, StockChange) and change.sku == "SKU-1"
+
+
+@pytest.mark.parametrize(("qty", "event", "why"), [
+    ("1e3", "Adjustments", "not an integer"), ("2.5", "Adjustments", "not an integer"),
+    ("-99999999999", "Adjustments", "plausible"), ("-3", "CustomerReturns", "a return adds units"),
+])
+def test_implausible_quantities_are_quarantined_not_applied(qty, event, why):
+    (item,) = classify([row(qty=qty, event=event, reason="M" if event == "Adjustments" else "")])
+    assert isinstance(item, Quarantine) and why in item.reason and item.line == 2
+
+
+def test_an_unclosed_quote_in_a_cell_stays_on_its_line():
+    from connector.domain.flatfile import split_line
+
+    assert split_line('a\t"Mug 12\tb\r\n') == ["a", '"Mug 12', "b"]
+    assert split_line('"a"\t"say ""hi"""\t""\n') == ["a", 'say "hi"', ""]
+    assert split_line('"a"\t"12" mug"\n') == ["a", '12" mug']  # Amazon's unescaped quote (models#4367)
+    items = classify([row(title='"Mug 12'), row(ref="2"), row(ref="3")], quoted=False)
+    assert [i.line for i in items] == [2, 3, 4] and all(isinstance(i, StockChange) for i in items)

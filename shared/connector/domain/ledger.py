@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from connector.domain.flatfile import Columns, cell, parse_int
+from connector.domain.flatfile import MAX_ROW_UNITS, Columns, LineTally, cell, parse_int
 from connector.domain.movements import OccurrenceCounter, Quarantine, StockChange, natural_key
 
 REPORT_TYPE = "GET_LEDGER_DETAIL_VIEW_DATA"
@@ -91,23 +91,31 @@ class LedgerColumns:
 OURS = frozenset({"adjustments", "customerreturns"})
 
 
-def classify_ledger(rows: Iterator[tuple[int, list[str]]], cols: LedgerColumns,
+def classify_ledger(rows: Iterator[tuple[int, list[str]]], cols: LedgerColumns, tally: LineTally | None = None,
                     ) -> Iterator[StockChange | Quarantine]:
     """Each ledger row this feature owns, as a stock change (quantity 0 = skipped, with why) or a quarantine.
 
-    Rows of other event types yield nothing. Fast path first: most of a ledger is shipments.
+    Rows of other event types yield nothing; they are counted on ``tally`` as skipped, by event type.
+    Fast path first: most of a ledger is shipments.
     """
     counter = OccurrenceCounter()
     ev_pos = cols.event_type
-    for line, row in rows:
-        event = row[ev_pos].strip().lower() if ev_pos < len(row) else ""
-        if event not in OURS:
-            if event in IGNORED_EVENTS:
+    ignored: dict[str, int] = {}
+    try:
+        for line, row in rows:
+            event = row[ev_pos].strip().lower() if ev_pos < len(row) else ""
+            if event not in OURS:
+                if event in IGNORED_EVENTS:
+                    ignored[event] = ignored.get(event, 0) + 1
+                    continue
+                why = f"unknown Event Type {event!r}" if event else "row has no Event Type"
+                yield Quarantine(REPORT_TYPE, line, why, "\t".join(row), cell(row, cols.msku))
                 continue
-            why = f"unknown Event Type {event!r}" if event else "row has no Event Type"
-            yield Quarantine(REPORT_TYPE, line, why, "\t".join(row), cell(row, cols.msku))
-            continue
-        yield _classify(line, row, event, cols, counter)
+            yield _classify(line, row, event, cols, counter)
+    finally:
+        if tally is not None:
+            for event, n in ignored.items():
+                tally.skip(f"Event Type {event}: not this feature's ({IGNORED_EVENTS[event]})", n)
 
 
 def _classify(line: int, row: list[str], event: str, cols: LedgerColumns,
@@ -119,6 +127,8 @@ def _classify(line: int, row: list[str], event: str, cols: LedgerColumns,
         return Quarantine(REPORT_TYPE, line, "no MSKU", raw)
     if qty is None:
         return Quarantine(REPORT_TYPE, line, f"Quantity {cell(row, cols.quantity)!r} is not an integer", raw, sku)
+    if abs(qty) > MAX_ROW_UNITS:
+        return Quarantine(REPORT_TYPE, line, f"Quantity {qty} is beyond any plausible row ({MAX_ROW_UNITS})", raw, sku)
     when = cell(row, cols.date_time) or cell(row, cols.date)
     ref = cell(row, cols.reference_id)
     disposition = cell(row, cols.disposition).upper()
@@ -130,6 +140,8 @@ def _classify(line: int, row: list[str], event: str, cols: LedgerColumns,
                                   reason, qty))
     if event == "customerreturns":
         match = natural_key("return", ref, sku)
+        if qty <= 0:
+            return Quarantine(REPORT_TYPE, line, f"CustomerReturns Quantity {qty}: a return adds units", raw, sku)
         if disposition != SELLABLE:
             return StockChange(key, REPORT_TYPE, "customer_return", sku, 0,
                                f"returned as {disposition or 'unknown'}: unsellable units are never restocked",

@@ -124,6 +124,19 @@ class DeemedClaims:
         self.counted[key] = units - matched
         return units - matched
 
+    def release(self, key: str, claim: str) -> None:
+        """The movement's reduction was netted against an opposite movement in its batch and never
+        reached Brightpearl: its unmatched units are no longer open, so a later row of the other
+        report is not matched against them (it reduces the stock itself)."""
+        left = self.counted.get(key, 0)
+        if left <= 0:
+            return
+        if claim == "loss":
+            self.losses -= min(left, self.losses)
+        else:
+            self.deemed -= min(left, self.deemed)
+        self.counted[key] = 0
+
 
 @dataclass(frozen=True)
 class Correction:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from connector.domain.fba_events import REIMBURSEMENTS, REPLACEMENTS, parse_reimbursements, parse_replacements
-from connector.domain.flatfile import HeaderError, read_rows
+from connector.domain.flatfile import HeaderError, LineTally, read_rows
 from connector.domain.ledger import REPORT_TYPE as LEDGER_DETAIL
 from connector.domain.ledger import LedgerColumns, classify_ledger
 from connector.domain.movements import Quarantine, StockChange
@@ -46,25 +47,43 @@ SPECS_BY_TYPE = {s.report_type: s for s in REPORT_SPECS}
 Item = StockChange | CustomerReturn | Quarantine
 
 
-def report_items(report_type: str, lines: Iterable[str]) -> Iterator[Item]:
+def report_items(report_type: str, lines: Iterable[str], tally: LineTally | None = None) -> Iterator[Item]:
     """The movements (and quarantined rows) of one report document, streamed.
 
     A document with no header at all yields nothing; one whose header lacks a column the connector
-    needs raises :class:`HeaderError` (the whole report is unusable, nothing is guessed).
+    needs raises :class:`HeaderError` (the whole report is unusable, nothing is guessed). A line whose
+    field count differs from the header's is quarantined with its line number (never merged with its
+    neighbours); blank lines and rows of other features are counted as skipped on ``tally``.
     """
+    bad: deque[Quarantine] = deque()
+
+    def on_bad(line: int, reason: str, raw: str) -> None:
+        bad.append(Quarantine(report_type, line, reason, raw))
+
     try:
-        columns, rows = read_rows(lines)
+        columns, rows = read_rows(lines, tally=tally, on_bad=on_bad)
     except HeaderError:
         return
+    parsed: Iterator[Item]
     if report_type == LEDGER_DETAIL:
-        yield from classify_ledger(rows, LedgerColumns.of(columns))
+        parsed = classify_ledger(rows, LedgerColumns.of(columns), tally)
     elif report_type == FBA_RETURNS:
-        yield from parse_fba_returns(columns, rows)
+        parsed = parse_fba_returns(columns, rows)
     elif report_type == MFN_RETURNS:
-        yield from parse_mfn_returns(columns, rows)
+        parsed = parse_mfn_returns(columns, rows)
     elif report_type == REPLACEMENTS:
-        yield from parse_replacements(columns, rows)
+        parsed = parse_replacements(columns, rows)
     elif report_type == REIMBURSEMENTS:
-        yield from parse_reimbursements(columns, rows)
+        parsed = parse_reimbursements(columns, rows)
     else:
         raise ValueError(f"report type {report_type} does not feed movements")
+    for item in parsed:
+        while bad:  # malformed lines met while the parser read ahead, in file order
+            yield bad.popleft()
+        yield item
+    yield from bad
+
+
+def item_lines(item: Item) -> int:
+    """How many physical lines of the report one item stands for (an MFN return groups its RMA's rows)."""
+    return len(item.lines) if isinstance(item, CustomerReturn) else 1

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from connector.domain.flatfile import Columns, HeaderError, cell, parse_int
+from connector.domain.flatfile import MAX_ROW_UNITS, Columns, HeaderError, cell, parse_int
 from connector.domain.movements import OccurrenceCounter, Quarantine, natural_key
 
 FBA_RETURNS = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
@@ -74,8 +74,9 @@ def parse_fba_returns(columns: Columns, rows: Iterator[tuple[int, list[str]]],
         if not sku or not order_id:
             yield Quarantine(FBA_RETURNS, line, "no sku or order-id", raw, sku)
             continue
-        if qty is None or qty <= 0:
-            yield Quarantine(FBA_RETURNS, line, f"quantity {cell(row, qty_c)!r} is not a positive integer", raw, sku)
+        if qty is None or not 0 < qty <= MAX_ROW_UNITS:
+            yield Quarantine(FBA_RETURNS, line, f"quantity {cell(row, qty_c)!r} is not a positive integer "
+                                                f"of plausible size", raw, sku)
             continue
         lpn, when = cell(row, lpn_c), cell(row, date_c)
         key = counter.key(natural_key("fba-return", order_id, sku, lpn, when))
@@ -95,9 +96,9 @@ def parse_mfn_returns(columns: Columns, rows: Iterator[tuple[int, list[str]]],
         if not order_id or not sku:
             yield Quarantine(MFN_RETURNS, line, "no Order ID or Merchant SKU", raw, sku)
             continue
-        if qty is None or qty <= 0:
-            yield Quarantine(MFN_RETURNS, line, f"Return quantity {cell(row, qty_c)!r} is not a positive integer",
-                             raw, sku)
+        if qty is None or not 0 < qty <= MAX_ROW_UNITS:
+            yield Quarantine(MFN_RETURNS, line, f"Return quantity {cell(row, qty_c)!r} is not a positive "
+                                                f"integer of plausible size", raw, sku)
             continue
         rma = cell(row, rma_c)
         key = natural_key("mfn-return", order_id, rma)

@@ -28,6 +28,7 @@ from connector.adapters.brightpearl.client import (
 )
 from connector.adapters.movement_store import IndexUpdate, MovementRecord, MovementStore
 from connector.adapters.repositories import GlobalSettings
+from connector.domain.flatfile import LineTally
 from connector.domain.movements import (
     APPLIED,
     DRY_RUN,
@@ -39,6 +40,7 @@ from connector.domain.movements import (
     SKIPPED,
     UNMATCHED,
     Correction,
+    DeemedClaims,
     Quarantine,
     StockChange,
     batches,
@@ -87,6 +89,7 @@ class Summary:
     seen_before: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     requests: int = 0
+    lines: LineTally = field(default_factory=LineTally)
 
     def count(self, status: str) -> None:
         self.statuses[status] = self.statuses.get(status, 0) + 1
@@ -98,6 +101,21 @@ class _Intent:
     warehouse_id: int
     product_id: int
     quantity: int
+    lines: int = 1  # physical report lines this movement stands for (accounting)
+
+
+def account(tally: LineTally, rec: MovementRecord | None, n: int, line: int) -> None:
+    """Book ``n`` report lines under what became of their movement in this run."""
+    if rec is None:
+        tally.wait("unknown", n)  # recorded by another worker between our create and read
+    elif rec.status == APPLIED:
+        tally.applied += n
+    elif rec.status == SKIPPED:
+        tally.skip(f"{rec.kind}: nothing to write (the movement says why)", n)
+    elif rec.status == QUARANTINED:
+        tally.quarantine(rec.line or line, rec.reason or "quarantined", n)
+    else:
+        tally.wait(rec.status, n)
 
 
 class MovementService:
@@ -115,30 +133,48 @@ class MovementService:
 
     # ================================================================== ingest
     def ingest(self, items: Iterable[StockChange | CustomerReturn | Quarantine], *,
-               report_id: str | None = None) -> Summary:
-        """Record every row (once) and drive whatever is not finished. Rows are consumed as a stream."""
+               report_id: str | None = None, lines: LineTally | None = None) -> Summary:
+        """Record every row (once) and drive whatever is not finished. Rows are consumed as a stream.
+
+        Every item's report lines are booked on ``lines`` (the report's :class:`LineTally`, which the
+        reader has already told about blank lines and rows of other features) under what became of
+        its movement in this run: applied, skipped, quarantined or pending (by status)."""
         s = self.settings()
         summary = Summary()
+        tally = summary.lines if lines is None else lines
+        summary.lines = tally
         index = IndexUpdate()
         intents: list[_Intent] = []
-        returns: list[MovementRecord] = []
+        returns: list[tuple[MovementRecord, int]] = []
         for item in items:
             summary.rows += 1
-            rec = self._record(item, report_id, s, summary, index)
+            n = len(item.lines) if isinstance(item, CustomerReturn) else 1
+            rec, seen = self._record(item, report_id, s, summary, index)
             if rec is None:
+                account(tally, seen, n, item.line)
                 continue
             if rec.kind == RETURN_KIND:
-                returns.append(rec)
+                returns.append((rec, n))
+            elif self._drive_stock(rec, s, intents, index):
+                intents[-1].lines = n
             else:
-                self._drive_stock(rec, s, intents, index)
+                account(tally, rec, n, item.line)
             if len(intents) >= self.batch_size * 10:  # keep memory flat on huge reports
                 self._flush(intents, index, s)
+                self._account_intents(tally, intents)
                 intents = []
         self._flush(intents, index, s)
-        for rec in returns:
+        self._account_intents(tally, intents)
+        for rec, n in returns:
             self._drive_return(rec, s, index)
+            account(tally, rec, n, rec.line or 0)
         self.store.update_index(index)
         return summary
+
+    @staticmethod
+    def _account_intents(tally: LineTally, intents: list[_Intent]) -> None:
+        for it in intents:
+            account(tally, it.rec, it.lines, it.rec.line or 0)
 
     def retry_pending(self) -> Summary:
         """Drive every movement in the retry index again (new links, orders now in Brightpearl, retries)."""
@@ -166,7 +202,8 @@ class MovementService:
 
     # ================================================================== records
     def _record(self, item: StockChange | CustomerReturn | Quarantine, report_id: str | None, s: GlobalSettings,
-                summary: Summary, index: IndexUpdate) -> MovementRecord | None:
+                summary: Summary, index: IndexUpdate) -> tuple[MovementRecord | None, MovementRecord | None]:
+        """(the record to drive now or None, the record as it stands: new or found)."""
         now = self.clock()
         if isinstance(item, Quarantine):
             rec = MovementRecord(key=item.key, source=item.report_type, kind="quarantine", sku=item.sku or "?",
@@ -193,12 +230,12 @@ class MovementService:
             if rec.status == QUARANTINED:
                 index.quarantined[rec.key] = {"source": rec.source, "line": rec.line, "why": rec.reason,
                                               "sku": rec.sku, "report_id": report_id}
-            return None if rec.status in FINAL else rec
+            return (None if rec.status in FINAL else rec), rec
         summary.seen_before += 1
         existing = self.store.get(rec.key)
         if existing is None or existing.status in FINAL or (existing.status == DRY_RUN and s.dry_run):
-            return None
-        return existing
+            return None, existing
+        return existing, existing
 
     def _finish(self, rec: MovementRecord, status: str, index: IndexUpdate, *, reason: str | None = None,
                 error: str | None = None) -> bool:
@@ -224,20 +261,21 @@ class MovementService:
 
     # ================================================================== stock corrections
     def _drive_stock(self, rec: MovementRecord, s: GlobalSettings, intents: list[_Intent],
-                     index: IndexUpdate) -> None:
+                     index: IndexUpdate) -> bool:
+        """Settle the movement now, or queue its correction on ``intents`` (True)."""
         wid = s.fba_warehouse_id
         if wid is None:
             self._finish(rec, PENDING, index, error="fba_warehouse_id is not set")
-            return
+            return False
         if rec.status == IN_FLIGHT:
             since = self.clock() - rec.updated_at if rec.updated_at else IN_FLIGHT_LEASE
             if timedelta(0) <= since < IN_FLIGHT_LEASE:
                 # Another worker marked it in flight moments ago and may still be waiting on the
                 # governor to post it: looking it up now would find nothing and post it twice.
                 # It stays in the retry index; a later run settles it by reference.
-                return
+                return False
             if self._recovered(wid, [rec], index):
-                return
+                return False
         amazon_qty = int(rec.detail.get("amazon_quantity", rec.quantity))
         if rec.kind == "customer_return":
             restocked = any(o.kind == RETURN_KIND and o.match_key == rec.match_key and o.detail.get("restocked")
@@ -245,7 +283,7 @@ class MovementService:
             apply, why = ledger_return_decision(restock_on=s.restock_returns, credit_restocked=restocked)
             if not apply:
                 self._finish(rec, SKIPPED, index, reason=f"{rec.reason}; {why}")
-                return
+                return False
         quantity = amazon_qty
         claim = rec.detail.get("claim")
         if claim:
@@ -260,20 +298,21 @@ class MovementService:
                 other = "a reimbursement already deemed these units" if claim == "loss" else \
                     "a ledger adjustment already reduced these units"
                 self._finish(rec, SKIPPED, index, reason=f"{rec.reason}; {other}")
-                return
+                return False
             if left < units:
                 rec.reason = f"{rec.reason}; {units - left} unit(s) already reduced by the matching row"
         rec.quantity = quantity
         product_id = self.resolve_sku(rec.sku)
         if product_id is None:
             self._finish(rec, UNMATCHED, index, error=f"no Brightpearl product linked to Amazon SKU {rec.sku}")
-            return
+            return False
         rec.product_id, rec.warehouse_id = product_id, wid
         if s.dry_run:
             self._finish(rec, DRY_RUN, index, reason=f"{rec.reason}; dry run: would correct {quantity:+d} "
                                                       f"of product {product_id} in warehouse {wid}")
-            return
+            return False
         intents.append(_Intent(rec, wid, product_id, quantity))
+        return True
 
     def _flush(self, intents: list[_Intent], index: IndexUpdate, s: GlobalSettings) -> None:
         # Brightpearl values stock added by correction; Amazon says nothing of cost, so 0 in the account currency.
@@ -287,10 +326,24 @@ class MovementService:
             for a, b in pairs:
                 for this, other in ((a, b), (b, a)):
                     rec = by_key[this.key].rec
-                    self._finish(rec, SKIPPED, index,
-                                 reason=f"{rec.reason}; netted against {other.key} in the same batch")
+                    if self._finish(rec, SKIPPED, index,
+                                    reason=f"{rec.reason}; netted against {other.key} in the same batch"):
+                        self._release_claim(rec)
             for chunk in batches([by_key[c.key] for c in remaining], self.batch_size):
                 self._post(wid, chunk, index, currency)
+
+    def _release_claim(self, rec: MovementRecord) -> None:
+        """A netted loss (or deemed reduction) never reached Brightpearl: it must not stay open for
+        deemed matching, or a later reimbursement of it is matched and the stock drifts by its units."""
+        claim = rec.detail.get("claim")
+        if claim:
+            key = rec.key
+
+            def release(c: DeemedClaims) -> int:
+                c.release(key, str(claim))
+                return 0
+
+            self.store.claim(rec.sku, release)
 
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:
         location = self.bp.default_location(wid)

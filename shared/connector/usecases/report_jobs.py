@@ -23,7 +23,7 @@ from pynamodb.exceptions import DoesNotExist, PutError
 
 from connector.adapters.amazon.client import AmazonThrottled
 from connector.adapters.store import ReportJob
-from connector.domain.flatfile import HeaderError
+from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.reports import REPORT_SPECS, SPECS_BY_TYPE, Item, ReportSpec, report_items
 from connector.observability import logger
 from connector.usecases.movements import MovementService, Summary
@@ -33,6 +33,7 @@ DOWNLOADED, APPLIED, FAILED = "downloaded", "applied", "failed"
 OPEN = (REQUESTED, IN_PROGRESS, DONE, DOWNLOADED)
 LEASE = timedelta(minutes=15)
 STUCK_AFTER = timedelta(hours=2)  # a report still IN_QUEUE this long is cancelled and asked for again
+RETRY_FIRST, RETRY_MAX = timedelta(minutes=5), timedelta(hours=6)  # back-off of a job whose apply failed
 
 
 class ReportsPort(Protocol):
@@ -84,7 +85,7 @@ class ReportJobs:
 
     # ------------------------------------------------------------------ schedule
     def run_schedule(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"requested": [], "polled": [], "throttled": []}
+        out: dict[str, Any] = {"requested": [], "polled": [], "throttled": [], "failed": []}
         for spec in self.specs:
             try:
                 out["polled"] += self._poll_open(spec)
@@ -95,6 +96,13 @@ class ReportJobs:
                 # The createReport/getReport quota is spent: the next schedule continues, nobody waits.
                 out["throttled"].append(spec.report_type)
                 logger.warning("report quota spent; next schedule continues", extra={"error": str(exc)})
+            except Exception as exc:
+                # One bad document (not gzip, cut short, a 500 from its host) or an LWA/SP-API outage
+                # fails this report type alone: recorded on its job with a back-off, reported here,
+                # and the other types, the pending retries and the digest still run.
+                out["failed"].append({"report_type": spec.report_type, "error": f"{type(exc).__name__}: {exc}"})
+                logger.error("report type failed this run; the others go on",
+                             extra={"report_type": spec.report_type, "error": str(exc)})
         out["retried"] = self.movements.retry_pending().rows
         return out
 
@@ -142,6 +150,9 @@ class ReportJobs:
             lease = (job.detail or {}).get("lease_until")
             if lease and datetime.fromisoformat(lease) > self.clock():
                 continue  # someone is applying it right now
+            retry_at = (job.detail or {}).get("retry_after")
+            if retry_at and datetime.fromisoformat(retry_at) > self.clock():
+                continue  # its last apply failed: backing off
             status = self.reports.get(str(job.report_id))
             if status.status == "IN_QUEUE" and job.requested_at and self.clock() - job.requested_at > STUCK_AFTER:
                 self.reports.cancel(str(job.report_id))
@@ -191,14 +202,19 @@ class ReportJobs:
             self._close(job.report_type, job.job_id, None)
             return FAILED
         except Exception as exc:
-            # Download or store trouble: free the job so the redelivered notification (or the next poll)
-            # applies it again at once; rows already recorded are recognised and not applied twice.
-            job.detail = {**(job.detail or {}), "lease_until": None}
-            self._set(job, DONE, error=f"apply interrupted, retried: {exc}")
+            # Download or store trouble: free the job so the redelivered notification (or a later poll)
+            # applies it again; rows already recorded are recognised and not applied twice. The schedule's
+            # poll backs off (5 min, doubling, at most 6 h) so one bad document does not eat every run.
+            attempts = int((job.detail or {}).get("attempts", 0)) + 1
+            backoff = min(RETRY_MAX, RETRY_FIRST * 2 ** (attempts - 1))
+            job.detail = {**(job.detail or {}), "lease_until": None, "attempts": attempts,
+                          "retry_after": _iso(now + backoff)}
+            self._set(job, DONE, error=f"apply interrupted (attempt {attempts}), retried after "
+                                       f"{int(backoff.total_seconds())} s: {type(exc).__name__}: {exc}")
             raise
-        job.detail = {**(job.detail or {}), "lease_until": None, "rows": summary.rows,
+        job.detail = {**(job.detail or {}), "lease_until": None, "retry_after": None, "rows": summary.rows,
                       "recorded": summary.recorded, "seen_before": summary.seen_before,
-                      "statuses": summary.statuses}
+                      "statuses": summary.statuses, "lines": summary.lines.as_dict()}
         self._set(job, APPLIED)
         self._close(job.report_type, job.job_id, job.data_end)
         return APPLIED
@@ -206,8 +222,12 @@ class ReportJobs:
     def _apply(self, job: ReportJob, document_id: str) -> Summary:
         with self.reports.open_document(document_id) as lines:
             self._set(job, DOWNLOADED)
-            items: Iterator[Item] = report_items(job.report_type, lines)
-            return self.movements.ingest(items, report_id=job.report_id)
+            tally = LineTally()
+            items: Iterator[Item] = report_items(job.report_type, lines, tally)
+            summary = self.movements.ingest(items, report_id=job.report_id, lines=tally)
+        if not tally.balanced:  # every line must be applied, skipped or quarantined: say so loudly if not
+            logger.error("report lines not all accounted for", extra={"report_id": job.report_id, **tally.as_dict()})
+        return summary
 
     def _take_lease(self, job: ReportJob, now: datetime) -> bool:
         lease = (job.detail or {}).get("lease_until")

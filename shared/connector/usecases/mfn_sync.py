@@ -117,13 +117,15 @@ class MfnSync:
     # ------------------------------------------------------------------ the sync itself
     def sync_links(self, links: Sequence[ListingLink], *, trigger: str, force: bool = False,
                    amazon_quantities: Mapping[str, int | None] | None = None,
-                   amazon_statuses: Mapping[str, str] | None = None) -> SyncReport:
+                   amazon_statuses: Mapping[str, str] | None = None, eu_complete: bool = False) -> SyncReport:
         """Recompute and push. ``amazon_quantities`` (listing id → what Amazon shows) replaces the
         last confirmed value in the comparison, and ``amazon_statuses`` (listing id → "confirmed" /
-        "not-found") whether Amazon holds the listing, as the nightly reconciliation does."""
+        "not-found") whether Amazon holds the listing, as the nightly reconciliation does.
+        ``eu_complete``: ``links`` already hold every EU link of their SKUs (the nightly EU scope)."""
         report = SyncReport(trigger=trigger)
         # The EU rule: one quantity per SKU across the EU, so every EU link of a SKU is planned together.
-        links = self.links.eu_siblings(links, [m for m in self.marketplace_ids if m in EU_MARKETPLACES])
+        if not eu_complete:
+            links = self.links.eu_siblings(links, [m for m in self.marketplace_ids if m in EU_MARKETPLACES])
         views = [self.links.view(link) for link in links]
         if amazon_quantities is not None:
             views = [_with_confirmed(v, amazon_quantities.get(v.listing_id)) for v in views]

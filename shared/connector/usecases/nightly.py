@@ -160,7 +160,7 @@ class NightlyReconciliation:
                         lid, statuses[lid], result=None if statuses[lid] == "confirmed"
                         else "not on Amazon: missing from the All Listings report")
         report = self.sync.sync_links(links, trigger="nightly reconciliation", amazon_quantities=shown,
-                                      amazon_statuses=statuses)
+                                      amazon_statuses=statuses, eu_complete=scope == "EU")
         corrected = [{"sku": sku, "marketplace": mid, "amazon_had": amazon.get(sku), "pushed": q}
                      for mid, sku, q in report.pushes]
         failing = [{"sku": link.sku, "marketplace": link.marketplace_id, "result": link.last_result}

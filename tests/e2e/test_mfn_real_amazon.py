@@ -157,8 +157,8 @@ def test_removing_a_warehouse_lowers_amazon_at_once(stack):
     patches_before = len(stack.amazon.requests(route="patchListingsItem"))
 
     out = operator("set-settings", **{"global": {"mfn_warehouses": [2]}})  # Overflow no longer sells MFN
-    assert out["ok"] and out["resync"]["marketplaces"] == [UK, DE]
     assert (qty(stack, "MUG-EU"), qty(stack, "PLAIN-0")) == (9, 20)  # no webhook, no nightly run
+    assert out["ok"] and out["resync"]["marketplaces"] == [UK, DE]
     # Only the two listings whose quantity moved were pushed.
     assert len(stack.amazon.requests(route="patchListingsItem")) == patches_before + 2
 
@@ -220,16 +220,22 @@ def test_feed_pipeline_converges_under_duplicates_reordering_and_throttles(stack
 
 # ---------------------------------------------------------------------------- item 6: unknown SKUs
 def test_a_link_to_a_sku_amazon_does_not_hold_is_flagged_and_never_pushed(stack):
-    out = operator("connect", marketplaceId=UK, sku="NOT-ON-AMAZON")
-    assert out["ok"] and out["onAmazon"] is False and not out["pushed"]
-    assert out["reason"].startswith("not on Amazon: NOT_FOUND")
-    # A link made without the check (e.g. by an older version) is checked before its first push.
-    stack.link([(UK, "NOT-ON-AMAZON-2", 4001, "MFN")], replace=False)
-    stack.amazon.configure(listing_not_found_status=400)  # the sandbox's answer for a bad id: same outcome
+    # A link made without the check (e.g. by an older version) is checked before its first push;
+    # the sandbox's 400 for a bad id means the same as production's 404.
+    stack.link([(UK, "NOT-ON-AMAZON-2", 4001, "MFN")])
+    stack.amazon.configure(listing_not_found_status=400)
     stack.bp.adjust_on_hand(4001, 2, 3)
     settle(stack)
-    assert stack.amazon.world.offer_only == {}
+    assert stack.amazon.world.offer_only == {}  # Amazon would have accepted a push and created one
     assert stack.amazon.requests(route="patchListingsItem") == []
+
+    stack.amazon.configure(listing_not_found_status=404)
+    out = operator("connect", marketplaceId=UK, sku="NOT-ON-AMAZON")
+    assert out["ok"] and out["onAmazon"] is False and not out["pushed"], out
+    assert out["reason"].startswith("not on Amazon: NOT_FOUND")
+    stack.bp.adjust_on_hand(4001, 2, 1)
+    settle(stack)
+    assert stack.amazon.world.offer_only == {} and stack.amazon.requests(route="patchListingsItem") == []
     for sku in ("NOT-ON-AMAZON", "NOT-ON-AMAZON-2"):
         link = LinkRepository().get(UK, sku)
         assert link.amazon_status == "not-found" and link.last_result.startswith("not on Amazon")

@@ -385,6 +385,11 @@ class SpApiSimulator(SimulatorServer):
         li = r"/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^/]+)"
         self._op("GET", li, "getListingsItem", self._get_listings_item)
         self._op("PATCH", li, "patchListingsItem", self._patch_listings_item)
+        # A raw "/" in the SKU makes the path longer than the operation's: Amazon answers 403
+        # Unauthorized (selling-partner-api-models #1100, #4429; python-amazon-sp-api #495).
+        li_slash = r"/listings/2021-08-01/items/(?P<seller>[^/]+)/(?P<sku>[^?]+/[^?]*)"
+        self._op("GET", li_slash, "getListingsItem", self._listing_raw_slash)
+        self._op("PATCH", li_slash, "patchListingsItem", self._listing_raw_slash)
         self._op("GET", r"/fba/inventory/v1/summaries", "getInventorySummaries", self._get_inventory_summaries)
         v0 = "/fba/inbound/v0"
         self._op("GET", v0 + r"/shipments", "getShipments", self._get_shipments)
@@ -664,6 +669,14 @@ class SpApiSimulator(SimulatorServer):
             raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
         return unquote(req.params["sku"]), self._check_marketplaces(_qlist(req, "marketplaceIds"))
 
+    def _listing_raw_slash(self, req: Request) -> Response:
+        raise ApiError(403, "Unauthorized", "Access to requested resource is denied.")
+
+    def _listing_not_found(self, sku: str, mkts: list[str]) -> ApiError:
+        if self.world.listing_not_found_status == 400:  # as Amazon's sandbox answers a bad id
+            return ApiError(400, "InvalidInput", f"{sku} is an invalid SKU for marketplace {','.join(mkts)}")
+        return ApiError(404, "NOT_FOUND", f"SKU '{sku}' not found in marketplace {','.join(mkts)}")
+
     def _get_listings_item(self, req: Request) -> Response:
         sku, mkts = self._listing_request(req)
         included = _qlist(req, "includedData") or ["summaries"]
@@ -672,7 +685,7 @@ class SpApiSimulator(SimulatorServer):
             raise invalid(f"Invalid includedData value(s): {', '.join(bad)}.")
         listing = self.world.listings.get(sku)
         if listing is None or not set(mkts) & set(listing.marketplace_ids):
-            raise ApiError(404, "NotFound", f"SKU '{sku}' not found in marketplace {','.join(mkts)}")
+            raise self._listing_not_found(sku, mkts)
         return Response(200, self.world.listing_item(sku, mkts, included))
 
     def _patch_listings_item(self, req: Request) -> Response:
@@ -964,8 +977,15 @@ class SpApiSimulator(SimulatorServer):
     def configure(self, *, report_compression: Any = _UNSET, report_charset: str | None = None,
                   notification_duplicates: int | None = None, notification_types: list[str] | None = None,
                   report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None,
-                  strict_subscriptions: bool | None = None) -> None:
+                  strict_subscriptions: bool | None = None,
+                  listing_not_found_status: int | None = None, feed_delays: list[float] | None = None) -> None:
         """Change behaviour at run time (also ``POST /_sim/spapi/settings``)."""
+        if listing_not_found_status is not None:
+            if listing_not_found_status not in (400, 404):
+                raise ValueError("listing_not_found_status must be 400 or 404")
+            self.world.listing_not_found_status = int(listing_not_found_status)
+        if feed_delays is not None:
+            self.world.delay_next_feeds(list(feed_delays))
         if report_compression is not _UNSET:
             if report_compression not in (None, "GZIP"):
                 raise ValueError("report_compression must be GZIP or null")

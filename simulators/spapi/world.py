@@ -309,6 +309,7 @@ class Feed:
     processing_end: datetime | None = None
     result_document_id: str | None = None
     forced: str | None = None
+    extra_delay: float = 0.0  # seconds beyond Timing.feed_processing (reorders completions)
 
     def to_api(self) -> JSON:
         out: dict[str, JSON] = {
@@ -368,6 +369,11 @@ class World:
         self.forced_report_outcomes: dict[str, list[str]] = {}  # report type → queued outcomes
         self.scenario = ScenarioState()  # odd documents, host faults, token expiry (simulators/spapi/scenario.py)
         self.forced_feed_outcomes: dict[str, list[str]] = {}
+        self.feed_delays: list[float] = []  # extra processing seconds for the next feeds, in order
+        # SKUs a patch or feed message "created" although the seller had no such listing: Amazon accepts
+        # the submission and may create an offer-only (incomplete) listing (docs/simulators-spapi.md).
+        self.offer_only: dict[str, JSON] = {}
+        self.listing_not_found_status = 404  # 400: answer a bad SKU as the sandbox does (InvalidInput)
         self.outbox: list[JSON] = []  # notification payloads waiting for delivery
         self.report_compression: str | None = "GZIP"
         self.report_charset = "UTF-8"
@@ -797,9 +803,6 @@ class World:
         (and makes the SKU seller-fulfilled, as Amazon does); other attribute paths are stored.
         """
         listing = self.listings.get(sku)
-        if listing is None:
-            return [{"code": ISSUE_UNKNOWN_SKU, "message": f"SKU '{sku}' does not exist for this seller.",
-                     "severity": "ERROR", "categories": []}]
         issues: list[JSON] = []
         # Validate every patch first: a submission with any problem changes nothing.
         changes: list[tuple[str, str, JSON]] = []  # (what, attribute name, value)
@@ -823,6 +826,18 @@ class World:
                 changes.append(("delete" if op == "delete" else "set", name, value))
         if issues or not apply:
             return issues
+        if listing is None:
+            # Amazon accepts a patch for a SKU the seller does not have (selling-partner-api-models
+            # #2797, #4402): the offer data is kept as an incomplete, offer-only listing.
+            entry = self.offer_only.setdefault(sku, {"sku": sku, "created": iso_ms(self.now()), "attributes": {},
+                                                     "submissions": 0})
+            entry["submissions"] = int(entry["submissions"]) + 1
+            for what, name, value in changes:
+                if what == "quantity":
+                    entry["quantity"], entry["lead_time"] = value
+                elif what == "set":
+                    entry["attributes"][name] = value
+            return []
         for what, name, value in changes:
             if what == "delete_availability":
                 _set_quantity(listing, 0, None, deleted=True)
@@ -929,6 +944,8 @@ class World:
         queue = self.forced_feed_outcomes.get(feed_type)
         if queue:
             feed.forced = queue.pop(0)
+        if self.feed_delays:
+            feed.extra_delay = self.feed_delays.pop(0)
         self.feeds[feed.feed_id] = feed
         return feed
 
@@ -936,6 +953,11 @@ class World:
         if outcome not in ("FATAL", "CANCELLED"):
             raise ValueError("outcome must be FATAL or CANCELLED")
         self.forced_feed_outcomes.setdefault(feed_type, []).extend([outcome] * count)
+
+    def delay_next_feeds(self, delays: list[float]) -> None:
+        """Give the next feeds extra processing seconds (in creation order), so they finish, are applied
+        and notify in another order than they were created, as Amazon's feeds may."""
+        self.feed_delays.extend(float(d) for d in delays)
 
     def cancel_feed(self, feed_id: str) -> Feed:
         self.advance()
@@ -1044,7 +1066,8 @@ class World:
                     issues.append(entry)
             else:
                 accepted += 1
-                touched.append(msg["sku"])
+                if msg["sku"] in self.listings:  # an offer-only SKU has no item to report
+                    touched.append(msg["sku"])
         report: JSON = {"header": header, "issues": issues,
                         "summary": _summary(len(issues), 0, len(messages), accepted, invalid_count)}
         wanted = (data["header"].get("report") or {}).get("includedData")
@@ -1183,7 +1206,8 @@ class World:
                     due.append((f.created + timedelta(seconds=self.timing.feed_queue), 0, f))
                 elif f.status == "IN_PROGRESS":
                     assert f.processing_start is not None
-                    due.append((f.processing_start + timedelta(seconds=self.timing.feed_processing), 1, f))
+                    due.append((f.processing_start + timedelta(seconds=self.timing.feed_processing + f.extra_delay),
+                                1, f))
             ready = [d for d in due if d[0] <= now]
             if not ready:
                 return
@@ -1207,6 +1231,7 @@ class World:
                                "attributes": li.attributes, "availability_deleted": li.availability_deleted,
                                "updated": iso_ms(li.updated)}
                          for sku, li in self.listings.items()},
+            "offer_only": {sku: dict(entry) for sku, entry in self.offer_only.items()},
             "fba_inventory": {sku: {**st.on_hand, "pending_customer_order": st.pending_customer_order,
                                     "pending_transshipment": st.pending_transshipment,
                                     "fc_processing": st.fc_processing, "researching": st.researching,

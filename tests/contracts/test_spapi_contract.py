@@ -124,9 +124,9 @@ def test_feeds_operations_and_processing_report(api, sim):
         {"messageId": 1, "sku": "MFN-MUG", "operationType": "PATCH", "productType": "PRODUCT",
          "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability",
                       "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 5}]}]},
-        {"messageId": 2, "sku": "NOT-MINE", "operationType": "PATCH", "productType": "PRODUCT",
+        {"messageId": 2, "sku": "MFN-MUG-BAD", "operationType": "PATCH", "productType": "PRODUCT",
          "patches": [{"op": "replace", "path": "/attributes/fulfillment_availability",
-                      "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": 5}]}]}]}
+                      "value": [{"fulfillment_channel_code": "DEFAULT", "quantity": -5}]}]}]}
     example = json.loads((FEED_SCHEMAS / "listings-feed-schema-v2.json").read_text())
     jsonschema.Draft7Validator(example).validate(feed_body)  # the feed we send is itself valid
     assert httpx.put(doc["url"], content=json.dumps(feed_body), headers={"Content-Type": "application/json"}).is_success
@@ -141,7 +141,7 @@ def test_feeds_operations_and_processing_report(api, sim):
     processing = httpx.get(result["url"]).json()
     schema = json.loads((FEED_SCHEMAS / "listings-feed-processing-report-schema-v2.json").read_text())
     jsonschema.Draft7Validator(schema).validate(processing)
-    assert processing["issues"][0]["sku"] == "NOT-MINE"
+    assert processing["issues"][0]["sku"] == "MFN-MUG-BAD"
 
 
 @pytest.mark.parametrize("sku", ["MFN-MUG", "FBA-TEA", "MFN/SLASH 1"])
@@ -157,7 +157,9 @@ def test_listings_operations(api, sku):
                                             "mode": "VALIDATION_PREVIEW"}):
         patched = ok(api.patch(path, params=params, json=body))
         assert_conforms(LISTINGS, "/listings/2021-08-01/items/{sellerId}/{sku}", "patch", patched)
-    invalid = ok(api.patch(f"/listings/2021-08-01/items/{SELLER}/GHOST", params={"marketplaceIds": UK}, json=body))
+    invalid = ok(api.patch(f"/listings/2021-08-01/items/{SELLER}/GHOST", params={"marketplaceIds": UK},
+                           json={"productType": "PRODUCT", "patches": [{**body["patches"][0], "value": [
+                               {"fulfillment_channel_code": "DEFAULT", "quantity": -1}]}]}))
     assert invalid["status"] == "INVALID"
     assert_conforms(LISTINGS, "/listings/2021-08-01/items/{sellerId}/{sku}", "patch", invalid)
 

@@ -92,7 +92,7 @@ def test_fba_listing_reports_amazon_channel(listings):
 def test_unknown_sku_is_404(listings):
     with pytest.raises(SellingApiNotFoundException) as exc:
         listings.get_listings_item(SELLER, "NO-SUCH-SKU")
-    assert exc.value.amzn_code == "NotFound"
+    assert exc.value.amzn_code == "NOT_FOUND"  # Amazon's own code for a listing 404
 
 
 def test_listing_not_offered_in_requested_marketplace_is_404(amazon):
@@ -137,7 +137,6 @@ def test_validation_preview_does_not_apply(listings, sim):
 
 
 @pytest.mark.parametrize(("sku", "patch", "code"), [
-    ("UNKNOWN-SKU", qty_patch(3), "4000003"),
     ("MFN-MUG", qty_patch(-1), "90000900"),
     ("MFN-MUG", qty_patch("ten"), "90000900"),
 ])
@@ -193,10 +192,12 @@ def test_listings_feed_lifecycle_applies_quantities_and_reports_issues(feeds, si
     assert sim.world.listings["MFN/SLASH 1"].quantity == 0
     report = json.loads(feeds.get_feed_document(feed["resultFeedDocumentId"]))
     assert report["header"] == {"sellerId": SELLER, "version": "2.0", "feedId": feed_id}
-    assert report["summary"] == {"errors": 2, "warnings": 0, "messagesProcessed": 3, "messagesAccepted": 1,
-                                 "messagesInvalid": 2}
+    # GHOST-SKU does not exist: Amazon accepts the message anyway and reports no error for it.
+    assert report["summary"] == {"errors": 1, "warnings": 0, "messagesProcessed": 3, "messagesAccepted": 2,
+                                 "messagesInvalid": 1}
     by_message = {i["messageId"]: i for i in report["issues"]}
-    assert by_message[2]["sku"] == "GHOST-SKU" and by_message[2]["code"] == "4000003"
+    assert 2 not in by_message
+    assert sim.world.offer_only["GHOST-SKU"]["quantity"] == 3 and "GHOST-SKU" not in sim.world.listings
     assert by_message[3]["attributeName"] == "fulfillment_availability"
 
 
@@ -277,3 +278,68 @@ def test_upload_url_expires_after_five_minutes_and_checks_content_type(feeds, si
 def test_create_feed_with_unknown_document_is_400(feeds):
     with pytest.raises(SellingApiBadRequestException):
         feeds.create_feed("JSON_LISTINGS_FEED", "amzn1.tortuga.4.eu.nope")
+
+
+# ---------------------------------------------------------------------------- real Amazon's edges
+def test_patch_for_a_sku_the_seller_does_not_have_is_accepted_as_an_offer_only_listing(listings, sim):
+    # Amazon accepts it (selling-partner-api-models #2797): the offer exists, but no complete listing.
+    res = listings.patch_listings_item(SELLER, "UNKNOWN-SKU", body={"productType": "PRODUCT",
+                                                                     "patches": [qty_patch(3)]})
+    assert res.payload["status"] == "ACCEPTED" and res.payload["issues"] == []
+    assert sim.world.offer_only["UNKNOWN-SKU"]["quantity"] == 3
+    assert sim.state()["offer_only"]["UNKNOWN-SKU"]["submissions"] == 1
+    with pytest.raises(SellingApiNotFoundException):  # still no listing to read
+        listings.get_listings_item(SELLER, "UNKNOWN-SKU")
+
+
+def test_an_invalid_patch_for_an_unknown_sku_creates_nothing(listings, sim):
+    res = listings.patch_listings_item(SELLER, "UNKNOWN-SKU", body={"productType": "PRODUCT",
+                                                                     "patches": [qty_patch(-1)]})
+    assert res.payload["status"] == "INVALID" and "UNKNOWN-SKU" not in sim.world.offer_only
+
+
+def _raw(sim, amazon, method, sku_path):
+    token = amazon.client(ListingsItems).auth.access_token
+    body = {"productType": "PRODUCT", "patches": [qty_patch(9)]}
+    return httpx.request(method, f"{sim.url}/listings/2021-08-01/items/{SELLER}/{sku_path}",
+                         params={"marketplaceIds": UK}, headers={"x-amz-access-token": token},
+                         json=body if method == "PATCH" else None)
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH"])
+def test_slash_in_a_sku_path_works_only_encoded_once(sim, amazon, method):
+    # Raw "/" → 403 Unauthorized (selling-partner-api-models #1100, #4429); "%2F" is the SKU;
+    # "%252F" names a SKU with a literal "%2F" in it, which does not exist.
+    raw = _raw(sim, amazon, method, "MFN/SLASH%201")
+    assert raw.status_code == 403 and raw.json()["errors"][0]["code"] == "Unauthorized"
+    assert _raw(sim, amazon, method, "MFN%2FSLASH%201").status_code == 200
+    assert _raw(sim, amazon, method, "MFN%2fSLASH%201").status_code == 200
+    double = _raw(sim, amazon, method, "MFN%252FSLASH%25201")
+    if method == "GET":
+        assert double.status_code == 404 and double.json()["errors"][0]["code"] == "NOT_FOUND"
+    else:  # accepted for the literal SKU "MFN%2FSLASH%201": the real listing is untouched
+        assert double.json()["status"] == "ACCEPTED" and "MFN%2FSLASH%201" in sim.world.offer_only
+    assert sim.world.listings["MFN/SLASH 1"].quantity == (9 if method == "PATCH" else 0)
+
+
+def test_unknown_sku_can_answer_400_as_the_sandbox_does(sim, listings):
+    sim.configure(listing_not_found_status=400)
+    with pytest.raises(SellingApiBadRequestException) as exc:
+        listings.get_listings_item(SELLER, "NO-SUCH-SKU")
+    assert exc.value.amzn_code == "InvalidInput"
+    sim.configure(listing_not_found_status=404)
+    with pytest.raises(SellingApiNotFoundException):
+        listings.get_listings_item(SELLER, "NO-SUCH-SKU")
+
+
+def test_feed_delays_reorder_completions_and_application(feeds, sim):
+    sim.configure(feed_delays=[100, 0])
+    first = submit(feeds, feed_doc(feed_msg(1, "MFN-MUG", 5)))
+    second = submit(feeds, feed_doc(feed_msg(1, "MFN-MUG", 7)))
+    sim.clock.advance(40)
+    sim.tick()
+    assert (sim.world.feeds[first].status, sim.world.feeds[second].status) == ("IN_PROGRESS", "DONE")
+    assert sim.world.listings["MFN-MUG"].quantity == 7
+    sim.clock.advance(100)
+    sim.tick()
+    assert sim.world.listings["MFN-MUG"].quantity == 5  # the older feed was applied last

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from connector.adapters.store import ListingLink, Setting
 from connector.domain.mfn_sync import ChannelRule, LinkView
@@ -24,6 +24,20 @@ def _buffer(data: dict[str, Any] | None) -> BufferRule | None:
         return None
     return BufferRule(keep_back=int(data.get("keep_back", 0)), percent=data.get("percent"),
                       max_quantity=data.get("max_quantity"))
+
+
+PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
+
+
+def _pending(data: dict[str, Any] | None) -> int | None:
+    """The quantity of a feed message still in flight, unless it is so old its result was lost."""
+    if not data or data.get("q") is None:
+        return None
+    try:
+        at = datetime.fromisoformat(str(data.get("at")))
+    except ValueError:
+        return None
+    return int(data["q"]) if datetime.now(UTC) - at < PENDING_FEED_STALE else None
 
 
 class LinkRepository:
@@ -64,6 +78,85 @@ class LinkRepository:
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
         self._record(link_id, quantity, confirmed, result, datetime.now(UTC))
 
+    def eu_siblings(self, links: Iterable[ListingLink], eu_marketplaces: Iterable[str]) -> list[ListingLink]:
+        """``links`` plus every link of the same SKU in the other EU marketplaces: Amazon keeps one
+        quantity per SKU across the EU, so a plan must see all of them (the EU rule)."""
+        out = {link.listing_id: link for link in links}
+        eu = sorted(set(eu_marketplaces))
+        skus = sorted({link.sku for link in out.values() if link.marketplace_id in eu})
+        if not skus or len(eu) < 2:
+            return list(out.values())
+        if len(skus) * len(eu) > 400:  # many: one scan is cheaper than point reads
+            wanted = set(skus)
+            for link in self.all():
+                if link.marketplace_id in eu and link.sku in wanted:
+                    out.setdefault(link.listing_id, link)
+            return list(out.values())
+        for sku in skus:
+            for mid in eu:
+                if listing_id(mid, sku) not in out:
+                    sibling = self.get(mid, sku)
+                    if sibling is not None:
+                        out[sibling.listing_id] = sibling
+        return list(out.values())
+
+    def set_amazon_status(self, link_id: str, status: str, *, lead_time_days: int | None = None,
+                          result: str | None = None) -> None:
+        """Record whether Amazon holds the listing (and the lead time read with it)."""
+        link = self._get_by_id(link_id)
+        if link is None:
+            return
+        actions: list[Any] = [ListingLink.amazon_status.set(status)]
+        if lead_time_days is not None:
+            actions.append(ListingLink.buffer.set({**(link.buffer or {}), "lead_time_days": lead_time_days}))
+        if result is not None:
+            actions.append(ListingLink.last_result.set(result))
+        self._update(link_id, actions)
+
+    def record_feed_sent(self, sent: Iterable[tuple[ListingLink, int, str, int]]) -> None:
+        """Listings sent in a feed (link, quantity, feed id, message id): pending until its result."""
+        now = datetime.now(UTC)
+
+        def one(link_id: str, quantity: int, feed_id: str, message_id: int) -> None:
+            self._update(link_id, [
+                ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
+                ListingLink.last_result.set(f"feed:{feed_id}:{message_id}"),
+                ListingLink.pending_feed.set({"feed": feed_id, "msg": message_id, "q": quantity,
+                                              "at": now.isoformat()})])
+
+        work = [(link.listing_id, q, f, m) for link, q, f, m in sent]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for future in [pool.submit(one, *w) for w in work]:
+                future.result()
+
+    def mark_replan(self, link_ids: Iterable[str]) -> None:
+        """The plan changed while a feed message is in flight: re-plan when its result arrives."""
+        for link_id in link_ids:
+            link = self._get_by_id(link_id)
+            if link is not None and link.pending_feed:
+                self._update(link_id, [ListingLink.pending_feed.set({**link.pending_feed, "replan": True})])
+
+    def pending_in_feed(self, feed_id: str) -> list[ListingLink]:
+        """Links whose latest send is a message of this feed (a superseded send no longer names it)."""
+        return [link for link in self.all() if (link.pending_feed or {}).get("feed") == feed_id]
+
+    @staticmethod
+    def _get_by_id(link_id: str) -> ListingLink | None:
+        try:
+            return ListingLink.get(link_id)
+        except DoesNotExist:
+            return None
+
+    @staticmethod
+    def _update(link_id: str, actions: list[Any]) -> None:
+        try:
+            ListingLink(link_id).update(actions=actions, condition=ListingLink.listing_id.exists(),
+                                        add_version_condition=False)
+        except UpdateError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            # Disconnected meanwhile: nothing to record, and the link must not come back.
+
     def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
         """What was pushed to each listing and how Amazon took it (many at once, e.g. after a feed).
 
@@ -83,13 +176,9 @@ class LinkRepository:
                               ListingLink.last_result.set(result)]
         if confirmed:
             actions.append(ListingLink.last_confirmed_quantity.set(quantity))
-        try:
-            ListingLink(link_id).update(actions=actions, condition=ListingLink.listing_id.exists(),
-                                        add_version_condition=False)
-        except UpdateError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
-            # Disconnected meanwhile: nothing to record, and the link must not come back.
+        # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
+        actions.append(ListingLink.pending_feed.remove())
+        LinkRepository._update(link_id, actions)
 
     @staticmethod
     def view(link: ListingLink) -> LinkView:
@@ -100,6 +189,8 @@ class LinkRepository:
             last_confirmed=None if link.last_confirmed_quantity is None else int(link.last_confirmed_quantity),
             lead_time_days=extra.get("lead_time_days"),
             buffer=_buffer({k: v for k, v in extra.items() if k != "lead_time_days"}),
+            amazon_status=link.amazon_status,
+            pending=_pending(link.pending_feed),
         )
 
 
@@ -167,6 +258,19 @@ class SettingsRepository:
 
     def set_value(self, key: str, value: dict[str, Any]) -> None:
         self._save(key, value)
+
+    def claim(self, key: str, value: dict[str, Any]) -> bool:
+        """Create ``key`` only if it does not exist yet; False when another run already claimed it."""
+        item = Setting(key)
+        item.value = value
+        item.updated_at = datetime.now(UTC)
+        try:
+            item.save(condition=Setting.key.does_not_exist())
+        except PutError as exc:
+            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def global_settings(self) -> GlobalSettings:
         return GlobalSettings.model_validate(self._load(self.GLOBAL))

@@ -70,6 +70,11 @@ class ListingLink(Model):
     last_push_at = UTCDateTimeAttribute(null=True)
     last_result = UnicodeAttribute(null=True)
     buffer = JSONAttribute(null=True)
+    # "confirmed": Amazon holds this SKU for the seller; "not-found": it does not (never pushed, flagged);
+    # absent: not checked yet (checked before the first push).
+    amazon_status = UnicodeAttribute(null=True)
+    # The feed message in flight: {"feed": id, "msg": n, "q": quantity, "at": ISO time}.
+    pending_feed = JSONAttribute(null=True)
     by_product = ListingsByProduct()
     version = VersionAttribute()
 

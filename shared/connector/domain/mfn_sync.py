@@ -29,6 +29,8 @@ class LinkView:
     last_confirmed: int | None = None
     lead_time_days: int | None = None
     buffer: BufferRule | None = None  # per-listing rule overrides the channel's
+    amazon_status: str | None = None  # "confirmed", "not-found", or None (not checked yet)
+    pending: int | None = None  # quantity of a feed message still in flight
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,14 @@ class SyncPlan:
     skipped_sync_off: int = 0
     deleted_products: list[int] = field(default_factory=list)
     conflicts: list[EuConflict] = field(default_factory=list)
+    not_on_amazon: list[str] = field(default_factory=list)  # listing ids never pushed: Amazon lacks the SKU
+    deferred: list[str] = field(default_factory=list)  # listing ids waiting for their feed in flight
 
     def summary(self) -> dict[str, Any]:
         return {"pushes": len(self.pushes), "unchanged": self.unchanged, "skipped_fba": self.skipped_fba,
                 "skipped_sync_off": self.skipped_sync_off, "deleted_products": sorted(self.deleted_products),
-                "eu_conflicts": [c.sku for c in self.conflicts]}
+                "eu_conflicts": [c.sku for c in self.conflicts], "not_on_amazon": sorted(self.not_on_amazon),
+                "deferred": len(self.deferred)}
 
 
 def plan_mfn_push(links: Iterable[LinkView], rules: Mapping[str, ChannelRule],
@@ -70,6 +75,7 @@ def plan_mfn_push(links: Iterable[LinkView], rules: Mapping[str, ChannelRule],
                   known_products: set[int], *, force: bool = False) -> SyncPlan:
     """Quantities for every MFN listing whose channel syncs; only those differing from Amazon's last
     confirmed value are pushed (all of them with ``force``, e.g. when sync is switched back on).
+    A listing Amazon does not hold is never pushed; one with a feed message in flight waits for it.
 
     A product Brightpearl no longer has (``known_products`` lacks it) is pushed as 0 and reported.
     """
@@ -104,7 +110,17 @@ def plan_mfn_push(links: Iterable[LinkView], rules: Mapping[str, ChannelRule],
     plan.conflicts = resolved.conflicts
     for listing_id, quantity in resolved.quantities.items():
         link, reason = considered[listing_id]
-        if force or reason == "deleted-product" or link.last_confirmed != quantity:
+        if link.amazon_status != "confirmed":
+            # Amazon would accept a push to a SKU it does not hold and create an offer-only listing.
+            plan.not_on_amazon.append(listing_id)
+        elif link.pending is not None:
+            # One feed message in flight per listing: two could be applied in either order. When the
+            # plan differs from what is in flight, its result re-plans the listing.
+            if link.pending == quantity:
+                plan.unchanged += 1
+            else:
+                plan.deferred.append(listing_id)
+        elif force or reason == "deleted-product" or link.last_confirmed != quantity:
             plan.pushes.append(Push(link, quantity, reason))
         else:
             plan.unchanged += 1

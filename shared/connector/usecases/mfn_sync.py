@@ -16,13 +16,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from connector.adapters.amazon.listings import PatchOutcome, QuantityUpdate
+from connector.adapters.amazon.listings import ListingLookup, PatchOutcome, QuantityUpdate
 from connector.adapters.repositories import LinkRepository, SettingsRepository
 from connector.adapters.store import ListingLink
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
-from connector.domain.quantities import Composition, EuConflict
+from connector.domain.quantities import EU_MARKETPLACES, Composition, EuConflict
 from connector.observability import MetricUnit, logger, metrics
 
 
@@ -38,6 +39,8 @@ class Catalog(Protocol):
 
 
 class Listings(Protocol):
+    def lookup(self, sku: str, marketplace_id: str) -> ListingLookup: ...
+
     def current_availability(self, sku: str, marketplace_id: str) -> dict[str, Any] | None: ...
 
     def patch(self, update: QuantityUpdate) -> PatchOutcome: ...
@@ -63,6 +66,14 @@ class SyncReport:
     failed: dict[str, str] = field(default_factory=dict)  # sku -> why
     retryable_failures: int = 0  # failures worth another try (Amazon unreachable, throttled, 5xx)
     ignored_products: int = 0  # webhook ids that no listing is linked to
+    not_on_amazon: list[tuple[str, str]] = field(default_factory=list)  # (marketplace, sku): never pushed
+
+
+class FeedResultBusy(RuntimeError):
+    """Another run is applying this feed's result right now: retry later (the message goes back)."""
+
+
+FEED_CLAIM_SECONDS = 300  # a claim older than this belongs to a run that died: take it over
 
 
 class MfnSync:
@@ -105,13 +116,21 @@ class MfnSync:
 
     # ------------------------------------------------------------------ the sync itself
     def sync_links(self, links: Sequence[ListingLink], *, trigger: str, force: bool = False,
-                   amazon_quantities: Mapping[str, int | None] | None = None) -> SyncReport:
+                   amazon_quantities: Mapping[str, int | None] | None = None,
+                   amazon_statuses: Mapping[str, str] | None = None, eu_complete: bool = False) -> SyncReport:
         """Recompute and push. ``amazon_quantities`` (listing id → what Amazon shows) replaces the
-        last confirmed value in the comparison, as the nightly reconciliation does."""
+        last confirmed value in the comparison, and ``amazon_statuses`` (listing id → "confirmed" /
+        "not-found") whether Amazon holds the listing, as the nightly reconciliation does.
+        ``eu_complete``: ``links`` already hold every EU link of their SKUs (the nightly EU scope)."""
         report = SyncReport(trigger=trigger)
+        # The EU rule: one quantity per SKU across the EU, so every EU link of a SKU is planned together.
+        if not eu_complete:
+            links = self.links.eu_siblings(links, [m for m in self.marketplace_ids if m in EU_MARKETPLACES])
         views = [self.links.view(link) for link in links]
         if amazon_quantities is not None:
             views = [_with_confirmed(v, amazon_quantities.get(v.listing_id)) for v in views]
+        if amazon_statuses is not None:
+            views = [replace(v, amazon_status=amazon_statuses.get(v.listing_id, v.amazon_status)) for v in views]
         marketplaces = sorted({v.marketplace_id for v in views})
         rules = self.settings.rules(marketplaces)
         for rule in rules.values():
@@ -119,12 +138,19 @@ class MfnSync:
                 raise SyncSettingsError(
                     f"no warehouses chosen for merchant-fulfilled listings (marketplace {rule.marketplace_id}): "
                     "set mfn_warehouses in the settings before switching sync on; nothing was pushed")
-        wanted = {v.product_id for v in views
-                  if v.channel == "MFN" and rules.get(v.marketplace_id) and rules[v.marketplace_id].enabled}
+        live = [v for v in views
+                if v.channel == "MFN" and rules.get(v.marketplace_id) and rules[v.marketplace_id].enabled]
+        checked = self._confirm_on_amazon([v for v in live if v.amazon_status is None], report)
+        views = [checked.get(v.listing_id, v) for v in views]
+        wanted = {v.product_id for v in live}
         availability, compositions, known = self.catalog.stock_inputs(wanted) if wanted else ({}, {}, set())
         plan = plan_mfn_push(views, rules, compositions, availability, known, force=force)
         report.plan = plan.summary()
-        self._surface(plan)
+        by_view = {v.listing_id: v for v in views}
+        report.not_on_amazon = [(by_view[i].marketplace_id, by_view[i].sku) for i in plan.not_on_amazon]
+        self._surface(plan, report)
+        if plan.deferred:
+            self.links.mark_replan(plan.deferred)
         threshold = self.settings.global_settings().patch_threshold
         report.pushes = [(p.link.marketplace_id, p.link.sku, p.quantity) for p in plan.pushes]
         patches, feeds = split_for_push(plan.pushes, threshold)
@@ -136,6 +162,25 @@ class MfnSync:
         logger.info("mfn sync", extra={"trigger": trigger, **report.plan, "patched": len(report.patched),
                                        "feeds": report.feeds, "failed": len(report.failed)})
         return report
+
+    def _confirm_on_amazon(self, views: Sequence[LinkView], report: SyncReport) -> dict[str, LinkView]:
+        """Ask Amazon whether it holds each listing not checked yet (once per link, then recorded):
+        a quantity is only ever pushed to a SKU Amazon has for this seller."""
+        out: dict[str, LinkView] = {}
+        for view in views:
+            try:
+                found = self.listings.lookup(view.sku, view.marketplace_id)
+            except Exception as exc:  # unchecked stays unpushed; the change is retried
+                report.failed[view.sku] = f"could not check the listing on Amazon: {exc}"
+                report.retryable_failures += 1
+                continue
+            status = "confirmed" if found.exists else "not-found"
+            lead = found.lead_time_days if view.lead_time_days is None else None
+            self.links.set_amazon_status(view.listing_id, status, lead_time_days=lead,
+                                         result=None if found.exists else f"not on Amazon: {found.reason}"[:500])
+            out[view.listing_id] = replace(view, amazon_status=status,
+                                           lead_time_days=view.lead_time_days if lead is None else lead)
+        return out
 
     def _patch(self, push: Push, report: SyncReport) -> None:
         update = _update(push)
@@ -160,37 +205,85 @@ class MfnSync:
 
     def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, ListingLink]) -> None:
         marketplace_id = batch[0].link.marketplace_id
-        feed_id, ids = self.listings.submit_feed(marketplace_id, [_update(p) for p in batch])
+        try:
+            feed_id, ids = self.listings.submit_feed(marketplace_id, [_update(p) for p in batch])
+        except Exception as exc:  # throttled or unreachable: only this feed's listings are handed back
+            why = f"error: {exc}"[:500]
+            self.links.record_pushes((by_id[p.link.listing_id], p.quantity, False, why) for p in batch)
+            for p in batch:
+                report.failed[p.link.sku] = str(exc)
+            report.retryable_failures += len(batch)
+            metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=len(batch))
+            return
         # Pending until the processing report says otherwise; the message id finds each one again.
-        self.links.record_pushes((by_id[push.link.listing_id], push.quantity, False, f"feed:{feed_id}:{message_id}")
-                                 for message_id, push in zip(sorted(ids), batch, strict=True))
+        self.links.record_feed_sent((by_id[push.link.listing_id], push.quantity, feed_id, message_id)
+                                    for message_id, push in zip(sorted(ids), batch, strict=True))
         report.feeds.append(feed_id)
         metrics.add_metric(name="ListingsFeedsSubmitted", unit=MetricUnit.Count, value=1)
 
     def apply_feed_result(self, feed_id: str, result_document_id: str | None, processing_status: str) -> dict[str, int]:
-        """Confirm or fail each listing of a finished feed from its processing report (idempotent)."""
-        pending = [link for link in self.links.all() if (link.last_result or "").startswith(f"feed:{feed_id}:")]
+        """Confirm or fail each listing of a finished feed from its processing report.
+
+        Once per feed id: a repeated notification neither downloads the report again (Amazon allows
+        one getFeedDocument per 45 s) nor touches the listings. Only listings whose latest send is in
+        this feed are updated, so a late result never overwrites a newer send. Listings whose plan
+        changed while the feed was in flight are re-planned and pushed at once.
+        """
+        key = f"feed-result#{feed_id}"
+        now = datetime.now(UTC)
+        if not self.settings.claim(key, {"status": "claimed", "at": now.isoformat()}):
+            held = self.settings.get_value(key)
+            if held.get("status") == "applied":
+                logger.info("listings feed result already applied", extra={"feed_id": feed_id})
+                return {"confirmed": 0, "failed": 0, "duplicate": 1}
+            age = (now - datetime.fromisoformat(str(held.get("at", now.isoformat())))).total_seconds()
+            if held.get("status") == "claimed" and age < FEED_CLAIM_SECONDS:
+                raise FeedResultBusy(f"feed {feed_id} result is being applied by another run")
+            self.settings.set_value(key, {"status": "claimed", "at": now.isoformat()})
+        try:
+            counts = self._apply_feed_result(feed_id, result_document_id, processing_status)
+        except Exception:
+            self.settings.set_value(key, {"status": "failed", "at": now.isoformat()})
+            raise
+        self.settings.set_value(key, {"status": "applied", "at": now.isoformat(), **counts})
+        return counts
+
+    def _apply_feed_result(self, feed_id: str, result_document_id: str | None,
+                           processing_status: str) -> dict[str, int]:
+        pending = self.links.pending_in_feed(feed_id)
+        counts = {"confirmed": 0, "failed": 0, "replanned": 0}
+        if not pending:
+            return counts  # nothing waits for this feed (every listing was sent again since)
         errors: dict[int, str] = {}
         if processing_status == "DONE" and result_document_id:
             result = self.listings.feed_report(result_document_id)
             for issue in result.get("issues") or []:
                 if issue.get("severity") == "ERROR" and issue.get("messageId") is not None:
                     errors[int(issue["messageId"])] = f"{issue.get('code')}: {issue.get('message')}"
-        counts = {"confirmed": 0, "failed": 0}
         outcomes: list[tuple[ListingLink, int, bool, str]] = []
+        replan: list[ListingLink] = []
         for link in pending:
-            message_id = int(str(link.last_result).rsplit(":", 1)[1])
-            quantity = int(link.last_pushed_quantity or 0)
+            sent = link.pending_feed or {}
+            message_id, quantity = int(sent["msg"]), int(sent["q"])
             why = errors.get(message_id, "") if processing_status == "DONE" else f"feed {feed_id} {processing_status}"
             outcomes.append((link, quantity, not why, f"rejected: {why}" if why else "ACCEPTED"))
             counts["failed" if why else "confirmed"] += 1
+            if sent.get("replan"):
+                replan.append(link)
         self.links.record_pushes(outcomes)
         if counts["failed"]:
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=counts["failed"])
         logger.info("listings feed result applied", extra={"feed_id": feed_id, **counts})
+        if replan:
+            fresh = [link for link in (self.links.get(x.marketplace_id, x.sku) for x in replan) if link is not None]
+            counts["replanned"] = len(self.sync_links(fresh, trigger="feed result").pushes)
         return counts
 
-    def _surface(self, plan: SyncPlan) -> None:
+    def _surface(self, plan: SyncPlan, report: SyncReport) -> None:
+        if report.not_on_amazon:
+            logger.warning("linked SKUs Amazon does not hold for this seller: not pushed",
+                           extra={"listings": [f"{m}:{s}" for m, s in report.not_on_amazon]})
+            metrics.add_metric(name="ListingNotOnAmazon", unit=MetricUnit.Count, value=len(report.not_on_amazon))
         if plan.deleted_products:
             logger.warning("products deleted in Brightpearl: their listings are pushed as 0",
                            extra={"product_ids": plan.deleted_products})

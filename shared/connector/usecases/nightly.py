@@ -133,24 +133,40 @@ class NightlyReconciliation:
                     amazon = amazon_mfn_quantities(lines)
             except HeaderError:
                 amazon = {}  # an empty report: Amazon shows no listing, every linked one is pushed
-        summary = self.process(scope, marketplaces, amazon)
+        # A DONE report with rows lists every listing of the seller: it confirms (or not) each link.
+        summary = self.process(scope, marketplaces, amazon, authoritative=status == "DONE" and bool(amazon))
         # The job keeps counts and the first examples (an item holds 400 KB); the email has them all.
         kept = {**summary, "corrected": summary["corrected"][:50], "failing": summary["failing"][:50],
                 "corrected_count": len(summary["corrected"]), "failing_count": len(summary["failing"])}
         self.settings.set_value(self._job_key(scope), {**job, "status": "applied", "summary": kept})
         return summary
 
-    def process(self, scope: str, marketplaces: list[str], amazon: dict[str, int | None]) -> dict[str, Any]:
+    def process(self, scope: str, marketplaces: list[str], amazon: dict[str, int | None], *,
+                authoritative: bool = False) -> dict[str, Any]:
         links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
         # What Amazon shows replaces our last confirmed value in the comparison (None: not shown).
         shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links}
-        report = self.sync.sync_links(links, trigger="nightly reconciliation", amazon_quantities=shown)
+        statuses: dict[str, str] | None = None
+        if authoritative:
+            # The All Listings report is the seller's whole catalogue: a linked SKU missing from it is
+            # not pushed (Amazon would create an offer-only listing) and is flagged; one that appeared
+            # since is confirmed. Only changes are written (the first night need not touch every link).
+            statuses = {}
+            for link in links:
+                lid = listing_id(link.marketplace_id, link.sku)
+                statuses[lid] = "confirmed" if link.sku in amazon else "not-found"
+                if link.fulfillment_channel == "MFN" and statuses[lid] != (link.amazon_status or "confirmed"):
+                    self.links.set_amazon_status(
+                        lid, statuses[lid], result=None if statuses[lid] == "confirmed"
+                        else "not on Amazon: missing from the All Listings report")
+        report = self.sync.sync_links(links, trigger="nightly reconciliation", amazon_quantities=shown,
+                                      amazon_statuses=statuses, eu_complete=scope == "EU")
         corrected = [{"sku": sku, "marketplace": mid, "amazon_had": amazon.get(sku), "pushed": q}
                      for mid, sku, q in report.pushes]
         failing = [{"sku": link.sku, "marketplace": link.marketplace_id, "result": link.last_result}
                    for link in self.links.all()
                    if link.marketplace_id in marketplaces
-                   and (link.last_result or "").startswith(("rejected", "error"))]
+                   and (link.last_result or "").startswith(("rejected", "error", "not on Amazon"))]
         summary = {"scope": scope, "night": self.now().date().isoformat(), "listings": len(links),
                    "corrected": corrected, "failing": failing, "feeds": report.feeds,
                    "deleted_products": report.plan.get("deleted_products", []),

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from connector.adapters.brightpearl.catalog import iter_product_skus
 from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
-from connector.usecases.mfn_sync import MfnSync
+from connector.usecases.mfn_sync import MfnSync, SyncSettingsError
 
 
 class CommandError(ValueError):
@@ -109,42 +109,62 @@ class Operator:
             product_id = self._product_by_sku().get(cmd.sku)
             if product_id is None:
                 raise CommandError(f"connect: no Brightpearl product has SKU {cmd.sku!r}; pass productId")
-        lead_time = self._lead_time(cmd.marketplace_id, cmd.sku) if cmd.channel == "MFN" else None
-        self.links.connect(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, sku=cmd.sku,
-                           product_id=product_id, channel=cmd.channel, lead_time_days=lead_time)
+        checked = self._link(cmd.marketplace_id, cmd.sku, product_id, cmd.channel)
         report = self.sync.listing_connected(cmd.marketplace_id, cmd.sku) if cmd.channel == "MFN" else None
-        return {"connected": cmd.sku, "productId": product_id, "channel": cmd.channel, "leadTimeDays": lead_time,
-                "pushed": bool(report and report.patched), "plan": report.plan if report else None}
+        return {"connected": cmd.sku, "productId": product_id, "channel": cmd.channel,
+                "leadTimeDays": checked.get("leadTimeDays"), "onAmazon": checked.get("onAmazon"),
+                **({"reason": checked["reason"]} if checked.get("reason") else {}),
+                "pushed": bool(report and (report.patched or report.feeds)), "plan": report.plan if report else None}
 
-    def _lead_time(self, marketplace_id: str, sku: str) -> int | None:
-        """The listing's handling time as Amazon holds it. Every quantity push replaces the whole
-        fulfillment_availability element, so the lead time is read once here and sent with each push."""
-        entry = self.sync.listings.current_availability(sku, marketplace_id)
-        lead = (entry or {}).get("lead_time_to_ship_max_days")
-        return int(lead) if lead is not None else None
+    def _link(self, marketplace_id: str, sku: str, product_id: int, channel: str) -> dict[str, Any]:
+        """Store one link, having asked Amazon whether it holds the listing (and its lead time, which
+        every quantity push must send again since a push replaces the whole fulfillment_availability).
+        A SKU Amazon lacks is linked but flagged and never pushed; a failed check is retried at the
+        first push. One getListingsItem per MFN SKU, paced at Amazon's 5/s."""
+        out: dict[str, Any] = {"onAmazon": None, "leadTimeDays": None}
+        found = None
+        if channel == "MFN":
+            try:
+                found = self.sync.listings.lookup(sku, marketplace_id)
+            except Exception as exc:  # one listing's trouble must not stop the others
+                out["reason"] = f"not checked on Amazon: {exc}"[:300]
+        lead = found.lead_time_days if found else None
+        link = self.links.connect(seller_id=self.seller_id, marketplace_id=marketplace_id, sku=sku,
+                                  product_id=product_id, channel=channel, lead_time_days=lead)
+        if found is not None:
+            status = "confirmed" if found.exists else "not-found"
+            why = None if found.exists else f"not on Amazon: {found.reason}"[:500]
+            self.links.set_amazon_status(link.listing_id, status, result=why)
+            out.update(onAmazon=found.exists, leadTimeDays=lead, **({"reason": why} if why else {}))
+        return out
 
     def disconnect(self, payload: dict[str, Any]) -> dict[str, Any]:
         cmd = Disconnect.model_validate(payload)
         return {"disconnected": self.links.disconnect(cmd.marketplace_id, cmd.sku), "sku": cmd.sku}
 
     def import_links(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Link each listed Amazon SKU to the Brightpearl product with the same SKU (exact match)."""
+        """Link each listed Amazon SKU to the Brightpearl product with the same SKU (exact match).
+
+        Every SKU gets its own result; one that Amazon lacks (or that cannot be checked) does not stop
+        the others."""
         cmd = ImportLinks.model_validate(payload)
         by_sku = self._product_by_sku()
-        created, unmatched = [], []
+        created, unmatched, not_on_amazon = [], [], []
+        results: list[dict[str, Any]] = []
         for item in cmd.listings:
             pid = by_sku.get(item.sku)
             if pid is None:
                 unmatched.append(item.sku)
+                results.append({"sku": item.sku, "result": "no Brightpearl product has this SKU"})
                 continue
-            # One getListingsItem per MFN SKU (paced at Amazon's 5/s): the lead time to keep on pushes.
-            lead_time = self._lead_time(cmd.marketplace_id, item.sku) if item.channel == "MFN" else None
-            self.links.connect(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, sku=item.sku,
-                               product_id=pid, channel=item.channel, lead_time_days=lead_time)
+            checked = self._link(cmd.marketplace_id, item.sku, pid, item.channel)
             created.append(item.sku)
+            if checked["onAmazon"] is False:
+                not_on_amazon.append(item.sku)
+            results.append({"sku": item.sku, "result": "linked", "productId": pid, **checked})
         links = [link for link in (self.links.get(cmd.marketplace_id, s) for s in created) if link is not None]
         report = self.sync.sync_links(links, trigger="links imported", force=True) if links else None
-        return {"linked": len(created), "unmatched": unmatched,
+        return {"linked": len(created), "unmatched": unmatched, "notOnAmazon": not_on_amazon, "results": results,
                 "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else []}
 
     def sync_on(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -164,13 +184,46 @@ class Operator:
 
     def set_settings(self, payload: dict[str, Any]) -> dict[str, Any]:
         cmd = SetSettings.model_validate(payload)
+        marketplaces = list(self.sync.marketplace_ids)
+        if cmd.channel is not None and cmd.channel not in marketplaces:
+            marketplaces.append(cmd.channel)
+        before = self.settings.rules(marketplaces)
+        new_global = new_channel = None
         if cmd.global_settings is not None:
             merged = {**self.settings.global_settings().model_dump(), **cmd.global_settings}
-            self.settings.save_global(GlobalSettings.model_validate(merged))
+            new_global = GlobalSettings.model_validate(merged)
         if cmd.channel is not None:
             merged = {**self.settings.channel(cmd.channel).model_dump(), **(cmd.values or {})}
-            self.settings.save_channel(cmd.channel, ChannelSettings.model_validate(merged))
-        return self.get_settings({})
+            new_channel = ChannelSettings.model_validate(merged)
+        # Both validated before either is saved: a bad value changes nothing.
+        if new_global is not None:
+            self.settings.save_global(new_global)
+        if new_channel is not None and cmd.channel is not None:
+            self.settings.save_channel(cmd.channel, new_channel)
+        return {**self.get_settings({}), "resync": self._resync(before, self.settings.rules(marketplaces))}
+
+    def _resync(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+        """Re-plan at once every listing of a channel whose quantities the change may move (warehouses,
+        buffer, sync switched on), so e.g. removing a warehouse cannot oversell until the next change."""
+        changed = [m for m, rule in after.items() if rule.enabled and rule != before.get(m)]
+        if not changed:
+            return {"marketplaces": []}
+        switched_on = {m for m in changed if not before[m].enabled}
+        out: dict[str, Any] = {"marketplaces": changed, "pushed": 0, "feeds": [], "failed": {}}
+        links = [link for link in self.links.all() if link.marketplace_id in changed]
+        for force in (True, False):
+            group = [link for link in links if (link.marketplace_id in switched_on) == force]
+            if not group:
+                continue
+            try:
+                report = self.sync.sync_links(group, trigger="settings changed", force=force)
+            except SyncSettingsError as exc:
+                out["error"] = str(exc)
+                continue
+            out["pushed"] += len(report.patched)
+            out["feeds"] += report.feeds
+            out["failed"].update(report.failed)
+        return out
 
     # ------------------------------------------------------------------ FBA reconciliation (issue 7)
     def _reconciliation(self) -> Any:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import httpx
 from sp_api.api import Feeds, ListingsItems
+from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundException
 
 from connector.adapters.amazon.client import AmazonClients
 
@@ -27,6 +28,26 @@ class QuantityUpdate:
     marketplace_id: str
     quantity: int
     lead_time_days: int | None = None  # kept as Amazon had it, so a quantity push does not reset it
+
+
+@dataclass(frozen=True)
+class ListingLookup:
+    sku: str
+    exists: bool
+    availability: dict[str, Any] | None  # the DEFAULT fulfillment_availability entry
+    reason: str = ""  # why Amazon said it does not exist
+
+    @property
+    def lead_time_days(self) -> int | None:
+        lead = (self.availability or {}).get("lead_time_to_ship_max_days")
+        return int(lead) if lead is not None else None
+
+
+def _first_error(exc: Exception) -> str:
+    errors = getattr(exc, "error", None) or []
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        return f"{errors[0].get('code')}: {errors[0].get('message')}"
+    return str(exc)
 
 
 @dataclass(frozen=True)
@@ -62,22 +83,35 @@ class AmazonListings:
         self.amazon = amazon
         self.seller_id = seller_id
 
+    def lookup(self, sku: str, marketplace_id: str) -> ListingLookup:
+        """Whether Amazon holds ``sku`` for this seller in ``marketplace_id``, and its merchant
+        (DEFAULT) fulfillment_availability entry. 404 NOT_FOUND and 400 InvalidInput both mean
+        "no such listing" (production answers either; the sandbox answers 400 for a bad id)."""
+        api = self.amazon.client(ListingsItems, marketplace_id=marketplace_id)
+        try:
+            # The SKU goes raw: python-amazon-sp-api percent-encodes path parameters itself (every
+            # reserved character, "/" as %2F), which is the one encoding Amazon decodes.
+            res = self.amazon.call("getListingsItem", api.get_listings_item, self.seller_id, sku,
+                                   marketplaceIds=[marketplace_id], includedData=["summaries", "attributes"])
+        except (SellingApiNotFoundException, SellingApiBadRequestException) as exc:
+            return ListingLookup(sku, False, None, _first_error(exc))
+        entry = None
+        for candidate in ((res.payload or {}).get("attributes") or {}).get("fulfillment_availability") or []:
+            if candidate.get("fulfillment_channel_code") == MFN_CHANNEL:
+                entry = dict(candidate)
+                break
+        return ListingLookup(sku, True, entry)
+
     def current_availability(self, sku: str, marketplace_id: str) -> dict[str, Any] | None:
         """The DEFAULT (merchant) fulfillment_availability entry Amazon holds for a SKU, if any."""
-        api = self.amazon.client(ListingsItems, marketplace_id=marketplace_id)
-        res = self.amazon.call("getListingsItem", api.get_listings_item, self.seller_id, quote(sku, safe=""),
-                               marketplaceIds=[marketplace_id], includedData=["attributes"])
-        for entry in ((res.payload or {}).get("attributes") or {}).get("fulfillment_availability") or []:
-            if entry.get("fulfillment_channel_code") == MFN_CHANNEL:
-                return dict(entry)
-        return None
+        return self.lookup(sku, marketplace_id).availability
 
     def patch(self, update: QuantityUpdate) -> PatchOutcome:
         api = self.amazon.client(ListingsItems, marketplace_id=update.marketplace_id)
         body = {"productType": "PRODUCT", "patches": [
             {"op": "replace", "path": "/attributes/fulfillment_availability", "value": availability_value(update)}]}
         res = self.amazon.call("patchListingsItem", api.patch_listings_item, self.seller_id,
-                               quote(update.sku, safe=""), marketplaceIds=[update.marketplace_id], body=body)
+                               update.sku, marketplaceIds=[update.marketplace_id], body=body)
         payload = res.payload or {}
         issues = [i for i in payload.get("issues") or [] if i.get("severity") == "ERROR"]
         return PatchOutcome(update.sku, payload.get("status") == "ACCEPTED" and not issues, issues)
@@ -89,11 +123,26 @@ class AmazonListings:
         content_type = "application/json; charset=UTF-8"
         doc = self.amazon.call("createFeedDocument", api.create_feed_document, file=None,
                                content_type=content_type).payload
-        upload = httpx.put(doc["url"], content=body, headers={"Content-Type": content_type}, timeout=60)
-        upload.raise_for_status()
+        self._upload(doc["url"], body, content_type)
         res = self.amazon.call("createFeed", api.create_feed, "JSON_LISTINGS_FEED", doc["feedDocumentId"],
                                marketplaceIds=[marketplace_id])
         return str(res.payload["feedId"]), ids
+
+    def _upload(self, url: str, body: bytes, content_type: str, attempts: int = 4) -> None:
+        """PUT the feed document; a dropped connection or a 5xx is retried (the URL is valid 5 minutes,
+        and uploading the same bytes again is harmless)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                upload = httpx.put(url, content=body, headers={"Content-Type": content_type}, timeout=60)
+                if upload.status_code < 500:
+                    upload.raise_for_status()
+                    return
+                if attempt == attempts:
+                    upload.raise_for_status()
+            except httpx.TransportError:
+                if attempt == attempts:
+                    raise
+            self.amazon.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)))
 
     def feed_status(self, feed_id: str) -> dict[str, Any]:
         api = self.amazon.client(Feeds)

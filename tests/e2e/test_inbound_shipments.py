@@ -189,18 +189,22 @@ def test_lost_goods_out_note_answer_is_read_back_not_sent_again(world, local_aws
 
 def test_lost_transfer_creation_resumes_next_run_without_a_second_transfer(world, local_aws):
     bp, amazon = world
+    from simulators.brightpearl.history import seed_transfer_history
+
+    seed_transfer_history(bp, 5, source=SOURCE, target=FBA, gap_chance=0, big_gap_every=0)  # ids 60-64
     amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 2}, shipment_id="FBA4LOST")
     bp.add_fault({"match": "post-stock-transfer", "kind": "write_then_fail", "status": 500, "count": 1})
-    bp.add_fault({"match": "get-stock-transfer", "kind": "status", "status": 500, "count": 5})  # read-back fails
+    # The read-back above the high-water mark (64) fails; the reads that took the mark did not.
+    bp.add_fault({"match": r"stock-transfer/65-264(\?|$)", "kind": "status", "status": 500, "count": 5})
     with pytest.raises(Exception, match="FBA4LOST"):
         run()  # the run fails (alarm) and the shipment stays "creating"
     record = ShipmentRecords().get("FBA4LOST")
     assert record.transfer_attempted and record.stock_transfer_id is None
     bp.clear_faults()
     run()
-    (transfer,) = bp.world.transfers.values()
+    (transfer,) = [t for t in bp.world.transfers.values() if t.reference.startswith("AMZ-IN-")]
     assert transfer.reference == "AMZ-IN-FBA4LOST"
-    assert transfer_notes(bp) == {transfer.id: {TEA: 2}}
+    assert transfer_notes(bp)[transfer.id] == {TEA: 2}
     assert len(bp.requests(route="post-stock-transfer")) == 1  # looked up by reference, not created again
     assert ShipmentRecords().get("FBA4LOST").stock_transfer_id == transfer.id
     assert_quiet(bp, local_aws)
@@ -283,3 +287,27 @@ def test_hold_ends_when_amazon_shows_the_goods_shipped(world, local_aws):
     assert [m["subject"] for m in mails(local_aws, mail0)] == [
         "Transfer for inbound shipment FBA7GONE is waiting for stock",
         "Brightpearl is short of stock for inbound shipment FBA7GONE"]
+
+
+def test_lost_first_transfer_answer_is_found_in_an_account_with_12000_transfers(world, local_aws):
+    """Issue item 8: the connector holds no transfer yet, the account holds 12 000 with id gaps (some
+    longer than a read window); the create is applied but its answer lost. The transfer is found in the
+    same run, in a bounded number of reads, and never created twice."""
+    from simulators.brightpearl.history import seed_transfer_history
+
+    bp, amazon = world
+    history = seed_transfer_history(bp, 12_000, source=SOURCE, target=FBA, seed=11)
+    assert history["lastTransferId"] - history["firstTransferId"] > 12_000  # there are gaps
+    amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 3}, shipment_id="FBA9BUSY")
+    bp.add_fault({"match": "post-stock-transfer", "kind": "write_then_fail", "status": 0, "count": 1})
+    reads0 = len(bp.requests(route="get-stock-transfer"))
+    run()
+    ours = [t for t in bp.world.transfers.values() if t.reference == "AMZ-IN-FBA9BUSY"]
+    assert len(ours) == 1 and ours[0].id > history["lastTransferId"]
+    assert len(bp.requests(route="post-stock-transfer")) == 1
+    record = ShipmentRecords().get("FBA9BUSY")
+    assert record.stock_transfer_id == ours[0].id and record.goods_out_note_id
+    assert transfer_notes(bp)[ours[0].id] == {TEA: 3}
+    reads = len(bp.requests(route="get-stock-transfer")) - reads0
+    assert reads <= 30, reads  # O(log n): the high-water mark before the create, one window after
+    assert_quiet(bp, local_aws)

@@ -107,6 +107,7 @@ class InboundShipment(Model):
     source_warehouse_id = NumberAttribute(null=True)
     target_warehouse_id = NumberAttribute(null=True)
     transfer_attempted = BooleanAttribute(default=False)  # a create was sent: look it up before sending again
+    transfer_hwm = NumberAttribute(null=True)  # highest transfer id in Brightpearl just before the create
     bp_shipped = BooleanAttribute(default=False)
     pending = JSONAttribute(null=True)  # a release/correction sent but not yet confirmed
     finished = BooleanAttribute(default=False)  # final status handled; polled no more

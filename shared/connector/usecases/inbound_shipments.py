@@ -59,7 +59,8 @@ class InboundSource(Protocol):
 class TransferGateway(Protocol):
     def create_transfer(self, source_id: int, target_id: int, reference: str) -> int: ...
     def transfer(self, transfer_id: int) -> Transfer | None: ...
-    def find_transfer(self, reference: str, *, from_id: int) -> Transfer | None: ...
+    def highest_transfer_id(self, hint: int = 0) -> int: ...
+    def find_transfer(self, reference: str, *, above: int) -> Transfer | None: ...
     def create_goods_out(self, source_id: int, target_id: int, transfer_id: int, quantities: Mapping[int, int], *,
                          shipping_method_id: int | None, release_date: datetime) -> int: ...
     def goods_out(self, note_id: int) -> GoodsOutNote | None: ...
@@ -295,19 +296,22 @@ class InboundShipments:
             if not record.transfer_attempted:
                 if not self._plan(record, cfg):
                     return False
+                # The high-water mark is taken before the POST: a transfer whose answer is lost has a
+                # higher id, so it is found by reading upwards from here, whatever the account's history.
+                record.transfer_hwm = self.transfers.highest_transfer_id(self.records.max_transfer_id())
                 record.transfer_attempted, record.reference = True, ref
                 record.source_warehouse_id, record.target_warehouse_id = source, target
                 self._save(record)  # before the POST: from here on, look the reference up before creating
                 existing = None
             else:
-                existing = self._find(ref)
+                existing = self._find(record)
             if existing is None:
                 try:
                     tid = self.transfers.create_transfer(source, target, ref)
                     report.count("stock-transfer")
                 except (BrightpearlUncertainWrite, BrightpearlValidationError) as exc:
                     # Lost answer, or "reference exists" from an earlier lost answer: it is there or not.
-                    existing = self._find(ref)
+                    existing = self._find(record)
                     if existing is None:
                         raise Unconfirmed(f"stock transfer {ref} not created: {exc}") from exc
                     tid = existing.transfer_id
@@ -367,9 +371,13 @@ class InboundShipments:
                 out[ln.product_id] = out.get(ln.product_id, 0) + ln.transferred
         return out
 
-    def _find(self, reference: str) -> Transfer | None:
-        # Search from a little below the highest transfer id we hold; ids only grow.
-        return self.transfers.find_transfer(reference, from_id=max(1, self.records.max_transfer_id() - 10))
+    def _find(self, record: InboundShipment) -> Transfer | None:
+        """The shipment's transfer, read upwards from the high-water mark saved before the create (ids only
+        grow). Records from before the mark existed fall back to a little below our own highest transfer."""
+        ref = transfer_reference(record.shipment_id)
+        above = (int(record.transfer_hwm) if record.transfer_hwm is not None
+                 else max(0, self.records.max_transfer_id() - 10))
+        return self.transfers.find_transfer(ref, above=above)
 
     # ------------------------------------------------------------------ ship
     def _ship(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:

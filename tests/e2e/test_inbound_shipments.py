@@ -224,17 +224,51 @@ def test_lost_release_answer_is_settled_not_repeated(world, local_aws):
     assert_quiet(bp, local_aws)
 
 
-def test_deleted_before_shipping_is_mailed_once_and_left_alone(world, local_aws):
+def test_deleted_before_shipping_frees_the_allocation_once(world, local_aws):
+    """Issue item 11: the goods-out note is deleted (its allocation freed), even when the DELETE's answer
+    is lost, and the email says what was undone."""
     bp, amazon = world
     mail0 = len(sent_emails(local_aws))
     shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 4}, shipment_id="FBA6DEL")
     run()
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 46, "allocated": 4, "inTransit": 0}
+    (note_id,) = bp.world.gons
     amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    bp.add_fault({"match": "delete-goods-out-note", "kind": "write_then_fail", "status": 0, "count": 1})
     run()
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 50, "allocated": 0, "inTransit": 0}
+    assert bp.world.gons == {} and bp.in_transit(TEA, FBA) == 0
     (cancelled,) = mails(local_aws, mail0)
     assert cancelled["subject"] == "Amazon inbound shipment FBA6DEL was deleted"
-    assert "Delete the transfer in Brightpearl" in cancelled["text"]
-    assert bp.in_transit(TEA, FBA) == 0  # never shipped
+    assert f"Goods-out note #{note_id}" in cancelled["text"]
+    assert "4 allocated unit(s) are free again" in cancelled["text"]
+    assert ShipmentRecords().get("FBA6DEL").finished
+    assert_quiet(bp, local_aws)
+
+
+def test_cancelled_after_shipping_brings_the_unreceived_units_back_once(world, local_aws):
+    """Issue item 11: shipped, partly received, then cancelled: the units Amazon did not receive leave the
+    FBA warehouse's quarantine and return to the source, exactly once although answers are lost."""
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 10, "FBA-CUP": 3}, shipment_id="FBA6CAN")
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 4})
+    run()
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA), bp.on_hand(TEA, SOURCE)) == (4, 6, 40)
+    amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    bp.add_fault({"match": "post-stock-correction", "kind": "write_then_fail", "status": 500, "count": 2})
+    bp.add_fault({"match": "post-quarantine-release", "kind": "write_then_fail", "status": 0, "count": 1})
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 4, "onHand": 4, "allocated": 0, "inTransit": 0}
+    assert bp.figures(CUP, FBA) == {"inStock": 0, "onHand": 0, "allocated": 0, "inTransit": 0}
+    assert (bp.on_hand(TEA, SOURCE), bp.on_hand(CUP, SOURCE)) == (46, 3)
+    assert bp.quarantine(TEA, FBA) == 0 and bp.quarantine(CUP, FBA) == 0
+    subjects = [m["subject"] for m in mails(local_aws, mail0)]
+    assert subjects[-1] == "Amazon inbound shipment FBA6CAN was cancelled"
+    text = mails(local_aws, mail0)[-1]["text"]
+    assert "FBA-CUP 3, FBA-TEA 6 unit(s) Amazon did not receive were released" in text
     assert_quiet(bp, local_aws)
 
 

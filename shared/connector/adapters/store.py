@@ -108,6 +108,7 @@ class InboundShipment(Model):
     target_warehouse_id = NumberAttribute(null=True)
     transfer_attempted = BooleanAttribute(default=False)  # a create was sent: look it up before sending again
     transfer_hwm = NumberAttribute(null=True)  # highest transfer id in Brightpearl just before the create
+    undo = JSONAttribute(null=True)  # cancelled shipment: what was undone in Brightpearl (note deleted, units back)
     bp_shipped = BooleanAttribute(default=False)
     pending = JSONAttribute(null=True)  # a release/correction sent but not yet confirmed
     finished = BooleanAttribute(default=False)  # final status handled; polled no more

@@ -14,7 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, window
-from connector.adapters.brightpearl.client import BrightpearlUncertainWrite, BrightpearlValidationError
+from connector.adapters.brightpearl.client import (
+    BrightpearlNotFound,
+    BrightpearlUncertainWrite,
+    BrightpearlValidationError,
+)
 from connector.adapters.brightpearl.transfers import GoodsOutNote, Transfer
 from connector.adapters.email import Email
 from connector.adapters.repositories import GlobalSettings
@@ -66,6 +70,8 @@ class TransferGateway(Protocol):
     def goods_out(self, note_id: int) -> GoodsOutNote | None: ...
     def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None: ...
     def release(self, warehouse_id: int, product_id: int, quantity: int) -> None: ...
+    def delete_goods_out(self, note_id: int) -> None: ...
+    def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int: ...
     def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
                   cost: Mapping[str, Any]) -> int: ...
     def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]: ...
@@ -259,7 +265,7 @@ class InboundShipments:
         self._save(record)
 
         if record.status in CANCELLED_STATUSES:
-            self._cancel(record, report)
+            self._cancel(record, cfg, report)
             return True
         if not any(ln.expected > 0 or ln.received > 0 for ln in lines):
             logger.warning("inbound shipment has no items; nothing to transfer", extra={"shipment": sid})
@@ -411,42 +417,59 @@ class InboundShipments:
     def _tracked_write(self, record: InboundShipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
                        report: RunReport) -> None:
         """A release or correction: neither carries a key Brightpearl could deduplicate on, so the intent
-        and the figure it must move are recorded first; a lost answer is settled by reading the figure."""
-        assert cfg.fba_warehouse_id is not None and line.product_id is not None
-        fba, pid = cfg.fba_warehouse_id, line.product_id
-        before = self.transfers.figures([pid], fba)[pid]
-        record.pending = {"kind": kind, "sku": line.sku, "product_id": pid, "quantity": qty, "before": before}
+        and the figure it must move are recorded first; a lost answer is settled by reading the figure.
+
+        Kinds: ``release`` / ``correct`` (receiving), and for a cancelled shipment ``return-release``
+        (FBA quarantine → FBA stock), ``return-out`` (FBA -q) and ``return-in`` (source +q)."""
+        assert cfg.fba_warehouse_id is not None and cfg.inbound_source_warehouse_id is not None
+        assert line.product_id is not None
+        pid = line.product_id
+        wid = cfg.inbound_source_warehouse_id if kind == "return-in" else cfg.fba_warehouse_id
+        before = self.transfers.figures([pid], wid)[pid]
+        record.pending = {"kind": kind, "sku": line.sku, "product_id": pid, "quantity": qty, "before": before,
+                          "warehouse_id": wid}
         self._save(record)
+        tid = record.stock_transfer_id or "-"
         try:
-            if kind == "release":
-                self.transfers.release(fba, pid, qty)
+            if kind in ("release", "return-release"):
+                self.transfers.release(wid, pid, qty)
+            elif kind == "return-out":
+                self.transfers.remove_stock(wid, pid, qty, reason=f"Amazon inbound {record.shipment_id} cancelled: "
+                                                                  f"back to the source from transfer {tid} (connector)")
+            elif kind == "return-in":
+                self.transfers.add_stock(wid, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
+                                         reason=f"Amazon inbound {record.shipment_id} cancelled: back from the FBA "
+                                                f"warehouse, transfer {tid} (connector)")
             else:
-                self.transfers.add_stock(fba, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
+                self.transfers.add_stock(wid, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
                                          reason=f"Amazon inbound {record.shipment_id}: received beyond transfer "
-                                                f"{record.stock_transfer_id or '-'} (connector)")
+                                                f"{tid} (connector)")
         except BrightpearlUncertainWrite:
             self._settle_pending(record, cfg)
             if record.pending is None:
                 return
             raise
-        report.count("quarantine-release" if kind == "release" else "stock-correction")
+        report.count("quarantine-release" if kind.endswith("release") else "stock-correction")
         self._apply_pending(record)
 
     def _settle_pending(self, record: InboundShipment, cfg: GlobalSettings) -> None:
-        """Was the recorded release/correction applied? Compare the figure it moves with the one saved."""
+        """Was the recorded write applied? Compare the figure it moves with the one saved."""
         assert cfg.fba_warehouse_id is not None
         p = record.pending
         if not p:
             return
         pid, qty, before = int(p["product_id"]), int(p["quantity"]), p["before"]
-        now = self.transfers.figures([pid], cfg.fba_warehouse_id)[pid]
-        if p["kind"] == "release":
+        now = self.transfers.figures([pid], int(p.get("warehouse_id") or cfg.fba_warehouse_id))[pid]
+        in_stock_before = int(before.get("inStock", before["onHand"]))
+        if p["kind"] in ("release", "return-release"):
             # Only transfers move inTransit; a release takes it down by its quantity.
             applied = now["inTransit"] <= int(before["inTransit"]) - qty
+        elif p["kind"] == "return-out":
+            applied = now["inStock"] <= in_stock_before - qty
         else:
             # inStock (onHand + allocated): FBA orders being allocated meanwhile do not change it,
             # where onHand would fall and make a correction that landed look missing.
-            applied = now["inStock"] >= int(before.get("inStock", before["onHand"])) + qty
+            applied = now["inStock"] >= in_stock_before + qty
         logger.warning("settled an unconfirmed Brightpearl write",
                        extra={"shipment": record.shipment_id, "pending": p, "applied": applied, "now": now})
         if applied:
@@ -460,30 +483,107 @@ class InboundShipments:
         line = next(ln for ln in lines_of(record) if ln.sku == p["sku"])
         if p["kind"] == "release":
             _set_line(record, line.sku, released=line.released + int(p["quantity"]))
-        else:
+        elif p["kind"] == "correct":
             _set_line(record, line.sku, corrected=line.corrected + int(p["quantity"]))
+        else:  # undoing a cancelled shipment: progress per SKU and step
+            undo = dict(record.undo or {})
+            done = dict(undo.get("done") or {})
+            key = f"{line.sku}:{p['kind']}"
+            done[key] = int(done.get(key, 0)) + int(p["quantity"])
+            undo["done"] = done
+            record.undo = undo
         record.pending = None
         self._save(record)
 
     # ------------------------------------------------------------------ cancelled
-    def _cancel(self, record: InboundShipment, report: RunReport) -> None:
-        """Cancelled or deleted at Amazon. Brightpearl's API cannot delete a transfer, so the email says
-        what is left to do there; nothing more is written for this shipment."""
+    def _cancel(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
+        """Cancelled or deleted at Amazon: undo what this shipment did in Brightpearl, then mail what was undone.
+
+        Not shipped: the goods-out note is deleted (Goods-Out Note DELETE), which frees the units it
+        allocated in the source warehouse. Shipped: the units of this transfer Amazon did not receive are
+        brought back from the FBA warehouse's quarantine to the source warehouse: released (as a receipt
+        would), then a correction pair (FBA -q, source +q). Every write is a tracked one (intent saved
+        first, a lost answer settled by the figure it moves), and progress is kept on the record (``undo``),
+        so a retry or a killed run never undoes twice. Units Amazon received stay where they are.
+        """
+        undo: dict[str, Any] = dict(record.undo or {})
+        if record.stock_transfer_id is None and record.transfer_attempted:
+            found = self._find(record)  # a create whose answer was lost may still have landed
+            if found is not None:
+                record.stock_transfer_id = found.transfer_id
+                record.goods_out_note_id = found.goods_out_note_id or None
+                self._save(record)
         tid = record.stock_transfer_id
-        if tid is None and not record.transfer_attempted:
-            note = "No Brightpearl transfer had been created for it; nothing to undo."
-        elif not record.bp_shipped:
-            note = (f"Brightpearl transfer #{tid or '?'} ({record.reference}) was not shipped: its goods-out note "
-                    "still allocates the units in the source warehouse. Delete the transfer in Brightpearl to "
-                    "free them.")
-        else:
-            waiting = sum(max(0, ln.transferred - ln.released) for ln in lines_of(record))
-            note = (f"Brightpearl transfer #{tid} had been shipped: {waiting} unit(s) not received by Amazon stay "
-                    "in the FBA warehouse's quarantine. Move them back to the source warehouse in Brightpearl "
-                    "when the goods return.")
-        self._send_due(record, report, note=note)
+        notes: list[str] = []
+        if tid is None:
+            notes.append("No Brightpearl transfer had been created for it; nothing to undo.")
+        elif record.goods_out_note_id is None and not record.bp_shipped:
+            current = self.transfers.transfer(int(tid))
+            if current is not None and current.goods_out_note_id:
+                record.goods_out_note_id = current.goods_out_note_id
+                self._save(record)
+            else:
+                notes.append(f"Brightpearl transfer #{tid} had no goods-out note yet; nothing was allocated.")
+        if tid is not None and record.goods_out_note_id is not None and not record.bp_shipped:
+            gid = int(record.goods_out_note_id)
+            note = self.transfers.goods_out(gid)
+            if note is not None and note.shipped:
+                record.bp_shipped = True  # shipped in Brightpearl by hand meanwhile: bring the units back
+                self._save(record)
+            else:
+                if note is not None:
+                    try:
+                        self.transfers.delete_goods_out(gid)
+                        report.count("goods-out-deleted")
+                    except (BrightpearlUncertainWrite, BrightpearlNotFound):
+                        pass  # settled by reading the note again
+                    except BrightpearlValidationError as exc:
+                        again = self.transfers.goods_out(gid)
+                        if again is not None:
+                            undo["refused"] = str(exc)[:300]
+                            record.undo = undo
+                            self._save(record)
+                            raise Unconfirmed(f"goods-out note {gid} could not be deleted: {exc}") from exc
+                    if self.transfers.goods_out(gid) is not None:
+                        raise Unconfirmed(f"goods-out note {gid} of shipment {record.shipment_id} not deleted")
+                freed = sum(ln.transferred for ln in lines_of(record))
+                undo.update(note_deleted=gid, freed=freed)
+                record.undo = undo
+                self._save(record)
+                notes.append(f"Goods-out note #{gid} of Brightpearl transfer #{tid} ({record.reference}) was deleted: "
+                             f"{freed} allocated unit(s) are free again in the source warehouse.")
+        if tid is not None and record.bp_shipped:
+            back = self._bring_back(record, cfg, report)
+            if back:
+                notes.append(f"Brightpearl transfer #{tid} had been shipped: "
+                             + ", ".join(f"{sku} {q}" for sku, q in sorted(back.items()))
+                             + " unit(s) Amazon did not receive were released from the FBA warehouse's quarantine "
+                             "and moved back to the source warehouse by a stock correction pair.")
+            else:
+                notes.append(f"Brightpearl transfer #{tid} had been shipped and Amazon received every unit; "
+                             "nothing to bring back.")
+        self._send_due(record, report, note=" ".join(notes))
         record.finished = True
         self._save(record)
+
+    def _bring_back(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> dict[str, int]:
+        """Per SKU, the units of this transfer still in FBA quarantine: release, then FBA -q, source +q."""
+        assert cfg.fba_warehouse_id is not None and cfg.inbound_source_warehouse_id is not None
+        undo: dict[str, Any] = dict(record.undo or {})
+        if "back" not in undo:
+            # Fixed once, before the first write, so later reads of Amazon cannot change what is undone.
+            undo["back"] = {ln.sku: max(0, ln.transferred - ln.released) for ln in lines_of(record)
+                            if ln.product_id is not None and ln.transferred > ln.released}
+            undo["done"] = {}
+            record.undo = undo
+            self._save(record)
+        for sku, qty in dict(undo["back"]).items():
+            line = next(ln for ln in lines_of(record) if ln.sku == sku)
+            for step in ("return-release", "return-out", "return-in"):
+                done = (record.undo or {}).get("done", {}).get(f"{sku}:{step}", 0)
+                if done < qty:
+                    self._tracked_write(record, cfg, step, line, qty - done, report)
+        return {sku: int(q) for sku, q in undo["back"].items() if q}
 
     # ------------------------------------------------------------------ emails
     def _send_due(self, record: InboundShipment, report: RunReport, *, note: str | None = None) -> None:

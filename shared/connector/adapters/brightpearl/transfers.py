@@ -154,6 +154,11 @@ class BrightpearlTransfers:
         self.client.post(f"warehouse-service/goods-note/goods-out/{note_id}/event", body,
                          headers={"If-Match": str(version)})
 
+    def delete_goods_out(self, note_id: int) -> None:
+        """Goods-Out Note DELETE (https://api-docs.brightpearl.com/warehouse/goods-out-note/delete.html): frees
+        the allocation of an unshipped note. Transfer notes belong to no order: order id 0."""
+        self.client.delete(f"warehouse-service/order/0/goods-note/goods-out/{note_id}")
+
     # ------------------------------------------------------------------ receiving
     def default_location(self, warehouse_id: int) -> int:
         if warehouse_id not in self._locations:
@@ -171,6 +176,13 @@ class BrightpearlTransfers:
         res = self.client.post(f"warehouse-service/warehouse/{warehouse_id}/stock-correction", {"corrections": [
             {"quantity": quantity, "productId": product_id, "reason": reason,
              "locationId": self.default_location(warehouse_id), "cost": dict(cost)}]})
+        return int(res[0] if isinstance(res, list) else res)
+
+    def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int:
+        """A negative stock correction (no cost: Brightpearl takes the batch's own, FIFO)."""
+        res = self.client.post(f"warehouse-service/warehouse/{warehouse_id}/stock-correction", {"corrections": [
+            {"quantity": -quantity, "productId": product_id, "reason": reason,
+             "locationId": self.default_location(warehouse_id)}]})
         return int(res[0] if isinstance(res, list) else res)
 
     def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]:

@@ -8,6 +8,7 @@ SES accepted.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -344,4 +345,73 @@ def test_lost_first_transfer_answer_is_found_in_an_account_with_12000_transfers(
     assert transfer_notes(bp)[ours[0].id] == {TEA: 3}
     reads = len(bp.requests(route="get-stock-transfer")) - reads0
     assert reads <= 30, reads  # O(log n): the high-water mark before the create, one window after
+    assert_quiet(bp, local_aws)
+
+
+def ledger_report(amazon):
+    """Amazon finishes a ledger detail report (as the movements flow requests every 4 hours)."""
+    with amazon.lock:
+        now = amazon.world.now()
+        report = amazon.world.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK], data_start=now - timedelta(days=3),
+                                            data_end=now)
+    amazon.clock.advance(120)
+    amazon.tick()
+    assert amazon.world.reports[report.report_id].status == "DONE"
+    return report.report_id
+
+
+def test_stale_v0_receipts_come_from_the_ledger_released_once(world, local_aws):
+    """Issue item 7: v0 getShipmentItems shows nothing received (stale) while the ledger's Receipts rows
+    show the units: they are released from the ledger's figure, once, and the email names the source."""
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 10, "FBA-CUP": 3}, shipment_id="FBA7LEDG")
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, received={"FBA-TEA": 4})  # v0 lags
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 10, "FBA-CUP": 3})
+    run()  # no ledger report yet: v0's 4 is all the connector knows
+    assert (bp.on_hand(TEA, FBA), bp.on_hand(CUP, FBA)) == (4, 0)
+    ledger_report(amazon)
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 10, "onHand": 10, "allocated": 0, "inTransit": 0}
+    assert bp.figures(CUP, FBA) == {"inStock": 3, "onHand": 3, "allocated": 0, "inTransit": 0}
+    started = next(m for m in mails(local_aws, mail0) if "started receiving" in m["subject"])
+    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>4</td><td>-6</td><td>Amazon shipment items (v0)</td>" \
+        in started["html"]
+    ledger_report(amazon)  # an overlapping report holds the same rows: never counted twice
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, fresh=True)  # v0 catches up
+    assert_quiet(bp, local_aws, times=2)
+    releases = [(e.body["productId"], e.body["quantity"]) for e in bp.requests(route="post-quarantine-release")]
+    assert releases == [(TEA, 4), (CUP, 3), (TEA, 6)]
+    assert {s.sku: s.source for s in ShipmentRecords().get("FBA7LEDG").skus} == {"FBA-CUP": "v0+ledger",
+                                                                                "FBA-TEA": "v0+ledger"}
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, received={})  # v0 shows 0 again at close
+    amazon.world_op("close_inbound", shipment_id=shp.shipment_id)
+    run()
+    closed = mails(local_aws, mail0)[-1]
+    assert closed["subject"] == "Amazon received inbound shipment FBA7LEDG in full"
+    assert "<td>FBA-CUP</td><td>#1011</td><td>3</td><td>3</td><td>0</td><td>inventory ledger Receipts</td>" \
+        in closed["html"]
+    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>10</td><td>0</td><td>inventory ledger Receipts</td>" \
+        in closed["html"]
+    assert ShipmentRecords().get("FBA7LEDG").finished
+
+
+def test_shipment_v0_shows_no_items_for_is_planned_from_2024_items_and_received_from_the_ledger(world, local_aws):
+    """Issue item 7: a shipment made through the 2024-03-20 API: v0 shows no items, listShipmentItems
+    carries the plan (no received quantities); the transfer is made from it, receipts come from the ledger."""
+    bp, amazon = world
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 6}, shipment_id="FBA7V2024")
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, hide=True)
+    run()
+    (transfer,) = bp.world.transfers.values()
+    assert transfer.reference == "AMZ-IN-FBA7V2024" and transfer_notes(bp) == {transfer.id: {TEA: 6}}
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 6})
+    ledger_report(amazon)
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 6, "onHand": 6, "allocated": 0, "inTransit": 0}
+    (line,) = ShipmentRecords().get("FBA7V2024").skus
+    assert (line.expected, line.received, line.released, line.source) == (6, 6, 6, "ledger")
     assert_quiet(bp, local_aws)

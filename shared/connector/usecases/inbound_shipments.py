@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, window
+from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, LedgerDocument, LedgerReceipt, window
 from connector.adapters.brightpearl.client import (
     BrightpearlNotFound,
     BrightpearlUncertainWrite,
@@ -26,6 +26,7 @@ from connector.adapters.store import InboundShipment, ShipmentSku
 from connector.domain.inbound import (
     CANCELLED_STATUSES,
     FINAL_STATUSES,
+    LEDGER_REPORTS_KEPT,
     OPEN_STATUSES,
     SHIPPED_RANK,
     EmailEvent,
@@ -37,6 +38,7 @@ from connector.domain.inbound import (
     merge_status,
     plan_transfer,
     rank,
+    reconcile_received,
     releases_due,
     render_email,
     update_lines,
@@ -58,6 +60,9 @@ class InboundSource(Protocol):
     def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]: ...
     def items(self, shipment_id: str) -> list[AmazonItem]: ...
     def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]: ...
+    def items_2024(self, plan_id: str, plan_shipment_id: str) -> list[AmazonItem]: ...
+    def latest_ledger(self) -> LedgerDocument | None: ...
+    def ledger_receipts(self, document: LedgerDocument, shipment_ids: Iterable[str]) -> list[LedgerReceipt]: ...
 
 
 class TransferGateway(Protocol):
@@ -118,14 +123,16 @@ class RunReport:
 def lines_of(record: InboundShipment) -> list[Line]:
     return [Line(sku=s.sku, product_id=None if s.product_id is None else int(s.product_id),
                  expected=int(s.expected), transferred=int(s.transferred), short=int(s.short),
-                 received=int(s.received), released=int(s.released), corrected=int(s.corrected))
+                 received=int(s.received), released=int(s.released), corrected=int(s.corrected),
+                 source=str(s.source or ""))
             for s in record.skus]
 
 
 def store_lines(record: InboundShipment, lines: Sequence[Line]) -> None:
     record.skus = [ShipmentSku(sku=ln.sku, product_id=ln.product_id, expected=ln.expected,
                                transferred=ln.transferred, short=ln.short, received=ln.received,
-                               released=ln.released, corrected=ln.corrected) for ln in lines]
+                               released=ln.released, corrected=ln.corrected, source=ln.source or None)
+                   for ln in lines]
 
 
 def view_of(record: InboundShipment) -> ShipmentView:
@@ -177,6 +184,7 @@ class InboundShipments:
 
         shipments = self._poll(open_records)
         report.seen = len(shipments)
+        self._fold_ledger(open_records, {s.shipment_id: s.status.upper() for s in shipments})
         for shipment in shipments:
             if shipment.shipment_id in report.failed:
                 continue
@@ -208,17 +216,18 @@ class InboundShipments:
         if missing:
             for s in self.amazon.by_ids(missing):
                 found.setdefault(s.shipment_id, s)
-        plan_ids: dict[str, str] = {}
+        plan_ids: dict[str, AmazonShipment] = {}
         if self.use_2024_plans:
             known = {r.plan_id: r.shipment_id for r in open_records.values() if r.plan_id}
             for s in self.amazon.from_plans(updated_since=now - LOOKBACK, known_plans=known):
-                plan_ids[s.shipment_id] = s.plan_id or ""
+                plan_ids[s.shipment_id] = s
                 if s.shipment_id not in found:
                     found[s.shipment_id] = s  # only on the 2024-03-20 side so far
         out = []
         for sid, s in found.items():
             if sid in plan_ids and not s.plan_id:
-                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, plan_ids[sid])
+                p = plan_ids[sid]
+                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, p.plan_id, p.plan_shipment_id)
             out.append(s)
         return sorted(out, key=lambda s: s.shipment_id)
 
@@ -246,6 +255,8 @@ class InboundShipments:
             record.name = shipment.name
         if shipment.plan_id and not record.plan_id:
             record.plan_id = shipment.plan_id
+        if shipment.plan_shipment_id and not record.plan_shipment_id:
+            record.plan_shipment_id = shipment.plan_shipment_id
 
         decision = merge_status(record.status if record.status_history else None, shipment.status)
         if decision.note:
@@ -254,11 +265,11 @@ class InboundShipments:
             record.status = decision.status
             record.status_history = [*record.status_history, {"status": decision.status, "at": self.now().isoformat()}]
 
-        items = self.amazon.items(sid)
         lines = lines_of(record)
+        figures, sources = self._amazon_figures(record, lines)
         known = {ln.sku: ln.product_id for ln in lines}
-        products = {i.sku: self.product_for(i.sku) for i in items if known.get(i.sku) is None}
-        lines, notes = update_lines(lines, {i.sku: (i.shipped, i.received) for i in items}, products)
+        products = {sku: self.product_for(sku) for sku in figures if known.get(sku) is None}
+        lines, notes = update_lines(lines, figures, products, sources)
         for note in notes:
             logger.warning(note, extra={"shipment": sid})
         store_lines(record, lines)
@@ -287,6 +298,65 @@ class InboundShipments:
             record.finished = True
             self._save(record)
         return True
+
+    def _amazon_figures(self, record: InboundShipment, lines: Sequence[Line],
+                        ) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
+        """Per SKU (shipped, received) and where the received figure came from.
+
+        Shipped: v0 ``QuantityShipped``, else the 2024-03-20 ``listShipmentItems`` quantity (v0 shows no
+        items for shipments made through that API), else what the record already has. Received: v0
+        ``QuantityReceived`` and the ledger's Receipts rows reconciled (:func:`reconcile_received`).
+        """
+        v0 = {i.sku: i for i in self.amazon.items(record.shipment_id)}
+        planned: dict[str, AmazonItem] = {}
+        if not v0 and record.plan_id and record.plan_shipment_id:
+            planned = {i.sku: i for i in self.amazon.items_2024(record.plan_id, record.plan_shipment_id)}
+        ledger: dict[str, int] = {}
+        for sku, qty in ((record.receipts or {}).get("rows") or {}).values():
+            ledger[str(sku)] = ledger.get(str(sku), 0) + int(qty)
+        expected = {ln.sku: ln.expected for ln in lines}
+        figures: dict[str, tuple[int, int]] = {}
+        sources: dict[str, str] = {}
+        for sku in sorted({*v0, *planned, *ledger}):
+            item = v0.get(sku) or planned.get(sku)
+            shipped = item.shipped if item is not None else expected.get(sku, 0)
+            received, source = reconcile_received(v0[sku].received if sku in v0 else None, ledger.get(sku))
+            figures[sku], sources[sku] = (shipped, received), source
+        return figures, sources
+
+    def _fold_ledger(self, open_records: Mapping[str, InboundShipment], polled: Mapping[str, str]) -> None:
+        """Add the newest ledger detail report's Receipts rows to the shipments on their way to Amazon.
+
+        The movements flow requests the ledger (all event types) every 4 hours and leaves ``Receipts`` to
+        this feature (docs/movements.md); here the newest finished one is read once per shipment, its rows
+        kept by key on the record, so overlapping reports never count a row twice. A failure here only
+        leaves the v0 figures for this run.
+        """
+        wanted = [r for r in open_records.values() if not r.finished and (
+            r.bp_shipped or max(rank(r.status), rank(polled.get(r.shipment_id, ""))) >= SHIPPED_RANK)]
+        if not wanted:
+            return
+        try:
+            doc = self.amazon.latest_ledger()
+            if doc is None:
+                return
+            need = [r for r in wanted if doc.report_id not in ((r.receipts or {}).get("reports") or [])]
+            if not need:
+                return
+            rows = self.amazon.ledger_receipts(doc, [r.shipment_id for r in need])
+        except Exception:
+            logger.exception("could not read the ledger's Receipts rows; using v0 figures this run")
+            return
+        for r in need:
+            data = dict(r.receipts or {})
+            kept = dict(data.get("rows") or {})
+            for row in rows:
+                if row.shipment_id == r.shipment_id:
+                    kept[row.key] = [row.sku, row.quantity]
+            data["rows"] = kept
+            data["reports"] = [*(data.get("reports") or []), doc.report_id][-LEDGER_REPORTS_KEPT:]
+            r.receipts = data
+            self._save(r)
 
     def _save(self, record: InboundShipment) -> None:
         record.updated_at = self.now()

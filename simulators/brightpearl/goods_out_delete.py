@@ -6,7 +6,7 @@ says a goods-out note can be deleted once printing, picking and packing are undo
 undone (brightpearl.com/support/documentation/sales/help-guides/fulfilment-shipping/print-pick-pack-ship).
 The simulator is the stricter reading: a shipped note → 400 ``WHSC-013``; a printed, picked or packed one → 400
 ``WHSC-016`` (undo those events first); an unknown note, or one not under the given order (transfer notes
-belong to order 0; ``*`` is not accepted on DELETE) → 404. Deleting frees the allocation (source ``onHand +q,
+belong to order 0) → 404; ``*`` matches no DELETE route (405). Deleting frees the allocation (source ``onHand +q,
 allocated -q``), leaves the stock transfer without a note (``goodsOutNoteId`` 0) and raises
 ``goods-out-note.destroyed``. The answer is ``{}``.
 """

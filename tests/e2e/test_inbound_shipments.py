@@ -247,6 +247,25 @@ def test_deleted_before_shipping_frees_the_allocation_once(world, local_aws):
     assert_quiet(bp, local_aws)
 
 
+def test_deleted_after_someone_printed_and_picked_the_note_still_frees_the_allocation(world, local_aws):
+    """Brightpearl deletes a goods-out note only once printing/picking/packing are undone: the connector
+    sends UPI/UPR first (If-Match), then deletes."""
+    bp, amazon = world
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 4}, shipment_id="FBA6PRI")
+    run()
+    (note_id,) = bp.world.gons
+    with bp.lock:  # a warehouse user printed and picked the note in Brightpearl
+        bp.world.gon_event(note_id, {"events": [{"eventCode": c, "occured": "2024-05-01T10:00:00Z",
+                                                  "eventOwnerId": 4} for c in ("PRI", "PIC")]}, None)
+    amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    run()
+    assert bp.world.gons == {}
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 50, "allocated": 0, "inTransit": 0}
+    (undo,) = [e.body for e in bp.requests(route="post-goods-out-note-event")]
+    assert [e["eventCode"] for e in undo["events"]] == ["UPI", "UPR"]
+    assert_quiet(bp, local_aws)
+
+
 def test_cancelled_after_shipping_brings_the_unreceived_units_back_once(world, local_aws):
     """Issue item 11: shipped, partly received, then cancelled: the units Amazon did not receive leave the
     FBA warehouse's quarantine and return to the source, exactly once although answers are lost."""

@@ -76,6 +76,7 @@ class TransferGateway(Protocol):
     def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None: ...
     def release(self, warehouse_id: int, product_id: int, quantity: int) -> None: ...
     def delete_goods_out(self, note_id: int) -> None: ...
+    def undo_steps(self, note_id: int, steps: Iterable[str], *, version: int, staff_id: int, at: datetime) -> None: ...
     def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int: ...
     def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
                   cost: Mapping[str, Any]) -> int: ...
@@ -601,6 +602,14 @@ class InboundShipments:
                 record.bp_shipped = True  # shipped in Brightpearl by hand meanwhile: bring the units back
                 self._save(record)
             else:
+                if note is not None and note.steps:
+                    # Printed, picked or packed (by hand): Brightpearl deletes a note only once those are undone.
+                    try:
+                        self.transfers.undo_steps(gid, note.steps, version=note.version,
+                                                  staff_id=cfg.staff_contact_id, at=self.now())
+                        report.count("goods-out-steps-undone")
+                    except (BrightpearlUncertainWrite, BrightpearlValidationError):
+                        pass  # a lost answer or a 412 (moved on meanwhile): the DELETE below tells
                 if note is not None:
                     try:
                         self.transfers.delete_goods_out(gid)

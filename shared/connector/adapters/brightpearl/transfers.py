@@ -33,6 +33,7 @@ class GoodsOutNote:
     shipped: bool
     version: int  # lastEventVersion, sent back as If-Match
     quantities: dict[int, int]  # product id -> units
+    steps: tuple[str, ...] = ()  # which of printed / picked / packed are set (a note is deleted only without them)
 
 
 class BrightpearlTransfers:
@@ -144,14 +145,23 @@ class BrightpearlTransfers:
         for rows in (note.get("orderRows") or {}).values():
             for r in rows:
                 quantities[int(r["productId"])] = quantities.get(int(r["productId"]), 0) + int(r["quantity"])
-        return GoodsOutNote(note_id, bool((note.get("status") or {}).get("shipped")),
-                            int(note.get("lastEventVersion") or 0), quantities)
+        status = note.get("status") or {}
+        return GoodsOutNote(note_id, bool(status.get("shipped")), int(note.get("lastEventVersion") or 0), quantities,
+                            tuple(flag for flag in ("printed", "picked", "packed") if status.get(flag)))
 
     def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None:
         """SHW with If-Match: a second SHW for the same version is refused (412), never applied twice."""
         event = {"eventCode": "SHW", "occured": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "eventOwnerId": staff_id}
         body = {"events": [event]}
         self.client.post(f"warehouse-service/goods-note/goods-out/{note_id}/event", body,
+                         headers={"If-Match": str(version)})
+
+    def undo_steps(self, note_id: int, steps: Iterable[str], *, version: int, staff_id: int, at: datetime) -> None:
+        """Unpack, unpick, unprint (UPA, UPI, UPR; contract §5c) so the note can be deleted; If-Match as for SHW."""
+        codes = [code for flag, code in (("packed", "UPA"), ("picked", "UPI"), ("printed", "UPR")) if flag in steps]
+        when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.client.post(f"warehouse-service/goods-note/goods-out/{note_id}/event",
+                         {"events": [{"eventCode": c, "occured": when, "eventOwnerId": staff_id} for c in codes]},
                          headers={"If-Match": str(version)})
 
     def delete_goods_out(self, note_id: int) -> None:

@@ -632,6 +632,8 @@ class InboundShipments:
                 notes.append(f"Goods-out note #{gid} of Brightpearl transfer #{tid} ({record.reference}) was deleted: "
                              f"{freed} allocated unit(s) are free again in the source warehouse.")
         if tid is not None and record.bp_shipped:
+            if "back" not in (record.undo or {}):
+                self._receive(record, cfg, report)  # what Amazon did receive is released first, as usual
             back = self._bring_back(record, cfg, report)
             if back:
                 notes.append(f"Brightpearl transfer #{tid} had been shipped: "

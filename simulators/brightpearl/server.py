@@ -460,6 +460,10 @@ class BrightpearlSimulator(SimulatorServer):
         self.route("POST", r"/_sim/brightpearl/tokens/expire", expire, write=False)
         self.route("POST", r"/_sim/brightpearl/tokens/revoke", revoke, write=False)
         self.route("POST", r"/_sim/brightpearl/auth-code", auth_code, write=False)
+        from simulators.brightpearl import history  # scenario control: an account with a transfer history
+        history.register(self)
+        from simulators.brightpearl import goods_out_delete  # Goods-Out Note DELETE (transfer notes)
+        goods_out_delete.register(self)
 
     # ------------------------------------------------------------------ base control API
     def state(self) -> JSON:

@@ -97,7 +97,7 @@ _UNSET: Any = object()
 WORLD_OPERATIONS = ("customer_order", "customer_shipment", "customer_return", "replacement", "lose", "find",
                     "damage", "dispose", "adjust", "warehouse_transfer", "vendor_return", "reimburse", "mfn_return",
                     "create_inbound_shipment", "ship_inbound", "receive_inbound", "close_inbound", "cancel_inbound",
-                    "set_inbound_status", "set_fba_stock", "add_listing")
+                    "set_inbound_status", "set_fba_stock", "add_listing", "stale_inbound_v0")
 
 
 def _qlist(req: Request, name: str) -> list[str]:
@@ -758,9 +758,13 @@ class SpApiSimulator(SimulatorServer):
 
     @staticmethod
     def _v0_items(shp: InboundShipment, fnsku: Callable[[str], str]) -> list[JSON]:
+        if shp.v0_hidden:  # stale v0 control: a 2024-03-20 shipment v0 shows no items for
+            return []
+        stale = shp.v0_received
         return [{"ShipmentId": shp.shipment_id, "SellerSKU": i.sku, "FulfillmentNetworkSKU": fnsku(i.sku),
-                 "QuantityShipped": i.shipped, "QuantityReceived": i.received, "QuantityInCase": i.quantity_in_case,
-                 "PrepDetailsList": []} for i in shp.items.values()]
+                 "QuantityShipped": i.shipped,
+                 "QuantityReceived": i.received if stale is None else min(i.received, stale.get(i.sku, 0)),
+                 "QuantityInCase": i.quantity_in_case, "PrepDetailsList": []} for i in shp.items.values()]
 
     def _fnsku(self, sku: str) -> str:
         return self.world.listings[sku].fnsku

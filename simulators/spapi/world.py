@@ -248,6 +248,9 @@ class InboundShipment:
     shipment_uuid: str  # 2024-03-20 shipmentId (sh…)
     placement_option_id: str
     label_prep: str = "SELLER_LABEL"
+    # Stale v0 (scenario control ``stale_inbound_v0``): what getShipmentItems shows instead of the truth.
+    v0_received: dict[str, int] | None = None  # frozen QuantityReceived per SKU (missing SKU → 0)
+    v0_hidden: bool = False  # getShipmentItems answers no items at all (shipment made with the 2024-03-20 API)
 
     @property
     def plan_status(self) -> str:
@@ -789,6 +792,26 @@ class World:
 
     def close_inbound(self, shipment_id: str) -> InboundShipment:
         return self.set_inbound_status(shipment_id, "CLOSED")
+
+    def stale_inbound_v0(self, shipment_id: str, *, received: dict[str, int] | None = None, hide: bool = False,
+                         fresh: bool = False) -> InboundShipment:
+        """Make v0 getShipmentItems lag the truth (ledger Receipts and stock keep the real figures).
+
+        ``received``: v0 shows these QuantityReceived figures from now on (a SKU not named shows 0; ``{}`` =
+        zero everywhere), however much more is received; ``hide``: v0 shows no items at all, as for a
+        shipment created through the 2024-03-20 API; ``fresh``: back to the true figures.
+        """
+        shp = self._shipment(shipment_id)
+        if fresh:
+            shp.v0_received, shp.v0_hidden = None, False
+        else:
+            if received is not None:
+                unknown = sorted(set(received) - set(shp.items))
+                if unknown:
+                    raise ValueError(f"{shipment_id} has no SKUs {unknown}")
+                shp.v0_received = {k: int(v) for k, v in received.items()}
+            shp.v0_hidden = bool(hide)
+        return shp
 
     def cancel_inbound(self, shipment_id: str) -> InboundShipment:
         """Cancelled before sending → DELETED; after → CANCELLED."""

@@ -8,6 +8,7 @@ SES accepted.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -189,18 +190,22 @@ def test_lost_goods_out_note_answer_is_read_back_not_sent_again(world, local_aws
 
 def test_lost_transfer_creation_resumes_next_run_without_a_second_transfer(world, local_aws):
     bp, amazon = world
+    from simulators.brightpearl.history import seed_transfer_history
+
+    seed_transfer_history(bp, 5, source=SOURCE, target=FBA, gap_chance=0, big_gap_every=0)  # ids 60-64
     amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 2}, shipment_id="FBA4LOST")
     bp.add_fault({"match": "post-stock-transfer", "kind": "write_then_fail", "status": 500, "count": 1})
-    bp.add_fault({"match": "get-stock-transfer", "kind": "status", "status": 500, "count": 5})  # read-back fails
+    # The read-back above the high-water mark (64) fails; the reads that took the mark did not.
+    bp.add_fault({"match": r"stock-transfer/65-264(\?|$)", "kind": "status", "status": 500, "count": 5})
     with pytest.raises(Exception, match="FBA4LOST"):
         run()  # the run fails (alarm) and the shipment stays "creating"
     record = ShipmentRecords().get("FBA4LOST")
     assert record.transfer_attempted and record.stock_transfer_id is None
     bp.clear_faults()
     run()
-    (transfer,) = bp.world.transfers.values()
+    (transfer,) = [t for t in bp.world.transfers.values() if t.reference.startswith("AMZ-IN-")]
     assert transfer.reference == "AMZ-IN-FBA4LOST"
-    assert transfer_notes(bp) == {transfer.id: {TEA: 2}}
+    assert transfer_notes(bp)[transfer.id] == {TEA: 2}
     assert len(bp.requests(route="post-stock-transfer")) == 1  # looked up by reference, not created again
     assert ShipmentRecords().get("FBA4LOST").stock_transfer_id == transfer.id
     assert_quiet(bp, local_aws)
@@ -220,17 +225,71 @@ def test_lost_release_answer_is_settled_not_repeated(world, local_aws):
     assert_quiet(bp, local_aws)
 
 
-def test_deleted_before_shipping_is_mailed_once_and_left_alone(world, local_aws):
+def test_deleted_before_shipping_frees_the_allocation_once(world, local_aws):
+    """Issue item 11: the goods-out note is deleted (its allocation freed), even when the DELETE's answer
+    is lost, and the email says what was undone."""
     bp, amazon = world
     mail0 = len(sent_emails(local_aws))
     shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 4}, shipment_id="FBA6DEL")
     run()
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 46, "allocated": 4, "inTransit": 0}
+    (note_id,) = bp.world.gons
     amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    bp.add_fault({"match": "delete-goods-out-note", "kind": "write_then_fail", "status": 0, "count": 1})
     run()
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 50, "allocated": 0, "inTransit": 0}
+    assert bp.world.gons == {} and bp.in_transit(TEA, FBA) == 0
     (cancelled,) = mails(local_aws, mail0)
     assert cancelled["subject"] == "Amazon inbound shipment FBA6DEL was deleted"
-    assert "Delete the transfer in Brightpearl" in cancelled["text"]
-    assert bp.in_transit(TEA, FBA) == 0  # never shipped
+    assert f"Goods-out note #{note_id}" in cancelled["text"]
+    assert "4 allocated unit(s) are free again" in cancelled["text"]
+    assert ShipmentRecords().get("FBA6DEL").finished
+    assert_quiet(bp, local_aws)
+
+
+def test_deleted_after_someone_printed_and_picked_the_note_still_frees_the_allocation(world, local_aws):
+    """Brightpearl deletes a goods-out note only once printing/picking/packing are undone: the connector
+    sends UPI/UPR first (If-Match), then deletes."""
+    bp, amazon = world
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 4}, shipment_id="FBA6PRI")
+    run()
+    (note_id,) = bp.world.gons
+    with bp.lock:  # a warehouse user printed and picked the note in Brightpearl
+        bp.world.gon_event(note_id, {"events": [{"eventCode": c, "occured": "2024-05-01T10:00:00Z",
+                                                  "eventOwnerId": 4} for c in ("PRI", "PIC")]}, None)
+    amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    run()
+    assert bp.world.gons == {}
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 50, "allocated": 0, "inTransit": 0}
+    (undo,) = [e.body for e in bp.requests(route="post-goods-out-note-event")]
+    assert [e["eventCode"] for e in undo["events"]] == ["UPI", "UPR"]
+    assert_quiet(bp, local_aws)
+
+
+def test_cancelled_after_shipping_brings_the_unreceived_units_back_once(world, local_aws):
+    """Issue item 11: shipped, partly received, then cancelled: the units Amazon did not receive leave the
+    FBA warehouse's quarantine and return to the source, exactly once although answers are lost."""
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 10, "FBA-CUP": 3}, shipment_id="FBA6CAN")
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 3})
+    run()
+    assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA), bp.on_hand(TEA, SOURCE)) == (3, 7, 40)
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 1})  # not yet seen
+    amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
+    bp.add_fault({"match": "post-stock-correction", "kind": "write_then_fail", "status": 500, "count": 2})
+    bp.add_fault({"match": "post-quarantine-release", "kind": "write_then_fail", "status": 0, "count": 1})
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 4, "onHand": 4, "allocated": 0, "inTransit": 0}
+    assert bp.figures(CUP, FBA) == {"inStock": 0, "onHand": 0, "allocated": 0, "inTransit": 0}
+    assert (bp.on_hand(TEA, SOURCE), bp.on_hand(CUP, SOURCE)) == (46, 3)
+    assert bp.quarantine(TEA, FBA) == 0 and bp.quarantine(CUP, FBA) == 0
+    subjects = [m["subject"] for m in mails(local_aws, mail0)]
+    assert subjects[-1] == "Amazon inbound shipment FBA6CAN was cancelled"
+    text = mails(local_aws, mail0)[-1]["text"]
+    assert "FBA-CUP 3, FBA-TEA 6 unit(s) Amazon did not receive were released" in text
     assert_quiet(bp, local_aws)
 
 
@@ -283,3 +342,96 @@ def test_hold_ends_when_amazon_shows_the_goods_shipped(world, local_aws):
     assert [m["subject"] for m in mails(local_aws, mail0)] == [
         "Transfer for inbound shipment FBA7GONE is waiting for stock",
         "Brightpearl is short of stock for inbound shipment FBA7GONE"]
+
+
+def test_lost_first_transfer_answer_is_found_in_an_account_with_12000_transfers(world, local_aws):
+    """Issue item 8: the connector holds no transfer yet, the account holds 12 000 with id gaps (some
+    longer than a read window); the create is applied but its answer lost. The transfer is found in the
+    same run, in a bounded number of reads, and never created twice."""
+    from simulators.brightpearl.history import seed_transfer_history
+
+    bp, amazon = world
+    history = seed_transfer_history(bp, 12_000, source=SOURCE, target=FBA, seed=11)
+    assert history["lastTransferId"] - history["firstTransferId"] > 12_000  # there are gaps
+    amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 3}, shipment_id="FBA9BUSY")
+    bp.add_fault({"match": "post-stock-transfer", "kind": "write_then_fail", "status": 0, "count": 1})
+    reads0 = len(bp.requests(route="get-stock-transfer"))
+    run()
+    ours = [t for t in bp.world.transfers.values() if t.reference == "AMZ-IN-FBA9BUSY"]
+    assert len(ours) == 1 and ours[0].id > history["lastTransferId"]
+    assert len(bp.requests(route="post-stock-transfer")) == 1
+    record = ShipmentRecords().get("FBA9BUSY")
+    assert record.stock_transfer_id == ours[0].id and record.goods_out_note_id
+    assert transfer_notes(bp)[ours[0].id] == {TEA: 3}
+    reads = len(bp.requests(route="get-stock-transfer")) - reads0
+    assert reads <= 30, reads  # O(log n): the high-water mark before the create, one window after
+    assert_quiet(bp, local_aws)
+
+
+def ledger_report(amazon):
+    """Amazon finishes a ledger detail report (as the movements flow requests every 4 hours)."""
+    with amazon.lock:
+        now = amazon.world.now()
+        report = amazon.world.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK], data_start=now - timedelta(days=3),
+                                            data_end=now)
+    amazon.clock.advance(120)
+    amazon.tick()
+    assert amazon.world.reports[report.report_id].status == "DONE"
+    return report.report_id
+
+
+def test_stale_v0_receipts_come_from_the_ledger_released_once(world, local_aws):
+    """Issue item 7: v0 getShipmentItems shows nothing received (stale) while the ledger's Receipts rows
+    show the units: they are released from the ledger's figure, once, and the email names the source."""
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 10, "FBA-CUP": 3}, shipment_id="FBA7LEDG")
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    run()
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, received={"FBA-TEA": 4})  # v0 lags
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 10, "FBA-CUP": 3})
+    run()  # no ledger report yet: v0's 4 is all the connector knows
+    assert (bp.on_hand(TEA, FBA), bp.on_hand(CUP, FBA)) == (4, 0)
+    ledger_report(amazon)
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 10, "onHand": 10, "allocated": 0, "inTransit": 0}
+    assert bp.figures(CUP, FBA) == {"inStock": 3, "onHand": 3, "allocated": 0, "inTransit": 0}
+    started = next(m for m in mails(local_aws, mail0) if "started receiving" in m["subject"])
+    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>4</td><td>-6</td><td>Amazon shipment items (v0)</td>" \
+        in started["html"]
+    ledger_report(amazon)  # an overlapping report holds the same rows: never counted twice
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, fresh=True)  # v0 catches up
+    assert_quiet(bp, local_aws, times=2)
+    releases = [(e.body["productId"], e.body["quantity"]) for e in bp.requests(route="post-quarantine-release")]
+    assert releases == [(TEA, 4), (CUP, 3), (TEA, 6)]
+    assert {s.sku: s.source for s in ShipmentRecords().get("FBA7LEDG").skus} == {"FBA-CUP": "v0+ledger",
+                                                                                "FBA-TEA": "v0+ledger"}
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, received={})  # v0 shows 0 again at close
+    amazon.world_op("close_inbound", shipment_id=shp.shipment_id)
+    run()
+    closed = mails(local_aws, mail0)[-1]
+    assert closed["subject"] == "Amazon received inbound shipment FBA7LEDG in full"
+    assert "<td>FBA-CUP</td><td>#1011</td><td>3</td><td>3</td><td>0</td><td>inventory ledger Receipts</td>" \
+        in closed["html"]
+    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>10</td><td>0</td><td>inventory ledger Receipts</td>" \
+        in closed["html"]
+    assert ShipmentRecords().get("FBA7LEDG").finished
+
+
+def test_shipment_v0_shows_no_items_for_is_planned_from_2024_items_and_received_from_the_ledger(world, local_aws):
+    """Issue item 7: a shipment made through the 2024-03-20 API: v0 shows no items, listShipmentItems
+    carries the plan (no received quantities); the transfer is made from it, receipts come from the ledger."""
+    bp, amazon = world
+    shp = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 6}, shipment_id="FBA7V2024")
+    amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, hide=True)
+    run()
+    (transfer,) = bp.world.transfers.values()
+    assert transfer.reference == "AMZ-IN-FBA7V2024" and transfer_notes(bp) == {transfer.id: {TEA: 6}}
+    amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
+    amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 6})
+    ledger_report(amazon)
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 6, "onHand": 6, "allocated": 0, "inTransit": 0}
+    (line,) = ShipmentRecords().get("FBA7V2024").skus
+    assert (line.expected, line.received, line.released, line.source) == (6, 6, 6, "ledger")
+    assert_quiet(bp, local_aws)

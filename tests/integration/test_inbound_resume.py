@@ -7,6 +7,9 @@ The use case runs with its real adapters against the simulators (DynamoDB and SE
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import pytest
 
 from connector.adapters.amazon.client import AmazonClients, LwaCredentials
@@ -48,6 +51,40 @@ class CrashingTransfers(BrightpearlTransfers):
             raise Crash
 
 
+class CrashingUndo(CrashingTransfers):
+    """Also cuts the writes that undo a cancelled shipment: ``crash = (method, "before" | "after")``."""
+
+    def __init__(self, client: BrightpearlClient) -> None:
+        super().__init__(client)
+        self.crash: tuple[str, str] | None = None
+
+    def _cut(self, name: str, call: Callable[[], Any]) -> Any:
+        when = None
+        if self.crash and self.crash[0] == name:
+            when, self.crash = self.crash[1], None
+        if when == "before":
+            raise Crash
+        out = call()
+        if when == "after":
+            raise Crash
+        return out
+
+    def release(self, warehouse_id: int, product_id: int, quantity: int) -> None:
+        self._cut("release", lambda: super(CrashingUndo, self).release(warehouse_id, product_id, quantity))
+
+    def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int:
+        return self._cut("remove_stock", lambda: super(CrashingUndo, self).remove_stock(
+            warehouse_id, product_id, quantity, reason=reason))
+
+    def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
+                  cost: Mapping[str, Any]) -> int:
+        return self._cut("add_stock", lambda: super(CrashingUndo, self).add_stock(
+            warehouse_id, product_id, quantity, reason=reason, cost=cost))
+
+    def delete_goods_out(self, note_id: int) -> None:
+        self._cut("delete_goods_out", lambda: super(CrashingUndo, self).delete_goods_out(note_id))
+
+
 class FlakyMail:
     def __init__(self, mailer: Mailer) -> None:
         self.mailer = mailer
@@ -74,7 +111,7 @@ def setup(stack, local_aws):
     SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE))
     client = BrightpearlClient(base_url=bp.url, account="acme", governor=NoGovernor(),
                                auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"))
-    transfers = CrashingTransfers(client)
+    transfers = CrashingUndo(client)
     mail = FlakyMail(Mailer("connector@example.com", ["ops@example.com"], client=local_aws.client("ses")))
     amazon_clients = AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK,
                                    endpoint=amazon.url, lwa_url=f"{amazon.url}/auth/o2/token")
@@ -120,3 +157,42 @@ def test_an_email_ses_refused_is_sent_by_the_next_run_once(setup, local_aws):
         "Amazon started receiving inbound shipment FBA9MAIL"]
     (entry,) = ShipmentRecords().get("FBA9MAIL").emails_sent
     assert entry["state"] == "sent" and entry["message_id"]
+
+
+@pytest.mark.parametrize("crash", [("release", "after"), ("remove_stock", "before"), ("remove_stock", "after"),
+                                   ("add_stock", "before"), ("add_stock", "after")])
+def test_undoing_a_cancelled_shipment_cut_short_is_finished_once_by_the_next_run(setup, local_aws, crash):
+    """Issue item 11 under a killed run: each undo write is settled from the figures, never repeated."""
+    bp, amazon, usecase, transfers, _ = setup
+    sid = f"FBA9U{crash[0][:3].upper()}{crash[1][0].upper()}"
+    shipped_and_received(amazon, usecase, sid, 2)
+    usecase.run()  # 2 of 6 released
+    amazon.world_op("cancel_inbound", shipment_id=sid)
+    mails0 = len(sent_emails(local_aws))
+    transfers.crash = crash
+    with pytest.raises(RunIncomplete):
+        usecase.run()
+    assert not ShipmentRecords().get(sid).finished
+    usecase.run()
+    usecase.run()
+    assert bp.figures(TEA, FBA) == {"inStock": 2, "onHand": 2, "allocated": 0, "inTransit": 0}
+    assert bp.on_hand(TEA, SOURCE) == 50 - 6 + 4 and bp.quarantine(TEA, FBA) == 0
+    corrections = [e.body["corrections"][0]["quantity"] for e in bp.requests(route="post-stock-correction")
+                   if e.status == 200]
+    assert sorted(corrections) == [-4, 4]
+    assert [m["subject"] for m in sent_emails(local_aws)[mails0:]] == [f"Amazon inbound shipment {sid} was cancelled"]
+    assert ShipmentRecords().get(sid).finished
+
+
+def test_a_goods_out_note_delete_cut_short_is_not_sent_again(setup, local_aws):
+    bp, amazon, usecase, transfers, _ = setup
+    amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 6}, shipment_id="FBA9UDEL")
+    usecase.run()
+    amazon.world_op("cancel_inbound", shipment_id="FBA9UDEL")
+    transfers.crash = ("delete_goods_out", "after")
+    with pytest.raises(RunIncomplete):
+        usecase.run()
+    usecase.run()
+    assert bp.figures(TEA, SOURCE) == {"inStock": 50, "onHand": 50, "allocated": 0, "inTransit": 0}
+    assert len(bp.requests(route="delete-goods-out-note")) == 1
+    assert ShipmentRecords().get("FBA9UDEL").finished

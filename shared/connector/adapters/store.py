@@ -88,6 +88,7 @@ class ShipmentSku(MapAttribute[str, Any]):
     released = NumberAttribute(default=0)
     short = NumberAttribute(default=0)  # expected units the source warehouse lacked at transfer time
     corrected = NumberAttribute(default=0)  # received beyond the transfer, added to the FBA warehouse by correction
+    source = UnicodeAttribute(null=True)  # where `received` came from: v0, ledger or v0+ledger
 
 
 class InboundShipment(Model):
@@ -112,6 +113,10 @@ class InboundShipment(Model):
     source_warehouse_id = NumberAttribute(null=True)
     target_warehouse_id = NumberAttribute(null=True)
     transfer_attempted = BooleanAttribute(default=False)  # a create was sent: look it up before sending again
+    transfer_hwm = NumberAttribute(null=True)  # highest transfer id in Brightpearl just before the create
+    undo = JSONAttribute(null=True)  # cancelled shipment: what was undone in Brightpearl (note deleted, units back)
+    plan_shipment_id = UnicodeAttribute(null=True)  # 2024-03-20 shipmentId (sh…), for listShipmentItems
+    receipts = JSONAttribute(null=True)  # ledger Receipts rows of this shipment: {"rows": {key: [sku, qty]}, ...}
     bp_shipped = BooleanAttribute(default=False)
     pending = JSONAttribute(null=True)  # a release/correction sent but not yet confirmed
     finished = BooleanAttribute(default=False)  # final status handled; polled no more

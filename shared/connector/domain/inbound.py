@@ -24,6 +24,7 @@ CANCELLED_STATUSES = frozenset({"CANCELLED", "DELETED", "ABANDONED"})
 FINAL_STATUSES = CANCELLED_STATUSES | {"CLOSED"}
 OPEN_STATUSES = ("WORKING", "READY_TO_SHIP", "SHIPPED", "IN_TRANSIT", "DELIVERED", "CHECKED_IN", "RECEIVING")
 SHIPPED_RANK = STATUS_ORDER["SHIPPED"]
+LEDGER_REPORTS_KEPT = 20  # ledger report ids remembered per shipment (already read: not read again)
 RECEIVING_RANK = STATUS_ORDER["RECEIVING"]
 
 
@@ -68,18 +69,44 @@ class Line:
     received: int = 0  # Amazon's QuantityReceived
     released: int = 0  # units this shipment released from the FBA warehouse's quarantine
     corrected: int = 0  # units added to the FBA warehouse by correction (received beyond the transfer)
+    source: str = ""  # where ``received`` came from (see :func:`reconcile_received`)
 
     @property
     def linked(self) -> bool:
         return self.product_id is not None
 
 
+# Where a received figure came from (named per SKU in the emails).
+SOURCE_V0 = "v0"  # getShipmentItems QuantityReceived
+SOURCE_LEDGER = "ledger"  # the inventory ledger's Receipts rows (Reference ID = shipment id)
+SOURCE_BOTH = "v0+ledger"  # both report the same figure
+
+
+def reconcile_received(v0: int | None, ledger: int | None) -> tuple[int, str]:
+    """One received figure per SKU from Amazon's two sources, and which one it is.
+
+    Both lag the truth and neither over-reports: v0 ``QuantityReceived`` can stay behind (or show
+    nothing for shipments made with the 2024-03-20 API, which has no received quantities at all), and
+    the ledger only holds the Receipts rows of the reports read so far. So the larger one is taken.
+    ``None`` = the source says nothing about the SKU.
+    """
+    if v0 is None and ledger is None:
+        return 0, ""
+    if ledger is None or (v0 is not None and v0 > ledger):
+        return max(0, v0 or 0), SOURCE_V0
+    if v0 is None or ledger > v0:
+        return max(0, ledger), SOURCE_LEDGER
+    return max(0, v0), SOURCE_BOTH
+
+
 def update_lines(lines: Sequence[Line], amazon_items: Mapping[str, tuple[int, int]],
-                 products: Mapping[str, int | None]) -> tuple[list[Line], list[str]]:
+                 products: Mapping[str, int | None], sources: Mapping[str, str] | None = None,
+                 ) -> tuple[list[Line], list[str]]:
     """Fold Amazon's items (sku → (shipped, received)) into the lines; returns lines and notes to log.
 
     Received never goes down: released units cannot be un-released, so a lower figure is only logged.
     A SKU that gains a link later (the merchant connected it) gets its product from ``products``.
+    ``sources`` names where each received figure came from (kept with the figure that wins).
     """
     notes: list[str] = []
     out: dict[str, Line] = {line.sku: line for line in lines}
@@ -88,8 +115,10 @@ def update_lines(lines: Sequence[Line], amazon_items: Mapping[str, tuple[int, in
         if received < line.received:
             notes.append(f"{sku}: Amazon now reports {received} received, had {line.received}; keeping {line.received}")
         product_id = line.product_id if line.product_id is not None else products.get(sku)
+        # The figure kept names its source; a lower figure now reported keeps the old attribution.
+        source = ((sources or {}).get(sku) or line.source) if received >= line.received else line.source
         out[sku] = replace(line, product_id=product_id, expected=max(0, shipped),
-                           received=max(line.received, received))
+                           received=max(line.received, received), source=source)
     return sorted(out.values(), key=lambda line: line.sku), notes
 
 
@@ -219,6 +248,14 @@ def held_email_due(short: Mapping[str, int]) -> EmailEvent:
     return EmailEvent("held:" + _fingerprint(short), "held")
 
 
+_SOURCE_TEXT = {SOURCE_V0: "Amazon shipment items (v0)", SOURCE_LEDGER: "inventory ledger Receipts",
+                SOURCE_BOTH: "shipment items (v0) and ledger agree"}
+
+
+def _source(line: Line) -> str:
+    return _SOURCE_TEXT.get(line.source, "-") if line.received else "-"
+
+
 def _product(line: Line) -> str:
     return f"#{line.product_id}" if line.product_id is not None else "not linked"
 
@@ -233,10 +270,11 @@ def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int]
     """Subject, text and HTML for one email event (tables: SKU, product, expected, received, difference)."""
     sid = view.shipment_id
     lines = view.lines
-    received_cols = ("SKU", "Product", "Expected", "Received", "Difference")
+    received_cols = ("SKU", "Product", "Expected", "Received", "Difference", "Received per")
 
     def received_rows(selected: Iterable[Line]) -> list[tuple[object, ...]]:
-        return [(ln.sku, _product(ln), ln.expected, ln.received, ln.received - ln.expected) for ln in selected]
+        return [(ln.sku, _product(ln), ln.expected, ln.received, ln.received - ln.expected, _source(ln))
+                for ln in selected]
 
     kind = event.kind
     cols: Sequence[str] = received_cols

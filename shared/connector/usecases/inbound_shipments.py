@@ -13,8 +13,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, window
-from connector.adapters.brightpearl.client import BrightpearlUncertainWrite, BrightpearlValidationError
+from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, LedgerDocument, LedgerReceipt, window
+from connector.adapters.brightpearl.client import (
+    BrightpearlNotFound,
+    BrightpearlUncertainWrite,
+    BrightpearlValidationError,
+)
 from connector.adapters.brightpearl.transfers import GoodsOutNote, Transfer
 from connector.adapters.email import Email
 from connector.adapters.repositories import GlobalSettings
@@ -22,6 +26,7 @@ from connector.adapters.store import InboundShipment, ShipmentSku
 from connector.domain.inbound import (
     CANCELLED_STATUSES,
     FINAL_STATUSES,
+    LEDGER_REPORTS_KEPT,
     OPEN_STATUSES,
     SHIPPED_RANK,
     EmailEvent,
@@ -33,6 +38,7 @@ from connector.domain.inbound import (
     merge_status,
     plan_transfer,
     rank,
+    reconcile_received,
     releases_due,
     render_email,
     update_lines,
@@ -54,17 +60,24 @@ class InboundSource(Protocol):
     def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]: ...
     def items(self, shipment_id: str) -> list[AmazonItem]: ...
     def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]: ...
+    def items_2024(self, plan_id: str, plan_shipment_id: str) -> list[AmazonItem]: ...
+    def latest_ledger(self) -> LedgerDocument | None: ...
+    def ledger_receipts(self, document: LedgerDocument, shipment_ids: Iterable[str]) -> list[LedgerReceipt]: ...
 
 
 class TransferGateway(Protocol):
     def create_transfer(self, source_id: int, target_id: int, reference: str) -> int: ...
     def transfer(self, transfer_id: int) -> Transfer | None: ...
-    def find_transfer(self, reference: str, *, from_id: int) -> Transfer | None: ...
+    def highest_transfer_id(self, hint: int = 0) -> int: ...
+    def find_transfer(self, reference: str, *, above: int) -> Transfer | None: ...
     def create_goods_out(self, source_id: int, target_id: int, transfer_id: int, quantities: Mapping[int, int], *,
                          shipping_method_id: int | None, release_date: datetime) -> int: ...
     def goods_out(self, note_id: int) -> GoodsOutNote | None: ...
     def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None: ...
     def release(self, warehouse_id: int, product_id: int, quantity: int) -> None: ...
+    def delete_goods_out(self, note_id: int) -> None: ...
+    def undo_steps(self, note_id: int, steps: Iterable[str], *, version: int, staff_id: int, at: datetime) -> None: ...
+    def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int: ...
     def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
                   cost: Mapping[str, Any]) -> int: ...
     def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]: ...
@@ -111,14 +124,16 @@ class RunReport:
 def lines_of(record: InboundShipment) -> list[Line]:
     return [Line(sku=s.sku, product_id=None if s.product_id is None else int(s.product_id),
                  expected=int(s.expected), transferred=int(s.transferred), short=int(s.short),
-                 received=int(s.received), released=int(s.released), corrected=int(s.corrected))
+                 received=int(s.received), released=int(s.released), corrected=int(s.corrected),
+                 source=str(s.source or ""))
             for s in record.skus]
 
 
 def store_lines(record: InboundShipment, lines: Sequence[Line]) -> None:
     record.skus = [ShipmentSku(sku=ln.sku, product_id=ln.product_id, expected=ln.expected,
                                transferred=ln.transferred, short=ln.short, received=ln.received,
-                               released=ln.released, corrected=ln.corrected) for ln in lines]
+                               released=ln.released, corrected=ln.corrected, source=ln.source or None)
+                   for ln in lines]
 
 
 def view_of(record: InboundShipment) -> ShipmentView:
@@ -170,6 +185,7 @@ class InboundShipments:
 
         shipments = self._poll(open_records)
         report.seen = len(shipments)
+        self._fold_ledger(open_records, {s.shipment_id: s.status.upper() for s in shipments})
         for shipment in shipments:
             if shipment.shipment_id in report.failed:
                 continue
@@ -201,17 +217,18 @@ class InboundShipments:
         if missing:
             for s in self.amazon.by_ids(missing):
                 found.setdefault(s.shipment_id, s)
-        plan_ids: dict[str, str] = {}
+        plan_ids: dict[str, AmazonShipment] = {}
         if self.use_2024_plans:
             known = {r.plan_id: r.shipment_id for r in open_records.values() if r.plan_id}
             for s in self.amazon.from_plans(updated_since=now - LOOKBACK, known_plans=known):
-                plan_ids[s.shipment_id] = s.plan_id or ""
+                plan_ids[s.shipment_id] = s
                 if s.shipment_id not in found:
                     found[s.shipment_id] = s  # only on the 2024-03-20 side so far
         out = []
         for sid, s in found.items():
             if sid in plan_ids and not s.plan_id:
-                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, plan_ids[sid])
+                p = plan_ids[sid]
+                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, p.plan_id, p.plan_shipment_id)
             out.append(s)
         return sorted(out, key=lambda s: s.shipment_id)
 
@@ -239,6 +256,8 @@ class InboundShipments:
             record.name = shipment.name
         if shipment.plan_id and not record.plan_id:
             record.plan_id = shipment.plan_id
+        if shipment.plan_shipment_id and not record.plan_shipment_id:
+            record.plan_shipment_id = shipment.plan_shipment_id
 
         decision = merge_status(record.status if record.status_history else None, shipment.status)
         if decision.note:
@@ -247,18 +266,18 @@ class InboundShipments:
             record.status = decision.status
             record.status_history = [*record.status_history, {"status": decision.status, "at": self.now().isoformat()}]
 
-        items = self.amazon.items(sid)
         lines = lines_of(record)
+        figures, sources = self._amazon_figures(record, lines)
         known = {ln.sku: ln.product_id for ln in lines}
-        products = {i.sku: self.product_for(i.sku) for i in items if known.get(i.sku) is None}
-        lines, notes = update_lines(lines, {i.sku: (i.shipped, i.received) for i in items}, products)
+        products = {sku: self.product_for(sku) for sku in figures if known.get(sku) is None}
+        lines, notes = update_lines(lines, figures, products, sources)
         for note in notes:
             logger.warning(note, extra={"shipment": sid})
         store_lines(record, lines)
         self._save(record)
 
         if record.status in CANCELLED_STATUSES:
-            self._cancel(record, report)
+            self._cancel(record, cfg, report)
             return True
         if not any(ln.expected > 0 or ln.received > 0 for ln in lines):
             logger.warning("inbound shipment has no items; nothing to transfer", extra={"shipment": sid})
@@ -281,6 +300,65 @@ class InboundShipments:
             self._save(record)
         return True
 
+    def _amazon_figures(self, record: InboundShipment, lines: Sequence[Line],
+                        ) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
+        """Per SKU (shipped, received) and where the received figure came from.
+
+        Shipped: v0 ``QuantityShipped``, else the 2024-03-20 ``listShipmentItems`` quantity (v0 shows no
+        items for shipments made through that API), else what the record already has. Received: v0
+        ``QuantityReceived`` and the ledger's Receipts rows reconciled (:func:`reconcile_received`).
+        """
+        v0 = {i.sku: i for i in self.amazon.items(record.shipment_id)}
+        planned: dict[str, AmazonItem] = {}
+        if not v0 and record.plan_id and record.plan_shipment_id:
+            planned = {i.sku: i for i in self.amazon.items_2024(record.plan_id, record.plan_shipment_id)}
+        ledger: dict[str, int] = {}
+        for sku, qty in ((record.receipts or {}).get("rows") or {}).values():
+            ledger[str(sku)] = ledger.get(str(sku), 0) + int(qty)
+        expected = {ln.sku: ln.expected for ln in lines}
+        figures: dict[str, tuple[int, int]] = {}
+        sources: dict[str, str] = {}
+        for sku in sorted({*v0, *planned, *ledger}):
+            item = v0.get(sku) or planned.get(sku)
+            shipped = item.shipped if item is not None else expected.get(sku, 0)
+            received, source = reconcile_received(v0[sku].received if sku in v0 else None, ledger.get(sku))
+            figures[sku], sources[sku] = (shipped, received), source
+        return figures, sources
+
+    def _fold_ledger(self, open_records: Mapping[str, InboundShipment], polled: Mapping[str, str]) -> None:
+        """Add the newest ledger detail report's Receipts rows to the shipments on their way to Amazon.
+
+        The movements flow requests the ledger (all event types) every 4 hours and leaves ``Receipts`` to
+        this feature (docs/movements.md); here the newest finished one is read once per shipment, its rows
+        kept by key on the record, so overlapping reports never count a row twice. A failure here only
+        leaves the v0 figures for this run.
+        """
+        wanted = [r for r in open_records.values() if not r.finished and (
+            r.bp_shipped or max(rank(r.status), rank(polled.get(r.shipment_id, ""))) >= SHIPPED_RANK)]
+        if not wanted:
+            return
+        try:
+            doc = self.amazon.latest_ledger()
+            if doc is None:
+                return
+            need = [r for r in wanted if doc.report_id not in ((r.receipts or {}).get("reports") or [])]
+            if not need:
+                return
+            rows = self.amazon.ledger_receipts(doc, [r.shipment_id for r in need])
+        except Exception:
+            logger.exception("could not read the ledger's Receipts rows; using v0 figures this run")
+            return
+        for r in need:
+            data = dict(r.receipts or {})
+            kept = dict(data.get("rows") or {})
+            for row in rows:
+                if row.shipment_id == r.shipment_id:
+                    kept[row.key] = [row.sku, row.quantity]
+            data["rows"] = kept
+            data["reports"] = [*(data.get("reports") or []), doc.report_id][-LEDGER_REPORTS_KEPT:]
+            r.receipts = data
+            self._save(r)
+
     def _save(self, record: InboundShipment) -> None:
         record.updated_at = self.now()
         self.records.save(record)
@@ -295,19 +373,22 @@ class InboundShipments:
             if not record.transfer_attempted:
                 if not self._plan(record, cfg):
                     return False
+                # The high-water mark is taken before the POST: a transfer whose answer is lost has a
+                # higher id, so it is found by reading upwards from here, whatever the account's history.
+                record.transfer_hwm = self.transfers.highest_transfer_id(self.records.max_transfer_id())
                 record.transfer_attempted, record.reference = True, ref
                 record.source_warehouse_id, record.target_warehouse_id = source, target
                 self._save(record)  # before the POST: from here on, look the reference up before creating
                 existing = None
             else:
-                existing = self._find(ref)
+                existing = self._find(record)
             if existing is None:
                 try:
                     tid = self.transfers.create_transfer(source, target, ref)
                     report.count("stock-transfer")
                 except (BrightpearlUncertainWrite, BrightpearlValidationError) as exc:
                     # Lost answer, or "reference exists" from an earlier lost answer: it is there or not.
-                    existing = self._find(ref)
+                    existing = self._find(record)
                     if existing is None:
                         raise Unconfirmed(f"stock transfer {ref} not created: {exc}") from exc
                     tid = existing.transfer_id
@@ -367,9 +448,13 @@ class InboundShipments:
                 out[ln.product_id] = out.get(ln.product_id, 0) + ln.transferred
         return out
 
-    def _find(self, reference: str) -> Transfer | None:
-        # Search from a little below the highest transfer id we hold; ids only grow.
-        return self.transfers.find_transfer(reference, from_id=max(1, self.records.max_transfer_id() - 10))
+    def _find(self, record: InboundShipment) -> Transfer | None:
+        """The shipment's transfer, read upwards from the high-water mark saved before the create (ids only
+        grow). Records from before the mark existed fall back to a little below our own highest transfer."""
+        ref = transfer_reference(record.shipment_id)
+        above = (int(record.transfer_hwm) if record.transfer_hwm is not None
+                 else max(0, self.records.max_transfer_id() - 10))
+        return self.transfers.find_transfer(ref, above=above)
 
     # ------------------------------------------------------------------ ship
     def _ship(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
@@ -403,42 +488,59 @@ class InboundShipments:
     def _tracked_write(self, record: InboundShipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
                        report: RunReport) -> None:
         """A release or correction: neither carries a key Brightpearl could deduplicate on, so the intent
-        and the figure it must move are recorded first; a lost answer is settled by reading the figure."""
-        assert cfg.fba_warehouse_id is not None and line.product_id is not None
-        fba, pid = cfg.fba_warehouse_id, line.product_id
-        before = self.transfers.figures([pid], fba)[pid]
-        record.pending = {"kind": kind, "sku": line.sku, "product_id": pid, "quantity": qty, "before": before}
+        and the figure it must move are recorded first; a lost answer is settled by reading the figure.
+
+        Kinds: ``release`` / ``correct`` (receiving), and for a cancelled shipment ``return-release``
+        (FBA quarantine → FBA stock), ``return-out`` (FBA -q) and ``return-in`` (source +q)."""
+        assert cfg.fba_warehouse_id is not None and cfg.inbound_source_warehouse_id is not None
+        assert line.product_id is not None
+        pid = line.product_id
+        wid = cfg.inbound_source_warehouse_id if kind == "return-in" else cfg.fba_warehouse_id
+        before = self.transfers.figures([pid], wid)[pid]
+        record.pending = {"kind": kind, "sku": line.sku, "product_id": pid, "quantity": qty, "before": before,
+                          "warehouse_id": wid}
         self._save(record)
+        tid = record.stock_transfer_id or "-"
         try:
-            if kind == "release":
-                self.transfers.release(fba, pid, qty)
+            if kind in ("release", "return-release"):
+                self.transfers.release(wid, pid, qty)
+            elif kind == "return-out":
+                self.transfers.remove_stock(wid, pid, qty, reason=f"Amazon inbound {record.shipment_id} cancelled: "
+                                                                  f"back to the source from transfer {tid} (connector)")
+            elif kind == "return-in":
+                self.transfers.add_stock(wid, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
+                                         reason=f"Amazon inbound {record.shipment_id} cancelled: back from the FBA "
+                                                f"warehouse, transfer {tid} (connector)")
             else:
-                self.transfers.add_stock(fba, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
+                self.transfers.add_stock(wid, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
                                          reason=f"Amazon inbound {record.shipment_id}: received beyond transfer "
-                                                f"{record.stock_transfer_id or '-'} (connector)")
+                                                f"{tid} (connector)")
         except BrightpearlUncertainWrite:
             self._settle_pending(record, cfg)
             if record.pending is None:
                 return
             raise
-        report.count("quarantine-release" if kind == "release" else "stock-correction")
+        report.count("quarantine-release" if kind.endswith("release") else "stock-correction")
         self._apply_pending(record)
 
     def _settle_pending(self, record: InboundShipment, cfg: GlobalSettings) -> None:
-        """Was the recorded release/correction applied? Compare the figure it moves with the one saved."""
+        """Was the recorded write applied? Compare the figure it moves with the one saved."""
         assert cfg.fba_warehouse_id is not None
         p = record.pending
         if not p:
             return
         pid, qty, before = int(p["product_id"]), int(p["quantity"]), p["before"]
-        now = self.transfers.figures([pid], cfg.fba_warehouse_id)[pid]
-        if p["kind"] == "release":
+        now = self.transfers.figures([pid], int(p.get("warehouse_id") or cfg.fba_warehouse_id))[pid]
+        in_stock_before = int(before.get("inStock", before["onHand"]))
+        if p["kind"] in ("release", "return-release"):
             # Only transfers move inTransit; a release takes it down by its quantity.
             applied = now["inTransit"] <= int(before["inTransit"]) - qty
+        elif p["kind"] == "return-out":
+            applied = now["inStock"] <= in_stock_before - qty
         else:
             # inStock (onHand + allocated): FBA orders being allocated meanwhile do not change it,
             # where onHand would fall and make a correction that landed look missing.
-            applied = now["inStock"] >= int(before.get("inStock", before["onHand"])) + qty
+            applied = now["inStock"] >= in_stock_before + qty
         logger.warning("settled an unconfirmed Brightpearl write",
                        extra={"shipment": record.shipment_id, "pending": p, "applied": applied, "now": now})
         if applied:
@@ -452,30 +554,117 @@ class InboundShipments:
         line = next(ln for ln in lines_of(record) if ln.sku == p["sku"])
         if p["kind"] == "release":
             _set_line(record, line.sku, released=line.released + int(p["quantity"]))
-        else:
+        elif p["kind"] == "correct":
             _set_line(record, line.sku, corrected=line.corrected + int(p["quantity"]))
+        else:  # undoing a cancelled shipment: progress per SKU and step
+            undo = dict(record.undo or {})
+            done = dict(undo.get("done") or {})
+            key = f"{line.sku}:{p['kind']}"
+            done[key] = int(done.get(key, 0)) + int(p["quantity"])
+            undo["done"] = done
+            record.undo = undo
         record.pending = None
         self._save(record)
 
     # ------------------------------------------------------------------ cancelled
-    def _cancel(self, record: InboundShipment, report: RunReport) -> None:
-        """Cancelled or deleted at Amazon. Brightpearl's API cannot delete a transfer, so the email says
-        what is left to do there; nothing more is written for this shipment."""
+    def _cancel(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
+        """Cancelled or deleted at Amazon: undo what this shipment did in Brightpearl, then mail what was undone.
+
+        Not shipped: the goods-out note is deleted (Goods-Out Note DELETE), which frees the units it
+        allocated in the source warehouse. Shipped: the units of this transfer Amazon did not receive are
+        brought back from the FBA warehouse's quarantine to the source warehouse: released (as a receipt
+        would), then a correction pair (FBA -q, source +q). Every write is a tracked one (intent saved
+        first, a lost answer settled by the figure it moves), and progress is kept on the record (``undo``),
+        so a retry or a killed run never undoes twice. Units Amazon received stay where they are.
+        """
+        undo: dict[str, Any] = dict(record.undo or {})
+        if record.stock_transfer_id is None and record.transfer_attempted:
+            found = self._find(record)  # a create whose answer was lost may still have landed
+            if found is not None:
+                record.stock_transfer_id = found.transfer_id
+                record.goods_out_note_id = found.goods_out_note_id or None
+                self._save(record)
         tid = record.stock_transfer_id
-        if tid is None and not record.transfer_attempted:
-            note = "No Brightpearl transfer had been created for it; nothing to undo."
-        elif not record.bp_shipped:
-            note = (f"Brightpearl transfer #{tid or '?'} ({record.reference}) was not shipped: its goods-out note "
-                    "still allocates the units in the source warehouse. Delete the transfer in Brightpearl to "
-                    "free them.")
-        else:
-            waiting = sum(max(0, ln.transferred - ln.released) for ln in lines_of(record))
-            note = (f"Brightpearl transfer #{tid} had been shipped: {waiting} unit(s) not received by Amazon stay "
-                    "in the FBA warehouse's quarantine. Move them back to the source warehouse in Brightpearl "
-                    "when the goods return.")
-        self._send_due(record, report, note=note)
+        notes: list[str] = []
+        if tid is None:
+            notes.append("No Brightpearl transfer had been created for it; nothing to undo.")
+        elif record.goods_out_note_id is None and not record.bp_shipped:
+            current = self.transfers.transfer(int(tid))
+            if current is not None and current.goods_out_note_id:
+                record.goods_out_note_id = current.goods_out_note_id
+                self._save(record)
+            else:
+                notes.append(f"Brightpearl transfer #{tid} had no goods-out note yet; nothing was allocated.")
+        if tid is not None and record.goods_out_note_id is not None and not record.bp_shipped:
+            gid = int(record.goods_out_note_id)
+            note = self.transfers.goods_out(gid)
+            if note is not None and note.shipped:
+                record.bp_shipped = True  # shipped in Brightpearl by hand meanwhile: bring the units back
+                self._save(record)
+            else:
+                if note is not None and note.steps:
+                    # Printed, picked or packed (by hand): Brightpearl deletes a note only once those are undone.
+                    try:
+                        self.transfers.undo_steps(gid, note.steps, version=note.version,
+                                                  staff_id=cfg.staff_contact_id, at=self.now())
+                        report.count("goods-out-steps-undone")
+                    except (BrightpearlUncertainWrite, BrightpearlValidationError):
+                        pass  # a lost answer or a 412 (moved on meanwhile): the DELETE below tells
+                if note is not None:
+                    try:
+                        self.transfers.delete_goods_out(gid)
+                        report.count("goods-out-deleted")
+                    except (BrightpearlUncertainWrite, BrightpearlNotFound):
+                        pass  # settled by reading the note again
+                    except BrightpearlValidationError as exc:
+                        again = self.transfers.goods_out(gid)
+                        if again is not None:
+                            undo["refused"] = str(exc)[:300]
+                            record.undo = undo
+                            self._save(record)
+                            raise Unconfirmed(f"goods-out note {gid} could not be deleted: {exc}") from exc
+                    if self.transfers.goods_out(gid) is not None:
+                        raise Unconfirmed(f"goods-out note {gid} of shipment {record.shipment_id} not deleted")
+                freed = sum(ln.transferred for ln in lines_of(record))
+                undo.update(note_deleted=gid, freed=freed)
+                record.undo = undo
+                self._save(record)
+                notes.append(f"Goods-out note #{gid} of Brightpearl transfer #{tid} ({record.reference}) was deleted: "
+                             f"{freed} allocated unit(s) are free again in the source warehouse.")
+        if tid is not None and record.bp_shipped:
+            if "back" not in (record.undo or {}):
+                self._receive(record, cfg, report)  # what Amazon did receive is released first, as usual
+            back = self._bring_back(record, cfg, report)
+            if back:
+                notes.append(f"Brightpearl transfer #{tid} had been shipped: "
+                             + ", ".join(f"{sku} {q}" for sku, q in sorted(back.items()))
+                             + " unit(s) Amazon did not receive were released from the FBA warehouse's quarantine "
+                             "and moved back to the source warehouse by a stock correction pair.")
+            else:
+                notes.append(f"Brightpearl transfer #{tid} had been shipped and Amazon received every unit; "
+                             "nothing to bring back.")
+        self._send_due(record, report, note=" ".join(notes))
         record.finished = True
         self._save(record)
+
+    def _bring_back(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> dict[str, int]:
+        """Per SKU, the units of this transfer still in FBA quarantine: release, then FBA -q, source +q."""
+        assert cfg.fba_warehouse_id is not None and cfg.inbound_source_warehouse_id is not None
+        undo: dict[str, Any] = dict(record.undo or {})
+        if "back" not in undo:
+            # Fixed once, before the first write, so later reads of Amazon cannot change what is undone.
+            undo["back"] = {ln.sku: max(0, ln.transferred - ln.released) for ln in lines_of(record)
+                            if ln.product_id is not None and ln.transferred > ln.released}
+            undo["done"] = {}
+            record.undo = undo
+            self._save(record)
+        for sku, qty in dict(undo["back"]).items():
+            line = next(ln for ln in lines_of(record) if ln.sku == sku)
+            for step in ("return-release", "return-out", "return-in"):
+                done = (record.undo or {}).get("done", {}).get(f"{sku}:{step}", 0)
+                if done < qty:
+                    self._tracked_write(record, cfg, step, line, qty - done, report)
+        return {sku: int(q) for sku, q in undo["back"].items() if q}
 
     # ------------------------------------------------------------------ emails
     def _send_due(self, record: InboundShipment, report: RunReport, *, note: str | None = None) -> None:

@@ -1,20 +1,28 @@
-"""FBA inbound shipments from SP-API: v0 getShipments / items, and 2024-03-20 plans → shipments.
+"""FBA inbound shipments from SP-API: v0 getShipments / items, 2024-03-20 plans → shipments and their
+items, and the inventory ledger's ``Receipts`` rows.
 
-Only v0 item operations report *received* quantities, so every shipment is read through its v0 id;
-a 2024-03-20 shipment is mapped to it by ``shipmentConfirmationId`` (the "FBA…" id on the labels).
+Received quantities have two sources: v0 ``getShipmentItems`` (``QuantityReceived``; can lag, and shows
+no items for shipments made through the 2024-03-20 API, whose items carry no received quantities) and
+the ledger detail report's ``Receipts`` rows (Reference ID = the shipment id). Every shipment is read
+through its v0 id; a 2024-03-20 shipment is mapped to it by ``shipmentConfirmationId`` (the "FBA…" id).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sp_api.api import FulfillmentInbound
+from sp_api.api import FulfillmentInbound, Reports
 from sp_api.base import ApiResponse
 
 from connector.adapters.amazon.client import AmazonClients
+from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
+from connector.domain.ledger import REPORT_TYPE as LEDGER_REPORT
+from connector.domain.ledger import LedgerColumns
+from connector.domain.movements import OccurrenceCounter, natural_key
 
 V0_ID_BATCH = 100  # ShipmentIdList takes up to 999; shorter keeps the URL modest
 
@@ -26,6 +34,7 @@ class AmazonShipment:
     status: str
     fc: str = ""
     plan_id: str | None = None  # 2024-03-20 inboundPlanId, when found through a plan
+    plan_shipment_id: str | None = None  # 2024-03-20 shipmentId (sh…), for listShipmentItems
 
 
 @dataclass(frozen=True)
@@ -35,12 +44,29 @@ class AmazonItem:
     received: int
 
 
+@dataclass(frozen=True)
+class LedgerReceipt:
+    """One ledger ``Receipts`` row: ``key`` identifies it across overlapping reports."""
+
+    key: str
+    shipment_id: str  # the row's Reference ID
+    sku: str
+    quantity: int
+
+
+@dataclass(frozen=True)
+class LedgerDocument:
+    report_id: str
+    document_id: str
+
+
 class AmazonInbound:
     def __init__(self, amazon: AmazonClients) -> None:
         self.amazon = amazon
         self._v0 = amazon.client(FulfillmentInbound)
         # The v0 class's 2024 methods use wrong paths: the versioned client is a separate object.
         self._v2024 = amazon.client(FulfillmentInbound, version="2024-03-20")
+        self._reports = amazon.client(Reports)
 
     # ------------------------------------------------------------------ v0
     def _pages(self, first: ApiResponse) -> Iterator[dict[str, Any]]:
@@ -90,7 +116,43 @@ class AmazonInbound:
                                      prev.received + int(r.get("QuantityReceived") or 0))
         return list(merged.values())
 
+    # ------------------------------------------------------------------ ledger Receipts
+    def latest_ledger(self) -> LedgerDocument | None:
+        """The newest finished ledger detail report (the movements flow requests one every 4 hours)."""
+        res = self.amazon.call("getReports", self._reports.get_reports, reportTypes=[LEDGER_REPORT],
+                               processingStatuses=["DONE"], pageSize=1)
+        for r in (res.payload or {}).get("reports") or []:
+            if r.get("reportDocumentId"):
+                return LedgerDocument(str(r["reportId"]), str(r["reportDocumentId"]))
+        return None
+
+    def ledger_receipts(self, document: LedgerDocument, shipment_ids: Iterable[str]) -> list[LedgerReceipt]:
+        """The ``Receipts`` rows of the wanted shipments in one ledger document (streamed, not held)."""
+        from connector.adapters.amazon.reports import AmazonReports  # the download/decoding the movements use
+
+        wanted = set(shipment_ids)
+        with AmazonReports(self.amazon, []).open_document(document.document_id) as lines:
+            return list(receipts_in(lines, wanted))
+
     # ------------------------------------------------------------------ 2024-03-20
+    def items_2024(self, plan_id: str, plan_shipment_id: str) -> list[AmazonItem]:
+        """listShipmentItems: the planned units per SKU (the model has no received quantities)."""
+        merged: dict[str, int] = {}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"pageSize": 1000}
+            if token:
+                kwargs["paginationToken"] = token
+            res = self.amazon.call("listShipmentItems", self._v2024.list_shipment_items, plan_id,
+                                   plan_shipment_id, **kwargs)
+            payload = res.payload or {}
+            for item in payload.get("items") or []:
+                sku = str(item["msku"])
+                merged[sku] = merged.get(sku, 0) + int(item.get("quantity") or 0)
+            token = (payload.get("pagination") or {}).get("nextToken")
+            if not token:
+                return [AmazonItem(sku, q, 0) for sku, q in merged.items()]
+
     def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]:
         """Shipments of inbound plans updated since ``updated_since``, with their v0 ids.
 
@@ -129,7 +191,8 @@ class AmazonInbound:
                 name = str(shp.get("name") or "")
                 status = str(shp.get("status") or status)
             if v0_id:
-                out.append(AmazonShipment(shipment_id=str(v0_id), name=name, status=status, plan_id=plan_id))
+                out.append(AmazonShipment(shipment_id=str(v0_id), name=name, status=status, plan_id=plan_id,
+                                          plan_shipment_id=str(summary.get("shipmentId") or "") or None))
         return out
 
 
@@ -145,3 +208,31 @@ def _parse(value: Any) -> datetime | None:
 def window(now: datetime, lookback: timedelta) -> tuple[datetime, datetime]:
     """The LastUpdated window of one poll (ending now: Amazon refuses dates in the future)."""
     return now - lookback, now
+
+
+def receipts_in(lines: Iterable[str], shipment_ids: set[str]) -> Iterator[LedgerReceipt]:
+    """``Receipts`` rows of a ledger detail document whose Reference ID is one of ``shipment_ids``.
+
+    Parsed with the movements' flat-file reader and column names; the row key is built the way the
+    movements build theirs (every identifying column plus an occurrence count for identical rows), so
+    the same row read again from an overlapping report has the same key.
+    """
+    try:
+        columns, rows = read_rows(lines)
+    except HeaderError:
+        return
+    cols = LedgerColumns.of(columns)
+    counter = OccurrenceCounter()
+    for _, row in rows:
+        if cell(row, cols.event_type).lower() != "receipts":
+            continue
+        ref = cell(row, cols.reference_id)
+        qty = parse_int(cell(row, cols.quantity))
+        sku = cell(row, cols.msku)
+        if ref not in shipment_ids or qty is None or not sku:
+            continue
+        when = cell(row, cols.date_time) or cell(row, cols.date)
+        key = counter.key(natural_key("ledger", "receipts", ref, cell(row, cols.fnsku), sku, when,
+                                      cell(row, cols.fc), cell(row, cols.disposition), qty))
+        # Hashed: the record keeps one key per row, and a short key keeps the item small.
+        yield LedgerReceipt(hashlib.sha256(key.encode()).hexdigest()[:20], ref, sku, qty)

@@ -15,8 +15,9 @@ from typing import Any
 from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlNotFound
 from connector.domain.idsets import chunks, format_id_set
 
-TRANSFER_SCAN_WINDOW = 200
-TRANSFER_SCAN_MAX_WINDOWS = 50  # 10 000 ids past the last known transfer
+TRANSFER_SCAN_WINDOW = 200  # ids per Stock Transfer GET (an ID-set range; the documented GET maxima are 200-500)
+TRANSFER_SCAN_MAX_WINDOWS = 50  # 10 000 ids above the high-water mark taken before the create
+TRANSFER_GALLOP_MAX = 40  # doubling steps: far beyond any account's id range
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class GoodsOutNote:
     shipped: bool
     version: int  # lastEventVersion, sent back as If-Match
     quantities: dict[int, int]  # product id -> units
+    steps: tuple[str, ...] = ()  # which of printed / picked / packed are set (a note is deleted only without them)
 
 
 class BrightpearlTransfers:
@@ -59,19 +61,61 @@ class BrightpearlTransfers:
         found = self.transfers([transfer_id])
         return found[0] if found else None
 
-    def find_transfer(self, reference: str, *, from_id: int) -> Transfer | None:
-        """The transfer with ``reference``, scanning ids upwards from ``from_id``.
+    def _window(self, start: int) -> list[Transfer]:
+        """The transfers with ids in ``[start, start + TRANSFER_SCAN_WINDOW)``: one GET (an ID-set range)."""
+        start = max(1, start)
+        return self.transfers(range(start, start + TRANSFER_SCAN_WINDOW))
 
-        Brightpearl has no transfer search, and references are unique, so this is how a transfer whose
-        creation answer was lost is found again. The scan stops at the first window with no transfer.
+    def highest_transfer_id(self, hint: int = 0) -> int:
+        """The highest stock transfer id in the account (``hint`` if none is above it), in O(log n) reads.
+
+        Brightpearl has no transfer search (contract §5; the public docs only offer Stock Transfer GET by
+        ID set), so the top is found by galloping upwards in 200-id windows from ``hint`` (an id known to
+        exist or 0), then bisecting between the last window with a transfer and the first empty one. Gaps
+        (deleted transfers) shorter than a window never mislead it; a longer gap exactly under a probe can
+        make the answer low, which callers only use as a lower bound (never as proof of absence).
         """
-        start = max(1, from_id)
+        top = max(0, hint)
+        found = self._window(top + 1)
+        if found:
+            top = max(t.transfer_id for t in found)
+        step = TRANSFER_SCAN_WINDOW
+        for _ in range(TRANSFER_GALLOP_MAX):
+            probe = top + step
+            found = self._window(probe)
+            if not found:
+                break
+            top = max(t.transfer_id for t in found)
+            step *= 2
+        else:
+            return top
+        lo, hi = top, probe  # nothing in [hi, hi + window); lo is a transfer (or the hint)
+        while hi - lo > TRANSFER_SCAN_WINDOW:
+            mid = (lo + hi) // 2
+            found = self._window(mid)
+            if found:
+                lo = max(t.transfer_id for t in found)
+            else:
+                hi = mid
+        found = self.transfers(range(lo + 1, hi)) if hi > lo + 1 else []  # the rest below the empty window
+        return max([lo, *(t.transfer_id for t in found)])
+
+    def find_transfer(self, reference: str, *, above: int) -> Transfer | None:
+        """The transfer with ``reference`` among ids above ``above`` (a high-water mark taken before the POST).
+
+        Ids only grow, so a transfer created after the mark has a higher id; reading upwards stops after two
+        empty windows in a row past everything seen (gaps of deleted transfers up to 200 ids are crossed)
+        or after ``TRANSFER_SCAN_MAX_WINDOWS`` windows. Not found is not proof of absence: Brightpearl's
+        unique reference refuses a second create, so the caller may POST again safely.
+        """
+        start, empty = max(1, above + 1), 0
         for _ in range(TRANSFER_SCAN_MAX_WINDOWS):
-            found = self.transfers(range(start, start + TRANSFER_SCAN_WINDOW))
+            found = self._window(start)
             for t in found:
                 if t.reference == reference:
                     return t
-            if not found:
+            empty = 0 if found else empty + 1
+            if empty >= 2:
                 return None
             start += TRANSFER_SCAN_WINDOW
         return None
@@ -101,8 +145,9 @@ class BrightpearlTransfers:
         for rows in (note.get("orderRows") or {}).values():
             for r in rows:
                 quantities[int(r["productId"])] = quantities.get(int(r["productId"]), 0) + int(r["quantity"])
-        return GoodsOutNote(note_id, bool((note.get("status") or {}).get("shipped")),
-                            int(note.get("lastEventVersion") or 0), quantities)
+        status = note.get("status") or {}
+        return GoodsOutNote(note_id, bool(status.get("shipped")), int(note.get("lastEventVersion") or 0), quantities,
+                            tuple(flag for flag in ("printed", "picked", "packed") if status.get(flag)))
 
     def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None:
         """SHW with If-Match: a second SHW for the same version is refused (412), never applied twice."""
@@ -110,6 +155,19 @@ class BrightpearlTransfers:
         body = {"events": [event]}
         self.client.post(f"warehouse-service/goods-note/goods-out/{note_id}/event", body,
                          headers={"If-Match": str(version)})
+
+    def undo_steps(self, note_id: int, steps: Iterable[str], *, version: int, staff_id: int, at: datetime) -> None:
+        """Unpack, unpick, unprint (UPA, UPI, UPR; contract §5c) so the note can be deleted; If-Match as for SHW."""
+        codes = [code for flag, code in (("packed", "UPA"), ("picked", "UPI"), ("printed", "UPR")) if flag in steps]
+        when = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.client.post(f"warehouse-service/goods-note/goods-out/{note_id}/event",
+                         {"events": [{"eventCode": c, "occured": when, "eventOwnerId": staff_id} for c in codes]},
+                         headers={"If-Match": str(version)})
+
+    def delete_goods_out(self, note_id: int) -> None:
+        """Goods-Out Note DELETE (https://api-docs.brightpearl.com/warehouse/goods-out-note/delete.html): frees
+        the allocation of an unshipped note. Transfer notes belong to no order: order id 0."""
+        self.client.delete(f"warehouse-service/order/0/goods-note/goods-out/{note_id}")
 
     # ------------------------------------------------------------------ receiving
     def default_location(self, warehouse_id: int) -> int:
@@ -128,6 +186,13 @@ class BrightpearlTransfers:
         res = self.client.post(f"warehouse-service/warehouse/{warehouse_id}/stock-correction", {"corrections": [
             {"quantity": quantity, "productId": product_id, "reason": reason,
              "locationId": self.default_location(warehouse_id), "cost": dict(cost)}]})
+        return int(res[0] if isinstance(res, list) else res)
+
+    def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int:
+        """A negative stock correction (no cost: Brightpearl takes the batch's own, FIFO)."""
+        res = self.client.post(f"warehouse-service/warehouse/{warehouse_id}/stock-correction", {"corrections": [
+            {"quantity": -quantity, "productId": product_id, "reason": reason,
+             "locationId": self.default_location(warehouse_id)}]})
         return int(res[0] if isinstance(res, list) else res)
 
     def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]:

@@ -62,10 +62,11 @@ def main(argv: list[str] | None = None) -> int:
         except (OSError, ValueError) as exc:
             parser.error(f"--seed {args.seed}: {exc}")
         sim.seed(data)
-    sim.start()
-    print(f"{args.kind} simulator listening on {sim.url} (control API: {sim.url}/_sim/state)", flush=True)
+    # The handler goes in before the "listening" line: whoever reads that line may SIGTERM at once.
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    sim.start()
+    print(f"{args.kind} simulator listening on {sim.url} (control API: {sim.url}/_sim/state)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     sim.stop()

@@ -56,10 +56,12 @@ NOT_SP_API = ("lwaToken", "uploadDocument", "downloadDocument", "downloadDocumen
 SELLER = "A1SELLER"
 CLIENTS = ("amzn-sp-api", "python-amazon-sp-api")
 
-LISTINGS = "listings: owned by h-mfn"
-INBOUND = "inbound: owned by another helper (outside this task's files); an unknown plan or shipment answers " \
-          "404 NotFound where the model's example answers 400 BadRequest"
-# Known gaps owned by someone else, each with why. Keys: ("op", client, operationId) or
+LISTINGS = ("listings: by default the simulator answers as production does (unknown SKU: get 404 NOT_FOUND, "
+            "patch ACCEPTED as an offer-only listing); the sandbox's BadSKU 400 is "
+            "configure(listing_not_found_status=400), and the connector reads 404 and 400 alike")
+INBOUND = ("inbound: an unknown plan or shipment answers 404 NotFound where the model's sandbox example answers "
+           "400; not modelled yet (which one production answers is not documented)")
+# Known gaps, each with why. Keys: ("op", client, operationId) or
 # ("example", operationId, "<status>#<index>"). A listed item that passes is reported as stale.
 KNOWN_GAPS: dict[tuple[str, str, str], str] = {
     ("example", "getListingsItem", "400#0"): LISTINGS,  # a bad SKU answers 404 NotFound

@@ -25,7 +25,7 @@ from connector.adapters.amazon.client import AmazonThrottled
 from connector.adapters.store import ReportJob
 from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.reports import REPORT_SPECS, SPECS_BY_TYPE, Item, ReportSpec, report_items
-from connector.observability import logger
+from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.movements import MovementService, Summary
 
 REQUESTED, IN_PROGRESS, DONE, CANCELLED, FATAL = "requested", "in_progress", "done", "cancelled", "fatal"
@@ -101,6 +101,7 @@ class ReportJobs:
                 # fails this report type alone: recorded on its job with a back-off, reported here,
                 # and the other types, the pending retries and the digest still run.
                 out["failed"].append({"report_type": spec.report_type, "error": f"{type(exc).__name__}: {exc}"})
+                metrics.add_metric(name="ReportJobFailed", unit=MetricUnit.Count, value=1)
                 logger.error("report type failed this run; the others go on",
                              extra={"report_type": spec.report_type, "error": str(exc)})
         out["retried"] = self.movements.retry_pending().rows
@@ -227,6 +228,13 @@ class ReportJobs:
             summary = self.movements.ingest(items, report_id=job.report_id, lines=tally)
         if not tally.balanced:  # every line must be applied, skipped or quarantined: say so loudly if not
             logger.error("report lines not all accounted for", extra={"report_id": job.report_id, **tally.as_dict()})
+            metrics.add_metric(name="ReportLinesUnaccounted", unit=MetricUnit.Count,
+                               value=tally.lines_in - tally.accounted)
+        # What became of the report's lines, for the dashboard (quarantined lines alarm).
+        metrics.add_metric(name="ReportLinesApplied", unit=MetricUnit.Count, value=tally.applied)
+        metrics.add_metric(name="ReportLinesSkipped", unit=MetricUnit.Count, value=sum(tally.skipped.values()))
+        metrics.add_metric(name="ReportLinesQuarantined", unit=MetricUnit.Count, value=tally.quarantined)
+        metrics.add_metric(name="ReportLinesPending", unit=MetricUnit.Count, value=sum(tally.pending.values()))
         return summary
 
     def _take_lease(self, job: ReportJob, now: datetime) -> bool:

@@ -304,6 +304,52 @@ def test_operator_switches_sync_and_names_bad_input(world):
     assert good["channels"][DE]["mfn_warehouses"] == [2]
 
 
+HARMFUL_SETTINGS = [
+    ({"global": {"mfn_warehouses": [-1]}}, "global.mfn_warehouses.0"),
+    ({"global": {"mfn_warehouses": [99]}}, "warehouse 99 does not exist in Brightpearl"),
+    ({"global": {"mfn_warehouse": [2]}}, "global.mfn_warehouse: unknown setting (did you mean 'mfn_warehouses'?)"),
+    ({"global": {"fba_warehouse_id": -7}}, "fba_warehouse_id"),
+    ({"global": {"returns_warehouse_id": 42}}, "global.returns_warehouse_id: warehouse 42 does not exist"),
+    ({"channel": UK, "values": {"buffer": {"percent": "50%"}}}, "buffer"),
+    ({"channel": UK, "values": {"buffer": {"percent": 150}}}, "buffer"),
+    ({"channel": UK, "values": {"buffer": {"keep_back": -5}}}, "buffer"),
+    ({"channel": UK, "values": {"buffer": {"keepback": 5}}}, "buffer"),
+    ({"channel": UK, "values": {"mfn_warehouses": [2, 98]}}, "values.mfn_warehouses: warehouse 98 does not exist"),
+    ({"channel": UK, "values": {"sync": False}}, "values.sync: unknown setting"),
+    ({"values": {"sync_enabled": False}}, '"values" needs "channel"'),
+    ({"global": {"mfn_warehouses": [2]}, "dry_run": True}, "dry_run: Extra inputs are not permitted"),
+]
+
+
+@pytest.mark.parametrize(("fields", "named"), HARMFUL_SETTINGS)
+def test_a_harmful_or_unknown_setting_is_refused_by_name_and_changes_nothing(world, fields, named):
+    bp, amazon, aws = world
+    before = operator("get-settings")
+    refused = operator("set-settings", **fields)
+    assert refused["ok"] is False
+    assert named in refused["error"], refused["error"]
+    assert operator("get-settings") == before  # nothing saved
+    bp.adjust_on_hand(1008, 2, 3)  # and the listings still get their real quantities
+    settle(bp, aws)
+    assert qty(amazon, "SHIRT-BL-L") == 15
+
+
+@pytest.mark.parametrize(("command", "fields", "named"), [
+    ("approve-reconciliation", {"id": "x", "dry_run": True}, "dry_run: Extra inputs are not permitted"),
+    ("approve-reconciliation", {"id": "x", "max_units": 3}, "max_units: Extra inputs are not permitted"),
+    ("connect", {"marketplaceId": UK, "sku": "SHIRT-BL-L", "product": 1008}, "product: Extra inputs"),
+    ("import-links", {"marketplaceId": UK, "listings": [{"sku": "A", "qty": 1}]}, "listings.0.qty: Extra inputs"),
+    ("sync-on", {"marketplace": UK}, "marketplace: Extra inputs"),
+    ("get-settings", {"verbose": True}, "verbose: Extra inputs"),
+])
+def test_every_command_refuses_an_unknown_field_by_name(world, command, fields, named):
+    _bp, amazon, _aws = world
+    patches = len(amazon.requests(route="patchListingsItem"))
+    result = operator(command, **fields)
+    assert result["ok"] is False and named in result["error"], result
+    assert len(amazon.requests(route="patchListingsItem")) == patches
+
+
 def test_sync_refuses_to_push_zeros_when_no_warehouse_is_chosen(world):
     bp, amazon, aws = world
     SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[]))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from connector.adapters.store import ListingLink, Setting
@@ -194,16 +194,31 @@ class LinkRepository:
         )
 
 
+WarehouseId = Annotated[int, Field(gt=0)]
+
+
+class BufferSettings(BaseModel):
+    """A channel's buffer as the merchant sets it (BufferRule's terms); unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    keep_back: int = Field(0, ge=0, description="units held back from every listing")
+    percent: int | None = Field(None, ge=0, le=100, description="push this percentage of what is left")
+    max_quantity: int | None = Field(None, ge=0, description="never push more than this")
+
+
 class GlobalSettings(BaseModel):
     """Settings for the whole connector (the ``global`` item of the settings table)."""
 
-    mfn_warehouses: list[int] = Field(default_factory=list, description=(
+    mfn_warehouses: list[WarehouseId] = Field(default_factory=list, description=(
         "warehouses whose on-hand is summed for merchant-fulfilled listings"))
     patch_threshold: int = Field(20, ge=0, description="more changes than this go in one JSON_LISTINGS_FEED")
 
     # FBA (inbound shipments, movements, reconciliation)
-    fba_warehouse_id: int | None = Field(None, description="the Brightpearl warehouse that mirrors Amazon FBA stock")
-    inbound_source_warehouse_id: int | None = Field(None, description="where inbound shipments' stock leaves from")
+    fba_warehouse_id: WarehouseId | None = Field(None, description=(
+        "the Brightpearl warehouse that mirrors Amazon FBA stock"))
+    inbound_source_warehouse_id: WarehouseId | None = Field(None, description=(
+        "where inbound shipments' stock leaves from"))
     transfer_policy: str = Field("available", pattern="^(available|hold)$", description=(
         "short of stock for a transfer: 'available' creates it with what there is, 'hold' waits for stock"))
     ship_transfer_on: str = Field("shipped", pattern="^(shipped|created)$", description=(
@@ -218,7 +233,8 @@ class GlobalSettings(BaseModel):
 
     # Returns and movements
     restock_returns: bool = Field(False, description="returned sellable units go back into stock")
-    returns_warehouse_id: int | None = Field(None, description="where merchant-fulfilled returns are restocked")
+    returns_warehouse_id: WarehouseId | None = Field(None, description=(
+        "where merchant-fulfilled returns are restocked"))
     order_lookup_field: str = Field("externalRef", pattern="^(externalRef|customerRef)$", description=(
         "the Brightpearl order field holding the Amazon order id"))
     dry_run: bool = Field(False, description="compute and record movements without writing to Brightpearl")
@@ -228,8 +244,16 @@ class ChannelSettings(BaseModel):
     """Per Amazon marketplace (``channel#<marketplaceId>``)."""
 
     sync_enabled: bool = True
-    mfn_warehouses: list[int] | None = None  # None: the global list
+    mfn_warehouses: list[WarehouseId] | None = None  # None: the global list
     buffer: dict[str, Any] | None = None  # keep_back / percent / max_quantity; default off
+
+    @field_validator("buffer")
+    @classmethod
+    def _buffer_terms(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Checked here, not when a batch is planned: a "50%" accepted today failed every push later.
+        if not value:
+            return None
+        return BufferSettings.model_validate(value).model_dump(exclude_none=True)
 
 
 class SettingsRepository:

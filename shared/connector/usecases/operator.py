@@ -6,10 +6,11 @@ field, so `sam remote invoke` shows the merchant's operator exactly what happene
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from connector.adapters.brightpearl.catalog import iter_product_skus
 from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
@@ -20,44 +21,59 @@ class CommandError(ValueError):
     pass
 
 
-class Connect(BaseModel):
+class Command(BaseModel):
+    """Every command refuses fields it does not know: ``"dry_run": true`` for ``dryRun`` must not
+    silently make real corrections."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: str
+
+
+class GetSettings(Command):
+    pass
+
+
+class Connect(Command):
     marketplace_id: str = Field(alias="marketplaceId", min_length=1)
     sku: str = Field(min_length=1)
     product_id: int | None = Field(None, alias="productId", gt=0)
     channel: str = Field("MFN", pattern="^(MFN|FBA)$")
 
 
-class Disconnect(BaseModel):
+class Disconnect(Command):
     marketplace_id: str = Field(alias="marketplaceId", min_length=1)
     sku: str = Field(min_length=1)
 
 
 class ImportItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     sku: str = Field(min_length=1)
     channel: str = Field("MFN", pattern="^(MFN|FBA)$")
 
 
-class ImportLinks(BaseModel):
+class ImportLinks(Command):
     marketplace_id: str = Field(alias="marketplaceId", min_length=1)
     listings: list[ImportItem] = Field(min_length=1)
 
 
-class SyncSwitch(BaseModel):
+class SyncSwitch(Command):
     marketplace_id: str = Field(alias="marketplaceId", min_length=1)
 
 
-class SetSettings(BaseModel):
+class SetSettings(Command):
     global_settings: dict[str, Any] | None = Field(None, alias="global")
     channel: str | None = None
     values: dict[str, Any] | None = None
 
 
-class ReconcileFba(BaseModel):
+class ReconcileFba(Command):
     email: bool = True
     settings: dict[str, Any] | None = None  # changes to the fba_reconciliation settings, saved first
 
 
-class ShowReconciliation(BaseModel):
+class ShowReconciliation(Command):
     id: str | None = None  # default: the latest
     skus: list[str] | None = None
     status: str | None = None
@@ -65,7 +81,7 @@ class ShowReconciliation(BaseModel):
     csv: bool = False
 
 
-class ApproveReconciliation(BaseModel):
+class ApproveReconciliation(Command):
     id: str = Field(min_length=1)
     skus: list[str] | None = Field(None, min_length=1)
     max_units: int | None = Field(None, alias="maxUnits", ge=1)
@@ -179,6 +195,8 @@ class Operator:
         return {"marketplaceId": cmd.marketplace_id, "sync": "off"}
 
     def get_settings(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload:
+            GetSettings.model_validate(payload)
         channels = {m: self.settings.channel(m).model_dump() for m in self.sync.marketplace_ids}
         return {"global": self.settings.global_settings().model_dump(), "channels": channels}
 
@@ -189,18 +207,48 @@ class Operator:
             marketplaces.append(cmd.channel)
         before = self.settings.rules(marketplaces)
         new_global = new_channel = None
+        if cmd.values is not None and cmd.channel is None:
+            raise CommandError('set-settings: "values" needs "channel" (the marketplace id they are for)')
         if cmd.global_settings is not None:
+            _known_keys("global", cmd.global_settings, GlobalSettings)
             merged = {**self.settings.global_settings().model_dump(), **cmd.global_settings}
-            new_global = GlobalSettings.model_validate(merged)
+            new_global = _validated("global", GlobalSettings, merged)
         if cmd.channel is not None:
+            _known_keys("values", cmd.values or {}, ChannelSettings)
             merged = {**self.settings.channel(cmd.channel).model_dump(), **(cmd.values or {})}
-            new_channel = ChannelSettings.model_validate(merged)
+            new_channel = _validated("values", ChannelSettings, merged)
+        self._check_warehouses(cmd, new_global, new_channel)
         # Both validated before either is saved: a bad value changes nothing.
         if new_global is not None:
             self.settings.save_global(new_global)
         if new_channel is not None and cmd.channel is not None:
             self.settings.save_channel(cmd.channel, new_channel)
         return {**self.get_settings({}), "resync": self._resync(before, self.settings.rules(marketplaces))}
+
+    def _check_warehouses(self, cmd: SetSettings, new_global: GlobalSettings | None,
+                          new_channel: ChannelSettings | None) -> None:
+        """Every warehouse id being set must exist in Brightpearl: an unknown one made every MFN listing
+        read as 0 and be pushed so. One read of the account's warehouses, only when ids change."""
+        named: list[tuple[str, int]] = []
+        for key in cmd.global_settings or {}:
+            if new_global is not None and key in WAREHOUSE_FIELDS:
+                named += [(f"global.{key}", w) for w in _ids(getattr(new_global, key))]
+        if new_channel is not None and "mfn_warehouses" in (cmd.values or {}):
+            named += [("values.mfn_warehouses", w) for w in _ids(new_channel.mfn_warehouses)]
+        if not named:
+            return
+        try:
+            known = {int(w["id"]): str(w.get("name", "")) for w in self.brightpearl.get("warehouse-service/warehouse")
+                     or []}
+        except Exception as exc:  # refuse rather than store ids nobody checked
+            raise CommandError(f"set-settings: could not read Brightpearl's warehouses to check the ids "
+                               f"({type(exc).__name__}: {exc}); nothing was changed") from None
+        unknown = [(field, w) for field, w in named if w not in known]
+        if unknown:
+            listed = ", ".join(f"{i} ({n})" for i, n in sorted(known.items()))
+            raise CommandError("set-settings: " + "; ".join(f"{f}: warehouse {w} does not exist in Brightpearl"
+                                                             for f, w in unknown)
+                               + f"; its warehouses are {listed}; nothing was changed")
 
     def _resync(self, before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
         """Re-plan at once every listing of a channel whose quantities the change may move (warehouses,
@@ -265,3 +313,31 @@ class Operator:
         recon = self._reconciliation()
         return self._fba_call(lambda: recon.approve(cmd.id, skus=cmd.skus, max_units=cmd.max_units,
                                                     dry_run=cmd.dry_run))
+
+
+WAREHOUSE_FIELDS = ("mfn_warehouses", "fba_warehouse_id", "inbound_source_warehouse_id", "returns_warehouse_id")
+
+
+def _ids(value: int | list[int] | None) -> list[int]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _known_keys(where: str, values: dict[str, Any], model: type[BaseModel]) -> None:
+    """A typo'd setting is refused by name (with the nearest real one), never dropped."""
+    unknown = sorted(set(values) - set(model.model_fields))
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, list(model.model_fields), n=1)
+            hints.append(f"{where}.{key}: unknown setting" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise CommandError("set-settings: " + "; ".join(hints) + "; nothing was changed")
+
+
+def _validated[M: BaseModel](where: str, model: type[M], values: dict[str, Any]) -> M:
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{where}.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise CommandError(f"set-settings: {problems}; nothing was changed") from None

@@ -567,6 +567,8 @@ class BrightpearlSimulator(SimulatorServer):
         order = self.world.orders.get(oid)
         if order is None:
             raise BPError(404, "CMNC-404", f"Order {oid} not found")
+        if not order.allocations:  # nothing in stock was allocated: nothing to send
+            return {"orderId": oid, "goodsOutNoteIds": []}
         gids = self.world.sales_order_goods_out(oid, {"warehouses": [{"warehouseId": order.warehouse_id}]})
         at = iso(self.clock.now())
         for gid in gids:

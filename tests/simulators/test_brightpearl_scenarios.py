@@ -226,3 +226,35 @@ def test_order_read_has_the_documented_top_level_fields_and_full_party_addresses
     assert order["parties"]["customer"]["contactId"] == 200
     assert order["parties"]["delivery"]["addressFullName"] == "Ana Núñez"
     assert order["parties"]["delivery"]["countryIsoCode"] == "ES"
+
+
+# ----------------------------------------------------------------------------- standalone
+def test_scenario_helper_drives_a_standalone_simulator() -> None:
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "simulators", "brightpearl"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        found = re.search(r"listening on (http://\S+)", proc.stdout.readline())
+        assert found
+        url = found.group(1)
+        s = BrightpearlScenario(url)
+        s.warehouse(2, "Main DC")
+        s.products({5: "A", 6: "B"}, warehouse_id=2, on_hand=8)
+        order = s.place_sales_order(2, {5: 3}, ship=True)
+        s.delete_product(6)
+        headers = {"brightpearl-app-ref": "acme_connector", "brightpearl-account-token": "account-token"}
+        read = requests.get(f"{url}/public-api/acme/warehouse-service/product-availability/5", headers=headers,
+                            timeout=5).json()["response"]["5"]["total"]
+        assert read == {"inStock": 5, "onHand": 5, "allocated": 0, "inTransit": 0}
+        assert requests.get(f"{url}/public-api/acme/warehouse-service/product-availability/5-6", headers=headers,
+                            timeout=5).status_code == 400
+        assert len(order["goodsOutNoteIds"]) == 1
+        assert [e["route"] for e in s.journal("post-sales-order")] == []  # control calls are not API calls
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)

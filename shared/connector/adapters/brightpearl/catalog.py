@@ -9,7 +9,7 @@ it exists). The bad ids are isolated by splitting the set in halves (about 2·lo
 per bad id, fewer because a half known to hold the bad id is split without being asked for), the
 good ids are returned, and the bad ones are remembered in :attr:`BrightpearlCatalog.missing`: the
 callers see them as products Brightpearl no longer has (deleted). Brightpearl never reuses an id
-(help.brightpearl.com "IDs, ID sets"), so later reads by the same catalogue skip them.
+(help.brightpearl.com "IDs, ID sets"), so later reads by the same catalogue (one per warm Lambda) skip them.
 """
 
 from __future__ import annotations

@@ -130,3 +130,13 @@ def test_search_rows_read_both_reference_placements_and_empty_pages(sim: Brightp
     canned = Canned()
     assert list(iter_product_skus(canned, page_size=2)) == [(1, "X"), (2, "Y"), (3, "Z")]  # type: ignore[arg-type]
     assert canned.asked == [1, 3]
+
+
+def test_inbound_figures_survive_a_deleted_product(sim: BrightpearlSimulator) -> None:
+    from connector.adapters.brightpearl.transfers import BrightpearlTransfers
+
+    seed(sim, [11, 12, 13], {12})
+    transfers = BrightpearlTransfers(catalog(sim).client)
+    figures = transfers.figures([11, 12, 13], 2)
+    assert figures[11]["onHand"] == 11 and figures[13]["onHand"] == 13
+    assert figures[12] == {"onHand": 0, "inTransit": 0, "allocated": 0, "inStock": 0}

@@ -460,9 +460,12 @@ class World:
         self.raise_event("product.destroyed", [pid])
 
     def require_products(self, ids: list[int]) -> None:
-        """ID-set reads answer 400 for the whole set when any id is unknown or deleted (issue
-        "simulator fidelity": recorded traffic; the stricter behaviour where the docs are silent)."""
+        """ID-set reads answer 400 for the whole set when some id is unknown or deleted (issue
+        "simulator fidelity": recorded traffic), and 404 when none of them exists (Brightpearl's
+        "Empty list response code": 404 for a multi-resource request with no results)."""
         unknown = [i for i in ids if i not in self.products]
+        if unknown and len(unknown) == len(set(ids)):
+            raise BPError(404, "CMNC-404", f"No products found in ID set {format_id_set(ids)}")
         if unknown:
             raise BPError(400, "PRDC-001", f"Products not found: {format_id_set(unknown)}")
 

@@ -162,8 +162,7 @@ def test_validation_errors_carry_brightpearl_codes(sim):
 
 def test_not_found_is_typed(sim):
     with pytest.raises(BrightpearlNotFound):
-        # (an unknown product id in an ID set is a 400 since the simulator follows real Brightpearl)
-        private_client(sim).get("warehouse-service/warehouse/99999/location/default")
+        private_client(sim).get("product-service/product/99999")
 
 
 def test_wrong_private_token_is_unauthorized_without_retry(sim):

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.brightpearl.auth import PrivateAppAuth
@@ -22,7 +22,8 @@ from connector.adapters.brightpearl.catalog import (
     iter_product_skus,
     search_rows,
 )
-from connector.adapters.brightpearl.client import BrightpearlClient
+from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlValidationError
+from connector.domain.idsets import chunks
 from simulators.brightpearl import BrightpearlSimulator
 
 
@@ -64,6 +65,8 @@ def test_availability_and_products_isolate_deleted_ids_within_the_bound(sim: Bri
                                                                          data: st.DataObject) -> None:
     ids = sorted(data.draw(st.sets(st.integers(1000, 1400), min_size=1, max_size=250)))
     deleted = data.draw(st.sets(st.sampled_from(ids), max_size=min(4, len(ids))))
+    # Every ID set keeps one live product (a set where nothing exists is the 404 case, tested below).
+    assume(all(set(c) - deleted for c in chunks(ids, AVAILABILITY_IDS_PER_CALL)))
     seed(sim, ids, deleted)
     good = set(ids) - deleted
     cat = catalog(sim)
@@ -88,6 +91,13 @@ def test_availability_and_products_isolate_deleted_ids_within_the_bound(sim: Bri
     assert set(products) == good and fresh.missing == deleted
     assert used <= bound(len(ids), len(deleted), PRODUCT_IDS_PER_CALL)
 
+    # The bundle look-up (404 = "in no bundle") isolates with product reads, then asks again.
+    lookups = catalog(sim)
+    before = len(sim.requests())
+    assert lookups.bundles_containing(ids) == set() and lookups.missing == deleted
+    chunks_n = math.ceil(len(ids) / PRODUCT_IDS_PER_CALL)
+    assert len(sim.requests()) - before <= bound(len(ids), len(deleted), PRODUCT_IDS_PER_CALL) + chunks_n
+
 
 def test_stock_inputs_and_bundle_lookup_survive_a_deleted_product(sim: BrightpearlSimulator) -> None:
     sim.reset()
@@ -101,8 +111,30 @@ def test_stock_inputs_and_bundle_lookup_survive_a_deleted_product(sim: Brightpea
     availability, compositions, known = cat.stock_inputs([1, 2, 3, 9])
     assert set(availability) == {1, 3} and set(compositions) == {9} and known == {1, 3, 9}
     assert cat.missing == {2}
-    # Every product of a set deleted: a 404 or 400 either way, nothing returned, nothing raised.
-    assert catalog(sim).products([2]) == {} and catalog(sim).availability([2]) == {}
+    # Every product of a set deleted: 404, nothing returned, nothing raised; the product read marks them missing.
+    sim.delete_products(3)
+    cat = catalog(sim)
+    assert cat.availability([2, 3]) == {} and cat.missing == set()
+    assert cat.products([2, 3]) == {} and cat.missing == {2, 3}
+
+
+def test_a_400_for_every_id_alone_is_an_error_not_a_catalogue_of_deleted_products() -> None:
+    class Refusing:
+        """Brightpearl refusing every read with a 400 (e.g. a broken request), whatever the ids."""
+
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def get(self, path: str, params: object = None) -> object:
+            self.calls += 1
+            raise BrightpearlValidationError("GET", path, 400, ["CMNC-400"], "refused")
+
+    client = Refusing()
+    cat = BrightpearlCatalog(client)  # type: ignore[arg-type]
+    with pytest.raises(BrightpearlValidationError, match="not treating them all as deleted"):
+        cat.availability([1, 2, 3, 4])
+    assert cat.missing == set()
+    assert BrightpearlCatalog(client).availability([7]) == {}  # a single id refused alone is that id  # type: ignore[arg-type]
 
 
 def test_search_rows_read_both_reference_placements_and_empty_pages(sim: BrightpearlSimulator) -> None:

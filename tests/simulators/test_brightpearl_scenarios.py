@@ -118,12 +118,14 @@ def test_deleted_product_makes_every_id_set_read_naming_it_a_400(sim: Brightpear
                                                                  sc: BrightpearlScenario) -> None:
     assert sc.delete_product(1008) == [1008]
     for path in ("product-service/product/1007-1008", "warehouse-service/product-availability/1007,1008",
-                 "product-service/product/1008/bundle", "product-service/product/1008/option-value",
+                 "product-service/product/1007-1008/bundle", "product-service/product/1007-1008/option-value",
                  "warehouse-service/warehouse/2/product/1007-1008"):
         r = get(sim, path)
         assert r.status_code == 400, path
         assert r.json() == {"errors": [{"code": "PRDC-001", "message": "Products not found: 1008"}]}
     assert get(sim, "warehouse-service/product-availability/1007,1011").status_code == 200
+    # Nothing in the set exists: 404 (Brightpearl's "Empty list response code"), not 400.
+    assert get(sim, "product-service/product/1008").status_code == 404
     uris = requests.options(f"{sim.api_url}/product-service/product/1000-1100", headers=sim.private_headers(),
                             timeout=5).json()["response"]["getUris"]
     assert uris == ["/product/1007,1011"]  # OPTIONS names only products that exist (api-docs Product OPTIONS)

@@ -187,8 +187,8 @@ def test_success_envelope_and_headers(sim: BrightpearlSimulator, api: Api) -> No
 
 def test_error_envelope_and_gateway_errors(sim: BrightpearlSimulator, api: Api) -> None:
     r = api.get("/product-service/product/99999")
-    assert r.status_code == 400
-    assert r.json() == {"errors": [{"code": "PRDC-001", "message": "Products not found: 99999"}]}
+    assert r.status_code == 404
+    assert r.json() == {"errors": [{"code": "CMNC-404", "message": "No products found in ID set 99999"}]}
     assert r.headers["Message-Type"] == "get-product" and r.headers["brightpearl-requests-remaining"] == "199"
 
     unknown = api.get("/no-such-service/thing")

@@ -43,43 +43,56 @@ class BrightpearlCatalog:
         self.missing: set[int] = set()
 
     def _read(self, product_ids: Iterable[int], per_call: int, path: Callable[[str], str], *,
-              none_found_means_missing: bool) -> list[Any]:
+              none_found_means_missing: bool, refused: bool = False) -> list[Any]:
         """The ``response`` of each ID-set read covering ``product_ids`` (known-missing ids left out).
 
         A 400 for a set means one of its ids is unknown: the set is split in halves until the bad ids
-        stand alone, and those join :attr:`missing`. A 404 means nothing in the set was found; for a
-        product read that makes every id of it missing, for a lookup (bundles) it is just "none"."""
+        stand alone, and those join :attr:`missing`. A 404 means nothing in the set was found: for a
+        product read every id of it is missing; for availability only when the set is a half of a set
+        refused with 400 (then nothing in it exists). ``refused``: the caller already saw these ids
+        refused together, so the first call is not repeated."""
         wanted = sorted(set(product_ids) - self.missing)
         out: list[Any] = []
         newly_missing: list[int] = []
+        refused_ids: list[int] = []  # ids refused with a 400 on their own (not "nothing found")
 
-        def read(ids: list[int], known_bad: bool = False) -> bool:
-            """Read ``ids``; True when it answered without isolating a bad id."""
+        def read(ids: list[int], known_bad: bool = False, split: bool = False) -> bool:
+            """Read ``ids``; True when it answered 200 (so no bad id in it)."""
             if known_bad and len(ids) == 1:
                 newly_missing.append(ids[0])  # its sibling half answered: this one is the bad id
+                refused_ids.append(ids[0])
                 return False
             if not known_bad:
                 try:
                     out.append(self.client.get(path(format_id_set(ids))))
                     return True
                 except BrightpearlNotFound:
-                    if none_found_means_missing:
+                    if none_found_means_missing or split:
                         newly_missing.extend(ids)
-                    return True
+                    return False  # the bad id may be here, so its sibling is asked, not presumed bad
                 except BrightpearlValidationError as exc:
                     if exc.status != 400:
                         raise
                     if len(ids) == 1:
                         newly_missing.append(ids[0])
+                        refused_ids.append(ids[0])
                         return False
             half = len(ids) // 2
-            left_clean = read(ids[:half])
-            # The whole set failed; if its left half did not, the bad id is in the right half: split it unasked.
-            read(ids[half:], known_bad=left_clean)
+            left_clean = read(ids[:half], split=True)
+            # The whole set failed; if its left half answered 200, the bad id is in the right half: split it unasked.
+            read(ids[half:], known_bad=left_clean, split=True)
             return False
 
         for chunk in chunks(wanted, per_call):
-            read(list(chunk))
+            found_before, refused_before = len(newly_missing), len(refused_ids)
+            read(list(chunk), known_bad=refused)
+            if len(chunk) > 1 and len(refused_ids) - refused_before == len(chunk):
+                # Every id refused on its own: a request Brightpearl refuses, not deleted products. Reading
+                # it as "all deleted" would push 0 to every listing of the set; fail loudly instead.
+                del newly_missing[found_before:]
+                raise BrightpearlValidationError(
+                    "GET", path(format_id_set(chunk)), 400, [],
+                    f"every one of the {len(chunk)} ids was refused on its own; not treating them all as deleted")
         if newly_missing:
             self.missing.update(newly_missing)
             logger.warning("Brightpearl does not know these product ids (deleted?): left out of the read",
@@ -109,11 +122,29 @@ class BrightpearlCatalog:
 
     def bundles_containing(self, product_ids: Iterable[int]) -> set[int]:
         """Every bundle that contains any of the products, at any depth (Brightpearl's reverse lookup).
-        A 404 means none of the products is in a bundle; unknown ids are left out."""
+
+        A 404 means none of the products is in a bundle, so it cannot tell an unknown id from a product
+        in no bundle: when a set is refused with 400, its bad ids are isolated with product reads
+        (whose 404 is unambiguous) and the look-up is asked again without them."""
         found: set[int] = set()
-        for rows in self._read(product_ids, PRODUCT_IDS_PER_CALL, lambda s: f"product-service/product/{s}/bundle",
-                               none_found_means_missing=False):
-            for row in rows or []:
+
+        def lookup(ids: list[int]) -> list[dict[str, Any]]:
+            try:
+                return list(self.client.get(f"product-service/product/{format_id_set(ids)}/bundle") or [])
+            except BrightpearlNotFound:
+                return []  # none of these products is in a bundle
+
+        for chunk in chunks(sorted(set(product_ids) - self.missing), PRODUCT_IDS_PER_CALL):
+            try:
+                rows = lookup(list(chunk))
+            except BrightpearlValidationError as exc:
+                if exc.status != 400:
+                    raise
+                self._read(chunk, PRODUCT_IDS_PER_CALL, lambda s: f"product-service/product/{s}",
+                           none_found_means_missing=True, refused=True)
+                good = [i for i in chunk if i not in self.missing]
+                rows = lookup(good) if good else []
+            for row in rows:
                 _collect_bundles(row.get("bundles") or [], found)
         return found
 

@@ -5,6 +5,7 @@ Real Brightpearl answers 400 for a whole ID set when one id in it is unknown or 
 every webhook push and every nightly read that included it. Now the catalogue isolates the bad id by
 splitting the set, the other listings get their quantities, and the deleted product's listing is
 pushed as 0 and flagged — with only a few extra Brightpearl requests (≈ 2·log2(ids in the set)).
+The FBA reconciliation, which reads the same availability, names the deleted product instead of failing.
 """
 
 from __future__ import annotations
@@ -145,3 +146,37 @@ def test_nightly_with_a_deleted_product_corrects_everything_and_names_it(world):
     lower = 1  # 40 listings: one availability read
     print(f"nightly over {len(IDS)} listings with one deleted id: {used} Brightpearl reads (lower bound {lower})")
     assert lower < used <= lower + extra_bound(len(IDS))
+
+
+@pytest.fixture
+def fba_world(local_aws):
+    from connector.adapters.store import InboundShipment, ReportJob, StockMovement
+    from simulators.core import SimClock
+
+    with start_stack(aws=local_aws, marketplaces=(UK,), clock=SimClock(speed=0), bp_limit=10_000,
+                     amazon_rate_scale=1000) as stack:
+        stack.bp.seed({"warehouses": [{"id": 7, "name": "Amazon FBA"}],
+                       "products": [{"id": pid, "sku": f"FBA-{pid}"} for pid in (3001, 3002, 3003)],
+                       "stock": [{"productId": pid, "warehouseId": 7, "onHand": 10} for pid in (3001, 3002, 3003)]})
+        stack.amazon.seed({
+            "credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
+            "listings": {"FBA-3001": {"channel": "FBA", "fba": {"SELLABLE": 10}},
+                         "FBA-3002": {"channel": "FBA", "fba": {"SELLABLE": 10}},
+                         "FBA-3003": {"channel": "FBA", "fba": {"SELLABLE": 12}}}})
+        stack.clear(StockMovement, ReportJob, InboundShipment, Setting)
+        stack.link((UK, f"FBA-{pid}", pid, "FBA") for pid in (3001, 3002, 3003))
+        SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=7))
+        SettingsRepository().set_value("fba_reconciliation", {})
+        stack.drain("NotificationsQueue")
+        yield stack.bp
+
+
+def test_fba_reconciliation_survives_a_deleted_product(fba_world):
+    bp = fba_world
+    bp.delete_products(3002)
+    out = operator("reconcile-fba")
+    assert out["ok"], out
+    lines = {ln["sku"]: ln for ln in operator("show-reconciliation", limit=100)["lines"]}
+    assert lines["FBA-3001"]["difference"] == 0
+    assert (lines["FBA-3003"]["difference"], lines["FBA-3003"]["suggested"]) == (2, 2)
+    assert lines["FBA-3002"]["status"] == "not_in_brightpearl"  # named, not corrected

@@ -2,6 +2,7 @@
 
 Every search resource (products, orders) is a list of row dicts plus a column spec; this module
 turns the query string into the ``{"results", "metaData"}`` object the contract describes (§8b).
+The ``reference`` maps travel beside ``response`` in the envelope, not inside it (the server puts them there).
 """
 
 from __future__ import annotations
@@ -126,17 +127,15 @@ def run_search(rows: list[dict[str, Any]], spec: list[Column], query: dict[str, 
     page = rows[first - 1:first - 1 + size]
     total = len(rows)
     last = first + len(page) - 1 if page else first - 1
+    meta: dict[str, Any] = {"morePagesAvailable": last < total, "resultsAvailable": total,
+                            "resultsReturned": len(page)}
+    if page:  # an empty result carries no firstResult/lastResult (issue "simulator fidelity": real traffic)
+        meta.update(firstResult=first, lastResult=last)
+    meta.update(columns=[c.meta() for c in out_cols],
+                sorting=[{"filterable": sort_col.meta(), "direction": direction}])
     return {
         "results": [[r.get(c.name) for c in out_cols] for r in page],
-        "metaData": {
-            "morePagesAvailable": last < total,
-            "resultsAvailable": total,
-            "resultsReturned": len(page),
-            "firstResult": first,
-            "lastResult": last,
-            "columns": [c.meta() for c in out_cols],
-            "sorting": [{"filterable": sort_col.meta(), "direction": direction}],
-        },
+        "metaData": meta,
         "_page": page,  # the raw rows, for the caller to build ``reference``; removed before sending
     }
 

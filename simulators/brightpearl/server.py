@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlencode
 from simulators.brightpearl.auth import AUTH_MODES, Credentials, TokenStore
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.webhooks import Delivery, WebhookDispatcher, deliveries_for, event_variables, render
-from simulators.brightpearl.world import World, ids_from
+from simulators.brightpearl.world import World, format_id_set, ids_from
 from simulators.core import (
     JSON,
     Request,
@@ -50,6 +50,16 @@ def _prune(value: Any) -> Any:
     if isinstance(value, list):
         return [_prune(v) for v in value]
     return value
+
+
+def _search(result: dict[str, Any]) -> Response:
+    """A search answer: ``reference`` sits beside ``response`` in the envelope, not inside it (issue
+    "simulator fidelity": recorded traffic; the contract's §8b example nests it, so clients accept both)."""
+    reference = result.pop("reference", None)
+    body: dict[str, Any] = {"response": result}
+    if reference is not None:
+        body["reference"] = reference
+    return Response(200, _prune(body))
 
 
 def _body(req: Request) -> dict[str, Any]:
@@ -148,6 +158,7 @@ class BrightpearlSimulator(SimulatorServer):
                                  revoke_old_refresh=bool(self._token_opts["revoke_old_refresh"]))
         if self._initial_refresh:
             self.tokens.refresh[self._initial_refresh] = True
+        self._expire_after: int | None = None  # access tokens expire after this many more API requests
 
     @property
     def api_domain(self) -> str:
@@ -176,6 +187,12 @@ class BrightpearlSimulator(SimulatorServer):
             return None
         if req.params.get("account") != self.account:
             return Response(404, BPError(404, "CMNC-404", f"Account {req.params.get('account')} not found").body())
+        if self._expire_after is not None:
+            if self._expire_after <= 0:
+                self.tokens.expire_access()
+                self._expire_after = None
+            else:
+                self._expire_after -= 1
         problem = self.tokens.check(req.headers, self.auth_mode)
         return Response(401, {"response": problem}) if problem else None
 
@@ -191,9 +208,19 @@ class BrightpearlSimulator(SimulatorServer):
             route.name, route.name)
         resp.headers["Ruid"] = str(uuid.uuid4())
         resp.headers["brightpearl-requests-remaining"] = str(self.limiter.remaining())
-        resp.headers["brightpearl-next-throttle-period"] = str(self.limiter.ms_until_reset())
+        resp.headers["brightpearl-next-throttle-period"] = str(self._next_throttle_ms())
         if (req.header("authorization") or "").lower().startswith("bearer "):
             resp.headers["brightpearl-installed-integration-instance-id"] = str(self.tokens.creds.instance_id)
+
+    def _next_throttle_ms(self) -> int:
+        """Milliseconds until the oldest counted request leaves the window. On a running clock that is real
+        time (a client sleeps in real time); on a frozen clock (speed 0) it is simulated time, so a client
+        whose sleep advances the simulated clock waits exactly as long as the window needs."""
+        if self.clock.speed > 0:
+            return self.limiter.ms_until_reset()
+        self.limiter.remaining()  # drops requests that have left the window
+        hits = self.limiter._hits  # read only; the limiter lives in core.py
+        return int(max(0.0, hits[0] + self.window_seconds - self.clock.seconds()) * 1000) if hits else 0
 
     def not_found(self, req: Request) -> Response:
         return Response(404, BPError(404, "CMNC-404", f"No resource at {req.method} {req.path}").body())
@@ -256,7 +283,7 @@ class BrightpearlSimulator(SimulatorServer):
         self.route("GET", r"/authorize/(?P<account>[^/]+)", self._authorize, name="oauth-authorize", write=False)
 
         # Products.
-        self._get(r"/product-service/product-search", lambda r: self.world.product_search(r.query),
+        self._get(r"/product-service/product-search", lambda r: _search(self.world.product_search(r.query)),
                   "product-search")
         self._get(r"/product-service/product/" + IDS + "/bundle",
                   lambda r: self.world.bundles_containing(ids_from(r.params["ids"], "product")),
@@ -316,10 +343,16 @@ class BrightpearlSimulator(SimulatorServer):
         self._post(wh + r"/quarantine/release", self._release, "post-quarantine-release")
 
         # Orders, credits, goods-in.
-        self._get(r"/order-service/order-search", lambda r: self.world.order_search(r.query), "order-search")
+        self._get(r"/order-service/order-search", lambda r: _search(self.world.order_search(r.query)),
+                  "order-search")
         self._get(r"/order-service/order/" + IDS, lambda r: self.world.get_orders(ids_from(r.params["ids"], "order")),
                   "get-order")
         self._post(r"/order-service/order", lambda r: self.world.create_order(_body(r)), "post-order")
+        self._post(r"/order-service/sales-order", lambda r: self.world.create_sales_order(_body(r)),
+                   "post-sales-order")
+        self._post(r"/warehouse-service/order/(?P<oid>\d+)/goods-note/goods-out",
+                   lambda r: self.world.sales_order_goods_out(int(r.params["oid"]), _body(r)),
+                   "post-goods-out-note")
         self._post(r"/order-service/order/(?P<oid>\d+)/row",
                    lambda r: self.world.add_order_row(int(r.params["oid"]), _body(r)), "post-order-row")
         self._post(r"/order-service/sales-credit", lambda r: self.world.create_sales_credit(_body(r)),
@@ -441,8 +474,40 @@ class BrightpearlSimulator(SimulatorServer):
             return Response(200, {"idle": self.wait_webhooks_idle(float((req.json() or {}).get("timeout", 5.0)))})
 
         def expire(req: Request) -> Response:
+            b = req.json() or {}
             with self.lock:
-                return Response(200, {"expired": self.tokens.expire_access((req.json() or {}).get("accessToken"))})
+                if b.get("afterRequests") is not None:
+                    self.expire_tokens_after(int(b["afterRequests"]))
+                    return Response(200, {"expiresAfterRequests": int(b["afterRequests"])})
+                return Response(200, {"expired": self.tokens.expire_access(b.get("accessToken"))})
+
+        def scenario(fn: Callable[[dict[str, Any]], Any]) -> Callable[[Request], Response]:
+            def run(req: Request) -> Response:
+                try:
+                    body = req.json() or {}
+                except ValueError:
+                    return Response(400, BPError(400, "CMNC-400", "Request body is not valid JSON").body())
+                with self.lock:
+                    try:
+                        result = fn(body)
+                    except BPError as e:
+                        self.world.drain_events()
+                        return Response(e.status, e.body())
+                    except (KeyError, TypeError, ValueError) as e:
+                        self.world.drain_events()
+                        return Response(400, BPError(400, "CMNC-400", f"Bad scenario request: {e!r}").body())
+                    self._flush_events()
+                return Response(200, result)
+            return run
+
+        self.route("POST", r"/_sim/brightpearl/products/delete",
+                   scenario(lambda b: {"deleted": self._delete_products(b["productIds"])}), write=False)
+        self.route("POST", r"/_sim/brightpearl/products/bulk", scenario(self._bulk_products), write=False)
+        self.route("POST", r"/_sim/brightpearl/onhand/force", scenario(lambda b: self.world.force_on_hand(
+            int(b["productId"]), int(b["warehouseId"]), int(b["onHand"]), b.get("locationId"))), write=False)
+        self.route("POST", r"/_sim/brightpearl/sales-order", scenario(self._place_sales_order), write=False)
+        self.route("POST", r"/_sim/brightpearl/sales-order/(?P<oid>\d+)/ship",
+                   lambda req: scenario(lambda b: self._ship_sales_order(int(req.params["oid"])))(req), write=False)
 
         def revoke(req: Request) -> Response:
             with self.lock:
@@ -464,6 +529,56 @@ class BrightpearlSimulator(SimulatorServer):
         history.register(self)
         from simulators.brightpearl import goods_out_delete  # Goods-Out Note DELETE (transfer notes)
         goods_out_delete.register(self)
+
+    # ------------------------------------------------------------------ scenario operations (lock held)
+    def _delete_products(self, ids: list[Any]) -> list[int]:
+        pids = [int(i) for i in ids]
+        for pid in pids:
+            self.world.delete_product(pid)
+        return pids
+
+    def _bulk_products(self, b: dict[str, Any]) -> dict[str, Any]:
+        """``count`` products from ``firstId``, skipping one id after every ``gapEvery`` (0: no gaps), each
+        with ``onHand`` units in ``warehouseId`` (when given); SKUs ``{skuPrefix}{id}``."""
+        count, pid = int(b["count"]), int(b.get("firstId", 10000))
+        gap, prefix = int(b.get("gapEvery", 0)), str(b.get("skuPrefix", "SKU-"))
+        products: list[dict[str, Any]] = []
+        stock: list[dict[str, Any]] = []
+        ids: list[int] = []
+        while len(ids) < count:
+            ids.append(pid)
+            products.append({"id": pid, "sku": f"{prefix}{pid}"})
+            if b.get("warehouseId") is not None:
+                stock.append({"productId": pid, "warehouseId": int(b["warehouseId"]),
+                              "onHand": int(b.get("onHand", 0))})
+            pid += 2 if gap and len(ids) % gap == 0 else 1
+        self.world.seed({"products": products, "stock": stock})
+        return {"productIds": format_id_set(ids), "count": len(ids), "lastId": ids[-1] if ids else None}
+
+    def _place_sales_order(self, b: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"customer": {"id": b.get("customerId", 200)}, "warehouseId": b["warehouseId"],
+                "rows": [{"productId": r["productId"], "quantity": r.get("quantity", 1), "net": r.get("net", 0),
+                          "tax": r.get("tax", 0)} for r in b["rows"]],
+                **{k: b[k] for k in ("ref", "externalRef", "channelId", "parties", "allocate") if k in b}}
+        oid = self.world.create_sales_order(body)
+        out: dict[str, Any] = {"orderId": oid, "goodsOutNoteIds": []}
+        if b.get("ship"):
+            out["goodsOutNoteIds"] = self._ship_sales_order(oid)["goodsOutNoteIds"]
+        return out
+
+    def _ship_sales_order(self, oid: int) -> dict[str, Any]:
+        """Everything the order has allocated onto a goods-out note, then SHW (which adds PRI/PIC/PAC)."""
+        order = self.world.orders.get(oid)
+        if order is None:
+            raise BPError(404, "CMNC-404", f"Order {oid} not found")
+        if not order.allocations:  # nothing in stock was allocated: nothing to send
+            return {"orderId": oid, "goodsOutNoteIds": []}
+        gids = self.world.sales_order_goods_out(oid, {"warehouses": [{"warehouseId": order.warehouse_id}]})
+        at = iso(self.clock.now())
+        for gid in gids:
+            self.world.gon_event(gid, {"events": [{"eventCode": "SHW", "occured": at,
+                                                   "eventOwnerId": self.staff_id}]}, None)
+        return {"orderId": oid, "goodsOutNoteIds": gids}
 
     # ------------------------------------------------------------------ base control API
     def state(self) -> JSON:
@@ -527,6 +642,17 @@ class BrightpearlSimulator(SimulatorServer):
                        location_id: int | None = None) -> None:
         with self.lock:
             self.world.adjust_on_hand(product_id, warehouse_id, delta=delta, location_id=location_id)
+            self._flush_events()
+
+    def expire_tokens_after(self, requests: int) -> None:
+        """The next ``requests`` API requests authenticate as usual; then every access token expires
+        (the following request answers 401 ``Authorization token expired``)."""
+        with self.lock:
+            self._expire_after = max(0, int(requests))
+
+    def delete_products(self, *product_ids: int) -> None:
+        with self.lock:
+            self._delete_products(list(product_ids))
             self._flush_events()
 
     def issue_auth_code(self, redirect_uri: str | None = None) -> str:

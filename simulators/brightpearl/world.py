@@ -34,7 +34,14 @@ ORDER_STATUS_NAMES = {"1": "Draft / Quote", "2": "New web order", "3": "Quote se
                       "5": "Cancelled", "10": "Credit - pending"}
 STOCK_STATUS_NAMES = {"1": "Not applicable", "2": "All fulfilled", "3": "Some fulfilled", "4": "None fulfilled"}
 PAYMENT_STATUS_NAMES = {"1": "PAID", "2": "UNPAID", "3": "PARTIALLY_PAID", "4": "NOT_APPLICABLE"}
-SHIPPING_STATUS_NAMES = {"1": "All shipped", "2": "Some shipped", "3": "None shipped", "4": "Not applicable"}
+# Ids and codes from api-docs.brightpearl.com/order/order-shipping-status/get.html.
+SHIPPING_STATUS_NAMES = {"1": "No stock tracked products on order", "2": "Stock not shipped",
+                         "3": "Stock part shipped", "4": "All stock shipped"}
+SHIPPING_STATUS_CODES = {1: "NST", 2: "SNS", 3: "SPS", 4: "ASS"}
+# A party (customer, billing, delivery) as Order GET shows it (api-docs.brightpearl.com/order/order/get.html).
+PARTY_FIELDS = ("addressFullName", "companyName", "addressLine1", "addressLine2", "addressLine3", "addressLine4",
+                "postalCode", "country", "telephone", "mobileTelephone", "fax", "email", "countryId",
+                "countryIsoCode", "countryIsoCode3")
 
 GON_EVENT_CODES = {"PRI", "UPR", "PIC", "UPI", "PAC", "UPA", "SHW"}
 _EVENT_FLAG = {"PRI": ("printed", True), "UPR": ("printed", False), "PIC": ("picked", True),
@@ -174,10 +181,16 @@ class GoodsOutNote:
         "shipped": False, "packed": False, "picked": False, "printed": False})
     events: list[dict[str, Any]] = field(default_factory=list)
     last_event_version: int = 0
+    order_id: int = 0  # 0: a transfer note; otherwise the sales order it fulfils
+    row_ids: dict[int, int] = field(default_factory=dict)  # sales-order note: product id -> order row id
 
     @property
     def shipped(self) -> bool:
         return bool(self.status["shipped"])
+
+    @property
+    def transfer(self) -> bool:
+        return self.order_id == 0
 
 
 @dataclass
@@ -249,6 +262,10 @@ class Order:
     shipping_status_id: int = 4
     version: int = 1
     rows: dict[int, OrderRow] = field(default_factory=dict)
+    # Stock a sales order holds in its warehouse and no goods-out note has taken over yet.
+    allocations: list[Allocation] = field(default_factory=list)
+    allocation_status: str = "ANR"  # ANR (not required), ANA, APA, AAA
+    parties: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def order_type_id(self) -> int:
@@ -324,6 +341,7 @@ class World:
         self.releases: dict[int, QuarantineRelease] = {}
         self.internal_transfers: dict[int, dict[str, Any]] = {}
         self.webhooks: dict[int, Webhook] = {}
+        self.deleted_products: set[int] = set()  # ids are never reused (help.brightpearl.com "IDs, ID sets")
         self._next = {"location": 1000, "goods_note": 8796, "transfer": 60, "order": 1300, "row": 4400,
                       "webhook": 121, "release": 1, "internal": 48, "event_version": 3131069}
         self._dirty: set[int] = set()
@@ -376,8 +394,11 @@ class World:
         return sum(self.stock[(pid, wid, lid)] for lid in self._locations.get((pid, wid), ()) if lid != q_lid)
 
     def allocated(self, pid: int, wid: int) -> int:
-        return sum(a.quantity for g in self.gons.values() if g.warehouse_id == wid and not g.shipped
-                   for a in g.lines if a.product_id == pid)
+        notes = sum(a.quantity for g in self.gons.values() if g.warehouse_id == wid and not g.shipped
+                    for a in g.lines if a.product_id == pid)
+        orders = sum(a.quantity for o in self.orders.values() if o.warehouse_id == wid
+                     for a in o.allocations if a.product_id == pid)
+        return notes + orders
 
     def in_transit(self, pid: int, wid: int) -> int:
         return self.transit.get((pid, wid), 0)
@@ -417,6 +438,36 @@ class World:
             raise BPError(400, "WHSB-023", f"None of the requested products are available in location {lid}")
         self._move(pid, wid, lid, delta)
         return self.warehouse_figures(pid, wid)
+
+    def force_on_hand(self, pid: int, wid: int, on_hand: int, location_id: int | None = None) -> dict[str, int]:
+        """Scenario hook: set on-hand to any value, negative included (Brightpearl shows negative on-hand
+        when goods are shipped before they were booked in; the API itself never goes below zero)."""
+        wh = self.warehouse(wid)
+        lid = self._location(wid, location_id or wh.default_location_id)
+        self.product(pid)
+        key = (pid, wid, lid)
+        self._put_stock(key, self.stock.get(key, 0) + on_hand - self.on_hand(pid, wid))
+        self.history.add((pid, wid))
+        self._dirty.add(pid)
+        return self.warehouse_figures(pid, wid)
+
+    def delete_product(self, pid: int) -> None:
+        """Scenario hook: the merchant deletes a product in Brightpearl. Its id is never reused; every
+        ID-set read naming it answers 400 from now on; ``product.destroyed`` is raised."""
+        self.product(pid)
+        del self.products[pid]
+        self.deleted_products.add(pid)
+        self.raise_event("product.destroyed", [pid])
+
+    def require_products(self, ids: list[int]) -> None:
+        """ID-set reads answer 400 for the whole set when some id is unknown or deleted (issue
+        "simulator fidelity": recorded traffic), and 404 when none of them exists (Brightpearl's
+        "Empty list response code": 404 for a multi-resource request with no results)."""
+        unknown = [i for i in ids if i not in self.products]
+        if unknown and len(unknown) == len(set(ids)):
+            raise BPError(404, "CMNC-404", f"No products found in ID set {format_id_set(ids)}")
+        if unknown:
+            raise BPError(400, "PRDC-001", f"Products not found: {format_id_set(unknown)}")
 
     # ------------------------------------------------------------------ lookups
     def warehouse(self, wid: int) -> Warehouse:
@@ -531,7 +582,8 @@ class World:
             created_on=str(o.get("createdOn", now)), updated_on=str(o.get("updatedOn", now)),
             tax_date=o.get("taxDate"), delivery_date=o.get("deliveryDate"),
             payment_status_id=int(o.get("paymentStatusId", 1)),
-            stock_status_id=int(o.get("stockStatusId", 2)), shipping_status_id=int(o.get("shippingStatusId", 1)),
+            stock_status_id=int(o.get("stockStatusId", 2)), shipping_status_id=int(o.get("shippingStatusId", 4)),
+            parties={k: dict(v) for k, v in (o.get("parties") or {}).items() if isinstance(v, dict)},
         )
         for seq, r in enumerate(o.get("rows", []), start=1):
             rid = int(r.get("id") or self._new_id("row"))
@@ -605,16 +657,15 @@ class World:
                 "reorderLevel": int(d.get("reorderLevel", 0)), "reorderQuantity": int(d.get("reorderQuantity", 0))}
 
     def get_products(self, ids: list[int]) -> list[dict[str, Any]]:
-        found = [self.product_json(self.products[i]) for i in ids if i in self.products]
-        if not found:
-            raise BPError(404, "CMNC-404", f"No products found in ID set {format_id_set(ids)}")
-        return found
+        self.require_products(ids)
+        return [self.product_json(self.products[i]) for i in ids]
 
     def product_get_uris(self, ids: list[int], chunk: int = 200) -> list[str]:
         existing = sorted(i for i in set(ids) if i in self.products)
         return [f"/product/{format_id_set(existing[k:k + chunk])}" for k in range(0, len(existing), chunk)]
 
     def option_values(self, ids: list[int]) -> list[dict[str, Any]]:
+        self.require_products(ids)
         return [dict(o) for i in ids if i in self.products for o in self.products[i].options]
 
     def _parents(self, pid: int, seen: frozenset[int] = frozenset()) -> list[dict[str, Any]]:
@@ -629,6 +680,7 @@ class World:
         return out
 
     def bundles_containing(self, ids: list[int]) -> list[dict[str, Any]]:
+        self.require_products(ids)
         out = [{"id": i, "bundles": parents} for i in ids if (parents := self._parents(i))]
         if not out:
             raise BPError(404, "CMNC-404", f"No bundles found for ID set {format_id_set(ids)}")
@@ -648,6 +700,7 @@ class World:
         return set().union(*(self._leaf_components(c) for c, _ in p.bundle_components))
 
     def bundle_availability(self, ids: list[int]) -> dict[str, Any]:
+        self.require_products(ids)
         out: dict[str, Any] = {}
         for bid in ids:
             p = self.products.get(bid)
@@ -662,8 +715,9 @@ class World:
         return out
 
     def product_availability(self, ids: list[int]) -> dict[str, Any]:
-        return {str(i): self.availability(i) for i in ids
-                if i in self.products and self.products[i].stock_tracked}
+        self.require_products(ids)
+        # Products that are not stock tracked (bundles) are left out, as in Brightpearl (contract §4a).
+        return {str(i): self.availability(i) for i in ids if self.products[i].stock_tracked}
 
     # ------------------------------------------------------------------ warehouses
     def warehouse_json(self, wh: Warehouse) -> dict[str, Any]:
@@ -683,8 +737,8 @@ class World:
 
     def warehouse_products(self, wid: int, ids: list[int]) -> list[dict[str, Any]]:
         self.warehouse(wid)
-        return [{"productId": i, **self.warehouse_product_defaults(self.products[i], wid)}
-                for i in ids if i in self.products]
+        self.require_products(ids)
+        return [{"productId": i, **self.warehouse_product_defaults(self.products[i], wid)} for i in ids]
 
     # ------------------------------------------------------------------ stock corrections
     def stock_correction(self, wid: int, body: dict[str, Any]) -> list[int]:
@@ -858,18 +912,25 @@ class World:
         return [gid]
 
     def gon_json(self, g: GoodsOutNote) -> dict[str, Any]:
-        return {"orderId": 0, "warehouseId": g.warehouse_id, "targetWarehouseId": g.target_warehouse_id,
-                "stockTransferId": g.stock_transfer_id, "transfer": True, "priority": False,
-                "status": dict(g.status), "shipping": {"reference": "", "shippingMethodId": g.shipping_method_id},
-                "releaseDate": g.release_date, "createdOn": g.created_on, "createdBy": g.created_by,
-                "orderRows": {"0": [{"productId": a.product_id, "quantity": a.quantity, "locationId": a.location_id}
-                                    for a in g.lines]},
-                "sequence": 1, "events": [dict(e) for e in g.events], "lastEventVersion": g.last_event_version}
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for a in g.lines:
+            key = str(g.row_ids.get(a.product_id, 0)) if not g.transfer else "0"
+            rows.setdefault(key, []).append({"productId": a.product_id, "quantity": a.quantity,
+                                             "locationId": a.location_id})
+        out = {"orderId": g.order_id, "warehouseId": g.warehouse_id, "transfer": g.transfer, "priority": False,
+               "status": dict(g.status), "shipping": {"reference": "", "shippingMethodId": g.shipping_method_id},
+               "releaseDate": g.release_date, "createdOn": g.created_on, "createdBy": g.created_by,
+               "orderRows": rows, "sequence": 1, "events": [dict(e) for e in g.events],
+               "lastEventVersion": g.last_event_version}
+        if g.transfer:
+            out.update(targetWarehouseId=g.target_warehouse_id, stockTransferId=g.stock_transfer_id)
+        return out
 
     def get_gons(self, order_ids: list[int] | None, gon_ids: list[int] | None) -> dict[str, Any]:
-        # Transfer notes belong to no order: they answer under ``*`` or order id 0.
+        # Transfer notes belong to no order: they answer under ``*`` or order id 0; sales-order notes
+        # under their order id.
         notes = [g for g in self.gons.values()
-                 if (gon_ids is None or g.id in gon_ids) and (order_ids is None or 0 in order_ids)]
+                 if (gon_ids is None or g.id in gon_ids) and (order_ids is None or g.order_id in order_ids)]
         if not notes:
             raise BPError(404, "CMNC-404", "No goods-out notes found")
         return {str(g.id): self.gon_json(g) for g in sorted(notes, key=lambda n: n.id)}
@@ -912,6 +973,16 @@ class World:
 
     def _ship(self, g: GoodsOutNote, e: dict[str, Any]) -> None:
         g.status.update(shipped=True, shippedOn=str(e["occured"]), shippedById=int(e["eventOwnerId"]))
+        if not g.transfer:
+            # A sales order's units leave the business: the allocation ends (allocated -q, inStock -q).
+            for a in g.lines:
+                self._dirty.add(a.product_id)
+            order = self.orders[g.order_id]
+            shipped = all(n.shipped for n in self.gons.values() if n.order_id == order.id)
+            order.shipping_status_id = 4 if shipped and not order.allocations else 3
+            order.updated_on = self.now()
+            self.raise_event("goods-out-note.modified.shipped", [g.id])
+            return
         target = self.warehouse(g.target_warehouse_id)
         for a in g.lines:
             # Source: the allocation ends (allocated -q, inStock -q). Target: units wait in quarantine (inTransit +q).
@@ -985,8 +1056,14 @@ class World:
             "reference": o.reference, "externalRef": o.external_ref, "version": o.version,
             "orderStatus": {"orderStatusId": o.status_id, "name": ORDER_STATUS_NAMES.get(str(o.status_id), "")},
             "orderPaymentStatus": PAYMENT_STATUS_NAMES.get(str(o.payment_status_id), "UNPAID"),
-            "stockStatusCode": "SOA", "allocationStatusCode": "AAA", "shippingStatusCode": "ASS",
-            "placedOn": o.placed_on, "createdOn": o.created_on, "updatedOn": o.updated_on,
+            "stockStatusCode": "SOA", "allocationStatusCode": o.allocation_status if o.order_type_code == "SO"
+            and (o.allocations or any(g.order_id == o.id for g in self.gons.values())) else "AAA",
+            "shippingStatusCode": SHIPPING_STATUS_CODES.get(o.shipping_status_id, "ASS"),
+            "placedOn": o.placed_on, "createdOn": o.created_on, "createdById": o.created_by, "updatedOn": o.updated_on,
+            "acknowledged": 0, "costPriceListId": 2, "historicalOrder": False, "orderWeighting": 100,
+            "isDropship": False, "isCanceled": o.status_id == 5,
+            "delivery": {"deliveryDate": o.delivery_date or o.placed_on, "shippingMethodId": 0},
+            "invoices": [{"invoiceReference": "", "taxDate": o.tax_date or o.placed_on, "dueDate": o.placed_on}],
             "priceListId": o.price_list_id, "priceModeCode": o.price_mode_code, "warehouseId": o.warehouse_id,
             "installedIntegrationInstanceId": o.installed_integration_instance_id,
             "currency": {"accountingCurrencyCode": o.currency_code, "orderCurrencyCode": o.currency_code,
@@ -995,10 +1072,24 @@ class World:
                            "baseTaxAmount": money2(tax), "baseTotal": money2(net + tax), "total": money2(net + tax)},
             "assignment": {"current": {"staffOwnerContactId": 0, "projectId": 0, "channelId": o.channel_id,
                                        "leadSourceId": 0, "teamId": 0}},
-            "parties": {"customer": {"contactId": o.contact_id}, "delivery": {},
-                        "billing": {"contactId": o.contact_id}},
+            "parties": {"customer": self._party(o, "customer"), "delivery": self._party(o, "delivery"),
+                        "billing": self._party(o, "billing")},
             "orderRows": rows,
         }
+
+    def _party(self, o: Order, role: str) -> dict[str, Any]:
+        """A full party address: seeded/posted values over a plausible default for the contact."""
+        given = o.parties.get(role) or {}
+        base: dict[str, Any] = {
+            "addressFullName": f"Customer {o.contact_id}", "companyName": "", "addressLine1": "1 High Street",
+            "addressLine2": "", "addressLine3": "London", "addressLine4": "", "postalCode": "EC1A 1BB",
+            "country": "United Kingdom", "telephone": "", "mobileTelephone": "", "fax": "",
+            "email": f"customer{o.contact_id}@example.com", "countryId": 222, "countryIsoCode": "GB",
+            "countryIsoCode3": "GBR"}
+        party = {k: given.get(k, base[k]) for k in PARTY_FIELDS}
+        if role != "delivery":
+            party = {"contactId": o.contact_id, **party}
+        return party
 
     def get_orders(self, ids: list[int]) -> list[dict[str, Any]]:
         return [self.order_json(self.orders[i]) for i in ids if i in self.orders]
@@ -1093,6 +1184,122 @@ class World:
                               or (parent.currency_code if parent else "GBP")),
             placed_on=str(body.get("placedOn", now)), created_on=now, updated_on=now, tax_date=body.get("taxDate"))
         return oid
+
+    def create_sales_order(self, body: dict[str, Any]) -> int:
+        """``POST /order-service/sales-order`` (the atomic resource, api-docs.brightpearl.com/order/index.html):
+        the order and its rows at once; stock-tracked rows are allocated from the order's warehouse at once
+        (onHand -q, allocated +q, inStock unchanged: the same bookkeeping as a processed transfer, contract §5).
+        A row that cannot be covered allocates what there is (APA) — Brightpearl never refuses an order for stock."""
+        customer = body.get("customer") or {}
+        contact = customer.get("id") if isinstance(customer, dict) else None
+        if contact is None:
+            raise BPError(400, "ORDC-006", "customer.id is required")
+        wid = _int(_require(body, "warehouseId", "ORDC-006"), "warehouseId", "ORDC-006")
+        wh = self.warehouse(wid)
+        rows = body.get("rows")
+        if not isinstance(rows, list) or not rows:
+            raise BPError(400, "ORDC-006", "rows must be a non-empty list")
+        for r in rows:
+            if r.get("productId") is None and not r.get("name"):
+                raise BPError(400, "ORDC-006", "a row needs productId or name")
+            if _int(r.get("quantity", 1), "quantity", "ORDC-006") <= 0:
+                raise BPError(400, "ORDC-006", "quantity must be positive")
+        now = self.now()
+        oid = self._new_id("order")
+        order = Order(
+            id=oid, order_type_code="SO", contact_id=_int(contact, "customer.id", "ORDC-006"),
+            reference=str(body.get("ref", "")), external_ref=body.get("externalRef"),
+            status_id=int(body.get("statusId", 2)), warehouse_id=wid, channel_id=int(body.get("channelId") or 0),
+            installed_integration_instance_id=body.get("installedIntegrationInstanceId"),
+            currency_code=str((body.get("currency") or {}).get("code") or "GBP"),
+            placed_on=str(body.get("placedOn", now)), created_on=now, updated_on=now,
+            payment_status_id=2, stock_status_id=4, shipping_status_id=2,
+            parties={k: dict(v) for k, v in (body.get("parties") or {}).items() if isinstance(v, dict)})
+        for seq, r in enumerate(rows, start=1):
+            rid = self._new_id("row")
+            order.rows[rid] = self._make_row(rid, seq, r)
+        self.orders[oid] = order
+        if body.get("allocate", True):
+            self._allocate_order(order, wh)
+        self.raise_event("sales-order.created", [oid])
+        return oid
+
+    def _allocate_order(self, order: Order, wh: Warehouse) -> None:
+        wanted = allocated = 0
+        for row in order.rows.values():
+            p = self.products.get(row.product_id) if row.product_id is not None else None
+            if p is None or not p.stock_tracked:
+                continue
+            wanted += row.quantity
+            taken: dict[tuple[int, int], int] = {}
+            free = sum(self.location_qty(p.id, wh.id, lid) for lid in wh.locations if lid != wh.quarantine_location_id)
+            qty = min(row.quantity, max(0, free))
+            if qty:
+                for a in self._plan_allocation(wh, p.id, qty, None, taken):
+                    self._move(a.product_id, wh.id, a.location_id, -a.quantity)
+                    order.allocations.append(a)
+                    allocated += a.quantity
+        order.allocation_status = ("ANR" if not wanted else "AAA" if allocated == wanted
+                                   else "APA" if allocated else "ANA")
+        order.shipping_status_id = 2 if wanted else 1
+
+    def sales_order_goods_out(self, oid: int, body: dict[str, Any]) -> list[int]:
+        """``POST /warehouse-service/order/{id}/goods-note/goods-out``: the order's allocated stock moves onto
+        a goods-out note (still allocated until SHW ships it). Body ``{"warehouses": [{"warehouseId",
+        "releaseDate"?, "products"?: [{"productId", "salesOrderRowId", "quantity"}]}], "shippingMethodId"?}``;
+        without ``products`` the note takes everything the order has allocated."""
+        order = self.orders.get(oid)
+        if order is None:
+            raise BPError(404, "CMNC-404", f"Order {oid} not found")
+        if order.order_type_code != "SO":
+            raise BPError(400, "WHSC-017", f"Order {oid} is not a sales order")
+        specs = body.get("warehouses")
+        if not isinstance(specs, list) or not specs:
+            raise BPError(400, "WHSC-003", "warehouses must be a non-empty list")
+        ids: list[int] = []
+        for spec in specs:
+            wid = _int(_require(spec, "warehouseId"), "warehouseId")
+            if wid != order.warehouse_id:
+                raise BPError(400, "WHSC-021", f"Order {oid} allocates stock in warehouse {order.warehouse_id}")
+            wanted = spec.get("products")
+            lines: list[Allocation] = []
+            row_ids: dict[int, int] = {}
+            if wanted is None:
+                lines, order.allocations = order.allocations, []
+                for row in order.rows.values():
+                    if row.product_id is not None:
+                        row_ids[row.product_id] = row.id
+            else:
+                for w in wanted:
+                    pid = _int(_require(w, "productId"), "productId")
+                    qty = _int(_require(w, "quantity"), "quantity")
+                    have = sum(a.quantity for a in order.allocations if a.product_id == pid)
+                    if qty <= 0 or qty > have:
+                        raise BPError(400, "WHSB-023", f"Order {oid} has {have} of product {pid} allocated, not {qty}")
+                    row_ids[pid] = _int(w.get("salesOrderRowId", 0), "salesOrderRowId")
+                    left = qty
+                    for a in list(order.allocations):
+                        if a.product_id != pid or not left:
+                            continue
+                        take = min(a.quantity, left)
+                        lines.append(Allocation(pid, a.location_id, take))
+                        a.quantity -= take
+                        left -= take
+                        if not a.quantity:
+                            order.allocations.remove(a)
+            if not lines:
+                raise BPError(400, "WHSB-023", f"Order {oid} has no allocated stock to send")
+            gid = self._new_id("goods_note")
+            now = self.now()
+            self.gons[gid] = GoodsOutNote(
+                id=gid, warehouse_id=wid, target_warehouse_id=0, stock_transfer_id=0,
+                shipping_method_id=int(body.get("shippingMethodId", 0)), release_date=str(spec.get("releaseDate", now)),
+                created_on=now, created_by=self.staff_id, lines=lines, order_id=oid, row_ids=row_ids,
+                events=[{"occured": now, "eventOwnerId": self.staff_id, "eventCode": "PLA"}],
+                last_event_version=self._new_id("event_version"))
+            self.raise_event("goods-out-note.created", [gid])
+            ids.append(gid)
+        return ids
 
     def add_order_row(self, oid: int, body: dict[str, Any]) -> int:
         order = self.orders.get(oid)

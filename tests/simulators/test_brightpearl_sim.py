@@ -380,11 +380,13 @@ def test_product_search_by_sku_matches_the_contract_example(sim: BrightpearlSimu
                           "required": False},
                          {"name": "SKU", "sortable": True, "filterable": True, "reportDataType": "STRING",
                           "referenceData": [], "isFreeTextSearchable": False, "required": False}],
-                     "sorting": [{"filterable": id_col, "direction": "ASC"}]},
-        "reference": {"productCategoryMembership": {"1007": [296]}}}}
-    # SKU is an exact, case-sensitive STRING match.
+                     "sorting": [{"filterable": id_col, "direction": "ASC"}]}},
+        # Beside ``response``, not inside it (issue "simulator fidelity": recorded traffic).
+        "reference": {"productCategoryMembership": {"1007": [296]}}}
+    # SKU is an exact, case-sensitive STRING match. An empty result has no firstResult/lastResult.
     none = api.ok("GET", "/product-service/product-search?SKU=shirt-bl-m")
     assert none["results"] == [] and none["metaData"]["resultsAvailable"] == 0
+    assert "firstResult" not in none["metaData"] and "lastResult" not in none["metaData"]
 
 
 def test_product_search_default_columns_filters_and_paging(sim: BrightpearlSimulator, api: Api) -> None:
@@ -420,8 +422,12 @@ def test_product_search_default_columns_filters_and_paging(sim: BrightpearlSimul
 
 
 def test_product_get_by_id_set_ranges_options_and_limits(sim: BrightpearlSimulator, api: Api) -> None:
-    got = api.ok("GET", "/product-service/product/1006-1008,1011,5000")
-    assert sorted(p["id"] for p in got) == [1007, 1008, 1011]  # missing ids left out
+    got = api.ok("GET", "/product-service/product/1007-1008,1011")
+    assert sorted(p["id"] for p in got) == [1007, 1008, 1011]
+    # One unknown id fails the whole ID set (issue "simulator fidelity": real Brightpearl answers 400).
+    bad = api.get("/product-service/product/1006-1008,1011,5000")
+    assert bad.status_code == 400 and bad.json()["errors"][0] == {"code": "PRDC-001",
+                                                                  "message": "Products not found: 1006,5000"}
     shirt = next(p for p in got if p["id"] == 1007)
     assert shirt["identity"]["sku"] == "SHIRT-BL-M" and shirt["productGroupId"] == 212
     assert shirt["composition"] == {"bundle": False} and shirt["stock"]["stockTracked"] is True
@@ -465,15 +471,18 @@ def test_bundles_variants_and_bundle_availability(sim: BrightpearlSimulator, api
 
 # ----------------------------------------------------------------------------- availability and corrections
 def test_product_availability_shape_and_rules(sim: BrightpearlSimulator, api: Api) -> None:
-    r = api.get("/warehouse-service/product-availability/1007,1011,1600,1532-1534,9999")
+    r = api.get("/warehouse-service/product-availability/1007,1011,1600,1532-1534")
     assert r.headers["Message-Type"] == "get-product-availability"
     body = r.json()["response"]
-    assert set(body) == {"1007", "1011", "1532", "1533", "1534"}  # not tracked / unknown dropped
+    assert set(body) == {"1007", "1011", "1532", "1533", "1534"}  # not stock tracked (1600) left out
+    unknown = api.get("/warehouse-service/product-availability/1007,1011,9999")
+    assert unknown.status_code == 400 and unknown.json()["errors"][0]["code"] == "PRDC-001"
     assert body["1007"] == {"total": {"inStock": 48, "onHand": 48, "allocated": 0, "inTransit": 0},
                             "warehouses": {"2": {"inStock": 48, "onHand": 48, "allocated": 0, "inTransit": 0}}}
     assert set(body["1011"]["warehouses"]) == {"2", "3"} and body["1011"]["total"]["onHand"] == 17
     assert api.get("/warehouse-service/product-availability/1-101").status_code == 414
-    assert api.get("/warehouse-service/product-availability/1-100").status_code == 200
+    sim.seed({"products": [{"id": i, "sku": f"BULK-{i}"} for i in range(3000, 3100)]})
+    assert api.get("/warehouse-service/product-availability/3000-3099").status_code == 200
 
 
 def test_stock_corrections_positive_negative_and_refusals(sim: BrightpearlSimulator, api: Api) -> None:
@@ -590,7 +599,9 @@ def test_order_search_and_read(sim: BrightpearlSimulator, api: Api) -> None:
     assert cols[:5] == ["orderId", "orderTypeId", "contactId", "orderStatusId", "orderStockStatusId"]
     assert len(cols) == 19 and cols[-1] == "deliveryDate"
     assert [dict(zip(cols, row, strict=True))["orderId"] for row in found["results"]] == [1201]
-    assert found["reference"]["orderTypeNames"] == {"1": "SALES_ORDER", "2": "PURCHASE_ORDER", "3": "SALES_CREDIT",
+    raw = api.get("/order-service/order-search?orderTypeId=1&externalRef=202-1234567-1234567").json()
+    assert "reference" not in raw["response"]
+    assert raw["reference"]["orderTypeNames"] == {"1": "SALES_ORDER", "2": "PURCHASE_ORDER", "3": "SALES_CREDIT",
                                                     "4": "PURCHASE_CREDIT"}
     by_customer_ref = api.ok("GET", "/order-service/order-search?orderTypeId=1&customerRef=202-7654321-7654321")
     assert [r[0] for r in by_customer_ref["results"]] == [1202]

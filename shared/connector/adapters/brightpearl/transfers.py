@@ -197,13 +197,13 @@ class BrightpearlTransfers:
 
     def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]:
         """Availability figures (onHand, inTransit, …) of one warehouse per product; absent = all zero."""
+        # Read through the catalogue: an ID set with an unknown/deleted product answers 400, and the
+        # catalogue isolates that id (read as all zero here) instead of failing the whole read.
+        from connector.adapters.brightpearl.catalog import BrightpearlCatalog
+
+        data = BrightpearlCatalog(self.client).availability(product_ids)
         out: dict[int, dict[str, int]] = {}
-        for chunk in chunks(sorted(set(product_ids)), 100):
-            try:
-                data = self.client.get(f"warehouse-service/product-availability/{format_id_set(chunk)}") or {}
-            except BrightpearlNotFound:
-                data = {}
-            for pid in chunk:
-                entry = ((data.get(str(pid)) or {}).get("warehouses") or {}).get(str(warehouse_id)) or {}
-                out[pid] = {k: int(entry.get(k) or 0) for k in ("onHand", "inTransit", "allocated", "inStock")}
+        for pid in sorted(set(product_ids)):
+            entry = ((data.get(pid) or {}).get("warehouses") or {}).get(str(warehouse_id)) or {}
+            out[pid] = {k: int(entry.get(k) or 0) for k in ("onHand", "inTransit", "allocated", "inStock")}
         return out

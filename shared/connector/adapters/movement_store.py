@@ -1,9 +1,10 @@
 """Where movements and their bookkeeping live: DynamoDB in the stack, memory in unit tests and benchmarks.
 
 - movements: the ``Movements`` table, one item per movement key (created with a condition, so two
-  workers reading the same row create it once), queried by SKU through ``by_sku`` for "explain";
+  workers reading the same row create it once), queried by SKU through ``by_sku`` for "explain", and
+  through the sparse ``by_retry`` for the movements the hourly retry drives again;
 - bookkeeping in the ``ReportJobs`` table, beside the jobs and cursors it belongs with:
-  ``claims#<sku>`` (deemed matching), ``index#movements`` (movements to retry, rows quarantined since
+  ``claims#<sku>`` (deemed matching), ``index#movements`` (rows quarantined since
   the last digest) and ``state#goods-note-hwm`` (the highest Brightpearl goods-note id seen, where a
   look-up for an unconfirmed correction starts). Each is updated with optimistic locking.
 """
@@ -13,13 +14,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from connector.adapters.store import ReportJob, StockMovement
-from connector.domain.movements import FINAL, DeemedClaims
+from connector.domain.movements import FINAL, RETRY, DeemedClaims
 
 QUARANTINE_LOG_CAP = 500
 
@@ -150,6 +151,22 @@ class InMemoryMovementStore:
         self._hwm = max(self._hwm, goods_note_id)
 
 
+# How long a movement's deemed-matching outcome stays on its SKU's claims item. It is needed only until
+# the movement itself records it (``claim_left`` on the movement, saved with its status), i.e. across a
+# crash between the two writes; a re-read row within the reports' overlap (≤ 7 days) is far inside it.
+# Without a bound the item grew by one entry per lifetime loss of the SKU and hit DynamoDB's 400 KB.
+CLAIM_MEMORY = timedelta(days=30)
+
+
+def prune_counted(counted: dict[str, int], at: dict[str, str], now: datetime) -> tuple[dict[str, int], dict[str, str]]:
+    """Keep the outcomes counted in the last CLAIM_MEMORY (new ones stamped now); drop the rest."""
+    stamp = now.isoformat()
+    cutoff = (now - CLAIM_MEMORY).isoformat()
+    kept_at = {k: at.get(k) or stamp for k in counted}
+    kept = {k: v for k, v in counted.items() if kept_at[k] >= cutoff}
+    return kept, {k: kept_at[k] for k in kept}
+
+
 class DynamoMovementStore:
     CLAIMS = "claims#"
     INDEX = "index#movements"
@@ -174,10 +191,13 @@ class DynamoMovementStore:
             list(rec.brightpearl_ids)
         item.ref, item.match_key, item.line, item.report_id = rec.ref, rec.match_key, rec.line, rec.report_id
         item.detail, item.updated_at = rec.detail, datetime.now(UTC)
+        # The retry index is this sparse attribute, written with the movement itself: no extra write.
+        item.awaiting_retry = "retry" if rec.status in RETRY else None
         return item
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._items: dict[str, StockMovement] = {}  # versions of items read in this run, for optimistic saves
+        self.clock = clock
 
     def get(self, key: str) -> MovementRecord | None:
         try:
@@ -235,7 +255,8 @@ class DynamoMovementStore:
         def change(d: dict[str, Any]) -> dict[str, Any]:
             claims = DeemedClaims(int(d.get("losses", 0)), int(d.get("deemed", 0)), dict(d.get("counted") or {}))
             out[:] = [fn(claims)]
-            return {"losses": claims.losses, "deemed": claims.deemed, "counted": claims.counted}
+            counted, at = prune_counted(claims.counted, dict(d.get("at") or {}), self.clock())
+            return {"losses": claims.losses, "deemed": claims.deemed, "counted": counted, "at": at}
 
         if not commit:
             change(dict(self._job(self.CLAIMS + sku).detail or {}))
@@ -244,11 +265,25 @@ class DynamoMovementStore:
         return out[0]
 
     def update_index(self, update: IndexUpdate) -> None:
-        if update:
-            self._update(self.INDEX, lambda d: _merge_index(d, update))
+        """Movements to retry are found through the ``by_retry`` index (kept by each save); the index item
+        keeps only the quarantine log (capped) and, from before that index, a legacy retry map that
+        drains as its movements finish."""
+        if not update.quarantined:
+            legacy = (self._job(self.INDEX).detail or {}).get("retry") or {}
+            if not (update.resolved & set(legacy)):
+                return
+        only = IndexUpdate(resolved=set(update.resolved), quarantined=dict(update.quarantined))
+        self._update(self.INDEX, lambda d: _merge_index(d, only))
 
     def index(self) -> dict[str, Any]:
-        return dict(self._job(self.INDEX).detail or {})
+        detail = dict(self._job(self.INDEX).detail or {})
+        retry = dict(detail.get("retry") or {})
+        for item in StockMovement.by_retry.query("retry"):
+            rec = self._record(item)
+            if rec.status in RETRY:
+                retry[rec.key] = {"sku": rec.sku, "kind": rec.kind, "status": rec.status,
+                                  "why": rec.error or rec.reason or "", "source": rec.source}
+        return {**detail, "retry": retry}
 
     def clear_quarantine_log(self, keys: set[str]) -> None:
         def change(d: dict[str, Any]) -> dict[str, Any]:

@@ -131,6 +131,17 @@ class MovementsBySku(GlobalSecondaryIndex["StockMovement"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class MovementsAwaitingRetry(GlobalSecondaryIndex["StockMovement"]):
+    """Sparse: only movements the hourly retry must drive again carry ``awaiting_retry``, so the retry
+    index is a query, not one item that grows with every pending movement (400 KB at ~1 500)."""
+
+    class Meta:
+        index_name = "by_retry"
+        projection = AllProjection()
+
+    awaiting_retry = UnicodeAttribute(hash_key=True)
+
+
 class StockMovement(Model):
     """The audit and de-duplication ledger: one item per movement, keyed deterministically by its source."""
 
@@ -156,7 +167,9 @@ class StockMovement(Model):
     report_id = UnicodeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     detail = JSONAttribute(null=True)  # the plan, enough to re-drive the movement without its report
+    awaiting_retry = UnicodeAttribute(null=True)  # "retry" while in a RETRY state, absent otherwise
     by_sku = MovementsBySku()
+    by_retry = MovementsAwaitingRetry()
     version = VersionAttribute()
 
 

@@ -25,6 +25,8 @@ QUARANTINED = "quarantined"  # the row could not be understood (malformed, unkno
 DRY_RUN = "dry_run"  # computed in dry-run mode; nothing written (applied if the row is read again live)
 
 FINAL = frozenset({APPLIED, SKIPPED, QUARANTINED})
+# Driven again by the hourly retry (the retry index holds exactly the movements in these states).
+RETRY = frozenset({PENDING, FAILED, UNMATCHED, IN_FLIGHT})
 RETRYABLE = frozenset({PENDING, IN_FLIGHT, FAILED, UNMATCHED})
 
 

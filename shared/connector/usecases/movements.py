@@ -37,6 +37,7 @@ from connector.domain.movements import (
     IN_FLIGHT,
     PENDING,
     QUARANTINED,
+    RETRY,
     SKIPPED,
     UNMATCHED,
     Correction,
@@ -253,7 +254,7 @@ class MovementService:
             # worker leaves it alone (no write to Brightpearl follows a failed save).
             logger.info("movement changed by another worker; left to it", extra={"key": rec.key})
             return False
-        if status in (PENDING, FAILED, UNMATCHED, IN_FLIGHT):
+        if status in RETRY:
             index.add_retry(rec)
         else:
             index.resolve(rec.key)
@@ -292,7 +293,13 @@ class MovementService:
             def take(c: Any) -> int:
                 return int(c.apply_loss(rec.key, units) if claim == "loss" else c.apply_deemed(rec.key, units))
 
-            left = self.store.claim(rec.sku, take, commit=not s.dry_run)
+            if rec.detail.get("claim_left") is not None:
+                left = int(rec.detail["claim_left"])  # matched before (a retry): the movement remembers it
+            else:
+                left = self.store.claim(rec.sku, take, commit=not s.dry_run)
+                if not s.dry_run:
+                    # Kept on the movement, so the SKU's claims item needs the outcome only briefly.
+                    rec.detail["claim_left"] = left
             quantity = -left
             if left == 0:
                 other = "a reimbursement already deemed these units" if claim == "loss" else \
@@ -344,6 +351,7 @@ class MovementService:
                 return 0
 
             self.store.claim(rec.sku, release)
+            rec.detail["claim_left"] = 0
 
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:
         location = self.bp.default_location(wid)

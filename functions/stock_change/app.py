@@ -47,7 +47,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         try:
             report = sync().products_changed(product_ids)
             logger.info("stock change synced", extra={"products": len(product_ids), **report.plan,
-                                                       "ignored_products": report.ignored_products})
+                                                       "ignored_products": report.ignored_products,
+                                                       # the reasons, not just a count (first ten SKUs)
+                                                       "failures": dict(list(report.failed.items())[:10])})
             if report.retryable_failures:
                 # Pushes that failed for a passing reason: let SQS redeliver; listings already
                 # confirmed are not pushed again (diff-only), so only the failed ones are retried.

@@ -70,3 +70,26 @@ def test_long_throttle_is_handed_back_instead_of_sleeping(sim):
     with pytest.raises(AmazonThrottled, match="patchListingsItem"):
         client.call("patchListingsItem", listings.patch_listings_item, "A1SELLER", "MFN-MUG",
                     marketplaceIds=[UK], body=patch_body(3))
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    (None, "400 invalid_grant"),  # a wrong refresh token: LWA's own refusal, with the hint
+    ({"match": "lwaToken", "status": 503, "count": 5}, "answered 503"),
+])
+def test_a_refused_token_request_says_what_lwa_answered(sim, fault, said):
+    from connector.adapters.amazon.client import AmazonAuthError
+
+    wrong = "Atzr|wrong-refresh-token-4f1c"
+    client = AmazonClients(LwaCredentials(wrong if fault is None else REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET),
+                           marketplace_id=UK, endpoint=sim.url, lwa_url=f"{sim.url}/auth/o2/token",
+                           sleep=sim.clock.advance)
+    client.forget_access_token()
+    if fault:
+        sim.add_fault(fault)
+    with pytest.raises(AmazonAuthError) as err:
+        client.call("patchListingsItem", client.client(ListingsItems).patch_listings_item, "A1SELLER", "MFN-MUG",
+                    marketplaceIds=[UK], body=patch_body(3))
+    assert said in str(err.value)
+    assert wrong not in str(err.value) and CLIENT_SECRET not in str(err.value)
+    if fault is None:
+        assert "check refresh_token" in str(err.value)

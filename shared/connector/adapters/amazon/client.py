@@ -85,7 +85,33 @@ def token_client_class(lwa_url: str) -> type[AccessTokenClient]:
         host = parts.netloc
         path = parts.path or "/auth/o2/token"
 
+        def _request(self, url: str, data: Any, headers: Any) -> Any:
+            # The library's own error for a refused token request cannot be raised (a frozen dataclass
+            # that assigns in __init__: it surfaces as "cannot assign to field 'error_code'"), and a
+            # 5xx page that is not JSON surfaces as a decode error. Say what LWA answered instead.
+            response = self._transport.request("POST", url, data=data, headers=headers)
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
+            if response.status_code != 200 or not isinstance(body, dict):
+                detail = body if isinstance(body, dict) else {}
+                raise AmazonAuthError(response.status_code, str(detail.get("error") or ""),
+                                      str(detail.get("error_description") or response.text[:200]))
+            return body
+
     return _LwaTokenClient
+
+
+class AmazonAuthError(Exception):
+    """Login with Amazon refused the token request: wrong or revoked refresh token, wrong app id or
+    secret (4xx), or LWA is failing (5xx). The message says which, never the credentials themselves."""
+
+    def __init__(self, status: int, code: str, description: str) -> None:
+        hint = ("check refresh_token, lwa_app_id and lwa_client_secret in the Amazon secret"
+                if 400 <= status < 500 else "Login with Amazon is failing; the work is retried")
+        super().__init__(f"Amazon LWA token request answered {status} {code or '-'}: {description} ({hint})")
+        self.status, self.code = status, code
 
 
 class AmazonClients:

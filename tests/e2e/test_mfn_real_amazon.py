@@ -148,6 +148,35 @@ def test_every_pushing_path_plans_an_eu_sku_with_all_its_eu_links(stack, path):
     assert len(mails) == 1 and "MUG-EU" in mails[0]["text"]
 
 
+@pytest.mark.parametrize("path", ["patch", "feed"])
+def test_an_eu_sku_is_sent_once_for_all_its_eu_links(stack, path):
+    """Amazon keeps one quantity per SKU across the EU: one patch (or one feed message) serves every EU
+    link of the SKU, and every link records the outcome (performance issue: one feed per EU marketplace
+    with identical quantities hit the feed quota at six marketplaces)."""
+    if path == "feed":
+        SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=0))
+    stack.link([(UK, "MUG-EU", 4000, "MFN"), (DE, "MUG-EU", 4000, "MFN")])
+    stack.bp.adjust_on_hand(4000, 2, 3)  # 12 + 4
+    settle(stack)
+    if path == "feed":
+        stack.amazon.clock.advance(300)
+        stack.amazon.tick()
+        pump(stack.aws, "NotificationsFunction")
+        assert len(stack.amazon.requests(route="createFeed")) == 1
+        assert stack.amazon.requests(route="patchListingsItem") == []
+    else:
+        assert len(stack.amazon.requests(route="patchListingsItem")) == 1
+    assert qty(stack, "MUG-EU") == 16
+    links = {link.marketplace_id: link for link in LinkRepository().all() if link.sku == "MUG-EU"}
+    assert {m: (int(link.last_confirmed_quantity or -1)) for m, link in links.items()} == {UK: 16, DE: 16}
+    before = len(stack.amazon.requests(route="patchListingsItem")) + len(stack.amazon.requests(route="createFeed"))
+    stack.bp.adjust_on_hand(4000, 3, 4)  # stock moved between the two MFN warehouses: the total is unchanged,
+    stack.bp.adjust_on_hand(4000, 2, -4)  # so nothing more is sent to either marketplace
+    settle(stack)
+    after = len(stack.amazon.requests(route="patchListingsItem")) + len(stack.amazon.requests(route="createFeed"))
+    assert after == before
+
+
 # ---------------------------------------------------------------------------- item 3: settings re-plan
 def test_removing_a_warehouse_lowers_amazon_at_once(stack):
     stack.link([(UK, "MUG-EU", 4000, "MFN")] + [(UK, s, 3000 + i, "MFN") for i, s in enumerate(PLAIN)])

@@ -153,12 +153,13 @@ class MfnSync:
             self.links.mark_replan(plan.deferred)
         threshold = self.settings.global_settings().patch_threshold
         report.pushes = [(p.link.marketplace_id, p.link.sku, p.quantity) for p in plan.pushes]
-        patches, feeds = split_for_push(plan.pushes, threshold)
+        sent, siblings = _one_push_per_eu_sku(plan.pushes)
+        patches, feeds = split_for_push(sent, threshold)
         for push in patches:
-            self._patch(push, report)
+            self._patch(push, report, siblings.get(push.link.listing_id, []))
         by_id = {link.listing_id: link for link in links}
         for batch in feeds:
-            self._feed(batch, report, by_id)
+            self._feed(batch, report, by_id, siblings)
         logger.info("mfn sync", extra={"trigger": trigger, **report.plan, "patched": len(report.patched),
                                        "feeds": report.feeds, "failed": len(report.failed)})
         return report
@@ -182,42 +183,53 @@ class MfnSync:
                                            lead_time_days=view.lead_time_days if lead is None else lead)
         return out
 
-    def _patch(self, push: Push, report: SyncReport) -> None:
+    def _patch(self, push: Push, report: SyncReport, siblings: Sequence[Push] = ()) -> None:
+        """One patch; its outcome is recorded for the EU siblings it stands for too (same SKU, same
+        listing on Amazon's side)."""
         update = _update(push)
+        ids = [push.link.listing_id, *(s.link.listing_id for s in siblings)]
         try:
             outcome = self.listings.patch(update)
         except Exception as exc:  # one listing's failure must not stop the others
-            self.links.record_push(push.link.listing_id, quantity=push.quantity, confirmed=False,
-                                   result=f"error: {exc}"[:500])
+            for link_id in ids:
+                self.links.record_push(link_id, quantity=push.quantity, confirmed=False, result=f"error: {exc}"[:500])
             report.failed[push.link.sku] = str(exc)
             report.retryable_failures += 1
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=1)
             return
         if outcome.accepted:
-            self.links.record_push(push.link.listing_id, quantity=push.quantity, confirmed=True, result="ACCEPTED")
-            report.patched.append(push.link.sku)
+            for link_id in ids:
+                self.links.record_push(link_id, quantity=push.quantity, confirmed=True, result="ACCEPTED")
+            report.patched.extend([push.link.sku] * len(ids))
         else:
             why = "; ".join(f"{i.get('code')}: {i.get('message')}" for i in outcome.issues) or "INVALID"
-            self.links.record_push(push.link.listing_id, quantity=push.quantity, confirmed=False,
-                                   result=f"rejected: {why}"[:500])
+            for link_id in ids:
+                self.links.record_push(link_id, quantity=push.quantity, confirmed=False,
+                                       result=f"rejected: {why}"[:500])
             report.failed[push.link.sku] = why
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=1)
 
-    def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, ListingLink]) -> None:
+    def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, ListingLink],
+              siblings: Mapping[str, Sequence[Push]] | None = None) -> None:
         marketplace_id = batch[0].link.marketplace_id
+        siblings = siblings or {}
+        with_siblings = [(p, [p, *siblings.get(p.link.listing_id, [])]) for p in batch]
         try:
             feed_id, ids = self.listings.submit_feed(marketplace_id, [_update(p) for p in batch])
         except Exception as exc:  # throttled or unreachable: only this feed's listings are handed back
             why = f"error: {exc}"[:500]
-            self.links.record_pushes((by_id[p.link.listing_id], p.quantity, False, why) for p in batch)
+            self.links.record_pushes((by_id[s.link.listing_id], s.quantity, False, why)
+                                     for _p, group in with_siblings for s in group)
             for p in batch:
                 report.failed[p.link.sku] = str(exc)
             report.retryable_failures += len(batch)
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=len(batch))
             return
-        # Pending until the processing report says otherwise; the message id finds each one again.
-        self.links.record_feed_sent((by_id[push.link.listing_id], push.quantity, feed_id, message_id)
-                                    for message_id, push in zip(sorted(ids), batch, strict=True))
+        # Pending until the processing report says otherwise; the message id finds each one again
+        # (an EU sibling waits on its SKU's one message).
+        self.links.record_feed_sent((by_id[s.link.listing_id], s.quantity, feed_id, message_id)
+                                    for message_id, (_p, group) in zip(sorted(ids), with_siblings, strict=True)
+                                    for s in group)
         report.feeds.append(feed_id)
         metrics.add_metric(name="ListingsFeedsSubmitted", unit=MetricUnit.Count, value=1)
 
@@ -294,6 +306,29 @@ class MfnSync:
             metrics.add_metric(name="EuSkuConflicts", unit=MetricUnit.Count, value=len(plan.conflicts))
             if self.notifier:
                 self.notifier.eu_conflicts(plan.conflicts)
+
+
+def _one_push_per_eu_sku(pushes: Sequence[Push]) -> tuple[list[Push], dict[str, list[Push]]]:
+    """Amazon keeps one quantity per SKU across the EU marketplaces, so an EU SKU is sent once (to its
+    first EU marketplace, so the sends of many SKUs share one marketplace and one feed) and the other
+    EU links ride on that send. Returns the pushes to send and, per sent listing, the siblings."""
+    groups: dict[tuple[str, int], list[Push]] = {}
+    out: list[Push] = []
+    for p in pushes:
+        if p.link.marketplace_id in EU_MARKETPLACES:
+            groups.setdefault((p.link.sku, p.quantity), []).append(p)
+        else:
+            out.append(p)
+    siblings: dict[str, list[Push]] = {}
+    for group in groups.values():
+        group.sort(key=lambda p: p.link.marketplace_id)
+        lead, rest = group[0], group[1:]
+        out.append(lead)
+        if rest:
+            siblings[lead.link.listing_id] = rest
+    order = {id(p): i for i, p in enumerate(pushes)}
+    out.sort(key=lambda p: order[id(p)])
+    return out, siblings
 
 
 def _with_confirmed(view: LinkView, amazon_quantity: int | None) -> LinkView:

@@ -216,7 +216,8 @@ class BrightpearlSimulator(SimulatorServer):
         """Milliseconds until the oldest counted request leaves the window. On a running clock that is real
         time (a client sleeps in real time); on a frozen clock (speed 0) it is simulated time, so a client
         whose sleep advances the simulated clock waits exactly as long as the window needs."""
-        if self.clock.speed > 0:
+        if self.clock.speed > 0 or self.clock.auto_advance:
+            # Real time, or an auto-advancing clock that skips a blocking wait (announced as 0 ms).
             return self.limiter.ms_until_reset()
         self.limiter.remaining()  # drops requests that have left the window
         hits = self.limiter._hits  # read only; the limiter lives in core.py

@@ -122,7 +122,8 @@ class LinkRepository:
                 ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
                 ListingLink.last_result.set(f"feed:{feed_id}:{message_id}"),
                 ListingLink.pending_feed.set({"feed": feed_id, "msg": message_id, "q": quantity,
-                                              "at": now.isoformat()})])
+                                              "at": now.isoformat()}),
+                ListingLink.pending_feed_id.set(feed_id)])
 
         work = [(link.listing_id, q, f, m) for link, q, f, m in sent]
         with ThreadPoolExecutor(max_workers=8) as pool:
@@ -138,7 +139,8 @@ class LinkRepository:
 
     def pending_in_feed(self, feed_id: str) -> list[ListingLink]:
         """Links whose latest send is a message of this feed (a superseded send no longer names it)."""
-        return [link for link in self.all() if (link.pending_feed or {}).get("feed") == feed_id]
+        return [link for link in ListingLink.by_pending_feed.query(feed_id)
+                if (link.pending_feed or {}).get("feed") == feed_id]
 
     @staticmethod
     def _get_by_id(link_id: str) -> ListingLink | None:
@@ -177,7 +179,7 @@ class LinkRepository:
         if confirmed:
             actions.append(ListingLink.last_confirmed_quantity.set(quantity))
         # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
-        actions.append(ListingLink.pending_feed.remove())
+        actions += [ListingLink.pending_feed.remove(), ListingLink.pending_feed_id.remove()]
         LinkRepository._update(link_id, actions)
 
     @staticmethod

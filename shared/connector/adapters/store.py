@@ -53,6 +53,17 @@ class ListingsByProduct(GlobalSecondaryIndex["ListingLink"]):
     listing_id = UnicodeAttribute(range_key=True)
 
 
+class ListingsByPendingFeed(GlobalSecondaryIndex["ListingLink"]):
+    """Sparse: only links with a feed message in flight carry ``pending_feed_id``, so a feed's result
+    finds its listings with one query instead of a scan of every link."""
+
+    class Meta:
+        index_name = "by_pending_feed"
+        projection = AllProjection()
+
+    pending_feed_id = UnicodeAttribute(hash_key=True)
+
+
 class ListingLink(Model):
     """A connected Amazon listing (seller, marketplace, SKU, channel) ⇄ one Brightpearl product."""
 
@@ -75,7 +86,9 @@ class ListingLink(Model):
     amazon_status = UnicodeAttribute(null=True)
     # The feed message in flight: {"feed": id, "msg": n, "q": quantity, "at": ISO time}.
     pending_feed = JSONAttribute(null=True)
+    pending_feed_id = UnicodeAttribute(null=True)  # the same feed id, as the by_pending_feed index key
     by_product = ListingsByProduct()
+    by_pending_feed = ListingsByPendingFeed()
     version = VersionAttribute()
 
 

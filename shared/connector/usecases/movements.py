@@ -406,16 +406,29 @@ class MovementService:
         """
         refs = {r.ref for r in recs if r.ref}
         after = min(int(r.detail.get("hwm", 0)) for r in recs)
-        if after == 0:
-            known = self.store.hwm()
-            if known == 0:
-                for r in recs:
-                    self._finish(r, IN_FLIGHT, index, error="no answer from Brightpearl to the first correction "
-                                 "ever; looked up by reference once a later write shows where to look")
-                return True  # do not send again: it may have landed
-            found = self.bp.find_corrections(wid, refs, 0, before_id=known)
-        else:
-            found = self.bp.find_corrections(wid, refs, after)
+        try:
+            if after == 0:
+                known = self.store.hwm()
+                # Before the connector has seen any goods-note id (its first correction ever), look from the
+                # account's first ids (a young account); a later write's id, once known, bounds it instead.
+                found = self.bp.find_corrections(wid, refs, 0, before_id=known) if known else \
+                    self.bp.find_corrections(wid, refs, 0)
+                if not found and known == 0:
+                    for r in recs:
+                        self._finish(r, IN_FLIGHT, index, error="no answer from Brightpearl to the first "
+                                     "correction ever, not among the first goods notes; looked up again by "
+                                     "reference once a later write shows where to look")
+                    return True  # do not send again: it may have landed
+            else:
+                found = self.bp.find_corrections(wid, refs, after)
+        except (BrightpearlThrottled, BrightpearlError) as exc:
+            # The look-up itself failed (Brightpearl throttling it, an outage): the write may have landed,
+            # so nothing is sent again; the movements stay in flight for the hourly retry to look up again,
+            # and the notification that brought them succeeds instead of being dead-lettered.
+            for r in recs:
+                if r.status == IN_FLIGHT:
+                    self._finish(r, IN_FLIGHT, index, error=f"look-up by reference failed, retried hourly: {exc}")
+            return True
         for r in recs:
             if r.ref in found:
                 r.brightpearl_ids = [found[r.ref]]

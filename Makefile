@@ -7,7 +7,7 @@ CKVVENV := .venv-checkov
 PY := $(VENV)/bin/python
 PY313 = $(shell scripts/find-python313)
 
-.PHONY: setup sam-setup checkov-setup demo test test-unit lint checkov build validate bench ci clean
+.PHONY: setup sam-setup checkov-setup demo invoke test test-unit lint checkov build validate bench ci clean
 
 setup: $(VENV)/.installed
 
@@ -36,6 +36,10 @@ checkov: checkov-setup
 
 demo: setup
 	$(PY) -m local.demo
+
+# One function on one event file, locally: make invoke FN=OperatorFunction EVENT=events/operator.json
+invoke: setup
+	$(PY) -m local.invoke "$(FN)" "$(EVENT)"
 
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)

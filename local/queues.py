@@ -43,7 +43,7 @@ def pump(local: LocalAws, function_id: str, *, max_batches: int = 100,
             break
         event = {"Records": [{
             "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
-            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "attributes": m.get("Attributes", {}), "messageAttributes": _lambda_attributes(m),
             "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": arn,
             "awsRegion": "eu-west-1"} for m in msgs]}
         result = invoke(function_id, event) or {}
@@ -72,3 +72,10 @@ def drain(sqs_client: Any, queue_url: str, *, wait: int = 0, max_messages: int =
             sqs_client.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
         out.extend(msgs)
     return out
+
+
+def _lambda_attributes(message: dict[str, Any]) -> dict[str, Any]:
+    """SQS message attributes as Lambda's event carries them (camelCase, with the list fields)."""
+    return {name: {"stringValue": a.get("StringValue"), "binaryValue": a.get("BinaryValue"),
+                   "stringListValues": [], "binaryListValues": [], "dataType": a.get("DataType", "String")}
+            for name, a in (message.get("MessageAttributes") or {}).items()}

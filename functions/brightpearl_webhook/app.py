@@ -47,10 +47,14 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         metrics.add_metric(name="WebhookMisconfigured", unit=MetricUnit.Count, value=1)
         return {"statusCode": 503, "headers": {"Content-Type": "application/json"},
                 "body": json.dumps({"message": "webhook receiver is not configured; retry later"})}
+    correlation_id = str((event.get("requestContext") or {}).get("requestId") or context.aws_request_id)
+    logger.set_correlation_id(correlation_id)
     result = accept_webhook(token=_token(event), body=_body(event), expected_token=expected,
-                            account=ENV.brightpearl_account, queue=QUEUE)
+                            account=ENV.brightpearl_account, queue=QUEUE, correlation_id=correlation_id)
     if result.status == 200:
         metrics.add_metric(name="WebhookProductsAccepted", unit=MetricUnit.Count, value=result.body["accepted"])
+        logger.info("webhook accepted", extra={"products": result.body["accepted"], "messages": result.body["messages"],
+                                               "event": result.body["event"]})
     else:
         metrics.add_metric(name=f"WebhookRejected{result.status}", unit=MetricUnit.Count, value=1)
         logger.warning("webhook rejected", extra={"status": result.status, "reason": result.body["message"]})

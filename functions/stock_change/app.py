@@ -34,7 +34,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failures: list[str] = []
     accepted: list[str] = []
     product_ids: set[int] = set()
+    correlation_ids: list[str] = []
     for record in event.get("Records") or []:
+        cid = ((record.get("messageAttributes") or {}).get("correlationId") or {}).get("stringValue")
+        if cid and cid not in correlation_ids:
+            correlation_ids.append(cid)
         try:
             body = json.loads(record["body"])
             product_ids.update(parse_id_set(str(body["idSet"])))
@@ -43,6 +47,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             logger.error("malformed stock-change message", extra={"messageId": record.get("messageId"),
                                                                     "error": str(exc)})
             failures.append(record["messageId"])
+    if correlation_ids:  # every log line of this batch names the webhooks it came from
+        logger.append_keys(correlation_ids=correlation_ids)
     if product_ids:
         try:
             report = sync().products_changed(product_ids)

@@ -350,6 +350,31 @@ def test_every_command_refuses_an_unknown_field_by_name(world, command, fields, 
     assert len(amazon.requests(route="patchListingsItem")) == patches
 
 
+def test_a_correlation_id_follows_a_stock_change_from_webhook_to_push(world):
+    import io
+    import logging
+
+    from connector.observability import logger
+
+    bp, amazon, aws = world
+    out = io.StringIO()
+    tap = logging.StreamHandler(out)  # the connector's own JSON lines, as CloudWatch would get them
+    tap.setFormatter(logger.registered_formatter)
+    logger.addHandler(tap)
+    try:
+        bp.adjust_on_hand(1008, 2, 3)
+        settle(bp, aws)
+    finally:
+        logger.removeHandler(tap)
+    assert qty(amazon, "SHIRT-BL-L") == 15
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
+    webhook = next(r for r in lines if r.get("function_name") == "BrightpearlWebhookFunction")
+    cid = webhook["correlation_id"]
+    assert cid
+    synced = next(r for r in lines if r.get("message") == "stock change synced")
+    assert cid in synced["correlation_ids"]  # the push's log line names the webhook it came from
+
+
 def test_sync_refuses_to_push_zeros_when_no_warehouse_is_chosen(world):
     bp, amazon, aws = world
     SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[]))

@@ -26,7 +26,7 @@ class WebhookResult:
 
 
 def accept_webhook(*, token: str | None, body: str | None, expected_token: str, account: str,
-                   queue: MessageSink) -> WebhookResult:
+                   queue: MessageSink, correlation_id: str = "") -> WebhookResult:
     if not token_matches(token, expected_token):
         return WebhookResult(403, {"message": "forbidden: the webhook token is missing or does not match"})
     try:
@@ -38,7 +38,10 @@ def accept_webhook(*, token: str | None, body: str | None, expected_token: str, 
     try:
         # A big ID set becomes several bounded messages. If only some are queued we answer 503 and
         # Brightpearl sends the whole set again: a repeated product costs a read, never a wrong push.
-        message_ids = queue.send_batch(change.to_messages(), attributes={"fullEvent": change.full_event})
+        # The correlation id (the API request's id) travels with every message, so the push it causes
+        # can be found in the logs from the webhook's.
+        attributes = {"fullEvent": change.full_event, **({"correlationId": correlation_id} if correlation_id else {})}
+        message_ids = queue.send_batch(change.to_messages(), attributes=attributes)
     except QueueError:
         return WebhookResult(503, {"message": "stock change could not be queued; retry later"})
     return WebhookResult(200, {"accepted": len(change.product_ids), "event": change.full_event,

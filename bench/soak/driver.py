@@ -1,0 +1,351 @@
+"""The soak's driver: runs the real handlers on the local stack under faults, then checks the oracle.
+
+One run (``run``):
+1. builds the scenario (generator) and a fresh local stack (moto, both simulators, the API stand-in);
+2. injects faults at ``fault_rate`` of the platforms' API calls through the simulators' fault controls
+   (Brightpearl: 5xx, throttling 503, resets, timeouts, write-then-fail; Amazon: 5xx, 429, 503, resets,
+   timeouts, write-then-fail);
+3. per round: Brightpearl applies the round's changes in one go (one on-hand-modified event, an ID
+   set), delivers its webhook over HTTP to the webhook function, which queues it; the driver takes the
+   queued messages off the StockChangeQueue and puts each back two or three times, shuffled, some held
+   back to a later round (at-least-once, out of order); the StockChangeFunction drains the queue (failed
+   records come back at once, as after their visibility timeout, and move to the DLQ after
+   maxReceiveCount); now and then Amazon finishes its feeds and each notification is delivered 1-10 times;
+4. stops the faults and drains every queue — no nightly run — then compares Amazon's MFN quantities,
+   the FBA listings and the emails with the oracle;
+5. the SIGKILL case (``kill_case``): the StockChangeFunction runs in a child process that is killed
+   (SIGKILL) right after Amazon applied its write and before it answered; the work is then redelivered.
+
+Back-off and throttle waits are shortened (at most 2 ms each): the soak checks outcomes, not timing.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+from bench.soak import generator, oracle
+from simulators.core import parse_id_set
+
+TOKEN = "s" * 40
+_REAL_SLEEP = time.sleep
+
+
+@dataclass
+class Report:
+    seed: int
+    events: int = 0
+    rounds: int = 0
+    queue_messages: int = 0  # messages the webhook function queued
+    deliveries: int = 0  # messages delivered to the StockChangeFunction (copies included)
+    notification_copies: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    retries: int = 0  # records handed back by a handler (batchItemFailures) and redelivered
+    client_retries: int = 0  # requests repeated inside a handler after a fault
+    dlq: dict[str, int] = field(default_factory=dict)
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    emails: dict[str, int] = field(default_factory=dict)
+    kill: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not (self.lost or self.duplicated or self.wrong or any(self.dlq.values())) and \
+            self.kill.get("ok", True)
+
+    def lines(self) -> list[str]:
+        faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none"
+        out = [
+            f"soak seed={self.seed}: {self.events} stock changes in {self.rounds} rounds, {self.seconds:.0f}s",
+            f"  queue messages {self.queue_messages}, deliveries {self.deliveries} "
+            f"({self.deliveries / max(1, self.queue_messages):.2f} per message), "
+            f"Amazon notification copies {self.notification_copies}",
+            f"  faults injected {sum(self.faults.values())}: {faults}",
+            f"  retries: {self.retries} redelivered records, {self.client_retries} repeated requests",
+            f"  DLQ'd: {sum(self.dlq.values())} {dict(self.dlq) if any(self.dlq.values()) else ''}".rstrip(),
+            f"  lost: {len(self.lost)}", *(f"    {x}" for x in self.lost[:20]),
+            f"  duplicated: {len(self.duplicated)}", *(f"    {x}" for x in self.duplicated[:20]),
+            f"  wrong end values: {len(self.wrong)}", *(f"    {x}" for x in self.wrong[:50]),
+            f"  emails: {self.emails or 'none'}",
+        ]
+        if self.kill:
+            out.append(f"  SIGKILL case: {self.kill}")
+        out.append("  RESULT: " + ("OK" if self.ok else "FAILED"))
+        return out
+
+
+# ----------------------------------------------------------------------------- helpers
+@contextmanager
+def fast_waits() -> Iterator[None]:
+    """Cap every sleep at 2 ms (back-off, throttle waits, pacing): the soak checks outcomes, not timing.
+
+    The Brightpearl client and governor took ``time.sleep`` as a default argument when they were
+    defined, so their defaults are swapped too.
+    """
+    from connector.adapters.brightpearl import client as bp_client
+    from connector.adapters.brightpearl import governor
+
+    def short(seconds: Any) -> None:
+        _REAL_SLEEP(min(max(seconds, 0.0), 0.002))
+
+    targets: list[Any] = [bp_client.BrightpearlClient.__dict__["__init__"]]
+    targets += [c.__init__ for c in vars(governor).values()
+                if isinstance(c, type) and c.__module__ == governor.__name__]
+    saved = [(f, dict(f.__kwdefaults__ or {})) for f in targets]
+    for f, defaults in saved:
+        if defaults.get("sleep") is _REAL_SLEEP:
+            f.__kwdefaults__ = {**defaults, "sleep": short}
+    time.sleep = short
+    try:
+        yield
+    finally:
+        time.sleep = _REAL_SLEEP
+        for f, defaults in saved:
+            f.__kwdefaults__ = defaults
+
+
+def add_faults(sim: Any, match: str, kinds: list[dict[str, Any]], rate: float) -> None:
+    """Faults of several kinds on ``match`` whose union fires on ``rate`` of the requests.
+
+    The simulator tries the rules in order, each with its own probability, so the i-th rule gets the
+    conditional rate that makes every kind equally likely overall.
+    """
+    share = rate / len(kinds)
+    left = 1.0
+    for kind in kinds:
+        sim.add_fault({"match": match, "rate": min(1.0, share / left), **kind})
+        left -= share
+
+
+BP_FAULTS: list[dict[str, Any]] = [{"kind": "status", "status": 500}, {"kind": "status", "status": 503},
+             {"kind": "reset"}, {"kind": "timeout", "seconds": 0.01},
+             {"kind": "write_then_fail", "status": 0}]
+AMAZON_FAULTS: list[dict[str, Any]] = [{"kind": "status", "status": 500}, {"kind": "status", "status": 503},
+                 {"kind": "status", "status": 429}, {"kind": "reset"}, {"kind": "timeout", "seconds": 0.01},
+                 {"kind": "write_then_fail", "status": 500}, {"kind": "write_then_fail", "status": 0}]
+
+
+def pump_all(stack: Any, function_id: str, report: Report, *, limit: int = 200) -> None:
+    """Deliver the function's queue until it is empty; failed records come straight back (or go to the DLQ)."""
+    for _ in range(limit):
+        results = stack.pump(function_id, expire_visibility=True)
+        if not results:
+            return
+        report.retries += sum(len(r.get("batchItemFailures") or []) for r in results)
+    raise RuntimeError(f"{function_id}: queue not empty after {limit} pumps")
+
+
+def queued(stack: Any) -> list[str]:
+    """Take every message off the StockChangeQueue (what the webhook function wrote)."""
+    from local.queues import drain
+
+    return [m["Body"] for m in drain(stack.aws.client("sqs"), stack.aws.queue_url("StockChangeQueue"),
+                                     max_messages=100_000)]
+
+
+def send(stack: Any, queue_id: str, bodies: list[str]) -> None:
+    sqs = stack.aws.client("sqs")
+    url = stack.aws.queue_url(queue_id)
+    for i in range(0, len(bodies), 10):
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(j), "MessageBody": b}
+                                                      for j, b in enumerate(bodies[i:i + 10])])
+
+
+def count_messages(stack: Any, queue_id: str) -> int:
+    sqs = stack.aws.client("sqs")
+    attrs = sqs.get_queue_attributes(QueueUrl=stack.aws.queue_url(queue_id), AttributeNames=["All"])["Attributes"]
+    return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+
+def _quantity(body: Any) -> int | None:
+    """The quantity in a patchListingsItem body (fulfillment_availability's DEFAULT element)."""
+    if isinstance(body, dict):
+        if "quantity" in body and isinstance(body["quantity"], int):
+            return int(body["quantity"])
+        values: Any = body.values()
+    elif isinstance(body, list):
+        values = body
+    else:
+        return None
+    for v in values:
+        q = _quantity(v)
+        if q is not None:
+            return q
+    return None
+
+
+def redundant_writes(amazon: Any) -> list[str]:
+    """Patches that sent a listing the quantity Amazon had already acknowledged to the connector.
+
+    A write answered with a fault (write-then-fail, a drop) may legitimately be sent again: the
+    connector could not know it landed. A feed in between resets what is known (its outcome is async).
+    """
+    acked: dict[tuple[str, str], int] = {}
+    out = []
+    for e in amazon.requests():
+        if e.route == "createFeed" and 200 <= e.status < 300:
+            acked.clear()
+        if e.route != "patchListingsItem" or not (200 <= e.status < 300) or e.fault in ("timeout", "reset"):
+            continue
+        key = (e.path.rsplit("/", 1)[-1], ",".join(e.query.get("marketplaceIds", [])))
+        q = _quantity(e.body)
+        if q is None:
+            continue
+        if e.fault is None and acked.get(key) == q:
+            out.append(f"patch #{e.seq} {key[0]!r} ({key[1]}) sent {q} again after Amazon acknowledged it")
+        if e.fault is None:
+            acked[key] = q
+        else:
+            acked.pop(key, None)
+    return out
+
+
+def tally_faults(report: Report, name: str, sim: Any) -> None:
+    for e in sim.requests():
+        if e.fault:
+            label = f"status {e.status}" if e.fault == "status" else e.fault
+            report.faults[f"{name} {label}"] += 1
+
+
+# ----------------------------------------------------------------------------- the run
+def run(n: int = 1000, seed: int = 1, fault_rate: float = 0.2, *, awkward_skus: bool = True, aws: Any = None,
+        kill: bool = True, progress: Callable[[str], None] | None = None) -> Report:
+    with fast_waits():
+        return _run(n, seed, fault_rate, awkward_skus, aws, kill, progress)
+
+
+def _run(n: int, seed: int, fault_rate: float, awkward_skus: bool, aws: Any, kill: bool,
+         progress: Callable[[str], None] | None) -> Report:
+    from connector.adapters.repositories import ChannelSettings, GlobalSettings, SettingsRepository
+    from connector.adapters.store import Setting
+    from local.aws import sent_emails
+    from local.stack import QUIET, start_stack
+    from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+
+    t0 = time.monotonic()
+    scenario = generator.build(seed, n, awkward_skus=awkward_skus)
+    want = oracle.expected(scenario)
+    report = Report(seed=seed, events=scenario.events, rounds=len(scenario.rounds))
+    rng = random.Random(seed * 7919 + 1)  # the driver's own choices: copies, order, what is held back
+    with start_stack(aws=aws, marketplaces=(generator.UK, generator.DE), amazon_rate_scale=100, api=True,
+                     bp_limit=1_000_000, webhook_token=TOKEN, env=QUIET) as stack:
+        bp, amazon = stack.bp, stack.amazon
+        bp.seed(scenario.bp_seed())
+        amazon.seed(scenario.amazon_seed({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                                          "refresh_token": REFRESH_TOKEN}))
+        stack.clear(Setting)
+        settings = SettingsRepository()
+        settings.save_global(GlobalSettings(mfn_warehouses=list(generator.MFN_WAREHOUSES)))
+        settings.save_channel(generator.UK, ChannelSettings(sync_enabled=True))
+        settings.save_channel(generator.DE, ChannelSettings(
+            sync_enabled=True, mfn_warehouses=list(generator.DE_WAREHOUSES), buffer=dict(generator.DE_BUFFER)))
+        stack.link((lk.marketplace_id, lk.sku, lk.product_id, lk.channel) for lk in scenario.links)
+        assert stack.api
+        bp.world.register_webhook({
+            "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
+            "uriTemplate": f"{stack.api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
+            "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
+                            '"id":"${resource-id}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
+            "idSetAccepted": True, "qualityOfService": 1})
+        for q in ("StockChangeQueue", "NotificationsQueue", "StockChangeDLQ", "NotificationsDLQ"):
+            stack.drain(q)
+        emails_before = len(sent_emails(stack.aws))
+
+        add_faults(bp, r"^(GET|POST|PUT|PATCH|DELETE) /public-api/", BP_FAULTS, fault_rate)
+        add_faults(amazon, r"^(GET|POST|PUT|PATCH|DELETE) /(listings|feeds)/", AMAZON_FAULTS, fault_rate)
+
+        held: list[str] = []
+        for i, rnd in enumerate(scenario.rounds):
+            with bp.lock:  # one Brightpearl call's worth of changes: one event, one ID set
+                for pid, wid, delta in rnd.changes:
+                    bp.world.adjust_on_hand(pid, wid, delta=delta)
+                bp._flush_events()
+            if not bp.wait_webhooks_idle(30):
+                raise RuntimeError("Brightpearl's webhooks did not finish")
+            bodies = queued(stack)
+            report.queue_messages += len(bodies)
+            got = {pid for b in bodies for pid in parse_id_set(str(json.loads(b)["idSet"]))}
+            report.lost += [f"round {i}: product {pid} changed, never queued"
+                            for pid in sorted({c[0] for c in rnd.changes} - got)]
+            copies = [b for b in bodies for _ in range(rng.randint(2, 3))]
+            rng.shuffle(copies)
+            keep = int(len(copies) * rnd.held_back)
+            deliver, later = copies[keep:] + held, copies[:keep]
+            rng.shuffle(deliver)
+            held = later
+            report.deliveries += len(deliver)
+            send(stack, "StockChangeQueue", deliver)
+            pump_all(stack, "StockChangeFunction", report)
+            if rnd.finish_amazon:
+                amazon.notification_duplicates = rnd.notification_copies
+                report.notification_copies += rnd.notification_copies
+                amazon.clock.advance(120)
+                amazon.tick()
+                pump_all(stack, "NotificationsFunction", report)
+            if progress and (i + 1) % 200 == 0:
+                progress(f"  round {i + 1}/{len(scenario.rounds)}, {time.monotonic() - t0:.0f}s")
+
+        # Drain everything with the faults off: held-back copies, feeds still in Amazon's hands.
+        bp.clear_faults()
+        amazon.clear_faults()
+        report.deliveries += len(held)
+        send(stack, "StockChangeQueue", held)
+        pump_all(stack, "StockChangeFunction", report)
+        amazon.notification_duplicates = 2
+        for _ in range(10):
+            amazon.clock.advance(300)
+            amazon.tick()
+            pump_all(stack, "NotificationsFunction", report)
+            pump_all(stack, "StockChangeFunction", report)
+            if all(f.status in ("DONE", "CANCELLED", "FATAL") for f in amazon.world.feeds.values()):
+                break
+
+        tally_faults(report, "brightpearl", bp)
+        tally_faults(report, "amazon", amazon)
+        report.client_retries = sum(1 for sim in (bp, amazon) for e in sim.requests() if e.fault)
+        for q in ("StockChangeDLQ", "NotificationsDLQ"):
+            report.dlq[q] = count_messages(stack, q)
+        for q in ("StockChangeQueue", "NotificationsQueue"):
+            left = count_messages(stack, q)
+            if left:
+                report.lost.append(f"{left} message(s) still on {q} after draining")
+        for attempt in bp.webhook_deliveries():
+            if attempt["attempt"] > bp.webhooks.retries and not (attempt["status"] and attempt["status"] < 300):
+                report.lost.append(f"webhook {attempt['body']} never accepted: {attempt['status'] or attempt['error']}")
+
+        # The oracle's end state against Amazon's.
+        for sku, quantity in sorted(want.quantities.items()):
+            listing = amazon.world.listings.get(sku)
+            actual = None if listing is None else listing.quantity
+            if actual != quantity:
+                report.wrong.append(f"{sku!r}: expected {quantity}, Amazon shows {actual}")
+        fba_patches = [e for e in amazon.requests(route="patchListingsItem")
+                       if unquote(e.path.rsplit("/", 1)[-1]) in want.fba_skus]
+        report.wrong += [f"FBA listing patched: {e.path}" for e in fba_patches]
+        report.duplicated += redundant_writes(amazon)
+        subjects = Counter(m["subject"] for m in sent_emails(stack.aws)[emails_before:])
+        report.emails = dict(subjects)
+        for prefix, count in want.emails.items():
+            sent = sum(v for subject, v in subjects.items() if subject.startswith(prefix))
+            if sent > count:
+                report.duplicated.append(f"email {prefix!r} sent {sent} times, expected {count}")
+            elif sent < count:
+                report.lost.append(f"email {prefix!r} sent {sent} times, expected {count}")
+        unexpected = [s for s in subjects if not any(s.startswith(p) for p in want.emails)]
+        report.duplicated += [f"unexpected email {s!r} x{subjects[s]}" for s in unexpected]
+
+        if kill:
+            from bench.soak.kill import kill_case
+
+            report.kill = kill_case(stack, scenario)
+    report.seconds = time.monotonic() - t0
+    return report

@@ -1,0 +1,86 @@
+"""The soak's oracle: the exact end state the documented rules give, computed without the product's code.
+
+Rules (docs/mfn-sync.md): a product's MFN quantity is its on-hand summed over the marketplace's
+warehouses, never below 0; a bundle can be made min(component quantity // quantity per bundle) times
+(components may be bundles); the channel's buffer then applies (keep back N, then P % rounded down,
+then at most M); in the EU one SKU has one quantity: the lowest its marketplaces' settings give.
+FBA listings are never pushed. One EU-conflict email per distinct set of conflicting SKUs.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bench.soak.generator import DE, DE_BUFFER, DE_WAREHOUSES, MFN_WAREHOUSES, Scenario
+
+EU = {"A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4", "A1RKKUPIHCS9HS"}
+
+
+@dataclass(frozen=True)
+class Expected:
+    quantities: dict[str, int]  # Amazon SKU -> MFN quantity Amazon must show
+    fba_skus: frozenset[str]  # never patched
+    emails: dict[str, int]  # subject prefix -> how many such emails
+
+
+def on_hand_after(scenario: Scenario) -> dict[tuple[int, int], int]:
+    """The seed's on-hand plus every change, replayed from the scenario (not the generator's tally)."""
+    on_hand: dict[tuple[int, int], int] = defaultdict(int, scenario.stock)
+    for rnd in scenario.rounds:
+        for pid, wid, delta in rnd.changes:
+            on_hand[(pid, wid)] += delta
+            assert on_hand[(pid, wid)] >= 0, f"generator made a negative on-hand for {pid}@{wid}"
+    return dict(on_hand)
+
+
+def _buffer(q: int, keep_back: int = 0, percent: int | None = None, max_quantity: int | None = None) -> int:
+    q = max(0, q - keep_back)
+    if percent is not None:
+        q = q * percent // 100
+    if max_quantity is not None:
+        q = min(q, max_quantity)
+    return q
+
+
+def sellable(scenario: Scenario, on_hand: dict[tuple[int, int], int], pid: int, warehouses: tuple[int, ...]) -> int:
+    product = scenario.products[pid]
+    if not product.components:
+        return max(0, sum(on_hand.get((pid, w), 0) for w in warehouses))
+    return min(sellable(scenario, on_hand, c, warehouses) // q for c, q in product.components)
+
+
+def _leaves(scenario: Scenario, pid: int) -> set[int]:
+    product = scenario.products[pid]
+    if not product.components:
+        return {pid}
+    return set().union(*(_leaves(scenario, c) for c, _ in product.components))
+
+
+def expected(scenario: Scenario) -> Expected:
+    """What Amazon must show: listings whose stock never changed keep their seeded quantity (only changes push)."""
+    on_hand = on_hand_after(scenario)
+    changed = {pid for rnd in scenario.rounds for pid, _, _ in rnd.changes}
+    per_sku: dict[str, list[int]] = defaultdict(list)
+    marketplaces: dict[str, set[str]] = defaultdict(set)
+    fba = set()
+    for link in scenario.links:
+        if link.channel == "FBA":
+            fba.add(link.sku)
+            continue
+        if link.marketplace_id == DE:
+            q = _buffer(sellable(scenario, on_hand, link.product_id, DE_WAREHOUSES), **DE_BUFFER)
+        else:
+            q = sellable(scenario, on_hand, link.product_id, MFN_WAREHOUSES)
+        if not _leaves(scenario, link.product_id) & changed:
+            q = scenario.amazon_quantity[link.sku]  # never touched: never pushed
+        per_sku[link.sku].append(q)
+        marketplaces[link.sku].add(link.marketplace_id)
+    quantities = {sku: min(qs) for sku, qs in per_sku.items()}
+    # Non-EU listings would keep their own value; every marketplace here is in the EU.
+    assert all(m in EU for ms in marketplaces.values() for m in ms)
+    conflicting = [sku for sku, ms in marketplaces.items() if len(ms) > 1]
+    # The generator changes the conflicting SKU's product in its first round, alone: exactly one
+    # distinct set of conflicts ever exists, so exactly one warning email.
+    emails = {"Amazon EU: 1 SKU(s) fed from different settings": 1} if conflicting else {}
+    return Expected(quantities, frozenset(fba), emails)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     from local.stack import QUIET
 
     os.environ.update(QUIET)  # before the layer is imported: its INFO logs would bury the figures
+    warnings.filterwarnings("ignore", "No application metrics to publish")
     from bench.soak.driver import run
 
     print(f"soak: N={args.n} seed={args.seed} fault rate={args.fault_rate:.0%}", flush=True)

@@ -16,13 +16,15 @@ One run (``run``):
 5. the SIGKILL case (``kill_case``): the StockChangeFunction runs in a child process that is killed
    (SIGKILL) right after Amazon applied its write and before it answered; the work is then redelivered.
 
-Back-off and throttle waits are shortened (at most 2 ms each): the soak checks outcomes, not timing.
+Time is virtual for the connector (``VirtualTime``): its waits return at once but move its clocks on, and
+a record handed back to its queue moves them on by the visibility timeout. The soak checks outcomes, not timing.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -84,29 +86,64 @@ class Report:
 
 
 # ----------------------------------------------------------------------------- helpers
-@contextmanager
-def fast_waits() -> Iterator[None]:
-    """Cap every sleep at 2 ms (back-off, throttle waits, pacing): the soak checks outcomes, not timing.
+class VirtualTime:
+    """The connector's clocks in the soak: real time plus every wait it asked for, plus queue timeouts.
 
-    The Brightpearl client and governor took ``time.sleep`` as a default argument when they were
-    defined, so their defaults are swapped too.
+    A sleep returns at once (at most 2 ms) but moves this clock on by what was asked, so the
+    connector's own pacers (Amazon's token buckets, the Brightpearl governor) see the time pass; a
+    record handed back to its queue moves it on by the queue's visibility timeout, as SQS would wait.
     """
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+        self.slept = 0.0
+        self._lock = threading.Lock()
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self.offset += max(0.0, seconds)
+
+    def sleep(self, seconds: Any) -> None:
+        wait = max(0.0, float(seconds))
+        with self._lock:
+            self.offset += wait
+            self.slept += wait
+        _REAL_SLEEP(min(wait, 0.002))
+
+    def monotonic(self) -> float:
+        return _REAL_MONOTONIC() + self.offset
+
+    def time(self) -> float:
+        return _REAL_TIME() + self.offset
+
+
+_REAL_MONOTONIC, _REAL_TIME = time.monotonic, time.time
+VISIBILITY_TIMEOUT = {"StockChangeFunction": 360.0, "NotificationsFunction": 5400.0}  # template.yaml
+
+
+@contextmanager
+def virtual_time() -> Iterator[VirtualTime]:
+    """Run with :class:`VirtualTime`: ``time.sleep`` and the connector's default clocks and sleeps swapped.
+
+    The Brightpearl client and governor and the Amazon client took ``time.sleep`` / ``time.monotonic``
+    / ``time.time`` as default arguments when they were defined, so those defaults are swapped too.
+    """
+    from connector.adapters.amazon import client as amazon_client
     from connector.adapters.brightpearl import client as bp_client
     from connector.adapters.brightpearl import governor
 
-    def short(seconds: Any) -> None:
-        _REAL_SLEEP(min(max(seconds, 0.0), 0.002))
-
-    targets: list[Any] = [bp_client.BrightpearlClient.__dict__["__init__"]]
-    targets += [c.__init__ for c in vars(governor).values()
-                if isinstance(c, type) and c.__module__ == governor.__name__]
+    vt = VirtualTime()
+    swap = {_REAL_SLEEP: vt.sleep, _REAL_MONOTONIC: vt.monotonic, _REAL_TIME: vt.time}
+    targets: list[Any] = [bp_client.BrightpearlClient.__dict__["__init__"],
+                          amazon_client.AmazonClients.__dict__["__init__"]]
+    targets += [c.__dict__["__init__"] for c in vars(governor).values()
+                if isinstance(c, type) and c.__module__ == governor.__name__ and "__init__" in c.__dict__]
     saved = [(f, dict(f.__kwdefaults__ or {})) for f in targets]
     for f, defaults in saved:
-        if defaults.get("sleep") is _REAL_SLEEP:
-            f.__kwdefaults__ = {**defaults, "sleep": short}
-    time.sleep = short
+        f.__kwdefaults__ = {k: swap.get(v, v) if callable(v) else v for k, v in defaults.items()}
+    time.sleep = vt.sleep
     try:
-        yield
+        yield vt
     finally:
         time.sleep = _REAL_SLEEP
         for f, defaults in saved:
@@ -134,13 +171,22 @@ AMAZON_FAULTS: list[dict[str, Any]] = [{"kind": "status", "status": 500}, {"kind
                  {"kind": "write_then_fail", "status": 500}, {"kind": "write_then_fail", "status": 0}]
 
 
-def pump_all(stack: Any, function_id: str, report: Report, *, limit: int = 200) -> None:
-    """Deliver the function's queue until it is empty; failed records come straight back (or go to the DLQ)."""
+def pump_all(stack: Any, function_id: str, report: Report, vt: VirtualTime, *, limit: int = 200) -> None:
+    """Deliver the function's queue until it is empty.
+
+    A failed record comes back after the queue's visibility timeout: the connector's clocks and
+    Amazon's move on by that much (the driver does not wait it out), then it is delivered again, and
+    after maxReceiveCount deliveries SQS moves it to the DLQ.
+    """
     for _ in range(limit):
         results = stack.pump(function_id, expire_visibility=True)
         if not results:
             return
-        report.retries += sum(len(r.get("batchItemFailures") or []) for r in results)
+        failed = sum(len(r.get("batchItemFailures") or []) for r in results)
+        if failed:
+            report.retries += failed
+            vt.advance(VISIBILITY_TIMEOUT[function_id])
+            stack.amazon.clock.advance(VISIBILITY_TIMEOUT[function_id])
     raise RuntimeError(f"{function_id}: queue not empty after {limit} pumps")
 
 
@@ -217,14 +263,17 @@ def tally_faults(report: Report, name: str, sim: Any) -> None:
 
 
 # ----------------------------------------------------------------------------- the run
-def run(n: int = 1000, seed: int = 1, fault_rate: float = 0.2, *, awkward_skus: bool = True, aws: Any = None,
-        kill: bool = True, progress: Callable[[str], None] | None = None) -> Report:
-    with fast_waits():
-        return _run(n, seed, fault_rate, awkward_skus, aws, kill, progress)
+def run(n: int = 1000, seed: int = 1, fault_rate: float = 0.2, *, awkward_skus: bool = True,
+        scenario: generator.Scenario | None = None, aws: Any = None, kill: bool = True,
+        progress: Callable[[str], None] | None = None) -> Report:
+    """One soak run: the scenario of ``seed`` (or the one given) under ``fault_rate``; see the module doc."""
+    with virtual_time() as vt:
+        return _run(scenario or generator.build(seed, n, awkward_skus=awkward_skus), fault_rate, aws, kill, progress,
+                    vt)
 
 
-def _run(n: int, seed: int, fault_rate: float, awkward_skus: bool, aws: Any, kill: bool,
-         progress: Callable[[str], None] | None) -> Report:
+def _run(scenario: generator.Scenario, fault_rate: float, aws: Any, kill: bool,
+         progress: Callable[[str], None] | None, vt: VirtualTime) -> Report:
     from connector.adapters.repositories import ChannelSettings, GlobalSettings, SettingsRepository
     from connector.adapters.store import Setting
     from local.aws import sent_emails
@@ -232,10 +281,9 @@ def _run(n: int, seed: int, fault_rate: float, awkward_skus: bool, aws: Any, kil
     from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
 
     t0 = time.monotonic()
-    scenario = generator.build(seed, n, awkward_skus=awkward_skus)
     want = oracle.expected(scenario)
-    report = Report(seed=seed, events=scenario.events, rounds=len(scenario.rounds))
-    rng = random.Random(seed * 7919 + 1)  # the driver's own choices: copies, order, what is held back
+    report = Report(seed=scenario.seed, events=scenario.events, rounds=len(scenario.rounds))
+    rng = random.Random(scenario.seed * 7919 + 1)  # the driver's own choices: copies, order, what is held back
     with start_stack(aws=aws, marketplaces=(generator.UK, generator.DE), amazon_rate_scale=100, api=True,
                      bp_limit=1_000_000, webhook_token=TOKEN, env=QUIET) as stack:
         bp, amazon = stack.bp, stack.amazon
@@ -284,13 +332,13 @@ def _run(n: int, seed: int, fault_rate: float, awkward_skus: bool, aws: Any, kil
             held = later
             report.deliveries += len(deliver)
             send(stack, "StockChangeQueue", deliver)
-            pump_all(stack, "StockChangeFunction", report)
+            pump_all(stack, "StockChangeFunction", report, vt)
             if rnd.finish_amazon:
                 amazon.notification_duplicates = rnd.notification_copies
                 report.notification_copies += rnd.notification_copies
                 amazon.clock.advance(120)
                 amazon.tick()
-                pump_all(stack, "NotificationsFunction", report)
+                pump_all(stack, "NotificationsFunction", report, vt)
             if progress and (i + 1) % 200 == 0:
                 progress(f"  round {i + 1}/{len(scenario.rounds)}, {time.monotonic() - t0:.0f}s")
 
@@ -299,13 +347,13 @@ def _run(n: int, seed: int, fault_rate: float, awkward_skus: bool, aws: Any, kil
         amazon.clear_faults()
         report.deliveries += len(held)
         send(stack, "StockChangeQueue", held)
-        pump_all(stack, "StockChangeFunction", report)
+        pump_all(stack, "StockChangeFunction", report, vt)
         amazon.notification_duplicates = 2
         for _ in range(10):
             amazon.clock.advance(300)
             amazon.tick()
-            pump_all(stack, "NotificationsFunction", report)
-            pump_all(stack, "StockChangeFunction", report)
+            pump_all(stack, "NotificationsFunction", report, vt)
+            pump_all(stack, "StockChangeFunction", report, vt)
             if all(f.status in ("DONE", "CANCELLED", "FATAL") for f in amazon.world.feeds.values()):
                 break
 
@@ -323,11 +371,17 @@ def _run(n: int, seed: int, fault_rate: float, awkward_skus: bool, aws: Any, kil
                 report.lost.append(f"webhook {attempt['body']} never accepted: {attempt['status'] or attempt['error']}")
 
         # The oracle's end state against Amazon's.
+        from connector.adapters.repositories import LinkRepository
+
+        known = {lk.sku: lk for lk in LinkRepository().all() if lk.fulfillment_channel == "MFN"}
         for sku, quantity in sorted(want.quantities.items()):
             listing = amazon.world.listings.get(sku)
             actual = None if listing is None else listing.quantity
             if actual != quantity:
-                report.wrong.append(f"{sku!r}: expected {quantity}, Amazon shows {actual}")
+                link = known.get(sku)
+                believed = f"; the connector's link: confirmed {link.last_confirmed_quantity}, " \
+                           f"{(link.last_result or '')[:90]}" if link else ""
+                report.wrong.append(f"{sku!r}: expected {quantity}, Amazon shows {actual}{believed}")
         fba_patches = [e for e in amazon.requests(route="patchListingsItem")
                        if unquote(e.path.rsplit("/", 1)[-1]) in want.fba_skus]
         report.wrong += [f"FBA listing patched: {e.path}" for e in fba_patches]

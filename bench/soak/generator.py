@@ -88,9 +88,13 @@ def _sku(rng: random.Random, pid: int, awkward: bool) -> str:
     return f"SK{pid}{rng.choice(chars)}{rng.choice(['A', 'b', 'Z'])}{rng.choice(chars)}-{pid % 7}"
 
 
-def build(seed: int, n_events: int, *, awkward_skus: bool = True, n_products: int = 48,
+def build(seed: int, n_events: int, *, awkward_skus: bool = True, feed_share: float = 0.07, n_products: int = 48,
           n_bundles: int = 6) -> Scenario:
-    """The scenario of ``seed``; ``awkward_skus``: SKUs with spaces, ``/ & + # %`` and non-ASCII letters."""
+    """The scenario of ``seed``.
+
+    ``awkward_skus``: SKUs with spaces, ``/ & + # %`` and non-ASCII letters; ``feed_share``: the share of
+    rounds that change more listings than the patch threshold (they go to Amazon in a feed).
+    """
     rng = random.Random(seed)
     plain = list(range(FIRST_ID, FIRST_ID + n_products))
     products = {pid: Product(pid, _sku(rng, pid, awkward_skus)) for pid in plain}
@@ -124,32 +128,38 @@ def build(seed: int, n_events: int, *, awkward_skus: bool = True, n_products: in
     links.append(Link(DE, products[both].sku, both, "MFN"))
     amazon_quantity = {lk.sku: rng.randint(0, 30) for lk in links if lk.channel == "MFN"}
     scenario = Scenario(seed, products, stock, links, products[both].sku, amazon_quantity)
-    scenario.rounds = list(_rounds(rng, n_events, plain, dict(stock), first=both))
+    scenario.rounds = list(_rounds(rng, n_events, plain, dict(stock), first=both, feed_share=feed_share))
     return scenario
 
 
 def _rounds(rng: random.Random, n_events: int, plain: list[int], tally: dict[tuple[int, int], int],
-            first: int) -> Any:
+            first: int, feed_share: float) -> Any:
     made = 0
     while made < n_events:
         kind = rng.random()
         if made == 0:
             size = 1  # the EU SKU first: its conflict email is then certain (exactly one expected)
+        elif kind < feed_share:
+            size = rng.randint(21, 40)  # more listings than patch_threshold: they go in one feed
         elif kind < 0.55:
             size = 1
-        elif kind < 0.93:
-            size = rng.randint(2, 12)  # a bulk ID set (often ranges: ids are consecutive)
         else:
-            size = rng.randint(21, 40)  # more listings than patch_threshold: they go in one feed
+            size = rng.randint(2, 12)  # a bulk ID set (often ranges: ids are consecutive)
         size = min(size, n_events - made)
         pids = [first] if made == 0 else rng.sample(plain, min(size, len(plain)))
-        changes = []
-        for pid in pids:
-            wid = rng.choice(sorted(WAREHOUSES))
-            have = tally.get((pid, wid), 0)
-            delta = rng.randint(-min(have, 15), 15) or 1
-            tally[(pid, wid)] = have + delta
-            changes.append((pid, wid, delta))
-        made += len(changes)
-        yield Round(tuple(changes), held_back=rng.choice([0.0, 0.0, 0.3, 0.6]),
+        yield Round(changes_for(rng, pids, tally), held_back=rng.choice([0.0, 0.0, 0.3, 0.6]),
                     finish_amazon=rng.random() < 0.25, notification_copies=rng.randint(1, 10))
+        made += len(pids)
+
+
+def changes_for(rng: random.Random, pids: list[int],
+                tally: dict[tuple[int, int], int]) -> tuple[tuple[int, int, int], ...]:
+    """A random on-hand change for each product, in a random warehouse, never taking on-hand below 0."""
+    changes = []
+    for pid in pids:
+        wid = rng.choice(sorted(WAREHOUSES))
+        have = tally.get((pid, wid), 0)
+        delta = rng.randint(-min(have, 15), 15) or 1
+        tally[(pid, wid)] = have + delta
+        changes.append((pid, wid, delta))
+    return tuple(changes)

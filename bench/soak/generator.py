@@ -138,7 +138,7 @@ def _rounds(rng: random.Random, n_events: int, plain: list[int], tally: dict[tup
     while made < n_events:
         kind = rng.random()
         if made == 0:
-            size = 1  # the EU SKU first: its conflict email is then certain (exactly one expected)
+            size = 1  # the EU SKU first: its conflict email is then certain
         elif kind < feed_share:
             size = rng.randint(21, 40)  # more listings than patch_threshold: they go in one feed
         elif kind < 0.55:

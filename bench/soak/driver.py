@@ -27,7 +27,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -403,3 +403,126 @@ def _run(scenario: generator.Scenario, fault_rate: float, aws: Any, kill: bool,
             report.kill = kill_case(stack, scenario)
     report.seconds = time.monotonic() - t0
     return report
+
+
+# ----------------------------------------------------------------------------- FBA movements (part 2)
+def run_movements(n: int = 500, seed: int = 1, fault_rate: float = 0.2, *, aws: Any = None,
+                  scenario: generator.MovementScenario | None = None, bp_faults: Sequence[dict[str, Any]] = (),
+                  progress: Callable[[str], None] | None = None) -> Report:
+    """Amazon's FBA movements → Brightpearl under faults; reports re-pulled (overlapping windows) and
+    each notification delivered 1-10 times; checked against :func:`oracle.expected_movements`.
+
+    ``bp_faults``: more Brightpearl fault rules, before the random ones (a test's targeted schedule).
+    """
+    with virtual_time() as vt:
+        return _run_movements(scenario or generator.build_movements(seed, n), fault_rate, aws, progress, vt,
+                              list(bp_faults))
+
+
+def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws: Any,
+                   progress: Callable[[str], None] | None, vt: VirtualTime,
+                   bp_faults: list[dict[str, Any]]) -> Report:
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
+    from connector.adapters.store import ReportJob, Setting, StockMovement
+    from local.stack import QUIET, start_stack
+    from simulators.core import SimClock
+    from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN
+
+    t0 = time.monotonic()
+    want = oracle.expected_movements(scenario)
+    report = Report(seed=scenario.seed, events=scenario.events, rounds=len(scenario.cycles))
+    with start_stack(aws=aws, clock=SimClock(speed=0), bp_limit=1_000_000, amazon_rate_scale=1000,
+                     movements_clock=True, env=QUIET) as stack:
+        bp, amazon = stack.bp, stack.amazon
+        amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+        bp.seed(scenario.bp_seed())
+        amazon.seed(scenario.amazon_seed({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+                                          "refresh_token": REFRESH_TOKEN}))
+        stack.clear(StockMovement, ReportJob, Setting)
+        stack.link((generator.UK, sku, pid, "FBA") for pid, sku in scenario.products.items())
+        SettingsRepository().save_global(GlobalSettings(
+            fba_warehouse_id=generator.FBA_WAREHOUSE, returns_warehouse_id=generator.RETURNS_WAREHOUSE,
+            restock_returns=scenario.restock_returns))
+        for q in ("NotificationsQueue", "NotificationsDLQ", "ScheduledFailuresDLQ"):
+            stack.drain(q)
+        emails_before = len(stack.emails())
+        for rule in bp_faults:
+            bp.add_fault(rule)
+        add_faults(bp, r"^(GET|POST|PUT|PATCH|DELETE) /public-api/", BP_FAULTS, fault_rate)
+        add_faults(amazon, r"^(GET|POST|PUT|PATCH|DELETE) /reports/", AMAZON_FAULTS, fault_rate)
+
+        def schedule(hours: float, copies: int) -> None:
+            """Hours pass; the schedule runs (a failed run is the next schedule's to redo); Amazon finishes."""
+            amazon.clock.advance(hours * 3600)
+            vt.advance(hours * 3600)
+            try:
+                stack.invoke("ReportRequestFunction", {})
+            except Exception:  # a failed run is the next schedule's to redo; counted as a retry
+                report.retries += 1
+            amazon.notification_duplicates = copies
+            report.notification_copies += copies
+            amazon.clock.advance(120)
+            amazon.tick()
+            pump_all(stack, "NotificationsFunction", report, vt)
+
+        for i, cycle in enumerate(scenario.cycles):
+            for m in cycle.movements:
+                if m.op == "customer_return":
+                    amazon.world_op("customer_return", sku=m.sku, quantity=m.quantity, order_id=m.order_id,
+                                    disposition=m.disposition)
+                elif m.op == "replacement":
+                    amazon.world_op("replacement", sku=m.sku, quantity=m.quantity, original_order_id=m.order_id)
+                elif m.op == "reimburse":
+                    amazon.world_op("reimburse", sku=m.sku, quantity_cash=m.quantity, amount_per_unit="4.00")
+                else:
+                    amazon.world_op(m.op, sku=m.sku, quantity=m.quantity)
+            schedule(cycle.hours, cycle.notification_copies)
+            if progress and (i + 1) % 100 == 0:
+                progress(f"  movements cycle {i + 1}/{len(scenario.cycles)}, {time.monotonic() - t0:.0f}s")
+
+        # Faults off; schedules for a week more: every window re-read (overlaps), pending movements retried,
+        # reimbursements that arrive days later pulled.
+        bp.clear_faults()
+        amazon.clear_faults()
+        for _ in range(14):
+            schedule(13, 2)
+
+        tally_faults(report, "brightpearl", bp)
+        tally_faults(report, "amazon", amazon)
+        report.client_retries = sum(1 for sim in (bp, amazon) for e in sim.requests() if e.fault)
+        for q in ("NotificationsDLQ", "ScheduledFailuresDLQ"):
+            report.dlq[q] = count_messages(stack, q)
+        left = count_messages(stack, "NotificationsQueue")
+        if left:
+            report.lost.append(f"{left} message(s) still on NotificationsQueue after draining")
+
+        with bp.lock:
+            world = bp.world
+            for pid, quantity in sorted(want.fba_on_hand.items()):
+                actual = world.on_hand(pid, generator.FBA_WAREHOUSE)
+                if actual != quantity:
+                    report.wrong.append(f"{scenario.products[pid]!r} FBA warehouse: expected {quantity}, "
+                                        f"Brightpearl has {actual}")
+            credits = [o for o in world.orders.values() if o.order_type_code == "SC"]
+            notes = list(world.goods_in_notes.values())
+            reasons = Counter(_reference(c.reason) for c in world.corrections.values())
+        if len(credits) != want.credits:
+            (report.duplicated if len(credits) > want.credits else report.lost).append(
+                f"sales credits: {len(credits)}, expected {want.credits}")
+        if len(notes) != want.goods_in:
+            (report.duplicated if len(notes) > want.goods_in else report.lost).append(
+                f"goods-in notes: {len(notes)}, expected {want.goods_in}")
+        refs = Counter(str(c.external_ref) for c in credits)
+        report.duplicated += [f"credit {ref} created {k} times" for ref, k in refs.items() if k > 1]
+        report.duplicated += [f"stock correction {ref} written {k} times" for ref, k in reasons.items()
+                              if ref and k > 1]
+        report.emails = dict(Counter(m["subject"].split(":")[0] for m in stack.emails(emails_before)))
+    report.seconds = time.monotonic() - t0
+    return report
+
+
+def _reference(reason: Any) -> str:
+    """The ``AMZ-…`` reference in a correction's reason (one per movement)."""
+    text = str(reason or "")
+    start = text.find("[AMZ-")
+    return text[start:text.find("]", start) + 1] if start >= 0 else ""

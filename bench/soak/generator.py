@@ -163,3 +163,89 @@ def changes_for(rng: random.Random, pids: list[int],
         tally[(pid, wid)] = have + delta
         changes.append((pid, wid, delta))
     return tuple(changes)
+
+
+# ----------------------------------------------------------------------------- FBA movements (part 2)
+FBA_WAREHOUSE, RETURNS_WAREHOUSE = 7, 9
+FBA_START = 300  # units per product, in Brightpearl's FBA warehouse and SELLABLE at Amazon
+MOVEMENT_OPS = ("lose", "find", "damage", "replacement", "customer_return", "reimburse")
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One thing Amazon does to the seller's FBA stock (a world operation of the SP-API simulator)."""
+
+    op: str
+    sku: str
+    quantity: int
+    order_id: str = ""  # customer_return: the original order; replacement: the original order
+    disposition: str = "SELLABLE"  # customer_return only
+
+
+@dataclass
+class MovementScenario:
+    seed: int
+    products: dict[int, str]  # product id -> SKU (each linked FBA in the UK)
+    orders: dict[str, tuple[int, int]]  # Amazon order id -> (product id, quantity): Brightpearl sales orders
+    restock_returns: bool
+    cycles: list[MovementCycle] = field(default_factory=list)
+
+    @property
+    def events(self) -> int:
+        return sum(len(c.movements) for c in self.cycles)
+
+    def bp_seed(self) -> dict[str, Any]:
+        rows = [{"id": 1300 + i, "orderTypeCode": "SO", "externalRef": oid, "contactId": 200,
+                 "warehouseId": FBA_WAREHOUSE, "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
+                 "rows": [{"productId": pid, "quantity": q, "net": 10.0 * q, "tax": 2.0 * q, "itemCost": 4.0,
+                           "taxCode": "T20", "nominalCode": "4000"}]}
+                for i, (oid, (pid, q)) in enumerate(sorted(self.orders.items()))]
+        return {"warehouses": [{"id": 2, "name": "Main DC"}, {"id": FBA_WAREHOUSE, "name": "Amazon FBA"},
+                               {"id": RETURNS_WAREHOUSE, "name": "Returns"}],
+                "products": [{"id": pid, "sku": sku} for pid, sku in self.products.items()],
+                "stock": [{"productId": pid, "warehouseId": FBA_WAREHOUSE, "onHand": FBA_START}
+                          for pid in self.products],
+                "orders": rows}
+
+    def amazon_seed(self, credentials: dict[str, str]) -> dict[str, Any]:
+        return {"credentials": credentials,
+                "listings": {sku: {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": FBA_START}}
+                             for sku in self.products.values()}}
+
+
+@dataclass(frozen=True)
+class MovementCycle:
+    """Movements Amazon makes, then one report schedule (hours pass, reports requested and delivered)."""
+
+    movements: tuple[Movement, ...]
+    hours: float
+    notification_copies: int  # each REPORT_PROCESSING_FINISHED delivered this many times (1..10)
+
+
+def build_movements(seed: int, n_events: int, *, n_products: int | None = None) -> MovementScenario:
+    """Random losses, finds, damage, replacements, customer returns and reimbursements in cycles."""
+    rng = random.Random(seed + 104729)
+    n_products = n_products or max(12, n_events // 60)  # ~60 movements per product: stock stays positive
+    products = {pid: _sku(rng, pid, True) for pid in range(3000, 3000 + n_products)}
+    scenario = MovementScenario(seed, products, {}, restock_returns=rng.random() < 0.5)
+    made = 0
+    while made < n_events:
+        batch = []
+        for _ in range(min(n_events - made, rng.randint(1, 8))):
+            op = rng.choice(MOVEMENT_OPS)
+            pid = rng.choice(sorted(products))
+            sku = products[pid]
+            if op == "customer_return":
+                order_id = f"202-{rng.randint(10**6, 10**7 - 1)}-{len(scenario.orders):07d}"
+                q = rng.randint(1, 2)
+                scenario.orders[order_id] = (pid, q + rng.randint(0, 1))  # the order had at least as many
+                disposition = rng.choice(["SELLABLE", "SELLABLE", "CUSTOMER_DAMAGED"])
+                batch.append(Movement(op, sku, q, order_id, disposition))
+            elif op == "replacement":
+                batch.append(Movement(op, sku, rng.randint(1, 2), f"203-{rng.randint(10**6, 10**7 - 1)}-0000001"))
+            else:
+                batch.append(Movement(op, sku, rng.randint(1, 3)))
+        made += len(batch)
+        scenario.cycles.append(MovementCycle(tuple(batch), hours=rng.choice([1.0, 5.0, 5.0, 13.0]),
+                                             notification_copies=rng.randint(1, 10)))
+    return scenario

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from bench.soak.generator import DE, DE_BUFFER, DE_WAREHOUSES, MFN_WAREHOUSES, Scenario
+from bench.soak.generator import DE, DE_BUFFER, DE_WAREHOUSES, FBA_START, MFN_WAREHOUSES, MovementScenario, Scenario
 
 EU = {"A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4", "A1RKKUPIHCS9HS"}
 
@@ -87,3 +87,44 @@ def expected(scenario: Scenario) -> Expected:
     assert len(conflicting) <= 1, "the email rule below assumes one conflicting SKU"
     emails = {"Amazon EU: 1 SKU(s) fed from different settings": 1} if touched else {}
     return Expected(quantities, frozenset(fba), emails)
+
+
+@dataclass(frozen=True)
+class ExpectedMovements:
+    fba_on_hand: dict[int, int]  # product id -> Brightpearl FBA warehouse on-hand
+    credits: int  # sales credits (one per customer return)
+    goods_in: int  # goods-in notes (restock on: one per sellable return)
+
+
+def expected_movements(scenario: MovementScenario) -> ExpectedMovements:
+    """docs/movements.md's stock rule: the FBA warehouse mirrors Amazon's sellable units, each movement once.
+
+    Replacements, losses and damage from sellable take units out; finds and sellable returns bring them
+    back (the credit's goods-in or the ledger row, never both); a cash reimbursement for a lost or
+    damaged unit reduces only what no ledger loss already did (deemed matching): per SKU the losses
+    ``L`` and reimbursed units ``R`` reduce stock by ``max(L, R)``, whatever order the reports come in.
+    """
+    by_sku = {sku: pid for pid, sku in scenario.products.items()}
+    on_hand = {pid: FBA_START for pid in scenario.products}
+    losses: dict[int, int] = defaultdict(int)
+    reimbursed: dict[int, int] = defaultdict(int)
+    credits = goods_in = 0
+    for cycle in scenario.cycles:
+        for m in cycle.movements:
+            pid = by_sku[m.sku]
+            if m.op == "replacement":
+                on_hand[pid] -= m.quantity
+            elif m.op in ("lose", "damage"):
+                losses[pid] += m.quantity
+            elif m.op == "reimburse":
+                reimbursed[pid] += m.quantity
+            elif m.op == "find":
+                on_hand[pid] += m.quantity
+            elif m.op == "customer_return":
+                credits += 1
+                if m.disposition == "SELLABLE":
+                    on_hand[pid] += m.quantity
+                    goods_in += 1 if scenario.restock_returns else 0
+    for pid in on_hand:
+        on_hand[pid] -= max(losses[pid], reimbursed[pid])
+    return ExpectedMovements(on_hand, credits, goods_in)

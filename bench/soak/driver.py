@@ -408,20 +408,22 @@ def _run(scenario: generator.Scenario, fault_rate: float, aws: Any, kill: bool,
 # ----------------------------------------------------------------------------- FBA movements (part 2)
 def run_movements(n: int = 500, seed: int = 1, fault_rate: float = 0.2, *, aws: Any = None,
                   scenario: generator.MovementScenario | None = None, bp_faults: Sequence[dict[str, Any]] = (),
+                  bp_faults_from: int = 0, drain_schedules: int = 14,
                   progress: Callable[[str], None] | None = None) -> Report:
     """Amazon's FBA movements → Brightpearl under faults; reports re-pulled (overlapping windows) and
     each notification delivered 1-10 times; checked against :func:`oracle.expected_movements`.
 
-    ``bp_faults``: more Brightpearl fault rules, before the random ones (a test's targeted schedule).
+    ``bp_faults``: more Brightpearl fault rules (a test's targeted schedule), added before cycle
+    ``bp_faults_from``. ``drain_schedules``: 13-hour schedules run with the faults off at the end.
     """
     with virtual_time() as vt:
         return _run_movements(scenario or generator.build_movements(seed, n), fault_rate, aws, progress, vt,
-                              list(bp_faults))
+                              list(bp_faults), bp_faults_from, drain_schedules)
 
 
 def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws: Any,
                    progress: Callable[[str], None] | None, vt: VirtualTime,
-                   bp_faults: list[dict[str, Any]]) -> Report:
+                   bp_faults: list[dict[str, Any]], bp_faults_from: int, drain_schedules: int) -> Report:
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from connector.adapters.store import ReportJob, Setting, StockMovement
     from local.stack import QUIET, start_stack
@@ -446,8 +448,6 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
         for q in ("NotificationsQueue", "NotificationsDLQ", "ScheduledFailuresDLQ"):
             stack.drain(q)
         emails_before = len(stack.emails())
-        for rule in bp_faults:
-            bp.add_fault(rule)
         add_faults(bp, r"^(GET|POST|PUT|PATCH|DELETE) /public-api/", BP_FAULTS, fault_rate)
         add_faults(amazon, r"^(GET|POST|PUT|PATCH|DELETE) /reports/", AMAZON_FAULTS, fault_rate)
 
@@ -466,6 +466,9 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
             pump_all(stack, "NotificationsFunction", report, vt)
 
         for i, cycle in enumerate(scenario.cycles):
+            if i == bp_faults_from:
+                for rule in bp_faults:
+                    bp.add_fault(rule)
             for m in cycle.movements:
                 if m.op == "customer_return":
                     amazon.world_op("customer_return", sku=m.sku, quantity=m.quantity, order_id=m.order_id,
@@ -480,11 +483,11 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
             if progress and (i + 1) % 100 == 0:
                 progress(f"  movements cycle {i + 1}/{len(scenario.cycles)}, {time.monotonic() - t0:.0f}s")
 
-        # Faults off; schedules for a week more: every window re-read (overlaps), pending movements retried,
-        # reimbursements that arrive days later pulled.
+        # Faults off; schedules for a week more (by default): every window re-read (overlaps), pending
+        # movements retried, late rows pulled.
         bp.clear_faults()
         amazon.clear_faults()
-        for _ in range(14):
+        for _ in range(drain_schedules):
             schedule(13, 2)
 
         tally_faults(report, "brightpearl", bp)

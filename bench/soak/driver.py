@@ -244,8 +244,8 @@ def redundant_writes(amazon: Any) -> list[str]:
             continue
         key = (e.path.rsplit("/", 1)[-1], ",".join(e.query.get("marketplaceIds", [])))
         q = _quantity(e.body)
-        if q is None:
-            continue
+        if q is None or unquote(key[0]) not in amazon.world.listings:
+            continue  # Amazon refused it (no such SKU, see SOAK-D1): nothing was acknowledged
         if e.fault is None and acked.get(key) == q:
             out.append(f"patch #{e.seq} {key[0]!r} ({key[1]}) sent {q} again after Amazon acknowledged it")
         if e.fault is None:

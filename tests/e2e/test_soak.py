@@ -92,3 +92,15 @@ def test_fba_movements_throttled_look_up_does_not_dead_letter_the_notification(l
                            drain_schedules=3)
     assert report.wrong == [] and report.duplicated == [], _summary(report)  # the end state is right...
     assert not any(report.dlq.values()), _summary(report)  # ...but the notification was dead-lettered
+
+
+@pytest.mark.xfail(strict=True, reason="SOAK-D4: the very first stock correction whose request is lost stays "
+                                        "in flight, never sent again, until some other Brightpearl write happens "
+                                        "(usecases/movements.py:348-354), see docs/reliability.md")
+def test_fba_movements_a_lone_first_correction_whose_request_is_lost_is_applied(local_aws):
+    scenario = generator.build_movements(11, 1)
+    scenario.cycles = [generator.MovementCycle((generator.Movement("lose", scenario.products[3000], 1),), 1.0, 1)]
+    lost_request = {"match": "post-stock-correction", "kind": "timeout", "seconds": 0.01, "count": 1}
+    report = run_movements(scenario=scenario, fault_rate=0.0, aws=local_aws, bp_faults=[lost_request],
+                           drain_schedules=3)
+    assert report.wrong == [], _summary(report)

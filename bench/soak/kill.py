@@ -45,7 +45,7 @@ def _hold_after_write(sim: Any, route_name: str) -> tuple[threading.Event, threa
 
 
 def kill_case(stack: Any, scenario: generator.Scenario) -> dict[str, Any]:
-    from bench.soak.driver import queued
+    from bench.soak.driver import queued, settle_webhooks
     from connector.adapters.repositories import LinkRepository, listing_id
 
     bp, amazon = stack.bp, stack.amazon
@@ -60,8 +60,7 @@ def kill_case(stack: Any, scenario: generator.Scenario) -> dict[str, Any]:
     bp.clear_faults()
     amazon.clear_faults()
     bp.adjust_on_hand(link.product_id, generator.MFN_WAREHOUSES[0], 7)
-    if not bp.wait_webhooks_idle(30):
-        raise RuntimeError("Brightpearl's webhooks did not finish")
+    settle_webhooks(stack)
     bodies = queued(stack)
     expected = sum(bp.on_hand(link.product_id, w) for w in generator.MFN_WAREHOUSES)
     before = _link(LinkRepository(), link.sku)

@@ -22,7 +22,7 @@ def _summary(report):
     return "\n".join(report.lines())
 
 
-def test_mfn_soak_under_faults_loses_duplicates_and_gets_nothing_wrong(local_aws):
+def test_mfn_soak_under_faults_ends_exact_with_nothing_lost_or_duplicated(local_aws):
     # URL-safe SKUs and no feed-sized rounds: the parts with known defects are the xfails below.
     scenario = generator.build(5, 60, awkward_skus=False, feed_share=0.0)
     report = run(scenario=scenario, fault_rate=0.2, aws=local_aws, kill=True)

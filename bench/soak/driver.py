@@ -43,6 +43,7 @@ _REAL_SLEEP = time.sleep
 @dataclass
 class Report:
     seed: int
+    part: str = "MFN"  # "MFN" (stock changes in rounds) or "FBA movements" (movements in schedule cycles)
     events: int = 0
     rounds: int = 0
     queue_messages: int = 0  # messages the webhook function queued
@@ -67,7 +68,9 @@ class Report:
     def lines(self) -> list[str]:
         faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none"
         out = [
-            f"soak seed={self.seed}: {self.events} stock changes in {self.rounds} rounds, {self.seconds:.0f}s",
+            f"soak {self.part} seed={self.seed}: {self.events} "
+            f"{'stock changes' if self.part == 'MFN' else 'movements'} in {self.rounds} "
+            f"{'rounds' if self.part == 'MFN' else 'schedule cycles'}, {self.seconds:.0f}s",
             f"  queue messages {self.queue_messages}, deliveries {self.deliveries} "
             f"({self.deliveries / max(1, self.queue_messages):.2f} per message), "
             f"Amazon notification copies {self.notification_copies}",
@@ -448,7 +451,7 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
 
     t0 = time.monotonic()
     want = oracle.expected_movements(scenario)
-    report = Report(seed=scenario.seed, events=scenario.events, rounds=len(scenario.cycles))
+    report = Report(seed=scenario.seed, part="FBA movements", events=scenario.events, rounds=len(scenario.cycles))
     with start_stack(aws=aws, clock=SimClock(speed=0), bp_limit=1_000_000, amazon_rate_scale=1000,
                      movements_clock=True, env=QUIET) as stack:
         bp, amazon = stack.bp, stack.amazon

@@ -2,8 +2,8 @@
 
 ``python -m bench soak`` runs the same driver with N = 10 000 (docs/reliability.md). Here: a small N
 with faults, redeliveries and the SIGKILL case, which must end with nothing lost, duplicated or wrong
-and empty DLQs; and one test per known defect the soak found, each an ``xfail(strict=True)`` naming
-the defect, so it turns red the day the defect is fixed (then drop the marker).
+and empty DLQs; and one test per defect the soak found (SOAK-D1 to D4 in docs/reliability.md), each of
+which failed before its fix.
 """
 
 from __future__ import annotations
@@ -39,17 +39,12 @@ def test_mfn_soak_under_faults_ends_exact_with_nothing_lost_or_duplicated(local_
     assert kill["amazon_final"] == kill["link_final"] == kill["expected"] and kill["ok"], kill
 
 
-@pytest.mark.xfail(strict=True, reason="SOAK-D1: SKUs are percent-encoded twice in listings paths "
-                                        "(shared/connector/adapters/amazon/listings.py:68,80), see docs/reliability.md")
 def test_soak_awkward_skus_reach_their_listings(local_aws):
     scenario = generator.build(3, 30, awkward_skus=True, feed_share=0.0)
     report = run(scenario=scenario, fault_rate=0.0, aws=local_aws, kill=False)
     assert report.wrong == [], _summary(report)
 
 
-@pytest.mark.xfail(strict=True, reason="SOAK-D2: a patch sent while a feed holding the same listing is still "
-                                        "processing is overwritten by the older feed value "
-                                        "(shared/connector/usecases/mfn_sync.py:131-135), see docs/reliability.md")
 def test_soak_a_patch_after_a_pending_feed_is_not_overwritten_by_it(local_aws):
     scenario = generator.build(9, 1, awkward_skus=False, feed_share=0.0)
     bundled = {c for p in scenario.products.values() for c, _ in p.components}
@@ -76,10 +71,6 @@ def test_fba_movements_soak_under_faults_moves_stock_once(local_aws):
     assert report.wrong == [], _summary(report)
 
 
-@pytest.mark.xfail(strict=True, reason="SOAK-D3: Brightpearl throttling the look-up of an unanswered correction "
-                                        "fails the whole report notification, which is dead-lettered after three "
-                                        "deliveries (usecases/movements.py:315-316, template.yaml:335), "
-                                        "see docs/reliability.md")
 def test_fba_movements_throttled_look_up_does_not_dead_letter_the_notification(local_aws):
     scenario = generator.build_movements(4, 2)
     sku = next(iter(scenario.products.values()))
@@ -94,9 +85,6 @@ def test_fba_movements_throttled_look_up_does_not_dead_letter_the_notification(l
     assert not any(report.dlq.values()), _summary(report)  # ...but the notification was dead-lettered
 
 
-@pytest.mark.xfail(strict=True, reason="SOAK-D4: the very first stock correction whose request is lost stays "
-                                        "in flight, never sent again, until some other Brightpearl write happens "
-                                        "(usecases/movements.py:348-354), see docs/reliability.md")
 def test_fba_movements_a_lone_first_correction_whose_request_is_lost_is_applied(local_aws):
     scenario = generator.build_movements(11, 1)
     scenario.cycles = [generator.MovementCycle((generator.Movement("lose", scenario.products[3000], 1),), 1.0, 1)]

@@ -41,6 +41,9 @@ class FakeBrightpearl:
     def find_corrections(self, warehouse_id, refs, after_id, before_id=None):
         return {r: i for i, c in self.notes.items() for r in refs if f"[{r}]" in c["reason"]}
 
+    def on_hand(self, warehouse_id, product_ids):
+        return {p: self.stock.get(p, 0) for p in product_ids}
+
 
 def service(bp, *, dry_run=False, links=None):
     links = {"SKU-1": 1, "SKU-2": 2} if links is None else links

@@ -67,6 +67,7 @@ class BrightpearlPort(Protocol):
     def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]: ...
     def find_corrections(self, warehouse_id: int, refs: set[str], after_id: int,
                          before_id: int | None = None) -> dict[str, int]: ...
+    def on_hand(self, warehouse_id: int, product_ids: list[int]) -> dict[int, int]: ...
     def find_sales_order(self, amazon_order_id: str, field: str) -> int | None: ...
     def order(self, order_id: int) -> dict[str, Any] | None: ...
     def find_credit(self, external_ref: str) -> int | None: ...
@@ -358,8 +359,18 @@ class MovementService:
         hwm = self.store.hwm()
         body = []
         claimed: list[_Intent] = []
+        before: dict[int, int] = {}
+        if hwm == 0:
+            # The connector's first correction ever: no goods-note id to look an unanswered write up from.
+            # The figures it moves are read first, so a lost answer can be settled by reading them again.
+            try:
+                before = self.bp.on_hand(wid, [it.product_id for it in chunk])
+            except BrightpearlError:
+                before = {}
         for it in chunk:
             it.rec.detail["hwm"] = hwm  # where a look-up for this write starts if its answer is lost
+            if it.product_id in before:
+                it.rec.detail["on_hand_before"] = before[it.product_id]
             if not self._finish(it.rec, IN_FLIGHT, index):
                 continue  # another worker has it: only movements this worker marked in flight are posted
             claimed.append(it)
@@ -414,11 +425,7 @@ class MovementService:
                 found = self.bp.find_corrections(wid, refs, 0, before_id=known) if known else \
                     self.bp.find_corrections(wid, refs, 0)
                 if not found and known == 0:
-                    for r in recs:
-                        self._finish(r, IN_FLIGHT, index, error="no answer from Brightpearl to the first "
-                                     "correction ever, not among the first goods notes; looked up again by "
-                                     "reference once a later write shows where to look")
-                    return True  # do not send again: it may have landed
+                    return self._settled_by_figures(wid, recs, index)
             else:
                 found = self.bp.find_corrections(wid, refs, after)
         except (BrightpearlThrottled, BrightpearlError) as exc:
@@ -436,6 +443,30 @@ class MovementService:
         if found:
             self.store.raise_hwm(max(found.values()))
         return all(r.ref in found for r in recs)
+
+    def _settled_by_figures(self, wid: int, recs: list[MovementRecord], index: IndexUpdate) -> bool:
+        """The first correction ever went unanswered and no id bounds a look-up: compare the on-hand it
+        moves with the figure read before it was sent. Unchanged → it did not land (False: send again);
+        moved by exactly its quantity → it landed; anything else (someone else moved the product) → left
+        in flight, never sent twice. Assumes nothing else corrected that product in between."""
+        ids = [r.product_id for r in recs if r.product_id is not None and "on_hand_before" in r.detail]
+        try:
+            now = self.bp.on_hand(wid, ids) if ids else {}
+        except BrightpearlError:
+            now = {}
+        for r in recs:
+            was, pid = r.detail.get("on_hand_before"), r.product_id
+            if was is not None and pid in now and r.quantity != 0 and now[pid] == int(was) + r.quantity:
+                self._finish(r, APPLIED, index, reason=f"{r.reason}; confirmed in Brightpearl by its figures")
+            elif was is not None and pid in now and now[pid] == int(was):
+                r.detail.pop("on_hand_before", None)
+                self._finish(r, PENDING, index, error="no answer from Brightpearl to the first correction ever; "
+                             "its figures show it did not land: sent again")
+            else:
+                self._finish(r, IN_FLIGHT, index, error="no answer from Brightpearl to the first correction ever "
+                             "and its figures do not settle it; looked up by reference once a later write shows "
+                             "where to look")
+        return True  # each one settled here: nothing more for the caller to do now
 
     def _note_ids(self, ids: list[int]) -> None:
         if ids:

@@ -34,6 +34,17 @@ class BrightpearlMovements:
                                {"corrections": corrections})
         return [int(i) for i in ids or []]
 
+    def on_hand(self, warehouse_id: int, product_ids: list[int]) -> dict[int, int]:
+        """On-hand per product in one warehouse (one availability read per 100 ids)."""
+        out: dict[int, int] = {}
+        for i in range(0, len(product_ids), 100):
+            chunk = sorted(set(product_ids[i:i + 100]))
+            rows = self.client.get("warehouse-service/product-availability/" + ",".join(map(str, chunk))) or {}
+            for pid in chunk:
+                wh = ((rows.get(str(pid)) or {}).get("warehouses") or {}).get(str(warehouse_id)) or {}
+                out[pid] = int(wh.get("onHand", 0))
+        return out
+
     def find_corrections(self, warehouse_id: int, refs: set[str], after_id: int,
                          before_id: int | None = None) -> dict[str, int]:
         """Corrections whose reason carries one of ``refs``, among goods notes after ``after_id``

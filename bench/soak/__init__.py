@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=int(os.environ.get("SOAK_SEED", "1")))
     parser.add_argument("--fault-rate", type=float, default=float(os.environ.get("SOAK_FAULT_RATE", "0.2")))
     parser.add_argument("--plain-skus", action="store_true",
-                        help="only URL-safe SKUs (the awkward ones hit a known defect, docs/reliability.md)")
+                        help="only URL-safe SKUs (default: SKUs with spaces, / & + # %% and non-ASCII letters too)")
     parser.add_argument("--movements", type=int, default=int(os.environ.get("SOAK_MOVEMENTS", "0")) or None,
                         help="FBA movements in part 2 (default N / 5)")
     parser.add_argument("--no-kill", action="store_true", help="skip the SIGKILL case")

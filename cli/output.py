@@ -25,6 +25,10 @@ def table(rows: Iterable[Sequence[Any]], headers: Sequence[str]) -> str:
     return "\n".join(lines)
 
 
+_FIRST = ("sku", "marketplace", "status", "result", "amazon", "brightpearl", "difference", "suggested",
+          "quantity", "note", "error")
+
+
 def pairs(data: dict[str, Any], indent: int = 2) -> str:
     """``key: value`` lines, nested dicts indented."""
     out = []
@@ -32,6 +36,12 @@ def pairs(data: dict[str, Any], indent: int = 2) -> str:
         if isinstance(value, dict) and value:
             out.append(" " * indent + f"{key}:")
             out.append(pairs(value, indent + 2))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            # Lines of a reconciliation, results of an import: a table of their plain fields.
+            plain = [k for k in value[0] if all(not isinstance(v.get(k), (dict, list)) for v in value)]
+            columns = ([k for k in _FIRST if k in plain] + [k for k in plain if k not in _FIRST])[:8]
+            out.append(" " * indent + f"{key}:")
+            out.append(_indent(table([[v.get(c) for c in columns] for v in value], columns), indent))
         else:
             out.append(" " * indent + f"{key}: {_cell(value)}")
     return "\n".join(out)
@@ -47,3 +57,7 @@ def _cell(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value, default=str, ensure_ascii=False)
     return str(value)
+
+
+def _indent(text: str, n: int) -> str:
+    return "\n".join(" " * n + line for line in text.splitlines())

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -137,7 +139,7 @@ class LocalTransport(Transport):
         try:
             # In-process handlers print their metrics (EMF) to stdout, where Lambda's would go to
             # CloudWatch: keep stdout for the CLI's own output (``--json`` must stay parseable).
-            with contextlib.redirect_stdout(sys.stderr):
+            with contextlib.redirect_stdout(sys.stderr), _logs_to_stderr():
                 return runtime.invoke(function_id, event)
         except Exception as exc:  # as Lambda reports a raised handler: FunctionError
             raise FunctionFailed(f"{function_id} failed: {type(exc).__name__}: {exc}") from None
@@ -166,3 +168,21 @@ class LocalTransport(Transport):
 
         name = physical_name.split(":function:")[-1].split(":")[0]
         return name if name in runtime.function_ids() else None
+
+
+@contextlib.contextmanager
+def _logs_to_stderr() -> Iterator[None]:
+    """The functions' JSON log lines go to stdout (Lambda sends it to CloudWatch); in-process, send them
+    to stderr while a handler runs, as the handlers' loggers hold the stream they were built with."""
+    moved = []
+    for logger in [logging.getLogger(), *(v for v in logging.Logger.manager.loggerDict.values()
+                                          if isinstance(v, logging.Logger))]:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.__stdout__):
+                moved.append((handler, handler.setStream(sys.stderr)))
+    try:
+        yield
+    finally:
+        for handler, stream in moved:
+            if stream is not None:
+                handler.setStream(stream)

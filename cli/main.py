@@ -72,13 +72,14 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     def wrapper(ctx: Ctx, *args: Any, as_json: bool, **kwargs: Any) -> Any:
         ctx.json = ctx.json or as_json
         try:
-            return fn(ctx, *args, **kwargs)
+            try:
+                return fn(ctx, *args, **kwargs)
+            except FunctionFailed as exc:
+                raise Refused(str(exc)) from None
         except TransportError as exc:
             raise Unreachable(str(exc)) from None
         except (BotoCoreError, ClientError) as exc:  # reading the stack's tables or queues
             raise Unreachable(f"{ctx.t.name}: {exc}") from None
-        except FunctionFailed as exc:
-            raise Refused(str(exc)) from None
         except Refused as exc:
             if ctx.json:
                 dump_json({"ok": False, "error": exc.message})

@@ -1,0 +1,484 @@
+"""``connector``: the operator's commands against a deployed stack (``--stack NAME``) or the local one
+(``--local``). See docs/cli.md.
+
+Exit codes: 0 done; 1 refused or failed by the connector (its error is printed); 2 usage error;
+3 the stack could not be reached (transport).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cli import dlq as dlqs
+from cli import state
+from cli.output import dump_json, pairs, table
+from cli.transport import AwsTransport, FunctionFailed, LocalTransport, Transport, TransportError
+
+OK, REFUSED, USAGE, TRANSPORT = 0, 1, 2, 3
+
+
+class Refused(click.ClickException):
+    """The connector answered ``ok: false`` (or its function raised): exit 1 with its error."""
+
+    exit_code = REFUSED
+
+
+class Unreachable(click.ClickException):
+    exit_code = TRANSPORT
+
+
+class Ctx:
+    def __init__(self, stack: str | None, local: bool, region: str | None, profile: str | None, as_json: bool) -> None:
+        self.stack, self.local, self.region, self.profile, self.json = stack, local, region, profile, as_json
+        self._transport: Transport | None = None
+
+    @property
+    def t(self) -> Transport:
+        if self._transport is None:
+            if self.local and self.stack:
+                raise click.UsageError("give either --stack or --local, not both")
+            if not self.local and not self.stack:
+                raise click.UsageError("which stack? give --stack NAME (or set CONNECTOR_STACK), or --local")
+            self._transport = LocalTransport() if self.local else AwsTransport(
+                str(self.stack), region=self.region, profile=self.profile)
+        return self._transport
+
+    def operator(self, command: str, **fields: Any) -> dict[str, Any]:
+        return self.call("OperatorFunction", {"command": command, **{k: v for k, v in fields.items()
+                                                                      if v is not None}})
+
+    def call(self, function_id: str, event: dict[str, Any]) -> Any:
+        out = self.t.invoke(function_id, event)
+        if isinstance(out, dict) and out.get("ok") is False:
+            raise Refused(str(out.get("error")))
+        return out
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Every command: ``--json``, and the connector's and the transport's errors as exit codes 1 and 3."""
+
+    @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+    @click.pass_obj
+    @functools.wraps(fn)
+    def wrapper(ctx: Ctx, *args: Any, as_json: bool, **kwargs: Any) -> Any:
+        ctx.json = ctx.json or as_json
+        try:
+            try:
+                return fn(ctx, *args, **kwargs)
+            except FunctionFailed as exc:
+                raise Refused(str(exc)) from None
+        except TransportError as exc:
+            raise Unreachable(str(exc)) from None
+        except (BotoCoreError, ClientError) as exc:  # reading the stack's tables or queues
+            raise Unreachable(f"{ctx.t.name}: {exc}") from None
+        except Refused as exc:
+            if ctx.json:
+                dump_json({"ok": False, "error": exc.message})
+            raise
+
+    return wrapper
+
+
+def show(ctx: Ctx, data: Any, human: Callable[[], str] | str | None = None) -> None:
+    if ctx.json:
+        dump_json(data)
+    elif human is None:
+        click.echo(pairs(data) if isinstance(data, dict) else str(data))
+    else:
+        click.echo(human() if callable(human) else human)
+
+
+def _strip_ok(out: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in out.items() if k != "ok"}
+
+
+def _assignments(values: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; each VALUE read as JSON (``[2,3]``, ``true``, ``5``), else as text."""
+    out: dict[str, Any] = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="SETTINGS")
+        try:
+            out[key] = json.loads(raw)
+        except ValueError:
+            out[key] = raw
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--stack", envvar="CONNECTOR_STACK", help="The deployed CloudFormation stack's name.")
+@click.option("--local", is_flag=True, help="The local stack running in this process (tests, demo).")
+@click.option("--region", envvar="AWS_REGION", help="The stack's AWS region.")
+@click.option("--profile", envvar="AWS_PROFILE", help="The AWS profile to use.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON (every command).")
+@click.pass_context
+def cli(click_ctx: click.Context, stack: str | None, local: bool, region: str | None, profile: str | None,
+        as_json: bool) -> None:
+    """Operate the Brightpearl ⇄ Amazon connector."""
+    click_ctx.obj = Ctx(stack, local, region, profile, as_json)
+
+
+# ---------------------------------------------------------------------------------------------- status
+@cli.command("status")
+@command
+def status(ctx: Ctx) -> None:
+    """Per marketplace: sync, links and their last results; queues, DLQs, report jobs, nightly, movements."""
+    settings = _strip_ok(ctx.operator("get-settings"))
+    data = state.status(ctx.t, settings)
+
+    def human() -> str:
+        out = [f"stack: {ctx.t.name}", "", "Marketplaces"]
+        out.append(table([[m, v["sync"], v["links"], v["mfn"], v["fba"], v["notOnAmazon"], v["pendingFeeds"],
+                           v["lastPushAt"], ", ".join(f"{k} {n}" for k, n in sorted(v["results"].items()))]
+                          for m, v in data["marketplaces"].items()],
+                         ["marketplace", "sync", "links", "MFN", "FBA", "not on Amazon", "feeds pending",
+                          "last push", "last results"]))
+        out += ["", "Nightly reconciliation"]
+        out.append(table([[s, j.get("night"), j.get("status"), j.get("report_id")] for s, j in data["nightly"].items()],
+                         ["scope", "night", "status", "report"]))
+        out += ["", "Report jobs"]
+        out.append(table([[k, v["count"], ", ".join(f"{s} {n}" for s, n in sorted(v["states"].items())),
+                           (v["last"] or {}).get("status"), (v["last"] or {}).get("at"), (v["last"] or {}).get("error")]
+                          for k, v in data["reportJobs"].items()],
+                         ["report type", "jobs", "states", "last", "at", "error"]))
+        mv = data["movements"]
+        out += ["", "Movements: " + (", ".join(f"{s} {n}" for s, n in sorted(mv["byStatus"].items())) or "none")
+                + f"; awaiting retry {mv['awaitingRetry']}; quarantined rows {mv['quarantined']}", "", "Queues"]
+        out.append(table([[q, d["visible"], d["inFlight"]] for q, d in data["queues"].items()],
+                         ["queue", "waiting", "in flight"]))
+        out += ["", "Brightpearl request budget"]
+        out.append(table([[k, v.get("tokens"), v.get("refilled_at"), v.get("owner")]
+                          for k, v in data["brightpearlBudget"].items()], ["bucket", "tokens left", "refilled at",
+                                                                            "lease owner"]))
+        return "\n".join(out)
+
+    show(ctx, data, human)
+
+
+# ---------------------------------------------------------------------------------------------- settings
+@cli.group("settings")
+def settings() -> None:
+    """Read or change the connector's settings (validated by the connector; a bad value changes nothing)."""
+
+
+@settings.command("get")
+@click.option("--channel", "-m", help="Only this marketplace's settings.")
+@command
+def settings_get(ctx: Ctx, channel: str | None) -> None:
+    out = _strip_ok(ctx.operator("get-settings"))
+    if channel is not None:
+        if channel not in out["channels"]:
+            raise Refused(f"marketplace {channel!r} is not one of the stack's: {', '.join(out['channels'])}")
+        out = {"channel": channel, "values": out["channels"][channel]}
+    show(ctx, out)
+
+
+@settings.command("set")
+@click.option("--channel", "-m", help="Set these values for this marketplace (default: the global settings).")
+@click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
+@command
+def settings_set(ctx: Ctx, channel: str | None, assignments: tuple[str, ...]) -> None:
+    """Set settings, e.g. ``mfn_warehouses=[2,3]`` or ``-m A1F83G8C2ARO7P sync_enabled=true``."""
+    values = _assignments(assignments)
+    fields = {"channel": channel, "values": values} if channel else {"global": values}
+    out = _strip_ok(ctx.operator("set-settings", **fields))
+    resync = out.get("resync") or {}
+    show(ctx, out, lambda: "saved." + (f" Re-synced {', '.join(resync['marketplaces'])}: pushed "
+                                       f"{resync.get('pushed', 0)}" if resync.get("marketplaces") else ""))
+
+
+# ---------------------------------------------------------------------------------------------- links
+@cli.group("links")
+def links() -> None:
+    """Listing links: which Amazon SKU (per marketplace) follows which Brightpearl product."""
+
+
+_LINK_HEADERS = ["marketplace", "sku", "product", "channel", "on Amazon", "pushed", "confirmed", "last push",
+                 "last result"]
+
+
+def _link_row(r: dict[str, Any]) -> list[Any]:
+    return [r["marketplace"], r["sku"], r["productId"], r["channel"], r["amazonStatus"], r["lastPushed"],
+            r["lastConfirmed"], r["lastPushAt"], r["lastResult"]]
+
+
+@links.command("list")
+@click.option("--marketplace", "-m", help="Only this marketplace.")
+@command
+def links_list(ctx: Ctx, marketplace: str | None) -> None:
+    rows = state.links(ctx.t, marketplace)
+    show(ctx, rows, lambda: table([_link_row(r) for r in rows], _LINK_HEADERS) + f"\n{len(rows)} link(s)")
+
+
+@links.command("show")
+@click.argument("sku")
+@click.option("--marketplace", "-m", help="Only this marketplace.")
+@command
+def links_show(ctx: Ctx, sku: str, marketplace: str | None) -> None:
+    rows = state.links(ctx.t, marketplace, sku=sku)
+    if not rows:
+        raise Refused(f"no link for SKU {sku!r}" + (f" in {marketplace}" if marketplace else ""))
+    show(ctx, rows, lambda: "\n\n".join(pairs(r) for r in rows))
+
+
+@links.command("connect")
+@click.argument("sku")
+@click.option("--marketplace", "-m", required=True)
+@click.option("--product-id", type=click.IntRange(min=1), help="Default: the Brightpearl product with this SKU.")
+@click.option("--channel", type=click.Choice(["MFN", "FBA"]), default="MFN", show_default=True)
+@command
+def links_connect(ctx: Ctx, sku: str, marketplace: str, product_id: int | None, channel: str) -> None:
+    out = _strip_ok(ctx.operator("connect", marketplaceId=marketplace, sku=sku, productId=product_id, channel=channel))
+    show(ctx, out)
+
+
+@links.command("disconnect")
+@click.argument("sku")
+@click.option("--marketplace", "-m", required=True)
+@command
+def links_disconnect(ctx: Ctx, sku: str, marketplace: str) -> None:
+    out = _strip_ok(ctx.operator("disconnect", marketplaceId=marketplace, sku=sku))
+    if not out.get("disconnected"):
+        raise Refused(f"no link for SKU {sku!r} in {marketplace}")
+    show(ctx, out)
+
+
+def _read_skus(file: Path | None, skus: tuple[str, ...], channel: str) -> list[dict[str, str]]:
+    """SKUs from --sku and/or a file: one a line, optionally ``SKU,CHANNEL`` (``#`` comments, blank lines skipped)."""
+    items = [{"sku": s, "channel": channel} for s in skus]
+    if file is not None:
+        text = sys.stdin.read() if str(file) == "-" else file.read_text(encoding="utf-8")
+        for n, line in enumerate(text.splitlines(), 1):
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            sku, sep, ch = line.rstrip("\r").rpartition(",") if "," in line else (line.strip(), "", "")
+            if sep and ch.strip() not in ("MFN", "FBA"):
+                raise click.BadParameter(f"line {n}: channel {ch.strip()!r} is not MFN or FBA", param_hint="FILE")
+            items.append({"sku": sku.strip() if sep else line.strip(), "channel": ch.strip() if sep else channel})
+    if not items:
+        raise click.UsageError("no SKUs: give a FILE or --sku")
+    return items
+
+
+@links.command("import")
+@click.argument("file", required=False, type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option("--marketplace", "-m", required=True)
+@click.option("--sku", "skus", multiple=True, help="A SKU to link (repeatable), besides the FILE's.")
+@click.option("--channel", type=click.Choice(["MFN", "FBA"]), default="MFN", show_default=True)
+@click.option("--batch-size", type=click.IntRange(1, 500), default=50, show_default=True,
+              help="SKUs per invocation (each one checked on Amazon at 5/s, so a batch takes ~size/5 s).")
+@command
+def links_import(ctx: Ctx, file: Path | None, marketplace: str, skus: tuple[str, ...], channel: str,
+                 batch_size: int) -> None:
+    """Link each SKU to the Brightpearl product with the same SKU, in batches, with progress.
+
+    A refused batch does not stop the others; the exit code is 1 if any was refused."""
+    items = _read_skus(file, skus, channel)
+    batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
+    total: dict[str, Any] = {"linked": 0, "unmatched": [], "notOnAmazon": [], "pushed": 0, "results": [],
+                             "refused": []}
+    with click.progressbar(batches, label=f"linking {len(items)} SKU(s)", file=sys.stderr,
+                           item_show_func=lambda b: b[-1]["sku"] if b else None) as bar:
+        for batch in bar:
+            try:
+                out = ctx.operator("import-links", marketplaceId=marketplace, listings=batch)
+            except Refused as exc:
+                total["refused"].append({"skus": [i["sku"] for i in batch], "error": exc.message})
+                continue
+            total["linked"] += out.get("linked", 0)
+            total["pushed"] += out.get("pushed", 0)
+            for key in ("unmatched", "notOnAmazon", "results"):
+                total[key] += out.get(key) or []
+    show(ctx, total, lambda: "\n".join([
+        f"linked {total['linked']}, pushed {total['pushed']}",
+        *([f"no Brightpearl product: {', '.join(total['unmatched'])}"] if total["unmatched"] else []),
+        *([f"not on Amazon: {', '.join(total['notOnAmazon'])}"] if total["notOnAmazon"] else []),
+        *[f"refused ({', '.join(r['skus'][:3])}…): {r['error']}" for r in total["refused"]]]))
+    if total["refused"]:
+        raise click.exceptions.Exit(REFUSED)
+
+
+# ---------------------------------------------------------------------------------------------- sync
+@cli.group("sync")
+def sync() -> None:
+    """Switch a marketplace's MFN quantity sync on (pushes every listing) or off."""
+
+
+@sync.command("on")
+@click.argument("marketplace")
+@command
+def sync_on(ctx: Ctx, marketplace: str) -> None:
+    out = _strip_ok(ctx.operator("sync-on", marketplaceId=marketplace))
+    show(ctx, out, lambda: f"sync on for {marketplace}; pushed {out.get('pushed', 0)} listing(s)")
+
+
+@sync.command("off")
+@click.argument("marketplace")
+@command
+def sync_off(ctx: Ctx, marketplace: str) -> None:
+    out = _strip_ok(ctx.operator("sync-off", marketplaceId=marketplace))
+    show(ctx, out, lambda: f"sync off for {marketplace}")
+
+
+@cli.command("resync")
+@click.argument("marketplace")
+@command
+def resync(ctx: Ctx, marketplace: str) -> None:
+    """Push every MFN listing of a marketplace now (switches its sync on if it was off)."""
+    out = _strip_ok(ctx.operator("sync-on", marketplaceId=marketplace))
+    show(ctx, out, lambda: f"re-synced {marketplace}; pushed {out.get('pushed', 0)} listing(s)")
+
+
+# ---------------------------------------------------------------------------------------------- nightly
+@cli.group("nightly")
+def nightly() -> None:
+    """The nightly MFN reconciliation (Amazon's All Listings report against Brightpearl)."""
+
+
+@nightly.command("run")
+@command
+def nightly_run(ctx: Ctx) -> None:
+    """Request tonight's report now (once per night; its notification finishes the run)."""
+    out = ctx.call("NightlyReconciliationFunction", {"action": "start"})
+    show(ctx, out, lambda: "requested: " + (", ".join(f"{s} {r}" for s, r in out["requested"].items())
+                                            or "nothing (tonight's report is already requested or applied)"))
+
+
+@nightly.command("poll")
+@command
+def nightly_poll(ctx: Ctx) -> None:
+    """Finish reports that are ready (when their notification was lost)."""
+    show(ctx, ctx.call("NightlyReconciliationFunction", {"action": "poll"}))
+
+
+# ---------------------------------------------------------------------------------------------- FBA
+@cli.command("reconcile")
+@click.option("--no-email", is_flag=True, help="Do not email the report.")
+@click.option("--set", "changes", multiple=True, metavar="KEY=VALUE",
+              help="Change an FBA reconciliation setting first (saved), e.g. --set tolerance=2.")
+@command
+def reconcile(ctx: Ctx, no_email: bool, changes: tuple[str, ...]) -> None:
+    """Reconcile FBA stock (Amazon against the Brightpearl FBA warehouse) now."""
+    out = _strip_ok(ctx.operator("reconcile-fba", email=not no_email, settings=_assignments(changes) or None))
+    show(ctx, out)
+
+
+@cli.command("show")
+@click.option("--id", "recon_id", help="A reconciliation's id (default: the latest).")
+@click.option("--sku", "skus", multiple=True, help="Only these SKUs (repeatable).")
+@click.option("--status", help="Only lines with this status (e.g. correct, explained, match).")
+@click.option("--limit", type=click.IntRange(0, 5000), default=100, show_default=True)
+@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also write the full CSV to this file.")
+@command
+def show_reconciliation(ctx: Ctx, recon_id: str | None, skus: tuple[str, ...], status: str | None, limit: int,
+                        csv_file: Path | None) -> None:
+    """Show an FBA reconciliation and its lines."""
+    out = _strip_ok(ctx.operator("show-reconciliation", id=recon_id, skus=list(skus) or None, status=status,
+                                 limit=limit, csv=bool(csv_file)))
+    if csv_file is not None:
+        csv_file.write_text(str(out.pop("csv", "")), encoding="utf-8")
+    show(ctx, out)
+
+
+@cli.command("approve")
+@click.argument("recon_id", metavar="ID")
+@click.option("--sku", "skus", multiple=True, help="Only these SKUs' corrections (repeatable).")
+@click.option("--max-units", type=click.IntRange(min=1), help="At most this many units per SKU.")
+@click.option("--dry-run", is_flag=True, help="Show what would be written; write nothing.")
+@command
+def approve(ctx: Ctx, recon_id: str, skus: tuple[str, ...], max_units: int | None, dry_run: bool) -> None:
+    """Apply a reconciliation's suggested corrections to Brightpearl."""
+    out = _strip_ok(ctx.operator("approve-reconciliation", id=recon_id, skus=list(skus) or None,
+                                 maxUnits=max_units, dryRun=dry_run))
+    show(ctx, out)
+
+
+# ---------------------------------------------------------------------------------------------- explain
+@cli.command("explain")
+@click.argument("sku")
+@command
+def explain(ctx: Ctx, sku: str) -> None:
+    """Both directions for one SKU: what was pushed to Amazon (links) and every Amazon movement booked
+    into Brightpearl, and why."""
+    movements = ctx.call("ReportRequestFunction", {"action": "explain", "sku": sku}).get("movements") or []
+    rows = state.links(ctx.t, sku=sku)
+    data = {"sku": sku, "toAmazon": rows, "fromAmazon": movements}
+
+    def human() -> str:
+        out = [f"{sku}", "", "Brightpearl → Amazon (links)", table([_link_row(r) for r in rows], _LINK_HEADERS),
+               "", "Amazon → Brightpearl (movements)"]
+        keys = sorted({k for m in movements for k in m})
+        preferred = [k for k in ("created_at", "source", "kind", "quantity", "status", "reason", "error") if k in keys]
+        out.append(table([[m.get(k) for k in preferred] for m in movements], preferred or ["movements"]))
+        return "\n".join(out)
+
+    show(ctx, data, human)
+
+
+# ---------------------------------------------------------------------------------------------- DLQs
+@cli.group("dlq")
+def dlq() -> None:
+    """Dead-letter queues: stock-change, notifications, scheduled (failed scheduled runs)."""
+
+
+def _dlq_name(name: str) -> str:
+    try:
+        return dlqs.resolve(name)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="QUEUE") from None
+
+
+@dlq.command("list")
+@click.argument("queue", required=False)
+@click.option("--max", "limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@command
+def dlq_list(ctx: Ctx, queue: str | None, limit: int) -> None:
+    """Messages on one DLQ (default: all three): id, age, receives, and the reason if the message says."""
+    names = [_dlq_name(queue)] if queue else list(dlqs.DLQS)
+    data = {n: dlqs.list_messages(ctx.t, n, limit) for n in names}
+    show(ctx, data, lambda: "\n\n".join(
+        f"{n}\n" + table([[m["messageId"], _age(m["ageSeconds"]), m["receiveCount"], m["reason"] or "(see the log)"]
+                          for m in msgs], ["message id", "age", "receives", "reason"]) for n, msgs in data.items()))
+
+
+@dlq.command("replay")
+@click.argument("queue")
+@click.option("--max", "limit", type=click.IntRange(1, 10000), default=1000, show_default=True)
+@click.option("--yes", is_flag=True, help="Do not ask first.")
+@command
+def dlq_replay(ctx: Ctx, queue: str, limit: int, yes: bool) -> None:
+    """Move a DLQ's messages back to their queue (after the fix): the work is idempotent."""
+    name = _dlq_name(queue)
+    if not yes and not ctx.json and sys.stdin.isatty():
+        click.confirm(f"Replay up to {limit} message(s) from {name}?", abort=True)
+    out = dlqs.replay(ctx.t, name, limit)
+    show(ctx, out, lambda: f"replayed {out['replayed']} message(s) from {name} to {out['to']}"
+         + "".join(f"\n  not replayed {f['messageId']}: {f['error']}" for f in out["failed"]))
+    if out["failed"]:
+        raise click.exceptions.Exit(REFUSED)
+
+
+def _age(seconds: int | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def main() -> None:
+    # Quiet the functions' own log lines when run in-process (--local); a deployed stack logs to CloudWatch.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    cli(prog_name="connector")

@@ -48,9 +48,10 @@ class ReconciliationStore:
             for i, rows in enumerate(chunks):
                 batch.save(ReportJob(f"recon#{rid}#lines#{i}", report_type=KIND, status="lines",
                                      detail={"fields": FIELDS, "rows": rows}, updated_at=now))
-        # The header last: a reader that finds it finds every chunk.
+        # The header last: a reader that finds it finds every chunk. The id is new (time + random), so no
+        # "does not exist yet" condition: botocore retrying a put whose answer was lost must not fail it.
         ReportJob(f"recon#{rid}", report_type=KIND, status="ready", detail={**header, "chunks": len(chunks)},
-                  requested_at=now, updated_at=now).save()
+                  requested_at=now, updated_at=now).save(add_version_condition=False)
         self.set_item("recon#latest", {"id": rid})
 
     def header(self, rid: str) -> dict[str, Any] | None:

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
 from connector.adapters.store import ListingLink, ReportJob, Setting, StockMovement
@@ -420,3 +422,57 @@ def _drive_secrets(stack: LocalStack, spec: dict[str, Any], expect: dict[str, An
 DRIVERS = {"webhooks": drive_webhooks, "stock_change": drive_stock_change, "notifications": drive_notifications,
            "reports": drive_reports, "operator": drive_operator, "settings": drive_operator,
            "environment": drive_environment, "secrets": drive_secrets}
+
+
+# ====================================================================== properties over the same entry points
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12)
+WEBHOOK_LIKE = st.fixed_dictionaries({}, optional={
+    "accountCode": st.sampled_from(["acme", "ACME", "other", ""]) | JSON_VALUES,
+    "resourceType": st.sampled_from(["product", "Product"]) | JSON_VALUES,
+    "id": st.from_regex(r"\A[0-9, \-]{0,12}\Z") | JSON_VALUES,
+    "fullEvent": st.just("product.modified.on-hand-modified") | JSON_VALUES,
+    "raisedOn": JSON_VALUES})
+NOTIFICATION_LIKE = st.fixed_dictionaries({}, optional={
+    "notificationType": st.sampled_from(["REPORT_PROCESSING_FINISHED", "FEED_PROCESSING_FINISHED"]) | JSON_VALUES,
+    "NotificationType": JSON_VALUES,
+    "notificationMetadata": JSON_VALUES,
+    "payload": st.fixed_dictionaries({}, optional={
+        "reportProcessingFinishedNotification": st.fixed_dictionaries({}, optional={
+            "reportType": st.sampled_from(["GET_MERCHANT_LISTINGS_ALL_DATA", LEDGER]) | JSON_VALUES,
+            "reportId": JSON_VALUES, "reportDocumentId": JSON_VALUES, "processingStatus": JSON_VALUES}) | JSON_VALUES,
+        "feedProcessingFinishedNotification": st.fixed_dictionaries({}, optional={
+            "feedType": st.just("JSON_LISTINGS_FEED") | JSON_VALUES, "feedId": JSON_VALUES,
+            "processingStatus": JSON_VALUES}) | JSON_VALUES}) | JSON_VALUES})
+PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@PROPERTY
+@given(body=st.one_of(JSON_VALUES.map(json.dumps), WEBHOOK_LIKE.map(json.dumps), st.text(max_size=40)))
+def test_any_webhook_body_is_answered_and_queues_only_what_it_names(world: LocalStack, body: str) -> None:
+    from connector.domain.idsets import parse_id_set
+
+    result = world.invoke("BrightpearlWebhookFunction", webhook_event({"raw": body}))
+    queued = queued_ids(world)
+    assert result["statusCode"] in (200, 400, 403), result
+    if result["statusCode"] == 200:
+        assert queued == parse_id_set(json.loads(body)["id"])
+    else:
+        assert queued == [] and json.loads(result["body"])["message"]
+
+
+@PROPERTY
+@given(body=st.one_of(JSON_VALUES.map(json.dumps), NOTIFICATION_LIKE.map(json.dumps)))
+def test_any_notification_body_is_handled_or_fails_by_name(world: LocalStack, body: str) -> None:
+    """Whatever the shape, the record is acknowledged or returned with an error that says what is wrong:
+    never an AttributeError / TypeError from reading a field of the wrong type."""
+    from connector.domain.notifications import NotificationError
+
+    module = runtime.load_handler_module("NotificationsFunction")
+    result = world.invoke("NotificationsFunction", {"Records": [sqs_record("m", body)]})
+    for exc_info in module.processor.exceptions:
+        assert isinstance(exc_info[1], (NotificationError, KeyError)), (body, exc_info[1])
+    assert len(failed_ids(result)) == len(module.processor.exceptions)
+    assert not world.bp.requests(writes_only=True, ok_only=True)

@@ -8,8 +8,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector.adapters.queues import Queue
-from connector.adapters.secrets import get_json_secret
+from connector.adapters.secrets import SecretError, get_json_secret
 from connector.config import WebhookEnv, load
+from connector.domain.webhooks import token_matches
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.accept_webhook import accept_webhook
 
@@ -25,12 +26,21 @@ def _token(event: dict[str, Any]) -> str | None:
 
 
 def _body(event: dict[str, Any]) -> str | None:
+    """The body as text; raises ValueError when API Gateway marked it base64 and it is not."""
     body = event.get("body")
     if body and event.get("isBase64Encoded"):
         import base64
+        import binascii
 
-        body = base64.b64decode(body).decode("utf-8", "replace")
+        try:
+            body = base64.b64decode(body, validate=True).decode("utf-8", "replace")
+        except binascii.Error as exc:
+            raise ValueError(f"body is marked isBase64Encoded but is not base64: {exc}") from None
     return body
+
+
+def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": json.dumps(body)}
 
 
 # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event carries the webhook token in
@@ -38,7 +48,14 @@ def _body(event: dict[str, Any]) -> str | None:
 @logger.inject_lambda_context(clear_state=True, log_event=False)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    expected = str(get_json_secret(ENV.webhook_secret_name).get("webhook_token") or "")
+    try:
+        expected = str(get_json_secret(ENV.webhook_secret_name).get("webhook_token") or "")
+    except SecretError as exc:
+        # Not JSON, or unreadable: misconfigured like a missing token below (503, Brightpearl retries),
+        # not a crash that reads as the receiver being broken.
+        logger.error("the webhook secret cannot be read; every webhook is refused until it can",
+                     extra={"secret": ENV.webhook_secret_name, "error": str(exc)})
+        expected = ""
     if not expected:
         # Misconfigured, not a bad caller: say where to look, and answer 503 so Brightpearl retries
         # (nothing is lost) instead of a 403 that looks like a wrong URL.
@@ -49,7 +66,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 "body": json.dumps({"message": "webhook receiver is not configured; retry later"})}
     correlation_id = str((event.get("requestContext") or {}).get("requestId") or context.aws_request_id)
     logger.set_correlation_id(correlation_id)
-    result = accept_webhook(token=_token(event), body=_body(event), expected_token=expected,
+    try:
+        body = _body(event)
+    except ValueError as exc:
+        if token_matches(_token(event), expected):  # a stranger learns nothing but 403 (below)
+            metrics.add_metric(name="WebhookRejected400", unit=MetricUnit.Count, value=1)
+            logger.warning("webhook rejected", extra={"status": 400, "reason": str(exc)})
+            return _answer(400, {"message": f"bad request: {exc}"})
+        body = None
+    result = accept_webhook(token=_token(event), body=body, expected_token=expected,
                             account=ENV.brightpearl_account, queue=QUEUE, correlation_id=correlation_id)
     if result.status == 200:
         metrics.add_metric(name="WebhookProductsAccepted", unit=MetricUnit.Count, value=result.body["accepted"])

@@ -16,6 +16,10 @@ class NotificationError(ValueError):
     """Not an SP-API notification; the message says why."""
 
 
+# The payload's inner objects the connector's handlers read fields from.
+INNER_OBJECTS = ("reportProcessingFinishedNotification", "feedProcessingFinishedNotification")
+
+
 @dataclass(frozen=True)
 class Notification:
     type: str
@@ -31,6 +35,9 @@ def parse_notification(body: str | bytes | dict[str, Any]) -> Notification:
             data = json.loads(body)
         except ValueError as exc:
             raise NotificationError(f"message body is not JSON: {exc}") from None
+        except RecursionError:
+            # json.loads recurses per nesting level: a hostile body gets a named error, not a bare one.
+            raise NotificationError("message body is nested too deeply to be a notification") from None
     if not isinstance(data, dict):
         raise NotificationError("message body is not a JSON object")
     if "detail" in data and "detail-type" in data:  # EventBridge envelope
@@ -46,9 +53,15 @@ def parse_notification(body: str | bytes | dict[str, Any]) -> Notification:
     if not kind:
         raise NotificationError("no notificationType / NotificationType in the message")
     meta = data.get("notificationMetadata") or data.get("NotificationMetadata") or {}
+    if not isinstance(meta, dict):
+        raise NotificationError(f"{kind}: notificationMetadata is not an object")
     nid = meta.get("notificationId") or meta.get("NotificationId") or ""
     payload = data.get("payload") or data.get("Payload") or {}
     if not isinstance(payload, dict):
         raise NotificationError(f"{kind}: payload is not an object")
+    for inner in INNER_OBJECTS:
+        # The handlers read fields of these: a string or list there must fail by name, not as AttributeError.
+        if inner in payload and payload[inner] is not None and not isinstance(payload[inner], dict):
+            raise NotificationError(f"{kind}: payload.{inner} is not an object")
     return Notification(type=str(kind), notification_id=str(nid),
                         event_time=str(data.get("eventTime") or data.get("EventTime") or ""), payload=payload)

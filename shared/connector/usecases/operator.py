@@ -107,7 +107,7 @@ class Operator:
 
     def run(self, payload: dict[str, Any]) -> dict[str, Any]:
         command = payload.get("command")
-        if command not in self.commands:
+        if not isinstance(command, str) or command not in self.commands:  # a list is not even hashable
             raise CommandError(f"unknown command {command!r}; expected one of {sorted(self.commands)}")
         try:
             return self.commands[str(command)](payload)

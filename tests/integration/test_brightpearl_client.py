@@ -20,6 +20,7 @@ from connector.adapters.brightpearl.client import (
 )
 from connector.adapters.brightpearl.governor import BucketShape, LocalGovernor
 from simulators.brightpearl import BrightpearlSimulator
+from tests.brightpearl import NoGovernor
 
 SEED = {
     "warehouses": [{"id": 2, "name": "Main DC", "defaultLocationId": 2, "quarantineLocationId": 9},
@@ -28,11 +29,6 @@ SEED = {
     "stock": [{"productId": pid, "warehouseId": 2, "onHand": 10} for pid in range(1000, 1010)],
     "credentials": {"refreshToken": "refresh-0", "accessToken": "access-0"},
 }
-
-
-class NoGovernor:
-    def acquire(self) -> None:
-        pass
 
 
 @pytest.fixture

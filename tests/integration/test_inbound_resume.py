@@ -25,16 +25,12 @@ from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
 from local.aws import sent_emails
 from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.brightpearl import NoGovernor
 from tests.e2e.test_inbound_shipments import BP_SEED, FBA, SOURCE, TEA
 
 
 class Crash(Exception):
     """The Lambda died here (timeout, out of memory): nothing after this line ran."""
-
-
-class NoGovernor:
-    def acquire(self) -> None:
-        pass
 
 
 class CrashingTransfers(BrightpearlTransfers):

@@ -32,6 +32,7 @@ from connector.domain.ledger import REASON_ACTIONS
 from connector.domain.reports import report_items
 from connector.usecases.movements import MovementService
 from simulators.brightpearl import BrightpearlSimulator
+from tests.brightpearl import NoGovernor as _NoGovernor
 
 FBA = 7
 HEADER = ["Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID", "Quantity", "Fulfillment Center",
@@ -39,11 +40,6 @@ HEADER = ["Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID"
 START = 1000
 
 sku_text = st.text(st.sampled_from(list("AB-9 /&+éß€")), min_size=1, max_size=8).map(lambda s: "S" + s.strip())
-
-
-class _NoGovernor:
-    def acquire(self) -> None:
-        pass
 
 
 @pytest.fixture(scope="module")

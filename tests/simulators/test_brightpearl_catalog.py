@@ -25,11 +25,7 @@ from connector.adapters.brightpearl.catalog import (
 from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlValidationError
 from connector.domain.idsets import chunks
 from simulators.brightpearl import BrightpearlSimulator
-
-
-class NoGovernor:
-    def acquire(self) -> None:
-        return None
+from tests.brightpearl import NoGovernor
 
 
 @pytest.fixture(scope="module")

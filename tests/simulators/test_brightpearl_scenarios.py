@@ -21,11 +21,7 @@ from simulators.brightpearl import BrightpearlSimulator
 from simulators.brightpearl.scenario import BrightpearlScenario, ScenarioError
 from simulators.brightpearl.world import PARTY_FIELDS
 from simulators.core import SimClock
-
-
-class NoGovernor:
-    def acquire(self) -> None:
-        return None
+from tests.brightpearl import NoGovernor
 
 
 @pytest.fixture(scope="module")

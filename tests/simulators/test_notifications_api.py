@@ -14,6 +14,7 @@ from simulators.conformance import load_models, validate
 from simulators.spapi import SpApiSimulator
 from simulators.spapi import notifications_api as napi
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.spapi import fresh_spapi
 
 MODELS = load_models()
 N = "/notifications/v1"
@@ -29,10 +30,7 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    server.reset()
-    server.seed(DEMO_SEED)
-    server.clock.set_speed(0)
-    return server
+    return fresh_spapi(server, speed=0)
 
 
 def token(sim: SpApiSimulator, scope: str | None = None) -> str:

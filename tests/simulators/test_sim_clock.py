@@ -13,11 +13,7 @@ from connector.adapters.brightpearl.auth import PrivateAppAuth
 from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlThrottled
 from simulators.brightpearl import BrightpearlSimulator
 from simulators.core import SimClock
-
-
-class _NoGovernor:
-    def acquire(self) -> None:
-        pass
+from tests.brightpearl import NoGovernor as _NoGovernor
 
 
 def client(sim: BrightpearlSimulator, low_watermark: int = 0) -> BrightpearlClient:

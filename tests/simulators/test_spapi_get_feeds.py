@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from simulators.conformance import load_models, validate
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.spapi import fresh_spapi
 
 MODELS = load_models()
 F = "/feeds/2021-06-30"
@@ -28,10 +29,7 @@ def server():
 
 @pytest.fixture
 def sim(server):
-    server.reset()
-    server.seed(DEMO_SEED)
-    server.clock.set_speed(0)
-    return server
+    return fresh_spapi(server, speed=0)
 
 
 def client(sim: SpApiSimulator) -> httpx.Client:

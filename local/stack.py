@@ -85,6 +85,18 @@ class LocalStack:
         """Emails SES has accepted (the whole moto session's), from index ``since``."""
         return sent_emails(self.aws)[since:]
 
+    def register_stock_webhook(self) -> int:
+        """Brightpearl's on-hand webhook pointed at the API stand-in with the stack's token (README step 3),
+        registered in the simulator's world directly (the demo goes through the API instead)."""
+        assert self.api, "start_stack(api=True) first"
+        return int(self.bp.world.register_webhook({
+            "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
+            "uriTemplate": f"{self.api.url}/brightpearl/webhook/{self.webhook_token}",
+            "contentType": "application/json",
+            "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
+                            '"id":"${resource-id}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
+            "idSetAccepted": True, "qualityOfService": 1}))
+
     def drain(self, queue_id: str) -> list[dict[str, Any]]:
         """Receive and delete whatever is on a queue (logical id), e.g. another test's leftovers."""
         return queues.drain(self.aws.client("sqs"), self.aws.queue_url(queue_id))

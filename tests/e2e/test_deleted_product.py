@@ -58,12 +58,7 @@ def world(local_aws):
         settings.save_channel(UK, ChannelSettings(sync_enabled=True))
         stack.link((UK, sku(pid), pid, "MFN") for pid in IDS)
         assert stack.api
-        hook_id = stack.bp.world.register_webhook({
-            "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
-            "uriTemplate": f"{stack.api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
-            "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
-                            '"id":"${resource-id}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
-            "idSetAccepted": True, "qualityOfService": 1})
+        hook_id = stack.register_stock_webhook()
         stack.drain("StockChangeQueue")
         stack.drain("NotificationsQueue")
         operator("sync-on", marketplaceId=UK)  # every listing pushed and confirmed

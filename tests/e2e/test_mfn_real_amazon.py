@@ -64,12 +64,7 @@ def stack(local_aws):
         settings.save_channel(UK, ChannelSettings(sync_enabled=True))
         settings.save_channel(DE, ChannelSettings(sync_enabled=True))
         assert s.api
-        s.bp.world.register_webhook({
-            "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
-            "uriTemplate": f"{s.api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
-            "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
-                            '"id":"${resource-id}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
-            "idSetAccepted": True, "qualityOfService": 1})
+        s.register_stock_webhook()
         s.drain("StockChangeQueue")
         s.drain("NotificationsQueue")
         yield s

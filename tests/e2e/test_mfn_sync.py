@@ -74,12 +74,7 @@ def world(local_aws):
         settings.save_channel(DE, ChannelSettings(sync_enabled=True))
         stack.link((mid, sku, pid, channel) for sku, pid, channel, mid in LINKS)
         assert stack.api
-        stack.bp.world.register_webhook({
-            "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
-            "uriTemplate": f"{stack.api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
-            "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
-                            '"id":"${resource-id}","fullEvent":"${full-event}","raisedOn":"${raised-on}"}',
-            "idSetAccepted": True, "qualityOfService": 1})
+        stack.register_stock_webhook()
         stack.drain("StockChangeQueue")
         stack.drain("NotificationsQueue")
         yield stack.bp, stack.amazon, local_aws

@@ -14,6 +14,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: requirements/dev.txt requirements/constraints.txt shared/requirements.txt
 	@test -x $(PY) || "$(PY313)" -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt -c requirements/constraints.txt
+	@scripts/install-chromium >/dev/null
 	@touch $@
 
 sam-setup: $(SAMVENV)/.installed

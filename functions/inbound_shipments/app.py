@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector import wiring
 from connector.config import InboundShipmentsEnv, load
 from connector.observability import logger, metrics
-from connector.usecases.inbound_shipments import build
+
+if TYPE_CHECKING:
+    from connector.usecases.inbound_shipments import InboundShipments
 
 ENV = load(InboundShipmentsEnv)  # fails at cold start naming any missing variable
+PARTS = wiring.Parts(ENV)
+
+
+@cache
+def build() -> InboundShipments:
+    return wiring.inbound_shipments(PARTS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = build(ENV).run()
+    report = build().run()
     return {"seen": report.seen, "processed": report.processed, "skippedFinal": report.skipped_final,
             "writes": report.writes, "emails": report.emails}

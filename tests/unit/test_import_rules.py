@@ -26,11 +26,7 @@ RULES: dict[str, tuple[str, ...]] = {
 
 # Modules that still break the rule, to be driven to empty (strict xfail: a fixed module must leave
 # the list, so the list can only shrink).
-KNOWN_OFFENDERS: set[str] = {
-    "domain/inbound.py", "usecases/accept_webhook.py", "usecases/fba_reconciliation.py",
-    "usecases/inbound_shipments.py", "usecases/mfn_sync.py", "usecases/movements.py",
-    "usecases/movements_digest.py", "usecases/nightly.py", "usecases/operator.py", "usecases/report_jobs.py",
-}
+KNOWN_OFFENDERS: set[str] = set()
 
 
 def imported_names(tree: ast.AST) -> list[tuple[int, list[str]]]:

@@ -25,6 +25,8 @@ from pynamodb.attributes import (
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
+from connector.domain.errors import Conflict
+
 
 class _Meta:
     table_name = "unbound"
@@ -252,3 +254,16 @@ def bind(environ: Mapping[str, str] | None = None, *, models: tuple[type[Model],
         meta.host = host
         # pynamodb caches its connection per model; drop it so the new endpoint takes effect.
         model._connection = None
+
+
+CONDITIONAL = "ConditionalCheckFailedException"
+
+
+class ItemConflict(Conflict):
+    """A conditional write lost (the item changed since it was read, or already exists): the port-level
+    ``Conflict`` that the stores raise instead of pynamodb's ``PutError``/``UpdateError``."""
+
+
+def is_conditional(exc: Exception) -> bool:
+    """A pynamodb put/update/delete failed on its condition (not on a throttle or an outage)."""
+    return getattr(exc, "cause_response_code", None) == CONDITIONAL

@@ -11,18 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from connector.adapters.amazon.inbound import AmazonItem, AmazonShipment, LedgerDocument, LedgerReceipt, window
-from connector.adapters.brightpearl.client import (
-    BrightpearlNotFound,
-    BrightpearlUncertainWrite,
-    BrightpearlValidationError,
-)
-from connector.adapters.brightpearl.transfers import GoodsOutNote, Transfer
-from connector.adapters.email import Email
-from connector.adapters.repositories import GlobalSettings
-from connector.adapters.store import InboundShipment, ShipmentSku
+from connector.domain.email import Email
+from connector.domain.errors import NotFound, Refused, UncertainWrite
 from connector.domain.inbound import (
     CANCELLED_STATUSES,
     FINAL_STATUSES,
@@ -31,6 +23,7 @@ from connector.domain.inbound import (
     SHIPPED_RANK,
     EmailEvent,
     Line,
+    Shipment,
     ShipmentView,
     corrections_due,
     emails_due,
@@ -44,7 +37,10 @@ from connector.domain.inbound import (
     update_lines,
     with_note,
 )
+from connector.domain.settings import GlobalSettings
+from connector.domain.shipments import AmazonItem, AmazonShipment, Transfer, window
 from connector.observability import MetricUnit, logger, metrics
+from connector.usecases.ports import Inbound, Mail, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
 
@@ -54,47 +50,6 @@ def transfer_reference(shipment_id: str) -> str:
 
 
 # ------------------------------------------------------------------------------ ports
-class InboundSource(Protocol):
-    def by_status(self, statuses: Iterable[str]) -> list[AmazonShipment]: ...
-    def updated_between(self, after: datetime, before: datetime) -> list[AmazonShipment]: ...
-    def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]: ...
-    def items(self, shipment_id: str) -> list[AmazonItem]: ...
-    def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]: ...
-    def items_2024(self, plan_id: str, plan_shipment_id: str) -> list[AmazonItem]: ...
-    def latest_ledger(self) -> LedgerDocument | None: ...
-    def ledger_receipts(self, document: LedgerDocument, shipment_ids: Iterable[str]) -> list[LedgerReceipt]: ...
-
-
-class TransferGateway(Protocol):
-    def create_transfer(self, source_id: int, target_id: int, reference: str) -> int: ...
-    def transfer(self, transfer_id: int) -> Transfer | None: ...
-    def highest_transfer_id(self, hint: int = 0) -> int: ...
-    def find_transfer(self, reference: str, *, above: int) -> Transfer | None: ...
-    def create_goods_out(self, source_id: int, target_id: int, transfer_id: int, quantities: Mapping[int, int], *,
-                         shipping_method_id: int | None, release_date: datetime) -> int: ...
-    def goods_out(self, note_id: int) -> GoodsOutNote | None: ...
-    def ship(self, note_id: int, *, version: int, staff_id: int, at: datetime) -> None: ...
-    def release(self, warehouse_id: int, product_id: int, quantity: int) -> None: ...
-    def delete_goods_out(self, note_id: int) -> None: ...
-    def undo_steps(self, note_id: int, steps: Iterable[str], *, version: int, staff_id: int, at: datetime) -> None: ...
-    def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int: ...
-    def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
-                  cost: Mapping[str, Any]) -> int: ...
-    def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]: ...
-
-
-class Records(Protocol):
-    def get(self, shipment_id: str) -> InboundShipment | None: ...
-    def new(self, shipment_id: str, status: str) -> InboundShipment: ...
-    def save(self, record: InboundShipment) -> None: ...
-    def open(self) -> list[InboundShipment]: ...
-    def max_transfer_id(self) -> int: ...
-
-
-class Mail(Protocol):
-    def send(self, email: Email) -> str: ...
-
-
 class NotConfigured(RuntimeError):
     pass
 
@@ -121,39 +76,31 @@ class RunReport:
 
 
 # ------------------------------------------------------------------------------ record <-> rules
-def lines_of(record: InboundShipment) -> list[Line]:
-    return [Line(sku=s.sku, product_id=None if s.product_id is None else int(s.product_id),
-                 expected=int(s.expected), transferred=int(s.transferred), short=int(s.short),
-                 received=int(s.received), released=int(s.released), corrected=int(s.corrected),
-                 source=str(s.source or ""))
-            for s in record.skus]
+def lines_of(record: Shipment) -> list[Line]:
+    return list(record.lines)
 
 
-def store_lines(record: InboundShipment, lines: Sequence[Line]) -> None:
-    record.skus = [ShipmentSku(sku=ln.sku, product_id=ln.product_id, expected=ln.expected,
-                               transferred=ln.transferred, short=ln.short, received=ln.received,
-                               released=ln.released, corrected=ln.corrected, source=ln.source or None)
-                   for ln in lines]
+def store_lines(record: Shipment, lines: Sequence[Line]) -> None:
+    record.lines = list(lines)
 
 
-def view_of(record: InboundShipment) -> ShipmentView:
+def view_of(record: Shipment) -> ShipmentView:
     return ShipmentView(record.shipment_id, record.name or "", record.status,
                         None if record.stock_transfer_id is None else int(record.stock_transfer_id),
                         tuple(lines_of(record)))
 
 
-def _set_line(record: InboundShipment, sku: str, **changes: int) -> None:
-    for s in record.skus:
-        if s.sku == sku:
-            for k, v in changes.items():
-                setattr(s, k, v)
+def _set_line(record: Shipment, sku: str, **changes: int) -> None:
+    for i, ln in enumerate(record.lines):
+        if ln.sku == sku:
+            record.lines[i] = replace(ln, **changes)  # type: ignore[arg-type]
             return
     raise KeyError(sku)
 
 
 # ------------------------------------------------------------------------------ the use case
 class InboundShipments:
-    def __init__(self, *, amazon: InboundSource, transfers: TransferGateway, records: Records,
+    def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
                  settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True) -> None:
         self.amazon = amazon
@@ -205,7 +152,7 @@ class InboundShipments:
             raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
         return report
 
-    def _poll(self, open_records: Mapping[str, InboundShipment]) -> list[AmazonShipment]:
+    def _poll(self, open_records: Mapping[str, Shipment]) -> list[AmazonShipment]:
         """Open shipments, those updated lately, those we track, and 2024-03-20 plans' shipments (by v0 id)."""
         now = self.now()
         found: dict[str, AmazonShipment] = {}
@@ -233,7 +180,7 @@ class InboundShipments:
         return sorted(out, key=lambda s: s.shipment_id)
 
     # ------------------------------------------------------------------ one shipment
-    def _process(self, record: InboundShipment | None, shipment: AmazonShipment, cfg: GlobalSettings,
+    def _process(self, record: Shipment | None, shipment: AmazonShipment, cfg: GlobalSettings,
                  report: RunReport) -> bool:
         sid = shipment.shipment_id
         if record is None:
@@ -300,7 +247,7 @@ class InboundShipments:
             self._save(record)
         return True
 
-    def _amazon_figures(self, record: InboundShipment, lines: Sequence[Line],
+    def _amazon_figures(self, record: Shipment, lines: Sequence[Line],
                         ) -> tuple[dict[str, tuple[int, int]], dict[str, str]]:
         """Per SKU (shipped, received) and where the received figure came from.
 
@@ -325,7 +272,7 @@ class InboundShipments:
             figures[sku], sources[sku] = (shipped, received), source
         return figures, sources
 
-    def _fold_ledger(self, open_records: Mapping[str, InboundShipment], polled: Mapping[str, str]) -> None:
+    def _fold_ledger(self, open_records: Mapping[str, Shipment], polled: Mapping[str, str]) -> None:
         """Add the newest ledger detail report's Receipts rows to the shipments on their way to Amazon.
 
         The movements flow requests the ledger (all event types) every 4 hours and leaves ``Receipts`` to
@@ -359,12 +306,12 @@ class InboundShipments:
             r.receipts = data
             self._save(r)
 
-    def _save(self, record: InboundShipment) -> None:
+    def _save(self, record: Shipment) -> None:
         record.updated_at = self.now()
         self.records.save(record)
 
     # ------------------------------------------------------------------ transfer: create, goods-out note
-    def _ensure_transfer(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> bool:
+    def _ensure_transfer(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> bool:
         """Stock transfer + goods-out note exist for the shipment; False while held for stock."""
         assert cfg.inbound_source_warehouse_id is not None and cfg.fba_warehouse_id is not None
         source, target = cfg.inbound_source_warehouse_id, cfg.fba_warehouse_id
@@ -386,7 +333,7 @@ class InboundShipments:
                 try:
                     tid = self.transfers.create_transfer(source, target, ref)
                     report.count("stock-transfer")
-                except (BrightpearlUncertainWrite, BrightpearlValidationError) as exc:
+                except (UncertainWrite, Refused) as exc:
                     # Lost answer, or "reference exists" from an earlier lost answer: it is there or not.
                     existing = self._find(record)
                     if existing is None:
@@ -411,7 +358,7 @@ class InboundShipments:
                                                           shipping_method_id=cfg.shipping_method_id,
                                                           release_date=self.now())
                     report.count("external-transfer")
-                except BrightpearlUncertainWrite as exc:
+                except UncertainWrite as exc:
                     current = self.transfers.transfer(tid)
                     if current is None or not current.goods_out_note_id:
                         raise Unconfirmed(f"goods-out note of transfer {tid} not confirmed: {exc}") from exc
@@ -420,7 +367,7 @@ class InboundShipments:
             self._save(record)
         return True
 
-    def _plan(self, record: InboundShipment, cfg: GlobalSettings) -> bool:
+    def _plan(self, record: Shipment, cfg: GlobalSettings) -> bool:
         """Decide the transfer's quantities from the source's on-hand; store them (and shortfalls)."""
         assert cfg.inbound_source_warehouse_id is not None
         lines = lines_of(record)
@@ -448,7 +395,7 @@ class InboundShipments:
                 out[ln.product_id] = out.get(ln.product_id, 0) + ln.transferred
         return out
 
-    def _find(self, record: InboundShipment) -> Transfer | None:
+    def _find(self, record: Shipment) -> Transfer | None:
         """The shipment's transfer, read upwards from the high-water mark saved before the create (ids only
         grow). Records from before the mark existed fall back to a little below our own highest transfer."""
         ref = transfer_reference(record.shipment_id)
@@ -457,8 +404,9 @@ class InboundShipments:
         return self.transfers.find_transfer(ref, above=above)
 
     # ------------------------------------------------------------------ ship
-    def _ship(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
-        gid = int(record.goods_out_note_id)
+    def _ship(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> None:
+        assert record.goods_out_note_id is not None, f"shipment {record.shipment_id} has no goods-out note"
+        gid = record.goods_out_note_id
         note = self.transfers.goods_out(gid)
         if note is None:
             raise RuntimeError(f"goods-out note {gid} of shipment {record.shipment_id} not found in Brightpearl")
@@ -466,7 +414,7 @@ class InboundShipments:
             try:
                 self.transfers.ship(gid, version=note.version, staff_id=cfg.staff_contact_id, at=self.now())
                 report.count("goods-out-shipped")
-            except (BrightpearlUncertainWrite, BrightpearlValidationError) as exc:
+            except (UncertainWrite, Refused) as exc:
                 # Lost answer, 412 (someone else moved the note on) or "frozen" (already shipped): read it.
                 again = self.transfers.goods_out(gid)
                 if again is None or not again.shipped:
@@ -475,7 +423,7 @@ class InboundShipments:
         self._save(record)
 
     # ------------------------------------------------------------------ receive: release, correct
-    def _receive(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
+    def _receive(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> None:
         lines = lines_of(record)
         by_sku = {ln.sku: ln for ln in lines}
         if record.bp_shipped:
@@ -485,7 +433,7 @@ class InboundShipments:
             for sku, qty in corrections_due(lines_of(record)).items():
                 self._tracked_write(record, cfg, "correct", by_sku[sku], qty, report)
 
-    def _tracked_write(self, record: InboundShipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
+    def _tracked_write(self, record: Shipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
                        report: RunReport) -> None:
         """A release or correction: neither carries a key Brightpearl could deduplicate on, so the intent
         and the figure it must move are recorded first; a lost answer is settled by reading the figure.
@@ -515,7 +463,7 @@ class InboundShipments:
                 self.transfers.add_stock(wid, pid, qty, cost={"currency": cfg.account_currency, "value": 0},
                                          reason=f"Amazon inbound {record.shipment_id}: received beyond transfer "
                                                 f"{tid} (connector)")
-        except BrightpearlUncertainWrite:
+        except UncertainWrite:
             self._settle_pending(record, cfg)
             if record.pending is None:
                 return
@@ -523,7 +471,7 @@ class InboundShipments:
         report.count("quarantine-release" if kind.endswith("release") else "stock-correction")
         self._apply_pending(record)
 
-    def _settle_pending(self, record: InboundShipment, cfg: GlobalSettings) -> None:
+    def _settle_pending(self, record: Shipment, cfg: GlobalSettings) -> None:
         """Was the recorded write applied? Compare the figure it moves with the one saved."""
         assert cfg.fba_warehouse_id is not None
         p = record.pending
@@ -549,7 +497,7 @@ class InboundShipments:
             record.pending = None  # not applied: the next pass sends it again
             self._save(record)
 
-    def _apply_pending(self, record: InboundShipment) -> None:
+    def _apply_pending(self, record: Shipment) -> None:
         p = record.pending or {}
         line = next(ln for ln in lines_of(record) if ln.sku == p["sku"])
         if p["kind"] == "release":
@@ -567,7 +515,7 @@ class InboundShipments:
         self._save(record)
 
     # ------------------------------------------------------------------ cancelled
-    def _cancel(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> None:
+    def _cancel(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> None:
         """Cancelled or deleted at Amazon: undo what this shipment did in Brightpearl, then mail what was undone.
 
         Not shipped: the goods-out note is deleted (Goods-Out Note DELETE), which frees the units it
@@ -596,7 +544,7 @@ class InboundShipments:
             else:
                 notes.append(f"Brightpearl transfer #{tid} had no goods-out note yet; nothing was allocated.")
         if tid is not None and record.goods_out_note_id is not None and not record.bp_shipped:
-            gid = int(record.goods_out_note_id)
+            gid = record.goods_out_note_id
             note = self.transfers.goods_out(gid)
             if note is not None and note.shipped:
                 record.bp_shipped = True  # shipped in Brightpearl by hand meanwhile: bring the units back
@@ -608,15 +556,15 @@ class InboundShipments:
                         self.transfers.undo_steps(gid, note.steps, version=note.version,
                                                   staff_id=cfg.staff_contact_id, at=self.now())
                         report.count("goods-out-steps-undone")
-                    except (BrightpearlUncertainWrite, BrightpearlValidationError):
+                    except (UncertainWrite, Refused):
                         pass  # a lost answer or a 412 (moved on meanwhile): the DELETE below tells
                 if note is not None:
                     try:
                         self.transfers.delete_goods_out(gid)
                         report.count("goods-out-deleted")
-                    except (BrightpearlUncertainWrite, BrightpearlNotFound):
+                    except (UncertainWrite, NotFound):
                         pass  # settled by reading the note again
-                    except BrightpearlValidationError as exc:
+                    except Refused as exc:
                         again = self.transfers.goods_out(gid)
                         if again is not None:
                             undo["refused"] = str(exc)[:300]
@@ -647,7 +595,7 @@ class InboundShipments:
         record.finished = True
         self._save(record)
 
-    def _bring_back(self, record: InboundShipment, cfg: GlobalSettings, report: RunReport) -> dict[str, int]:
+    def _bring_back(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> dict[str, int]:
         """Per SKU, the units of this transfer still in FBA quarantine: release, then FBA -q, source +q."""
         assert cfg.fba_warehouse_id is not None and cfg.inbound_source_warehouse_id is not None
         undo: dict[str, Any] = dict(record.undo or {})
@@ -667,7 +615,7 @@ class InboundShipments:
         return {sku: int(q) for sku, q in undo["back"].items() if q}
 
     # ------------------------------------------------------------------ emails
-    def _send_due(self, record: InboundShipment, report: RunReport, *, note: str | None = None) -> None:
+    def _send_due(self, record: Shipment, report: RunReport, *, note: str | None = None) -> None:
         view = view_of(record)
         for event in emails_due(view, transfer_planned=record.stock_transfer_id is not None):
             email = render_email(view, event)
@@ -676,7 +624,7 @@ class InboundShipments:
             if self._send(record, event, email):
                 report.emails += 1
 
-    def _send(self, record: InboundShipment, event: EmailEvent, email: Email) -> bool:
+    def _send(self, record: Shipment, event: EmailEvent, email: Email) -> bool:
         """Send once per event key. The key is claimed on the record *before* sending (conditional write),
         so a retry after a crash never sends twice; an SES error removes the claim so the next run retries."""
         if any(e.get("key") == event.key for e in record.emails_sent):
@@ -695,36 +643,3 @@ class InboundShipments:
         self._save(record)
         return True
 
-
-# ------------------------------------------------------------------------------ wiring
-def build(env: Any) -> InboundShipments:
-    """The use case with its real adapters, from an ``InboundShipmentsEnv``."""
-    from connector.adapters import store
-    from connector.adapters.amazon.factory import amazon_clients
-    from connector.adapters.amazon.inbound import AmazonInbound
-    from connector.adapters.brightpearl.factory import brightpearl_client
-    from connector.adapters.brightpearl.transfers import BrightpearlTransfers
-    from connector.adapters.email import Mailer
-    from connector.adapters.inbound_records import ShipmentRecords
-    from connector.adapters.repositories import LinkRepository, SettingsRepository
-
-    store.bind()
-    links = LinkRepository()
-    marketplaces = list(env.amazon_marketplace_ids)
-
-    def product_for(sku: str) -> int | None:
-        # FBA stock is pooled across the region's marketplaces: the first linked listing names the product.
-        for marketplace_id in marketplaces:
-            link = links.get(marketplace_id, sku)
-            if link is not None:
-                return int(link.product_id)
-        return None
-
-    return InboundShipments(
-        amazon=AmazonInbound(amazon_clients(env)),
-        transfers=BrightpearlTransfers(brightpearl_client(env)),
-        records=ShipmentRecords(),
-        settings=SettingsRepository().global_settings,
-        product_for=product_for,
-        mail=Mailer(env.ses_sender, env.alert_recipients),
-    )

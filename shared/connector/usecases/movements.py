@@ -15,20 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from pynamodb.exceptions import PutError
-
-from connector.adapters.brightpearl.client import (
-    BrightpearlError,
-    BrightpearlServerError,
-    BrightpearlThrottled,
-    BrightpearlUncertainWrite,
-    BrightpearlValidationError,
-)
-from connector.adapters.movement_store import IndexUpdate, MovementRecord, MovementStore
-from connector.adapters.repositories import GlobalSettings
+from connector.domain.errors import Conflict, PortError, Refused, Throttled, Unavailable, UncertainWrite
 from connector.domain.flatfile import LineTally
+from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import (
     APPLIED,
     DRY_RUN,
@@ -56,25 +47,12 @@ from connector.domain.returns import (
     ledger_return_decision,
     restock_decision,
 )
+from connector.domain.settings import GlobalSettings
 from connector.observability import logger
+from connector.usecases.ports import Movements, MovementStore
 
 CORRECTIONS_PER_REQUEST = 100
 RETURN_KIND = "return"
-
-
-class BrightpearlPort(Protocol):
-    def default_location(self, warehouse_id: int) -> int: ...
-    def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]: ...
-    def find_corrections(self, warehouse_id: int, refs: set[str], after_id: int,
-                         before_id: int | None = None) -> dict[str, int]: ...
-    def on_hand(self, warehouse_id: int, product_ids: list[int]) -> dict[int, int]: ...
-    def find_sales_order(self, amazon_order_id: str, field: str) -> int | None: ...
-    def order(self, order_id: int) -> dict[str, Any] | None: ...
-    def find_credit(self, external_ref: str) -> int | None: ...
-    def create_credit(self, body: dict[str, Any]) -> int: ...
-    def credit(self, credit_id: int) -> dict[str, Any] | None: ...
-    def find_goods_in(self, credit_id: int, batch_reference: str) -> int | None: ...
-    def goods_in(self, credit_id: int, body: dict[str, Any]) -> int: ...
 
 
 SkuResolver = Callable[[str], int | None]
@@ -121,7 +99,7 @@ def account(tally: LineTally, rec: MovementRecord | None, n: int, line: int) -> 
 
 
 class MovementService:
-    def __init__(self, store: MovementStore, brightpearl: BrightpearlPort, resolve_sku: SkuResolver,
+    def __init__(self, store: MovementStore, brightpearl: Movements, resolve_sku: SkuResolver,
                  settings: Callable[[], GlobalSettings], *, currency: str = "GBP",
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  batch_size: int = CORRECTIONS_PER_REQUEST) -> None:
@@ -248,9 +226,7 @@ class MovementService:
         rec.updated_at = self.clock()
         try:
             self.store.save(rec)
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
+        except Conflict:
             # Another worker moved this movement on since we read it: its record wins, and this
             # worker leaves it alone (no write to Brightpearl follows a failed save).
             logger.info("movement changed by another worker; left to it", extra={"key": rec.key})
@@ -365,7 +341,7 @@ class MovementService:
             # The figures it moves are read first, so a lost answer can be settled by reading them again.
             try:
                 before = self.bp.on_hand(wid, [it.product_id for it in chunk])
-            except BrightpearlError:
+            except PortError:
                 before = {}
         for it in chunk:
             it.rec.detail["hwm"] = hwm  # where a look-up for this write starts if its answer is lost
@@ -384,21 +360,21 @@ class MovementService:
         chunk = claimed
         try:
             ids = self.bp.post_corrections(wid, body)
-        except BrightpearlUncertainWrite as exc:
+        except UncertainWrite as exc:
             if not self._recovered(wid, [it.rec for it in chunk], index):
                 for it in chunk:
                     if it.rec.status == IN_FLIGHT:
                         self._finish(it.rec, PENDING, index, error=f"no answer from Brightpearl, not found by "
                                                                    f"reference; will send again: {exc}")
             return
-        except BrightpearlValidationError as exc:
+        except Refused as exc:
             if len(chunk) > 1:  # all or nothing: find the culprit(s), let the others through
                 for it in chunk:
                     self._post(wid, [it], index, currency)
                 return
             self._finish(chunk[0].rec, FAILED, index, error=str(exc))
             return
-        except (BrightpearlThrottled, BrightpearlError) as exc:
+        except (Throttled, PortError) as exc:
             for it in chunk:
                 self._finish(it.rec, PENDING, index, error=f"will retry: {exc}")
             return
@@ -428,7 +404,7 @@ class MovementService:
                     return self._settled_by_figures(wid, recs, index)
             else:
                 found = self.bp.find_corrections(wid, refs, after)
-        except (BrightpearlThrottled, BrightpearlError) as exc:
+        except (Throttled, PortError) as exc:
             # The look-up itself failed (Brightpearl throttling it, an outage): the write may have landed,
             # so nothing is sent again; the movements stay in flight for the hourly retry to look up again,
             # and the notification that brought them succeeds instead of being dead-lettered.
@@ -452,7 +428,7 @@ class MovementService:
         ids = [r.product_id for r in recs if r.product_id is not None and "on_hand_before" in r.detail]
         try:
             now = self.bp.on_hand(wid, ids) if ids else {}
-        except BrightpearlError:
+        except PortError:
             now = {}
         for r in recs:
             was, pid = r.detail.get("on_hand_before"), r.product_id
@@ -488,12 +464,12 @@ class MovementService:
             self._credit(rec, s, index, channel, order_ref, lines, products)
         except CreditError as exc:
             self._finish(rec, FAILED, index, error=str(exc))
-        except BrightpearlUncertainWrite as exc:
+        except UncertainWrite as exc:
             self._finish(rec, PENDING, index, error=f"no answer from Brightpearl; looked up by reference next run: "
                                                     f"{exc}")
-        except (BrightpearlThrottled, BrightpearlServerError) as exc:
+        except (Throttled, Unavailable) as exc:
             self._finish(rec, PENDING, index, error=f"will retry: {exc}")
-        except BrightpearlError as exc:
+        except PortError as exc:
             self._finish(rec, FAILED, index, error=str(exc))
 
     def _credit(self, rec: MovementRecord, s: GlobalSettings, index: IndexUpdate, channel: str, order_ref: str,
@@ -529,7 +505,7 @@ class MovementService:
         if credit_id is None:
             try:
                 credit_id = self.bp.create_credit(self._credit_body(rec.ref, order, rows))
-            except BrightpearlUncertainWrite:
+            except UncertainWrite:
                 credit_id = self.bp.find_credit(rec.ref)
                 if credit_id is None:
                     raise
@@ -548,7 +524,7 @@ class MovementService:
                     return
                 try:
                     goods_in = self.bp.goods_in(int(credit_id), body)
-                except BrightpearlUncertainWrite:
+                except UncertainWrite:
                     goods_in = self.bp.find_goods_in(int(credit_id), rec.ref)
                     if goods_in is None:
                         raise

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from connector.domain.errors import NotFound
+from connector.domain.fba_reconciliation import AmazonFba
 from connector.domain.listings import ListingLookup, PatchOutcome, QuantityUpdate
 from connector.domain.shipments import AmazonItem, AmazonShipment, LedgerDocument, LedgerReceipt
 
@@ -137,3 +138,16 @@ class FakeInbound:
 
     def ledger_receipts(self, document: LedgerDocument, shipment_ids: Iterable[str]) -> list[LedgerReceipt]:
         return []
+
+
+@dataclass
+class FakeFbaInventory:
+    """Amazon's FBA quantities per marketplace pool and SKU (getInventorySummaries)."""
+
+    pools: dict[str, dict[str, AmazonFba]] = field(default_factory=dict)
+
+    def hold(self, marketplace_id: str, sku: str, fulfillable: int) -> None:
+        self.pools.setdefault(marketplace_id, {})[sku] = AmazonFba(sku, fulfillable=fulfillable)
+
+    def summaries(self, marketplace_id: str) -> list[AmazonFba]:
+        return list(self.pools.get(marketplace_id, {}).values())

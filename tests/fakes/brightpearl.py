@@ -14,7 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from connector.domain.errors import Refused, UncertainWrite
+from connector.domain.movements import StockCorrection
 from connector.domain.quantities import Composition
+from connector.domain.returns import CreditRow
 from connector.domain.shipments import GoodsOutNote, Transfer
 
 
@@ -102,21 +104,22 @@ class FakeBrightpearl:
     def default_location(self, warehouse_id: int) -> int:
         return warehouse_id * 10
 
-    def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]:
+    def post_corrections(self, warehouse_id: int, corrections: list[StockCorrection]) -> list[int]:
         self.attempts.append("post_corrections")
         after = dict(self.on_hand_of)
         for c in corrections:
-            key = (warehouse_id, int(c["productId"]))
-            after[key] = after.get(key, 0) + int(c["quantity"])
+            key = (warehouse_id, c.product_id)
+            after[key] = after.get(key, 0) + c.quantity
             if after[key] < 0:
-                raise Refused(f"fake Brightpearl: product {c['productId']} would go below zero in {warehouse_id}")
-            if int(c["quantity"]) > 0 and "cost" not in c:
+                raise Refused(f"fake Brightpearl: product {c.product_id} would go below zero in {warehouse_id}")
+            if c.quantity > 0 and c.cost_currency is None:
                 raise Refused("fake Brightpearl: a correction that adds units needs a cost")
         self.on_hand_of = after
         ids = []
         for c in corrections:
-            self.corrections.append(Correction(self._id(), warehouse_id, int(c["productId"]), int(c["quantity"]),
-                                               str(c["reason"]), c.get("cost")))
+            self.corrections.append(Correction(self._id(), warehouse_id, c.product_id, c.quantity, c.reason,
+                                               None if c.cost_currency is None else
+                                               {"currency": c.cost_currency, "value": 0}))
             ids.append(self.corrections[-1].note_id)
         self._landed("post_corrections")
         return ids
@@ -138,7 +141,8 @@ class FakeBrightpearl:
     def find_credit(self, external_ref: str) -> int | None:
         return None
 
-    def create_credit(self, body: dict[str, Any]) -> int:
+    def create_credit(self, ref: str, order: dict[str, Any], rows: list[CreditRow], *, placed_on: datetime,
+                      currency: str) -> int:
         raise Refused("fake Brightpearl: sales credits are not modelled")
 
     def credit(self, credit_id: int) -> dict[str, Any] | None:
@@ -147,7 +151,8 @@ class FakeBrightpearl:
     def find_goods_in(self, credit_id: int, batch_reference: str) -> int | None:
         return None
 
-    def goods_in(self, credit_id: int, body: dict[str, Any]) -> int:
+    def goods_in(self, credit_id: int, ref: str, warehouse_id: int, order: dict[str, Any], rows: list[CreditRow],
+                 sellable: set[int], *, received_on: datetime, currency: str) -> int | None:
         raise Refused("fake Brightpearl: goods-in notes are not modelled")
 
     # ------------------------------------------------------------------ Transfers
@@ -215,14 +220,13 @@ class FakeBrightpearl:
         n.version += 1
 
     def remove_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str) -> int:
-        (nid,) = self.post_corrections(warehouse_id, [{"productId": product_id, "quantity": -quantity,
-                                                       "reason": reason}])
+        (nid,) = self.post_corrections(warehouse_id, [StockCorrection(product_id, -quantity, 0, reason)])
         return nid
 
     def add_stock(self, warehouse_id: int, product_id: int, quantity: int, *, reason: str,
                   cost: Mapping[str, Any]) -> int:
-        (nid,) = self.post_corrections(warehouse_id, [{"productId": product_id, "quantity": quantity,
-                                                       "reason": reason, "cost": dict(cost)}])
+        (nid,) = self.post_corrections(warehouse_id, [StockCorrection(product_id, quantity, 0, reason,
+                                                                      str(cost.get("currency", "GBP")))])
         return nid
 
     def figures(self, product_ids: Iterable[int], warehouse_id: int) -> dict[int, dict[str, int]]:

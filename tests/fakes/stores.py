@@ -16,7 +16,7 @@ from connector.domain.inbound import Shipment
 from connector.domain.mfn_sync import ChannelRule, LinkView
 from connector.domain.settings import ChannelSettings, GlobalSettings, channel_rules, listing_id
 
-__all__ = ["FakeJob", "FakeLink", "FakeLinks", "FakeReportJobs", "FakeSettings", "FakeShipments",
+__all__ = ["FakeJob", "FakeLink", "FakeLinks", "FakeReconciliations", "FakeReportJobs", "FakeSettings", "FakeShipments",
            "InMemoryMovementStore"]
 
 
@@ -229,3 +229,38 @@ class FakeShipments(Versioned):
 
     def max_transfer_id(self) -> int:
         return max((s.stock_transfer_id for s in self.items.values() if s.stock_transfer_id is not None), default=0)
+
+
+class FakeReconciliations:
+    """FBA reconciliations: headers, their lines (copied, as the table's chunks are), the latest id, items."""
+
+    def __init__(self) -> None:
+        self.headers: dict[str, dict[str, Any]] = {}
+        self.saved_lines: dict[str, list[Any]] = {}
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def save(self, rid: str, header: dict[str, Any], lines: list[Any]) -> None:
+        self.saved_lines[rid] = copy.deepcopy(lines)
+        self.headers[rid] = {**copy.deepcopy(header), "chunks": 1}
+        self.set_item("recon#latest", {"id": rid})
+
+    def header(self, rid: str) -> dict[str, Any] | None:
+        return copy.deepcopy(self.headers.get(rid))
+
+    def lines(self, rid: str, chunks: int) -> list[Any]:
+        return copy.deepcopy(self.saved_lines.get(rid, []))
+
+    def latest(self) -> str | None:
+        return self.item("recon#latest").get("id")
+
+    def update_header(self, rid: str, fn: Any) -> dict[str, Any]:
+        if rid not in self.headers:
+            raise KeyError(rid)
+        self.headers[rid] = fn(copy.deepcopy(self.headers[rid]))
+        return copy.deepcopy(self.headers[rid])
+
+    def item(self, key: str) -> dict[str, Any]:
+        return copy.deepcopy(self.items.get(key, {}))
+
+    def set_item(self, key: str, value: dict[str, Any]) -> None:
+        self.items[key] = copy.deepcopy(value)

@@ -7,9 +7,9 @@ Items are converted to and from the domain's ``Shipment`` here and nowhere else;
 
 from __future__ import annotations
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from connector.adapters.store import InboundShipment, ItemConflict, ShipmentSku, is_conditional
+from connector.adapters.store import InboundShipment, ShipmentSku, conflict_as
 from connector.domain.inbound import Line, Shipment
 
 # Attributes copied as they are, both ways (the lines, ints and version are converted below).
@@ -65,12 +65,8 @@ class ShipmentRecords:
         # VersionAttribute makes this a conditional write: two overlapping runs cannot both act on one
         # shipment (the loser fails on that shipment and the next run starts from the winner's state).
         item = item_of(record)
-        try:
+        with conflict_as(f"shipment {record.shipment_id!r}"):
             item.save()
-        except PutError as exc:
-            if is_conditional(exc):
-                raise ItemConflict(f"shipment {record.shipment_id!r} changed since it was read") from exc
-            raise
         record.version = _int(item.version)
 
     def open(self) -> list[Shipment]:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from connector.adapters.store import ItemConflict, ReportJob, StockMovement, is_conditional
+from connector.adapters.store import ReportJob, StockMovement, conflict_as
 from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
 from connector.usecases.ports import MovementStore
@@ -163,12 +163,8 @@ class DynamoMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
-        try:
+        with conflict_as(f"movement {rec.key!r}"):
             self._fill(item, rec).save()
-        except PutError as exc:
-            if is_conditional(exc):
-                raise ItemConflict(f"movement {rec.key!r} changed since it was read") from exc
-            raise
         if rec.status in FINAL:
             self._items.pop(rec.key, None)  # finished: keep memory flat on a large report
         else:

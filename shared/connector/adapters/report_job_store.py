@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from connector.adapters.store import ItemConflict, ReportJob, is_conditional
+from connector.adapters.store import ReportJob, conflict_as
 
 
 class DynamoReportJobStore:
@@ -25,12 +25,8 @@ class DynamoReportJobStore:
         return ReportJob(job_id, **fields)
 
     def save(self, job: ReportJob) -> None:
-        try:
+        with conflict_as(f"report job {job.job_id!r}"):
             job.save()
-        except PutError as exc:
-            if is_conditional(exc):
-                raise ItemConflict(f"report job {job.job_id!r} changed since it was read") from exc
-            raise
 
     def by_report_id(self, report_id: str) -> ReportJob | None:
         for job in ReportJob.by_report_id.query(report_id):

@@ -114,6 +114,13 @@ class Shipment:
         """The lines under the table's name for them (one per SKU)."""
         return self.lines
 
+    def set_line(self, sku: str, **changes: int) -> None:
+        for i, ln in enumerate(self.lines):
+            if ln.sku == sku:
+                self.lines[i] = replace(ln, **changes)  # type: ignore[arg-type]
+                return
+        raise KeyError(sku)
+
 
 # Where a received figure came from (named per SKU in the emails).
 SOURCE_V0 = "v0"  # getShipmentItems QuantityReceived

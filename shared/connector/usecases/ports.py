@@ -11,18 +11,28 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from connector.domain.email import Email
-from connector.domain.fba_reconciliation import AmazonFba, Line
-from connector.domain.listings import ListingLookup, PatchOutcome, QuantityUpdate
-from connector.domain.mfn_sync import ChannelRule, LinkView
-from connector.domain.movement_records import IndexUpdate, MovementRecord
-from connector.domain.movements import DeemedClaims, StockCorrection
-from connector.domain.quantities import Composition
-from connector.domain.returns import CreditRow
-from connector.domain.settings import ChannelSettings, GlobalSettings
-from connector.domain.shipments import AmazonItem, AmazonShipment, GoodsOutNote, LedgerDocument, LedgerReceipt, Transfer
+# Names for the annotations only: importing the ports (the webhook receiver does) costs no domain module.
+if TYPE_CHECKING:
+    from connector.domain.email import Email
+    from connector.domain.fba_reconciliation import AmazonFba, Line
+    from connector.domain.listings import ListingLookup, PatchOutcome, QuantityUpdate
+    from connector.domain.mfn_sync import ChannelRule, LinkView
+    from connector.domain.movement_records import IndexUpdate, MovementRecord
+    from connector.domain.movements import DeemedClaims, StockCorrection
+    from connector.domain.quantities import Composition
+    from connector.domain.returns import CreditRow
+    from connector.domain.settings import ChannelSettings, GlobalSettings
+    from connector.domain.shipments import (
+        AmazonItem,
+        AmazonShipment,
+        GoodsOutNote,
+        LedgerDocument,
+        LedgerReceipt,
+        Transfer,
+    )
+
 
 # ---------------------------------------------------------------------------------------------- Brightpearl
 

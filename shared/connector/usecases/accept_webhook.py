@@ -8,11 +8,13 @@ retry (we could not queue the change, so nothing is lost).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.domain.errors import Unavailable
 from connector.domain.webhooks import WebhookBodyError, parse_webhook_body, token_matches
-from connector.usecases.ports import Queue
+
+if TYPE_CHECKING:  # the webhook receiver's cold start does not build the ports' Protocol classes
+    from connector.usecases.ports import Queue
 
 
 @dataclass(frozen=True)

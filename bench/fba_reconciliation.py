@@ -26,8 +26,9 @@ LIMIT, WINDOW = 200, 6.0
 
 def main() -> None:
     os.environ.update(QUIET)  # before the layer is imported: its INFO logs would bury the figures
+    from connector import wiring
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
-    from connector.wiring_fba_reconciliation import from_environment
+    from connector.config import FbaReconciliationEnv, load
     from simulators.spapi.demo import UK
 
     rng = random.Random(7)
@@ -50,7 +51,7 @@ def main() -> None:
     print(f"fba_reconciliation: {N_SKUS} linked FBA SKUs, {expected} drifted; Brightpearl limit {LIMIT} per "
           f"{WINDOW:.0f}s (60 s scaled 1:10); set up in {time.monotonic() - t0:.0f}s")
 
-    recon = from_environment()
+    recon = wiring.fba_reconciliation(wiring.Parts(load(FbaReconciliationEnv)))
     t1 = time.monotonic()
     requested = recon.start(trigger="schedule")
     amazon.clock.advance(120)

@@ -42,9 +42,9 @@ def _seed_brightpearl(rng: random.Random) -> dict:
 
 def main() -> None:
     os.environ.update(QUIET)  # before the layer is imported: its INFO logs would bury the figures
+    from connector import wiring
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from connector.config import MfnSyncEnv, load
-    from connector.wiring import nightly
     from simulators.spapi.demo import UK
 
     rng = random.Random(42)
@@ -59,7 +59,7 @@ def main() -> None:
     print(f"mfn_nightly: {N_LISTINGS} linked listings ({N_BUNDLES} bundles), {len(WAREHOUSES)} warehouses; "
           f"Brightpearl limit {LIMIT} per {WINDOW:.0f}s (60 s scaled 1:10); set up in {time.monotonic() - t0:.0f}s")
 
-    job = nightly(load(MfnSyncEnv))
+    job = wiring.nightly(wiring.Parts(load(MfnSyncEnv)))
     t1 = time.monotonic()
     job.start()
     amazon.clock.advance(120)

@@ -147,11 +147,8 @@ class LocalStack:
         The layer's modules stay imported across ``forget_loaded()`` (they are shared), so their own
         caches are emptied here too.
         """
-        from connector import wiring_movements
-
         _forget_credentials()
-        wiring_movements._notified_jobs.cache_clear()
-        runtime.forget_loaded()
+        runtime.forget_loaded()  # each handler module holds its Parts and cached use cases
 
     # ------------------------------------------------------------------ lifetime
     def stop(self) -> None:
@@ -260,8 +257,8 @@ def _export(cleanup: ExitStack, values: Mapping[str, str]) -> None:
 
 
 def _patch_movements_clock(cleanup: ExitStack, now: Callable[[], Any]) -> None:
-    from connector import wiring_movements
+    from connector import wiring
 
-    saved = wiring_movements.CLOCK
-    wiring_movements.CLOCK = now
-    cleanup.callback(setattr, wiring_movements, "CLOCK", saved)
+    saved = wiring.CLOCK
+    wiring.CLOCK = now
+    cleanup.callback(setattr, wiring, "CLOCK", saved)

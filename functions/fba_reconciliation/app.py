@@ -5,22 +5,24 @@ FBA warehouse and emails the report (or requests the MYI report for a large cata
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector.config import load
+from connector import wiring
+from connector.config import FbaReconciliationEnv, load
 from connector.observability import logger, metrics, tracer
-from connector.wiring_fba_reconciliation import FbaReconciliation, FbaReconciliationEnv
 
-ENV = load(FbaReconciliationEnv)
+if TYPE_CHECKING:
+    from connector.usecases.fba_reconciliation import FbaReconciliation
+
+ENV = load(FbaReconciliationEnv)  # fails the cold start naming any missing variable
+PARTS = wiring.Parts(ENV)
 
 
 @cache
-def _service() -> FbaReconciliation:
-    from connector.wiring_fba_reconciliation import fba_reconciliation
-
-    return fba_reconciliation(ENV)
+def build() -> FbaReconciliation:
+    return wiring.fba_reconciliation(PARTS)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -29,9 +31,9 @@ def _service() -> FbaReconciliation:
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
     if action == "start":
-        out = _service().start(trigger="schedule")
+        out = build().start(trigger="schedule")
     elif action == "poll":
-        out = _service().poll()
+        out = build().poll()
     else:
         raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
     return {k: v for k, v in out.items() if k != "top"}

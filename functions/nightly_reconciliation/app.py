@@ -4,24 +4,33 @@ notifications function)."""
 
 from __future__ import annotations
 
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector import wiring
 from connector.config import MfnSyncEnv, load
 from connector.observability import logger, metrics, tracer
 
+if TYPE_CHECKING:
+    from connector.usecases.nightly import NightlyReconciliation
+
 ENV = load(MfnSyncEnv)
+PARTS = wiring.Parts(ENV)
+
+
+@cache
+def build() -> NightlyReconciliation:
+    return wiring.nightly(PARTS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    from connector.wiring import nightly
-
     action = (event or {}).get("action", "start")
-    job = nightly(ENV)
+    job = build()
     if action == "poll":
         return {"polled": job.poll()}
     if action == "start":

@@ -3,27 +3,41 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector import wiring_movements as movements
+from connector import wiring
 from connector.config import MfnSyncEnv, load
 from connector.domain.notifications import Notification
+from connector.domain.reports import SPECS_BY_TYPE
 from connector.observability import logger, metrics, tracer
 from connector.usecases.mfn_sync import MfnSync
 from connector.usecases.notifications import NotificationRouter
 
+if TYPE_CHECKING:
+    from connector.usecases.nightly import NightlyReconciliation
+    from connector.usecases.report_jobs import ReportJobs
+
 ENV = load(MfnSyncEnv)
+PARTS = wiring.Parts(ENV)
 
 
 @cache
 def mfn_sync() -> MfnSync:
-    from connector.wiring import mfn_sync as build
+    return wiring.mfn_sync(PARTS)
 
-    return build(ENV)
+
+@cache
+def nightly() -> NightlyReconciliation:
+    return wiring.nightly(PARTS, sync=mfn_sync())
+
+
+@cache
+def report_jobs() -> ReportJobs:
+    return wiring.report_jobs(PARTS)
 
 
 def listings_feed_finished(n: Notification) -> Any:
@@ -33,11 +47,18 @@ def listings_feed_finished(n: Notification) -> Any:
 
 
 def listings_report_finished(n: Notification) -> Any:
-    from connector.wiring import nightly
+    p = n.payload.get("reportProcessingFinishedNotification") or {}
+    return nightly().report_finished(str(p["reportId"]), p.get("reportDocumentId"),
+                                     str(p.get("processingStatus", "")))
+
+
+def movements_report_finished(n: Notification) -> Any:
+    """A movements report is ready: its job is looked up first, so a stranger's report builds no client."""
+    from connector.usecases.report_jobs import report_finished
 
     p = n.payload.get("reportProcessingFinishedNotification") or {}
-    return nightly(ENV).report_finished(str(p["reportId"]), p.get("reportDocumentId"),
-                                        str(p.get("processingStatus", "")))
+    return report_finished(PARTS.report_jobs_store, report_jobs, str(p["reportId"]),
+                           str(p.get("processingStatus", "")), p.get("reportDocumentId"))
 
 
 def _report_type(n: Notification) -> str:
@@ -56,7 +77,8 @@ ROUTER.register("FEED_PROCESSING_FINISHED", listings_feed_finished,
                 when=lambda n: _feed_type(n) == "JSON_LISTINGS_FEED")
 ROUTER.register("REPORT_PROCESSING_FINISHED", listings_report_finished,
                 when=lambda n: _report_type(n) == "GET_MERCHANT_LISTINGS_ALL_DATA")
-ROUTER.register("REPORT_PROCESSING_FINISHED", movements.report_finished, when=movements.is_movements_report)
+ROUTER.register("REPORT_PROCESSING_FINISHED", movements_report_finished,
+                when=lambda n: _report_type(n) in SPECS_BY_TYPE)
 
 
 @tracer.capture_method

@@ -5,34 +5,35 @@ send the daily digest. Also answers ``{"action": "explain", "sku": "…"}``: eve
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from connector.config import load
+from connector import wiring
+from connector.config import MovementsEnv, load
 from connector.observability import logger, metrics
-from connector.wiring_movements import MovementsEnv
+
+if TYPE_CHECKING:
+    from connector.usecases.report_jobs import ReportJobs
 
 ENV = load(MovementsEnv)
+PARTS = wiring.Parts(ENV)
 
 
 @cache
-def _jobs() -> Any:
-    from connector.wiring_movements import report_jobs
-
-    return report_jobs(ENV)
+def build() -> ReportJobs:
+    return wiring.report_jobs(PARTS)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from connector.usecases.movements_digest import send_daily_digest
-    from connector.wiring_movements import clock, mailer
 
-    jobs = _jobs()
+    jobs = build()
     if event.get("action") == "explain":
         return {"sku": event["sku"], "movements": jobs.movements.explain(str(event["sku"]))}
     out = jobs.run_schedule()
-    out["digest_sent"] = send_daily_digest(jobs.movements.store, mailer(ENV), clock)
+    out["digest_sent"] = send_daily_digest(jobs.movements.store, PARTS.report_jobs_store, PARTS.mailer, wiring.clock)
     logger.info("report schedule ran", extra=out)
     return out

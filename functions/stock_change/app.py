@@ -12,19 +12,19 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector import wiring
 from connector.config import MfnSyncEnv, load
 from connector.domain.idsets import IdSetError, parse_id_set
 from connector.observability import logger, metrics, tracer
 from connector.usecases.mfn_sync import MfnSync
 
 ENV = load(MfnSyncEnv)
+PARTS = wiring.Parts(ENV)
 
 
 @cache
-def sync() -> MfnSync:
-    from connector.wiring import mfn_sync
-
-    return mfn_sync(ENV)
+def build() -> MfnSync:
+    return wiring.mfn_sync(PARTS)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -51,7 +51,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(correlation_ids=correlation_ids)
     if product_ids:
         try:
-            report = sync().products_changed(product_ids)
+            report = build().products_changed(product_ids)
             logger.info("stock change synced", extra={"products": len(product_ids), **report.plan,
                                                        "ignored_products": report.ignored_products,
                                                        # the reasons, not just a count (first ten SKUs)

@@ -94,9 +94,21 @@ def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) 
         raise ConfigError(f"{model.__name__}: " + "; ".join(problems)) from None
 
 
-class MfnSyncEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
+class ConnectorEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
+    """Brightpearl, Amazon and email together: what every function but the webhook receiver reads."""
+
+
+class MfnSyncEnv(ConnectorEnv):
     """Merchant-fulfilled sync: reads Brightpearl, pushes to Amazon, emails warnings."""
 
 
-class InboundShipmentsEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
+class InboundShipmentsEnv(ConnectorEnv):
     """FBA inbound shipments: polls Amazon, writes Brightpearl transfers, emails discrepancies."""
+
+
+class MovementsEnv(ConnectorEnv):
+    """Report requests and REPORT_PROCESSING_FINISHED: Amazon reports in, Brightpearl movements out."""
+
+
+class FbaReconciliationEnv(ConnectorEnv):
+    """Reads Amazon FBA inventory and the Brightpearl FBA warehouse, writes corrections, emails the report."""

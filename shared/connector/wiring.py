@@ -1,38 +1,220 @@
-"""Builds use cases with their real adapters from a Lambda's environment (once per cold start)."""
+"""The composition root: the one module that builds real adapters and plugs them into the use cases.
+
+A handler makes one :class:`Parts` from its environment at import (nothing is built yet) and caches
+its use case with ``functools.cache`` over one builder below, so a container builds each client once
+(on first use) and each use case once. Adapters are imported inside the properties: the webhook
+receiver never imports this module, and the others pay for SP-API or pynamodb only when they use them.
+"""
 
 from __future__ import annotations
 
-from connector.adapters import store
-from connector.adapters.amazon.factory import amazon_clients
-from connector.adapters.amazon.listings import AmazonListings
-from connector.adapters.brightpearl.catalog import BrightpearlCatalog
-from connector.adapters.brightpearl.factory import brightpearl_client
-from connector.adapters.email import Mailer
-from connector.adapters.repositories import LinkRepository, SettingsRepository
-from connector.config import MfnSyncEnv
-from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
-from connector.usecases.nightly import NightlyReconciliation
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from connector.config import ConnectorEnv
+
+if TYPE_CHECKING:
+    from connector.adapters.amazon.client import AmazonClients
+    from connector.adapters.brightpearl.client import BrightpearlClient
+    from connector.adapters.email import Mailer
+    from connector.adapters.report_job_store import DynamoReportJobStore
+    from connector.adapters.repositories import LinkRepository, SettingsRepository
+    from connector.usecases.fba_reconciliation import FbaReconciliation
+    from connector.usecases.inbound_shipments import InboundShipments
+    from connector.usecases.mfn_sync import MfnSync
+    from connector.usecases.movements import MovementService
+    from connector.usecases.nightly import NightlyReconciliation
+    from connector.usecases.operator import Operator
+    from connector.usecases.ports import MovementStore
+    from connector.usecases.report_jobs import ReportJobs
 
 
-def mfn_sync(env: MfnSyncEnv) -> MfnSync:
-    store.bind()
-    settings = SettingsRepository()
-    return MfnSync(
-        catalog=BrightpearlCatalog(brightpearl_client(env)),
-        links=LinkRepository(),
-        settings=settings,
-        listings=AmazonListings(amazon_clients(env), env.amazon_seller_id),
-        marketplace_ids=env.amazon_marketplace_ids,
-        notifier=EmailConflictNotifier(Mailer(env.ses_sender, env.alert_recipients), settings),
-    )
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
-def nightly(env: MfnSyncEnv) -> NightlyReconciliation:
+# The connector's clock (movements, report windows, reconciliation). Production reads the system time;
+# end-to-end tests point it at the Amazon simulator's simulated clock (the one thing they patch), so
+# report windows and cadences line up.
+CLOCK: Callable[[], datetime] = _now
+
+
+def clock() -> datetime:
+    return CLOCK()
+
+
+class Parts:
+    """What one container shares: clients, stores and the mailer, each built on first use, once."""
+
+    def __init__(self, env: ConnectorEnv) -> None:
+        self.env = env
+
+    @cached_property
+    def bound(self) -> bool:
+        from connector.adapters import store
+
+        store.bind()  # binding drops pynamodb's connections: once per container, not once per message
+        return True
+
+    @cached_property
+    def brightpearl(self) -> BrightpearlClient:
+        from connector.adapters.brightpearl.factory import brightpearl_client
+
+        return brightpearl_client(self.env)
+
+    @cached_property
+    def amazon(self) -> AmazonClients:
+        from connector.adapters.amazon.factory import amazon_clients
+
+        return amazon_clients(self.env)
+
+    @cached_property
+    def amazon_on_clock(self) -> AmazonClients:
+        """SP-API paced on the connector's clock (report quotas), not the process's monotonic one: kept
+        apart from :attr:`amazon`, whose pacing must not follow a simulated clock that tests freeze."""
+        from connector.adapters.amazon.factory import amazon_clients
+
+        amazon = amazon_clients(self.env)
+        amazon.clock = lambda: clock().timestamp()
+        return amazon
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        from connector.adapters.email import Mailer
+
+        return Mailer(self.env.ses_sender, self.env.alert_recipients)
+
+    @cached_property
+    def links(self) -> LinkRepository:
+        from connector.adapters.repositories import LinkRepository
+
+        assert self.bound
+        return LinkRepository()
+
+    @cached_property
+    def settings(self) -> SettingsRepository:
+        from connector.adapters.repositories import SettingsRepository
+
+        assert self.bound
+        return SettingsRepository()
+
+    @cached_property
+    def report_jobs_store(self) -> DynamoReportJobStore:
+        from connector.adapters.report_job_store import DynamoReportJobStore
+
+        assert self.bound
+        return DynamoReportJobStore()
+
+    def sku_resolver(self, *, remember: bool) -> Callable[[str], int | None]:
+        """Amazon SKU → linked Brightpearl product, trying the stack's marketplaces in order (FBA stock
+        is pooled across a region's marketplaces: the first linked listing names the product).
+        ``remember`` keeps found links for the resolver's life (a report of many rows of few SKUs)."""
+        links, marketplaces = self.links, list(self.env.amazon_marketplace_ids)
+        found_before: dict[str, int] = {}
+
+        def resolve(sku: str) -> int | None:
+            if sku in found_before:
+                return found_before[sku]
+            for mid in marketplaces:
+                link = links.get(mid, sku)
+                if link is not None:
+                    if remember:
+                        found_before[sku] = int(link.product_id)
+                    return int(link.product_id)
+            return None  # never remembered: a link made meanwhile is seen on the next look-up
+
+        return resolve
+
+
+# ---------------------------------------------------------------------------------------------- builders
+
+
+def mfn_sync(parts: Parts) -> MfnSync:
+    from connector.adapters.amazon.listings import AmazonListings
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
+    from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
+
+    return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=parts.links, settings=parts.settings,
+                   listings=AmazonListings(parts.amazon, parts.env.amazon_seller_id),
+                   marketplace_ids=parts.env.amazon_marketplace_ids,
+                   notifier=EmailConflictNotifier(parts.mailer, parts.settings))
+
+
+def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
+    """``sync``: the container's merchant-fulfilled sync when it has one already (notifications)."""
     from connector.adapters.amazon.reports import AmazonReports
+    from connector.usecases.nightly import NightlyReconciliation
 
-    sync = mfn_sync(env)
-    amazon = amazon_clients(env)
+    amazon = parts.amazon  # one SP-API client for the sync and the report
     return NightlyReconciliation(
-        sync=sync, reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces), links=LinkRepository(),
-        settings=SettingsRepository(), mailer=Mailer(env.ses_sender, env.alert_recipients),
-        marketplace_ids=env.amazon_marketplace_ids)
+        sync=sync or mfn_sync(parts), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
+        links=parts.links, settings=parts.settings, mailer=parts.mailer,
+        marketplace_ids=parts.env.amazon_marketplace_ids)
+
+
+def movement_service(parts: Parts, store: MovementStore | None = None) -> MovementService:
+    """The movements use case (report rows → Brightpearl corrections and credits); ``store`` wraps the
+    movement store (FBA reconciliation observes it)."""
+    from connector.adapters.brightpearl.movements import BrightpearlMovements
+    from connector.adapters.movement_store import DynamoMovementStore
+    from connector.usecases.movements import MovementService
+
+    assert parts.bound
+    return MovementService(store or DynamoMovementStore(), BrightpearlMovements(parts.brightpearl),
+                           parts.sku_resolver(remember=True), parts.settings.global_settings, clock=clock)
+
+
+def report_jobs(parts: Parts) -> ReportJobs:
+    from connector.adapters.amazon.reports import AmazonReports
+    from connector.usecases.report_jobs import ReportJobs
+
+    return ReportJobs(AmazonReports(parts.amazon_on_clock, parts.env.amazon_marketplace_ids),
+                      movement_service(parts), parts.report_jobs_store, clock=clock)
+
+
+def fba_reconciliation(parts: Parts) -> FbaReconciliation:
+    from connector.adapters.amazon.inbound import AmazonInbound
+    from connector.adapters.amazon.inventory import AmazonFbaInventory
+    from connector.adapters.amazon.reports import AmazonReports
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
+    from connector.adapters.inbound_records import ShipmentRecords
+    from connector.adapters.movement_store import DynamoMovementStore
+    from connector.adapters.reconciliation_store import ReconciliationStore
+    from connector.usecases.fba_reconciliation import FbaReconciliation
+    from connector.usecases.observing_store import ObservingStore
+
+    amazon = parts.amazon
+    observed = ObservingStore(DynamoMovementStore())
+    # Corrections go through the movements service: same keys, batching, governor, recovery and audit.
+    return FbaReconciliation(
+        links=parts.links.all, marketplace_ids=parts.env.amazon_marketplace_ids,
+        inventory=AmazonFbaInventory(amazon), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
+        catalog=BrightpearlCatalog(parts.brightpearl), shipments=ShipmentRecords().open,
+        inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
+        settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
+
+
+def inbound_shipments(parts: Parts) -> InboundShipments:
+    from connector.adapters.amazon.inbound import AmazonInbound
+    from connector.adapters.brightpearl.transfers import BrightpearlTransfers
+    from connector.adapters.inbound_records import ShipmentRecords
+    from connector.usecases.inbound_shipments import InboundShipments
+
+    assert parts.bound
+    return InboundShipments(
+        amazon=AmazonInbound(parts.amazon), transfers=BrightpearlTransfers(parts.brightpearl),
+        records=ShipmentRecords(), settings=parts.settings.global_settings,
+        # not remembered: a run may follow a re-link made since the last one in this container
+        product_for=parts.sku_resolver(remember=False), mail=parts.mailer)
+
+
+def operator(parts: Parts) -> Operator:
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
+    from connector.usecases.operator import Operator
+
+    return Operator(sync=mfn_sync(parts), links=parts.links, settings=parts.settings,
+                    seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
+                    fba_reconciliation=lambda: fba_reconciliation(parts))
+

@@ -140,10 +140,10 @@ def test_fba_listing_is_never_pushed(world):
 
 def test_sync_off_pushes_nothing_and_switching_on_pushes_every_listing(world):
     bp, amazon, aws = world
+    from connector import wiring
     from connector.config import MfnSyncEnv, load
-    from connector.wiring import mfn_sync
 
-    sync = mfn_sync(load(MfnSyncEnv))
+    sync = wiring.mfn_sync(wiring.Parts(load(MfnSyncEnv)))
     sync.set_sync(UK, False)
     bp.adjust_on_hand(1008, 2, 3)
     settle(bp, aws)

@@ -10,6 +10,7 @@ from sp_api.auth import access_token_client
 from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from connector.adapters.amazon.reports import AmazonReports
 from connector.adapters.movement_store import InMemoryMovementStore
+from connector.adapters.report_job_store import DynamoReportJobStore
 from connector.adapters.repositories import GlobalSettings
 from connector.adapters.store import ReportJob
 from connector.domain.reports import ReportSpec
@@ -48,7 +49,8 @@ def jobs(sim, store=None) -> ReportJobs:
     settings = GlobalSettings.model_validate({"fba_warehouse_id": 7, "dry_run": True})
     movements = MovementService(store or InMemoryMovementStore(), NoBrightpearl(), {"TEA": 1}.get,  # type: ignore[arg-type]
                                 lambda: settings, clock=sim.clock.now)
-    return ReportJobs(AmazonReports(clients, [UK]), movements, specs=[SPEC], clock=sim.clock.now)
+    return ReportJobs(AmazonReports(clients, [UK]), movements, DynamoReportJobStore(), specs=[SPEC],
+                      clock=sim.clock.now)
 
 
 def cursor():

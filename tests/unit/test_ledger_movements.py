@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from connector.adapters.brightpearl.client import BrightpearlValidationError
-from connector.adapters.movement_store import InMemoryMovementStore
-from connector.adapters.repositories import GlobalSettings
-from connector.domain.movements import StockChange
+from connector.domain.errors import Refused
+from connector.domain.movements import StockChange, StockCorrection
+from connector.domain.settings import GlobalSettings
 from connector.usecases.movements import MovementService
+from tests.fakes import InMemoryMovementStore
 
 
 class FakeBrightpearl:
@@ -23,13 +23,13 @@ class FakeBrightpearl:
     def default_location(self, warehouse_id: int) -> int:
         return 1
 
-    def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]:
+    def post_corrections(self, warehouse_id: int, corrections: list[StockCorrection]) -> list[int]:
         self.requests += 1
         after = dict(self.stock)
         for c in corrections:
-            after[c["productId"]] = after.get(c["productId"], 0) + c["quantity"]
-            if after[c["productId"]] < 0:
-                raise BrightpearlValidationError("POST", "stock-correction", 400, ["WHSB-023"], "not available")
+            after[c.product_id] = after.get(c.product_id, 0) + c.quantity
+            if after[c.product_id] < 0:
+                raise Refused("fake Brightpearl: stock-correction → 400 [WHSB-023]: not available")
         self.stock = after
         ids = []
         for c in corrections:
@@ -39,7 +39,7 @@ class FakeBrightpearl:
         return ids
 
     def find_corrections(self, warehouse_id, refs, after_id, before_id=None):
-        return {r: i for i, c in self.notes.items() for r in refs if f"[{r}]" in c["reason"]}
+        return {r: i for i, c in self.notes.items() for r in refs if f"[{r}]" in c.reason}
 
     def on_hand(self, warehouse_id, product_ids):
         return {p: self.stock.get(p, 0) for p in product_ids}

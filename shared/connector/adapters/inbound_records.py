@@ -1,29 +1,76 @@
-"""The Shipments table: one item per Amazon inbound shipment (the use case's memory between runs)."""
+"""The Shipments table: one item per Amazon inbound shipment (the use case's memory between runs).
+
+Items are converted to and from the domain's ``Shipment`` here and nowhere else; the item's
+``VersionAttribute`` travels on ``Shipment.version``, and a save that lost the race raises the port-level
+``Conflict``.
+"""
 
 from __future__ import annotations
 
 from pynamodb.exceptions import DoesNotExist
 
-from connector.adapters.store import InboundShipment
+from connector.adapters.store import InboundShipment, ShipmentSku, conflict_as
+from connector.domain.inbound import Line, Shipment
+
+# Attributes copied as they are, both ways (the lines, ints and version are converted below).
+PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "reference", "bp_shipped", "transfer_attempted",
+         "pending", "receipts", "undo", "finished", "updated_at")
+INTS = ("source_warehouse_id", "target_warehouse_id", "stock_transfer_id", "goods_out_note_id", "transfer_hwm")
+
+
+def _int(value: object) -> int | None:
+    return None if value is None else int(value)  # type: ignore[call-overload]
+
+
+def shipment_of(item: InboundShipment) -> Shipment:
+    lines = [Line(sku=s.sku, product_id=_int(s.product_id), expected=int(s.expected),
+                  transferred=int(s.transferred), short=int(s.short), received=int(s.received),
+                  released=int(s.released), corrected=int(s.corrected), source=str(s.source or ""))
+             for s in item.skus or []]
+    shipment = Shipment(item.shipment_id, item.status, lines=lines, status_history=list(item.status_history or []),
+                        emails_sent=list(item.emails_sent or []), version=_int(item.version))
+    for name in PLAIN[1:]:
+        setattr(shipment, name, getattr(item, name))
+    for name in INTS:
+        setattr(shipment, name, _int(getattr(item, name)))
+    return shipment
+
+
+def item_of(shipment: Shipment) -> InboundShipment:
+    item = InboundShipment(shipment.shipment_id)
+    item.skus = [ShipmentSku(sku=ln.sku, product_id=ln.product_id, expected=ln.expected, transferred=ln.transferred,
+                             short=ln.short, received=ln.received, released=ln.released, corrected=ln.corrected,
+                             source=ln.source or None)
+                 for ln in shipment.lines]
+    item.status_history = list(shipment.status_history)
+    item.emails_sent = list(shipment.emails_sent)
+    for name in PLAIN + INTS:
+        setattr(item, name, getattr(shipment, name))
+    if shipment.version is not None:  # a new shipment has none: its save requires that no item exists yet
+        item.version = shipment.version
+    return item
 
 
 class ShipmentRecords:
-    def get(self, shipment_id: str) -> InboundShipment | None:
+    def get(self, shipment_id: str) -> Shipment | None:
         try:
-            return InboundShipment.get(shipment_id, consistent_read=True)
+            return shipment_of(InboundShipment.get(shipment_id, consistent_read=True))
         except DoesNotExist:
             return None
 
-    def new(self, shipment_id: str, status: str) -> InboundShipment:
-        return InboundShipment(shipment_id, status=status)
+    def new(self, shipment_id: str, status: str) -> Shipment:
+        return Shipment(shipment_id, status)
 
-    def save(self, record: InboundShipment) -> None:
+    def save(self, record: Shipment) -> None:
         # VersionAttribute makes this a conditional write: two overlapping runs cannot both act on one
         # shipment (the loser fails on that shipment and the next run starts from the winner's state).
-        record.save()
+        item = item_of(record)
+        with conflict_as(f"shipment {record.shipment_id!r}"):
+            item.save()
+        record.version = _int(item.version)
 
-    def open(self) -> list[InboundShipment]:
-        return list(InboundShipment.scan(InboundShipment.finished == False))  # noqa: E712 - pynamodb condition
+    def open(self) -> list[Shipment]:
+        return [shipment_of(i) for i in InboundShipment.scan(InboundShipment.finished == False)]  # noqa: E712
 
     def max_transfer_id(self) -> int:
         """The highest Brightpearl transfer id any shipment holds (where a lost transfer is searched from)."""

@@ -13,78 +13,20 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from connector.adapters.store import ReportJob, StockMovement
+from connector.adapters.store import ReportJob, StockMovement, conflict_as
+from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
+from connector.usecases.ports import MovementStore
+
+# The records live in the domain and the port in usecases/ports.py; re-exported for their callers.
+__all__ = ["DynamoMovementStore", "InMemoryMovementStore", "IndexUpdate", "MovementRecord", "MovementStore"]
 
 QUARANTINE_LOG_CAP = 500
-
-
-@dataclass
-class MovementRecord:
-    key: str
-    source: str
-    kind: str
-    sku: str
-    created_at: datetime
-    status: str
-    quantity: int = 0
-    reason: str | None = None
-    error: str | None = None
-    product_id: int | None = None
-    warehouse_id: int | None = None
-    brightpearl_ids: list[Any] = field(default_factory=list)
-    ref: str | None = None
-    match_key: str | None = None
-    line: int | None = None
-    report_id: str | None = None
-    detail: dict[str, Any] = field(default_factory=dict)
-    updated_at: datetime | None = None
-
-    def explain(self) -> dict[str, Any]:
-        return {"key": self.key, "source": self.source, "line": self.line, "kind": self.kind, "sku": self.sku,
-                "product_id": self.product_id, "warehouse_id": self.warehouse_id, "quantity": self.quantity,
-                "status": self.status, "why": self.reason, "error": self.error,
-                "brightpearl_ids": list(self.brightpearl_ids), "ref": self.ref,
-                "created_at": self.created_at.isoformat(),
-                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
-
-
-@dataclass
-class IndexUpdate:
-    retry: dict[str, dict[str, Any]] = field(default_factory=dict)
-    resolved: set[str] = field(default_factory=set)
-    quarantined: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def add_retry(self, rec: MovementRecord) -> None:
-        self.resolved.discard(rec.key)
-        self.retry[rec.key] = {"sku": rec.sku, "kind": rec.kind, "status": rec.status,
-                               "why": rec.error or rec.reason or "", "source": rec.source}
-
-    def resolve(self, key: str) -> None:
-        self.retry.pop(key, None)
-        self.resolved.add(key)
-
-    def __bool__(self) -> bool:
-        return bool(self.retry or self.resolved or self.quarantined)
-
-
-class MovementStore(Protocol):
-    def get(self, key: str) -> MovementRecord | None: ...
-    def create(self, rec: MovementRecord) -> bool: ...
-    def save(self, rec: MovementRecord) -> None: ...
-    def by_sku(self, sku: str) -> list[MovementRecord]: ...
-    def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int: ...
-    def update_index(self, update: IndexUpdate) -> None: ...
-    def index(self) -> dict[str, dict[str, dict[str, Any]]]: ...
-    def clear_quarantine_log(self, keys: set[str]) -> None: ...
-    def hwm(self) -> int: ...
-    def raise_hwm(self, goods_note_id: int) -> None: ...
 
 
 def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
@@ -221,7 +163,8 @@ class DynamoMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
-        self._fill(item, rec).save()
+        with conflict_as(f"movement {rec.key!r}"):
+            self._fill(item, rec).save()
         if rec.status in FINAL:
             self._items.pop(rec.key, None)  # finished: keep memory flat on a large report
         else:

@@ -7,9 +7,11 @@ from typing import Any
 
 import boto3
 
+from connector.domain.errors import Unavailable
 
-class QueueError(RuntimeError):
-    pass
+
+class QueueError(RuntimeError, Unavailable):
+    """The queue would not take the message (the port-level ``Unavailable``)."""
 
 
 class Queue:

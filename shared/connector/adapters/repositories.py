@@ -5,25 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from connector.adapters.store import ListingLink, Setting
 from connector.domain.mfn_sync import ChannelRule, LinkView
-from connector.domain.quantities import NO_BUFFER, BufferRule
+from connector.domain.settings import (
+    BufferSettings,
+    ChannelSettings,
+    GlobalSettings,
+    WarehouseId,
+    buffer_rule,
+    channel_rules,
+    listing_id,
+)
 
-
-def listing_id(marketplace_id: str, sku: str) -> str:
-    return f"{marketplace_id}#{sku}"
-
-
-def _buffer(data: dict[str, Any] | None) -> BufferRule | None:
-    if not data:
-        return None
-    return BufferRule(keep_back=int(data.get("keep_back", 0)), percent=data.get("percent"),
-                      max_quantity=data.get("max_quantity"))
+# The settings values live in the domain; re-exported for the callers that import them from here.
+__all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRepository", "SettingsRepository",
+           "WarehouseId", "listing_id"]
 
 
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
@@ -190,72 +190,10 @@ class LinkRepository:
             product_id=int(link.product_id), channel=link.fulfillment_channel,
             last_confirmed=None if link.last_confirmed_quantity is None else int(link.last_confirmed_quantity),
             lead_time_days=extra.get("lead_time_days"),
-            buffer=_buffer({k: v for k, v in extra.items() if k != "lead_time_days"}),
+            buffer=buffer_rule({k: v for k, v in extra.items() if k != "lead_time_days"}),
             amazon_status=link.amazon_status,
             pending=_pending(link.pending_feed),
         )
-
-
-WarehouseId = Annotated[int, Field(gt=0)]
-
-
-class BufferSettings(BaseModel):
-    """A channel's buffer as the merchant sets it (BufferRule's terms); unknown keys are refused."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    keep_back: int = Field(0, ge=0, description="units held back from every listing")
-    percent: int | None = Field(None, ge=0, le=100, description="push this percentage of what is left")
-    max_quantity: int | None = Field(None, ge=0, description="never push more than this")
-
-
-class GlobalSettings(BaseModel):
-    """Settings for the whole connector (the ``global`` item of the settings table)."""
-
-    mfn_warehouses: list[WarehouseId] = Field(default_factory=list, description=(
-        "warehouses whose on-hand is summed for merchant-fulfilled listings"))
-    patch_threshold: int = Field(20, ge=0, description="more changes than this go in one JSON_LISTINGS_FEED")
-
-    # FBA (inbound shipments, movements, reconciliation)
-    fba_warehouse_id: WarehouseId | None = Field(None, description=(
-        "the Brightpearl warehouse that mirrors Amazon FBA stock"))
-    inbound_source_warehouse_id: WarehouseId | None = Field(None, description=(
-        "where inbound shipments' stock leaves from"))
-    transfer_policy: str = Field("available", pattern="^(available|hold)$", description=(
-        "short of stock for a transfer: 'available' creates it with what there is, 'hold' waits for stock"))
-    ship_transfer_on: str = Field("shipped", pattern="^(shipped|created)$", description=(
-        "mark the transfer's goods-out note shipped when Amazon shows the shipment shipped, or at once"))
-    staff_contact_id: int = Field(4, description="Brightpearl staff id recorded on goods-out note events")
-    shipping_method_id: int | None = Field(None, description="Brightpearl shipping method for transfers")
-    over_receipt: str = Field("correct", pattern="^(correct|report)$", description=(
-        "units Amazon receives beyond the transfer: 'correct' adds them to the FBA warehouse by a stock "
-        "correction naming the shipment, 'report' only mails them"))
-    account_currency: str = Field("GBP", pattern="^[A-Z]{3}$", description=(
-        "Brightpearl accounting currency, on stock corrections that add units (Brightpearl requires a cost)"))
-
-    # Returns and movements
-    restock_returns: bool = Field(False, description="returned sellable units go back into stock")
-    returns_warehouse_id: WarehouseId | None = Field(None, description=(
-        "where merchant-fulfilled returns are restocked"))
-    order_lookup_field: str = Field("externalRef", pattern="^(externalRef|customerRef)$", description=(
-        "the Brightpearl order field holding the Amazon order id"))
-    dry_run: bool = Field(False, description="compute and record movements without writing to Brightpearl")
-
-
-class ChannelSettings(BaseModel):
-    """Per Amazon marketplace (``channel#<marketplaceId>``)."""
-
-    sync_enabled: bool = True
-    mfn_warehouses: list[WarehouseId] | None = None  # None: the global list
-    buffer: dict[str, Any] | None = None  # keep_back / percent / max_quantity; default off
-
-    @field_validator("buffer")
-    @classmethod
-    def _buffer_terms(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        # Checked here, not when a batch is planned: a "50%" accepted today failed every push later.
-        if not value:
-            return None
-        return BufferSettings.model_validate(value).model_dump(exclude_none=True)
 
 
 class SettingsRepository:
@@ -311,10 +249,5 @@ class SettingsRepository:
         self._save(f"channel#{marketplace_id}", settings.model_dump())
 
     def rules(self, marketplace_ids: Iterable[str]) -> dict[str, ChannelRule]:
-        g = self.global_settings()
-        out: dict[str, ChannelRule] = {}
-        for mid in marketplace_ids:
-            c = self.channel(mid)
-            warehouses = tuple(c.mfn_warehouses if c.mfn_warehouses is not None else g.mfn_warehouses)
-            out[mid] = ChannelRule(mid, c.sync_enabled, warehouses, _buffer(c.buffer) or NO_BUFFER)
-        return out
+        mids = list(marketplace_ids)
+        return channel_rules(self.global_settings(), {mid: self.channel(mid) for mid in mids}, mids)

@@ -8,7 +8,8 @@ environment before first use. The key schemas here must match template.yaml; a t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from pynamodb.attributes import (
@@ -22,8 +23,11 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+
+from connector.domain.errors import Conflict
 
 
 class _Meta:
@@ -252,3 +256,27 @@ def bind(environ: Mapping[str, str] | None = None, *, models: tuple[type[Model],
         meta.host = host
         # pynamodb caches its connection per model; drop it so the new endpoint takes effect.
         model._connection = None
+
+
+CONDITIONAL = "ConditionalCheckFailedException"
+
+
+class ItemConflict(Conflict):
+    """A conditional write lost (the item changed since it was read, or already exists): the port-level
+    ``Conflict`` that the stores raise instead of pynamodb's ``PutError``/``UpdateError``."""
+
+
+def is_conditional(exc: Exception) -> bool:
+    """A pynamodb put/update/delete failed on its condition (not on a throttle or an outage)."""
+    return getattr(exc, "cause_response_code", None) == CONDITIONAL
+
+
+@contextmanager
+def conflict_as(what: str) -> Iterator[None]:
+    """Translate a conditional write's failure into ``ItemConflict`` naming ``what``; others pass as they are."""
+    try:
+        yield
+    except (PutError, UpdateError) as exc:
+        if is_conditional(exc):
+            raise ItemConflict(f"{what} changed since it was read") from exc
+        raise

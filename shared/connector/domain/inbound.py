@@ -9,10 +9,12 @@ event, so one event is mailed once).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from html import escape
+from typing import Any
 
-from connector.adapters.email import Email, table
+from connector.domain.email import Email, table
 
 # v0 and 2024-03-20 statuses in the order a shipment moves through them. Amazon's polls can show an
 # older status after a newer one (eventual consistency); a status never moves a shipment backwards.
@@ -74,6 +76,50 @@ class Line:
     @property
     def linked(self) -> bool:
         return self.product_id is not None
+
+
+@dataclass
+class Shipment:
+    """One Amazon inbound shipment and its Brightpearl side: the inbound use case's state between runs.
+
+    The store converts it to and from its table item; ``version`` is that item's, so a save is
+    conditional on what was read (two overlapping runs cannot both act on one shipment).
+    """
+
+    shipment_id: str
+    status: str
+    lines: list[Line] = field(default_factory=list)
+    status_history: list[Any] = field(default_factory=list)
+    name: str | None = None
+    plan_id: str | None = None  # 2024-03-20 inboundPlanId, when seen through a plan
+    plan_shipment_id: str | None = None  # 2024-03-20 shipmentId (sh…), for listShipmentItems
+    reference: str | None = None  # the stock transfer's reference, AMZ-IN-<shipment id>
+    source_warehouse_id: int | None = None
+    target_warehouse_id: int | None = None
+    stock_transfer_id: int | None = None
+    goods_out_note_id: int | None = None
+    transfer_attempted: bool = False  # a create was sent: look it up before sending again
+    transfer_hwm: int | None = None  # highest transfer id in Brightpearl just before the create
+    bp_shipped: bool = False
+    pending: dict[str, Any] | None = None  # the pending write: a release/correction sent, not yet confirmed
+    receipts: dict[str, Any] | None = None  # ledger Receipts rows of this shipment
+    undo: dict[str, Any] | None = None  # cancelled: what was undone in Brightpearl
+    emails_sent: list[Any] = field(default_factory=list)
+    finished: bool = False  # final status handled; polled no more
+    updated_at: datetime | None = None
+    version: int | None = None
+
+    @property
+    def skus(self) -> list[Line]:
+        """The lines under the table's name for them (one per SKU)."""
+        return self.lines
+
+    def set_line(self, sku: str, **changes: int) -> None:
+        for i, ln in enumerate(self.lines):
+            if ln.sku == sku:
+                self.lines[i] = replace(ln, **changes)  # type: ignore[arg-type]
+                return
+        raise KeyError(sku)
 
 
 # Where a received figure came from (named per SKU in the emails).

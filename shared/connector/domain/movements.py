@@ -149,6 +149,18 @@ class Correction:
     quantity: int
 
 
+@dataclass(frozen=True)
+class StockCorrection:
+    """One line of a stock correction as the use case asks for it (the adapter writes Brightpearl's JSON).
+    ``cost_currency``: units added are valued at 0 in this currency (Brightpearl requires a cost)."""
+
+    product_id: int
+    quantity: int
+    location_id: int
+    reason: str
+    cost_currency: str | None = None
+
+
 def net_pairs(changes: Iterable[Correction]) -> tuple[list[Correction], list[tuple[Correction, Correction]]]:
     """Cancel out opposite movements of the same product and size within one batch.
 

@@ -8,15 +8,13 @@ retry (we could not queue the change, so nothing is lost).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from connector.adapters.queues import QueueError
+from connector.domain.errors import Unavailable
 from connector.domain.webhooks import WebhookBodyError, parse_webhook_body, token_matches
 
-
-class MessageSink(Protocol):
-    def send_batch(self, messages: list[dict[str, Any]], *,
-                   attributes: dict[str, str] | None = None) -> list[str]: ...
+if TYPE_CHECKING:  # the webhook receiver's cold start does not build the ports' Protocol classes
+    from connector.usecases.ports import Queue
 
 
 @dataclass(frozen=True)
@@ -26,7 +24,7 @@ class WebhookResult:
 
 
 def accept_webhook(*, token: str | None, body: str | None, expected_token: str, account: str,
-                   queue: MessageSink, correlation_id: str = "") -> WebhookResult:
+                   queue: Queue, correlation_id: str = "") -> WebhookResult:
     if not token_matches(token, expected_token):
         return WebhookResult(403, {"message": "forbidden: the webhook token is missing or does not match"})
     try:
@@ -42,7 +40,7 @@ def accept_webhook(*, token: str | None, body: str | None, expected_token: str, 
         # can be found in the logs from the webhook's.
         attributes = {"fullEvent": change.full_event, **({"correlationId": correlation_id} if correlation_id else {})}
         message_ids = queue.send_batch(change.to_messages(), attributes=attributes)
-    except QueueError:
+    except Unavailable:
         return WebhookResult(503, {"message": "stock change could not be queued; retry later"})
     return WebhookResult(200, {"accepted": len(change.product_ids), "event": change.full_event,
                                "messages": len(message_ids), "messageId": message_ids[0]})

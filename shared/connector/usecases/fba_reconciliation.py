@@ -16,16 +16,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from connector.adapters.email import Attachment, Email, table
-from connector.adapters.movement_store import IndexUpdate, MovementRecord, MovementStore
-from connector.adapters.reconciliation_store import ReconciliationStore
-from connector.adapters.repositories import GlobalSettings, SettingsRepository
+from connector.domain.email import Attachment, Email, table
 from connector.domain.fba_reconciliation import (
     AmazonFba,
     BrightpearlFba,
@@ -46,9 +42,21 @@ from connector.domain.fba_reconciliation import (
     to_csv,
     totals,
 )
-from connector.domain.movements import APPLIED, FINAL, DeemedClaims, StockChange
+from connector.domain.movements import APPLIED, FINAL, StockChange
 from connector.domain.quantities import EU_MARKETPLACES
+from connector.domain.settings import GlobalSettings
 from connector.observability import MetricUnit, logger, metrics
+from connector.usecases.observing_store import ObservingStore
+from connector.usecases.ports import (
+    Catalog,
+    FbaInventory,
+    Inbound,
+    Mail,
+    MovementStore,
+    Reconciliations,
+    Reports,
+    Settings,
+)
 
 MYI_REPORT = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 SOURCE = "fba-reconciliation"
@@ -75,90 +83,19 @@ class ReconciliationSettings(BaseModel):
     top: int = Field(20, ge=1, le=500, description="differences shown in the email body")
 
 
-class Inventory(Protocol):
-    def summaries(self, marketplace_id: str) -> list[AmazonFba]: ...
+class MovementIngest(Protocol):
+    """The movements use case as reconciliation uses it: corrections go through its keys, batching and audit."""
 
-
-class Reports(Protocol):
-    def create(self, report_type: str, start: datetime, end: datetime,
-               options: dict[str, str] | None = None) -> str: ...
-    def get(self, report_id: str) -> Any: ...
-    def open_document(self, document_id: str) -> AbstractContextManager[Iterable[str]]: ...
-
-
-class Catalog(Protocol):
-    def availability(self, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]: ...
-
-
-class Inbound(Protocol):
-    def items(self, shipment_id: str) -> list[Any]: ...
-
-
-class Movements(Protocol):
     store: MovementStore
 
     def ingest(self, items: Iterable[Any], *, report_id: str | None = None) -> Any: ...
 
 
-class ObservingStore:
-    """Wraps the movement store to see each movement's last status in this run (what an approval did),
-    without reading every record back."""
-
-    def __init__(self, inner: MovementStore) -> None:
-        self.inner = inner
-        self.status: dict[str, MovementRecord] = {}
-        self.saved: set[str] = set()
-
-    def reset(self) -> None:
-        self.status.clear()
-        self.saved.clear()
-
-    def get(self, key: str) -> MovementRecord | None:
-        rec = self.inner.get(key)
-        if rec is not None:
-            self.status[key] = rec
-        return rec
-
-    def create(self, rec: MovementRecord) -> bool:
-        ok = self.inner.create(rec)
-        if ok:
-            self.saved.add(rec.key)
-            self.status[rec.key] = rec
-        return ok
-
-    def save(self, rec: MovementRecord) -> None:
-        self.inner.save(rec)
-        self.saved.add(rec.key)
-        self.status[rec.key] = rec
-
-    # The rest is passed through unchanged.
-    def by_sku(self, sku: str) -> list[MovementRecord]:
-        return self.inner.by_sku(sku)
-
-    def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
-        return self.inner.claim(sku, fn, commit=commit)
-
-    def update_index(self, update: IndexUpdate) -> None:
-        self.inner.update_index(update)
-
-    def index(self) -> dict[str, dict[str, dict[str, Any]]]:
-        return self.inner.index()
-
-    def clear_quarantine_log(self, keys: set[str]) -> None:
-        self.inner.clear_quarantine_log(keys)
-
-    def hwm(self) -> int:
-        return self.inner.hwm()
-
-    def raise_hwm(self, goods_note_id: int) -> None:
-        self.inner.raise_hwm(goods_note_id)
-
-
 class FbaReconciliation:
-    def __init__(self, *, links: Callable[[], Iterable[Any]], marketplace_ids: Sequence[str], inventory: Inventory,
+    def __init__(self, *, links: Callable[[], Iterable[Any]], marketplace_ids: Sequence[str], inventory: FbaInventory,
                  reports_for: Callable[[list[str]], Reports], catalog: Catalog, shipments: Callable[[], list[Any]],
-                 inbound: Inbound | None, movements: Movements, observed: ObservingStore,
-                 settings: SettingsRepository, store: ReconciliationStore, mailer: Any | None,
+                 inbound: Inbound | None, movements: MovementIngest, observed: ObservingStore,
+                 settings: Settings, store: Reconciliations, mailer: Mail | None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.links = links
         self.marketplace_ids = list(marketplace_ids)

@@ -19,37 +19,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from connector.adapters.amazon.listings import ListingLookup, PatchOutcome, QuantityUpdate
-from connector.adapters.repositories import LinkRepository, SettingsRepository
-from connector.adapters.store import ListingLink
+from connector.domain.email import Email, table
+from connector.domain.listings import QuantityUpdate
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
-from connector.domain.quantities import EU_MARKETPLACES, Composition, EuConflict
+from connector.domain.quantities import EU_MARKETPLACES, EuConflict
 from connector.observability import MetricUnit, logger, metrics
+from connector.usecases.ports import Catalog, Link, Links, Listings, Mail, Settings
 
 
 class SyncSettingsError(RuntimeError):
     """The merchant's settings do not allow a safe push (e.g. no warehouses chosen)."""
-
-
-class Catalog(Protocol):
-    def bundles_containing(self, product_ids: Iterable[int]) -> set[int]: ...
-
-    def stock_inputs(self, product_ids: Iterable[int]) -> tuple[dict[int, dict[str, Any]], dict[int, Composition],
-                                                                set[int]]: ...
-
-
-class Listings(Protocol):
-    def lookup(self, sku: str, marketplace_id: str) -> ListingLookup: ...
-
-    def current_availability(self, sku: str, marketplace_id: str) -> dict[str, Any] | None: ...
-
-    def patch(self, update: QuantityUpdate) -> PatchOutcome: ...
-
-    def submit_feed(self, marketplace_id: str, updates: list[QuantityUpdate]) -> tuple[str, dict[int, str]]: ...
-
-    def feed_status(self, feed_id: str) -> dict[str, Any]: ...
-
-    def feed_report(self, result_document_id: str) -> dict[str, Any]: ...
 
 
 class ConflictNotifier(Protocol):
@@ -77,7 +56,7 @@ FEED_CLAIM_SECONDS = 300  # a claim older than this belongs to a run that died: 
 
 
 class MfnSync:
-    def __init__(self, *, catalog: Catalog, links: LinkRepository, settings: SettingsRepository,
+    def __init__(self, *, catalog: Catalog, links: Links, settings: Settings,
                  listings: Listings, marketplace_ids: Sequence[str], notifier: ConflictNotifier | None = None) -> None:
         self.catalog = catalog
         self.links = links
@@ -115,7 +94,7 @@ class MfnSync:
         return self.sync_links(links, trigger="sync re-activated", force=True)
 
     # ------------------------------------------------------------------ the sync itself
-    def sync_links(self, links: Sequence[ListingLink], *, trigger: str, force: bool = False,
+    def sync_links(self, links: Sequence[Link], *, trigger: str, force: bool = False,
                    amazon_quantities: Mapping[str, int | None] | None = None,
                    amazon_statuses: Mapping[str, str] | None = None, eu_complete: bool = False) -> SyncReport:
         """Recompute and push. ``amazon_quantities`` (listing id → what Amazon shows) replaces the
@@ -209,7 +188,7 @@ class MfnSync:
             report.failed[push.link.sku] = why
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=1)
 
-    def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, ListingLink],
+    def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, Link],
               siblings: Mapping[str, Sequence[Push]] | None = None) -> None:
         marketplace_id = batch[0].link.marketplace_id
         siblings = siblings or {}
@@ -272,8 +251,8 @@ class MfnSync:
             for issue in result.get("issues") or []:
                 if issue.get("severity") == "ERROR" and issue.get("messageId") is not None:
                     errors[int(issue["messageId"])] = f"{issue.get('code')}: {issue.get('message')}"
-        outcomes: list[tuple[ListingLink, int, bool, str]] = []
-        replan: list[ListingLink] = []
+        outcomes: list[tuple[Link, int, bool, str]] = []
+        replan: list[Link] = []
         for link in pending:
             sent = link.pending_feed or {}
             message_id, quantity = int(sent["msg"]), int(sent["q"])
@@ -351,13 +330,11 @@ class EmailConflictNotifier:
 
     KEY = "eu-conflicts#last-emailed"
 
-    def __init__(self, mailer: Any, settings: SettingsRepository) -> None:
+    def __init__(self, mailer: Mail, settings: Settings) -> None:
         self.mailer = mailer
         self.settings = settings
 
     def eu_conflicts(self, conflicts: Sequence[EuConflict]) -> None:
-        from connector.adapters.email import Email, table
-
         fingerprint = conflict_fingerprint(conflicts)
         if self.settings.get_value(self.KEY).get("fingerprint") == fingerprint:
             return

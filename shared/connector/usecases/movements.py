@@ -15,20 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from pynamodb.exceptions import PutError
-
-from connector.adapters.brightpearl.client import (
-    BrightpearlError,
-    BrightpearlServerError,
-    BrightpearlThrottled,
-    BrightpearlUncertainWrite,
-    BrightpearlValidationError,
-)
-from connector.adapters.movement_store import IndexUpdate, MovementRecord, MovementStore
-from connector.adapters.repositories import GlobalSettings
+from connector.domain.errors import Conflict, PortError, Refused, Throttled, UncertainWrite
 from connector.domain.flatfile import LineTally
+from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import (
     APPLIED,
     DRY_RUN,
@@ -44,37 +35,22 @@ from connector.domain.movements import (
     DeemedClaims,
     Quarantine,
     StockChange,
+    StockCorrection,
     batches,
     brightpearl_ref,
     net_pairs,
 )
 from connector.domain.returns import (
-    CreditError,
-    CreditRow,
     CustomerReturn,
-    credit_rows,
     ledger_return_decision,
-    restock_decision,
 )
+from connector.domain.settings import GlobalSettings
 from connector.observability import logger
+from connector.usecases.ports import Movements, MovementStore
+from connector.usecases.sales_credits import SalesCredits
 
 CORRECTIONS_PER_REQUEST = 100
 RETURN_KIND = "return"
-
-
-class BrightpearlPort(Protocol):
-    def default_location(self, warehouse_id: int) -> int: ...
-    def post_corrections(self, warehouse_id: int, corrections: list[dict[str, Any]]) -> list[int]: ...
-    def find_corrections(self, warehouse_id: int, refs: set[str], after_id: int,
-                         before_id: int | None = None) -> dict[str, int]: ...
-    def on_hand(self, warehouse_id: int, product_ids: list[int]) -> dict[int, int]: ...
-    def find_sales_order(self, amazon_order_id: str, field: str) -> int | None: ...
-    def order(self, order_id: int) -> dict[str, Any] | None: ...
-    def find_credit(self, external_ref: str) -> int | None: ...
-    def create_credit(self, body: dict[str, Any]) -> int: ...
-    def credit(self, credit_id: int) -> dict[str, Any] | None: ...
-    def find_goods_in(self, credit_id: int, batch_reference: str) -> int | None: ...
-    def goods_in(self, credit_id: int, body: dict[str, Any]) -> int: ...
 
 
 SkuResolver = Callable[[str], int | None]
@@ -121,7 +97,7 @@ def account(tally: LineTally, rec: MovementRecord | None, n: int, line: int) -> 
 
 
 class MovementService:
-    def __init__(self, store: MovementStore, brightpearl: BrightpearlPort, resolve_sku: SkuResolver,
+    def __init__(self, store: MovementStore, brightpearl: Movements, resolve_sku: SkuResolver,
                  settings: Callable[[], GlobalSettings], *, currency: str = "GBP",
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
                  batch_size: int = CORRECTIONS_PER_REQUEST) -> None:
@@ -131,6 +107,8 @@ class MovementService:
         self.settings = settings
         self.currency = currency
         self.clock = clock
+        self.returns = SalesCredits(store, brightpearl, resolve_sku, self._finish, self._note_ids,
+                                    currency=currency, clock=clock)
         self.batch_size = batch_size
 
     # ================================================================== ingest
@@ -168,7 +146,7 @@ class MovementService:
         self._flush(intents, index, s)
         self._account_intents(tally, intents)
         for rec, n in returns:
-            self._drive_return(rec, s, index)
+            self.returns.drive(rec, s, index)
             account(tally, rec, n, rec.line or 0)
         self.store.update_index(index)
         return summary
@@ -191,7 +169,7 @@ class MovementService:
                 continue
             summary.rows += 1
             if rec.kind == RETURN_KIND:
-                self._drive_return(rec, s, index)
+                self.returns.drive(rec, s, index)
             else:
                 self._drive_stock(rec, s, intents, index)
         self._flush(intents, index, s)
@@ -248,9 +226,7 @@ class MovementService:
         rec.updated_at = self.clock()
         try:
             self.store.save(rec)
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
+        except Conflict:
             # Another worker moved this movement on since we read it: its record wins, and this
             # worker leaves it alone (no write to Brightpearl follows a failed save).
             logger.info("movement changed by another worker; left to it", extra={"key": rec.key})
@@ -357,7 +333,7 @@ class MovementService:
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:
         location = self.bp.default_location(wid)
         hwm = self.store.hwm()
-        body = []
+        body: list[StockCorrection] = []
         claimed: list[_Intent] = []
         before: dict[int, int] = {}
         if hwm == 0:
@@ -365,7 +341,7 @@ class MovementService:
             # The figures it moves are read first, so a lost answer can be settled by reading them again.
             try:
                 before = self.bp.on_hand(wid, [it.product_id for it in chunk])
-            except BrightpearlError:
+            except PortError:
                 before = {}
         for it in chunk:
             it.rec.detail["hwm"] = hwm  # where a look-up for this write starts if its answer is lost
@@ -374,31 +350,29 @@ class MovementService:
             if not self._finish(it.rec, IN_FLIGHT, index):
                 continue  # another worker has it: only movements this worker marked in flight are posted
             claimed.append(it)
-            line: dict[str, Any] = {"quantity": it.quantity, "productId": it.product_id, "locationId": location,
-                                    "reason": f"Amazon {it.rec.kind.replace('_', ' ')} [{it.rec.ref}]"}
-            if it.quantity > 0:
-                line["cost"] = {"currency": currency, "value": 0}
-            body.append(line)
+            body.append(StockCorrection(it.product_id, it.quantity, location,
+                                        f"Amazon {it.rec.kind.replace('_', ' ')} [{it.rec.ref}]",
+                                        currency if it.quantity > 0 else None))
         if not body:
             return
         chunk = claimed
         try:
             ids = self.bp.post_corrections(wid, body)
-        except BrightpearlUncertainWrite as exc:
+        except UncertainWrite as exc:
             if not self._recovered(wid, [it.rec for it in chunk], index):
                 for it in chunk:
                     if it.rec.status == IN_FLIGHT:
                         self._finish(it.rec, PENDING, index, error=f"no answer from Brightpearl, not found by "
                                                                    f"reference; will send again: {exc}")
             return
-        except BrightpearlValidationError as exc:
+        except Refused as exc:
             if len(chunk) > 1:  # all or nothing: find the culprit(s), let the others through
                 for it in chunk:
                     self._post(wid, [it], index, currency)
                 return
             self._finish(chunk[0].rec, FAILED, index, error=str(exc))
             return
-        except (BrightpearlThrottled, BrightpearlError) as exc:
+        except (Throttled, PortError) as exc:
             for it in chunk:
                 self._finish(it.rec, PENDING, index, error=f"will retry: {exc}")
             return
@@ -428,7 +402,7 @@ class MovementService:
                     return self._settled_by_figures(wid, recs, index)
             else:
                 found = self.bp.find_corrections(wid, refs, after)
-        except (BrightpearlThrottled, BrightpearlError) as exc:
+        except (Throttled, PortError) as exc:
             # The look-up itself failed (Brightpearl throttling it, an outage): the write may have landed,
             # so nothing is sent again; the movements stay in flight for the hourly retry to look up again,
             # and the notification that brought them succeeds instead of being dead-lettered.
@@ -452,7 +426,7 @@ class MovementService:
         ids = [r.product_id for r in recs if r.product_id is not None and "on_hand_before" in r.detail]
         try:
             now = self.bp.on_hand(wid, ids) if ids else {}
-        except BrightpearlError:
+        except PortError:
             now = {}
         for r in recs:
             was, pid = r.detail.get("on_hand_before"), r.product_id
@@ -471,125 +445,3 @@ class MovementService:
     def _note_ids(self, ids: list[int]) -> None:
         if ids:
             self.store.raise_hwm(max(ids))
-
-    # ================================================================== returns → sales credits
-    def _drive_return(self, rec: MovementRecord, s: GlobalSettings, index: IndexUpdate) -> None:
-        d = rec.detail
-        channel, order_ref = d["channel"], d["order_id"]
-        lines: list[tuple[str, int, str]] = [(str(a), int(b), str(c)) for a, b, c in d["lines"]]
-        products: dict[str, int] = {}
-        for sku, _q, _disp in lines:
-            pid = self.resolve_sku(sku)
-            if pid is None:
-                self._finish(rec, UNMATCHED, index, error=f"no Brightpearl product linked to Amazon SKU {sku}")
-                return
-            products[sku] = pid
-        try:
-            self._credit(rec, s, index, channel, order_ref, lines, products)
-        except CreditError as exc:
-            self._finish(rec, FAILED, index, error=str(exc))
-        except BrightpearlUncertainWrite as exc:
-            self._finish(rec, PENDING, index, error=f"no answer from Brightpearl; looked up by reference next run: "
-                                                    f"{exc}")
-        except (BrightpearlThrottled, BrightpearlServerError) as exc:
-            self._finish(rec, PENDING, index, error=f"will retry: {exc}")
-        except BrightpearlError as exc:
-            self._finish(rec, FAILED, index, error=str(exc))
-
-    def _credit(self, rec: MovementRecord, s: GlobalSettings, index: IndexUpdate, channel: str, order_ref: str,
-                lines: list[tuple[str, int, str]], products: dict[str, int]) -> None:
-        d = rec.detail
-        assert rec.ref
-        order_id = d.get("order_bp_id") or self.bp.find_sales_order(order_ref, s.order_lookup_field)
-        if order_id is None:
-            self._finish(rec, PENDING, index, error=f"Amazon order {order_ref} is not in Brightpearl yet "
-                                                    f"(looked up by {s.order_lookup_field}); retried")
-            return
-        order = self.bp.order(int(order_id))
-        if order is None:
-            self._finish(rec, PENDING, index, error=f"Brightpearl order {order_id} could not be read; retried")
-            return
-        rows = credit_rows(order, [(products[sku], q) for sku, q, _disp in lines])
-        warehouse = s.fba_warehouse_id if channel == "FBA" else s.returns_warehouse_id
-        sellable_products = {products[sku] for sku, _q, disp in lines if disp == "SELLABLE"}
-        ledger_raised = channel == "FBA" and any(
-            o.kind == "customer_return" and o.status == APPLIED and o.quantity > 0
-            and o.match_key == rec.match_key for o in self.store.by_sku(rec.sku))
-        restock, why = restock_decision(channel=channel, restock_on=s.restock_returns,
-                                        sellable=bool(sellable_products), warehouse_id=warehouse,
-                                        ledger_raised=ledger_raised)
-        rec.product_id, rec.warehouse_id = rows[0].product_id, warehouse if restock else None
-        d["order_bp_id"] = int(order_id)
-        base = f"{channel} return of order {order_ref} ({d.get('reference')})"
-        if s.dry_run:
-            self._finish(rec, DRY_RUN, index, reason=f"{base}; dry run: would credit order {order_id} with "
-                                                      f"{len(rows)} row(s); {why}")
-            return
-        credit_id = d.get("credit_id") or self.bp.find_credit(rec.ref)
-        if credit_id is None:
-            try:
-                credit_id = self.bp.create_credit(self._credit_body(rec.ref, order, rows))
-            except BrightpearlUncertainWrite:
-                credit_id = self.bp.find_credit(rec.ref)
-                if credit_id is None:
-                    raise
-        d["credit_id"] = int(credit_id)
-        rec.brightpearl_ids = [int(credit_id)]
-        self.store.save(rec)  # the credit exists: never create it again, whatever happens next
-        if restock and warehouse is not None:
-            goods_in = d.get("goods_in_id") or self.bp.find_goods_in(int(credit_id), rec.ref)
-            if goods_in is None:
-                body = self._goods_in_body(rec.ref, int(credit_id), warehouse, order, rows, sellable_products)
-                if not body["goodsMoved"]:
-                    # Nothing to receive against the credit's rows: never mark it restocked, or the
-                    # ledger's CustomerReturns row (which would raise the stock) is skipped too.
-                    self._finish(rec, APPLIED, index, reason=f"{base}; credit {credit_id}; no credit row to "
-                                                             "receive against, not restocked")
-                    return
-                try:
-                    goods_in = self.bp.goods_in(int(credit_id), body)
-                except BrightpearlUncertainWrite:
-                    goods_in = self.bp.find_goods_in(int(credit_id), rec.ref)
-                    if goods_in is None:
-                        raise
-            d["goods_in_id"], d["restocked"] = int(goods_in), True
-            self._note_ids([int(goods_in)])  # goods notes share one id sequence with corrections
-            rec.brightpearl_ids = [int(credit_id), int(goods_in)]
-        self._finish(rec, APPLIED, index, reason=f"{base}; credit {credit_id}; {why}")
-
-    def _credit_body(self, ref: str, order: dict[str, Any], rows: list[CreditRow]) -> dict[str, Any]:
-        parties = order.get("parties") or {}
-        assignment = (order.get("assignment") or {}).get("current") or {}
-        currency = (order.get("currency") or {}).get("orderCurrencyCode") or self.currency
-        body: dict[str, Any] = {
-            "customer": {"id": (parties.get("customer") or {}).get("contactId")},
-            "parentId": order.get("id"), "ref": order.get("externalRef") or order.get("reference") or "",
-            "externalRef": ref, "installedIntegrationInstanceId": order.get("installedIntegrationInstanceId"),
-            "channelId": assignment.get("channelId"), "warehouseId": order.get("warehouseId"),
-            "placedOn": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "priceListId": order.get("priceListId"), "priceModeCode": order.get("priceModeCode"),
-            "currency": {"code": currency, "fixedExchangeRate": False},
-            "rows": [{"productId": r.product_id, "quantity": r.quantity, "net": float(r.net), "tax": float(r.tax),
-                      "taxCode": r.tax_code, "nominalCode": r.nominal_code, "externalRef": r.order_row_id}
-                     for r in rows],
-        }
-        return {k: v for k, v in body.items() if v is not None}
-
-    def _goods_in_body(self, ref: str, credit_id: int, warehouse: int, order: dict[str, Any], rows: list[CreditRow],
-                       sellable: set[int]) -> dict[str, Any]:
-        credit = self.bp.credit(credit_id) or {}
-        credit_rows = (credit.get("orderRows") or {}).items()
-        credit_rows_by_ext = {str(r.get("externalRef")): int(rid) for rid, r in credit_rows}
-        # Whether Brightpearl echoes a row's externalRef is unconfirmed: fall back to the product.
-        credit_rows_by_product = {int(r["productId"]): int(rid) for rid, r in credit_rows if r.get("productId")}
-        location = self.bp.default_location(warehouse)
-        currency = (order.get("currency") or {}).get("orderCurrencyCode") or self.currency
-        moved = []
-        for r in rows:
-            row_id = credit_rows_by_ext.get(r.order_row_id) or credit_rows_by_product.get(int(r.product_id))
-            if r.product_id in sellable and row_id is not None:
-                moved.append({"productId": r.product_id, "purchaseOrderRowId": row_id, "quantity": r.quantity,
-                              "destinationLocationId": location,
-                              "productValue": {"currency": currency, "value": float(r.item_cost)}})
-        return {"transfer": False, "warehouseId": warehouse, "userBatchReference": ref,
-                "receivedOn": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"), "goodsMoved": moved}

@@ -12,11 +12,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
-
-from connector.adapters.email import Email, Mailer, table
-from connector.adapters.movement_store import MovementStore
-from connector.adapters.store import ReportJob
+from connector.domain.email import Email, table
+from connector.usecases.ports import Mail, MovementStore, ReportJobStore
 
 
 def build_digest(index: Mapping[str, Any], day: date) -> Email | None:
@@ -46,20 +43,17 @@ def build_digest(index: Mapping[str, Any], day: date) -> Email | None:
     return Email(subject=subject, text="\n".join(parts_text), html="".join(parts_html))
 
 
-def send_daily_digest(store: MovementStore, mailer: Mailer,
+def send_daily_digest(store: MovementStore, jobs: ReportJobStore, mailer: Mail,
                       clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> bool:
     day = clock().date()
     marker = f"digest#{day.isoformat()}"
-    try:
-        ReportJob.get(marker, consistent_read=True)
+    if jobs.get(marker) is not None:
         return False
-    except DoesNotExist:
-        pass
     index = store.index()
     email = build_digest(index, day)
     if email is None:
         return False  # nothing to say yet: a later run today may still have something
     mailer.send(email)
     store.clear_quarantine_log(set(index.get("quarantined") or {}))
-    ReportJob(marker, report_type="-", status="sent", updated_at=clock()).save()
+    jobs.save(jobs.new(marker, report_type="-", status="sent", updated_at=clock()))
     return True

@@ -13,27 +13,19 @@ and night is one job; a repeated notification or poll finds it applied and does 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from connector.adapters.repositories import LinkRepository, SettingsRepository, listing_id
+from connector.domain.email import Attachment, Email, table
 from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
 from connector.domain.quantities import EU_MARKETPLACES
+from connector.domain.settings import listing_id
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
+from connector.usecases.ports import Links, Mail, Reports, Settings
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
-
-
-class Reports(Protocol):
-    def create(self, report_type: str, start: datetime, end: datetime,
-               options: dict[str, str] | None = None) -> str: ...
-
-    def get(self, report_id: str) -> Any: ...
-
-    def open_document(self, document_id: str) -> AbstractContextManager[Iterable[str]]: ...
 
 
 def scopes(marketplace_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -63,8 +55,8 @@ def amazon_mfn_quantities(lines: Iterable[str]) -> dict[str, int | None]:
 
 
 class NightlyReconciliation:
-    def __init__(self, *, sync: MfnSync, reports_for: Callable[[list[str]], Reports], links: LinkRepository,
-                 settings: SettingsRepository, mailer: Any | None, marketplace_ids: Sequence[str],
+    def __init__(self, *, sync: MfnSync, reports_for: Callable[[list[str]], Reports], links: Links,
+                 settings: Settings, mailer: Mail | None, marketplace_ids: Sequence[str],
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.sync = sync
         self.reports_for = reports_for
@@ -183,9 +175,8 @@ class NightlyReconciliation:
 MAX_ROWS_IN_BODY = 200
 
 
-def _summary_email(summary: dict[str, Any]) -> Any:
+def _summary_email(summary: dict[str, Any]) -> Email:
     """The nightly summary: tables in the body (first rows), every row in CSV attachments."""
-    from connector.adapters.email import Attachment, Email, table
     from connector.domain.csvfile import csv_bytes
 
     attachments: list[Attachment] = []

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connector.adapters.brightpearl.catalog import iter_product_skus
-from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
+from connector.domain.settings import ChannelSettings, GlobalSettings
 from connector.usecases.mfn_sync import MfnSync, SyncSettingsError
+from connector.usecases.ports import Directory, Links, Settings
 
 
 class CommandError(ValueError):
@@ -89,13 +89,13 @@ class ApproveReconciliation(Command):
 
 
 class Operator:
-    def __init__(self, *, sync: MfnSync, links: LinkRepository, settings: SettingsRepository, seller_id: str,
-                 brightpearl: Any, fba_reconciliation: Callable[[], Any] | None = None) -> None:
+    def __init__(self, *, sync: MfnSync, links: Links, settings: Settings, seller_id: str,
+                 directory: Directory, fba_reconciliation: Callable[[], Any]) -> None:
         self.sync = sync
         self.links = links
         self.settings = settings
         self.seller_id = seller_id
-        self.brightpearl = brightpearl
+        self.directory = directory
         self.commands: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "connect": self.connect, "disconnect": self.disconnect, "import-links": self.import_links,
             "sync-on": self.sync_on, "sync-off": self.sync_off, "get-settings": self.get_settings,
@@ -116,7 +116,7 @@ class Operator:
             raise CommandError(f"{command}: {problems}") from None
 
     def _product_by_sku(self) -> dict[str, int]:
-        return {sku: pid for pid, sku in iter_product_skus(self.brightpearl)}
+        return {sku: pid for pid, sku in self.directory.product_skus()}
 
     def connect(self, payload: dict[str, Any]) -> dict[str, Any]:
         cmd = Connect.model_validate(payload)
@@ -238,8 +238,7 @@ class Operator:
         if not named:
             return
         try:
-            known = {int(w["id"]): str(w.get("name", "")) for w in self.brightpearl.get("warehouse-service/warehouse")
-                     or []}
+            known = {int(w["id"]): str(w.get("name", "")) for w in self.directory.warehouses()}
         except Exception as exc:  # refuse rather than store ids nobody checked
             raise CommandError(f"set-settings: could not read Brightpearl's warehouses to check the ids "
                                f"({type(exc).__name__}: {exc}); nothing was changed") from None
@@ -275,11 +274,7 @@ class Operator:
 
     # ------------------------------------------------------------------ FBA reconciliation (issue 7)
     def _reconciliation(self) -> Any:
-        if self._fba is None:
-            if self._fba_factory is None:
-                from connector.wiring_fba_reconciliation import from_environment
-
-                self._fba_factory = from_environment
+        if self._fba is None:  # built on first use: most commands never need Amazon's FBA clients
             self._fba = self._fba_factory()
         return self._fba
 

@@ -15,18 +15,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
-
-from connector.adapters.amazon.client import AmazonThrottled
-from connector.adapters.store import ReportJob
+from connector.domain.errors import Conflict, Throttled
 from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.reports import REPORT_SPECS, SPECS_BY_TYPE, Item, ReportSpec, report_items
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.movements import MovementService, Summary
+from connector.usecases.ports import ReportJob, ReportJobStore, Reports
 
 REQUESTED, IN_PROGRESS, DONE, CANCELLED, FATAL = "requested", "in_progress", "done", "cancelled", "fatal"
 DOWNLOADED, APPLIED, FAILED = "downloaded", "applied", "failed"
@@ -36,34 +33,27 @@ STUCK_AFTER = timedelta(hours=2)  # a report still IN_QUEUE this long is cancell
 RETRY_FIRST, RETRY_MAX = timedelta(minutes=5), timedelta(hours=6)  # back-off of a job whose apply failed
 
 
-class ReportsPort(Protocol):
-    def create(self, report_type: str, start: datetime, end: datetime,
-               options: dict[str, str] | None = None) -> str: ...
-    def get(self, report_id: str) -> Any: ...
-    def cancel(self, report_id: str) -> None: ...
-    def open_document(self, document_id: str) -> AbstractContextManager[Iterable[str]]: ...
-
-
 def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat()
 
 
 class ReportJobs:
-    def __init__(self, reports: ReportsPort, movements: MovementService, *,
+    def __init__(self, reports: Reports, movements: MovementService, jobs: ReportJobStore, *,
                  specs: Iterable[ReportSpec] = REPORT_SPECS,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.reports = reports
+        self.jobs = jobs
         self.movements = movements
         self.specs = list(specs)
         self.clock = clock
 
     # ------------------------------------------------------------------ persistence
-    @staticmethod
-    def _cursor(report_type: str) -> ReportJob:
-        try:
-            return ReportJob.get(f"cursor#{report_type}", consistent_read=True)
-        except DoesNotExist:
-            return ReportJob(f"cursor#{report_type}", report_type=report_type, status="cursor", detail={"open": []})
+    def _cursor(self, report_type: str) -> ReportJob:
+        cur: ReportJob | None = self.jobs.get(f"cursor#{report_type}")
+        if cur is None:
+            cur = self.jobs.new(f"cursor#{report_type}", report_type=report_type, status="cursor",
+                                detail={"open": []})
+        return cur
 
     def _save_cursor(self, report_type: str, change: Callable[[ReportJob], None]) -> None:
         for _ in range(10):
@@ -71,17 +61,10 @@ class ReportJobs:
             change(cur)
             cur.updated_at = self.clock()
             try:
-                cur.save()
+                self.jobs.save(cur)
                 return
-            except PutError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
-                    raise
-
-    @staticmethod
-    def job_by_report_id(report_id: str) -> ReportJob | None:
-        for job in ReportJob.by_report_id.query(report_id):
-            return ReportJob.get(job.job_id, consistent_read=True)
-        return None
+            except Conflict:
+                continue  # another worker moved the cursor: re-read and change it again
 
     # ------------------------------------------------------------------ schedule
     def run_schedule(self) -> dict[str, Any]:
@@ -92,7 +75,7 @@ class ReportJobs:
                 job = self._request_if_due(spec)
                 if job:
                     out["requested"].append(job)
-            except AmazonThrottled as exc:
+            except Throttled as exc:
                 # The createReport/getReport quota is spent: the next schedule continues, nobody waits.
                 out["throttled"].append(spec.report_type)
                 logger.warning("report quota spent; next schedule continues", extra={"error": str(exc)})
@@ -122,8 +105,8 @@ class ReportJobs:
         end = min(now, start + spec.max_window)
         report_id = self.reports.create(spec.report_type, start, end, spec.options or None)
         job_id = f"{spec.report_type}#{report_id}"
-        ReportJob(job_id, report_type=spec.report_type, status=REQUESTED, report_id=report_id, data_start=start,
-                  data_end=end, requested_at=now, updated_at=now, detail={}).save()
+        self.jobs.save(self.jobs.new(job_id, report_type=spec.report_type, status=REQUESTED, report_id=report_id,
+                                     data_start=start, data_end=end, requested_at=now, updated_at=now, detail={}))
 
         def opened(c: ReportJob) -> None:
             c.detail = {**(c.detail or {}), "open": [*(c.detail or {}).get("open", []), job_id],
@@ -137,9 +120,8 @@ class ReportJobs:
     def _poll_open(self, spec: ReportSpec) -> list[str]:
         polled = []
         for job_id in list((self._cursor(spec.report_type).detail or {}).get("open", [])):
-            try:
-                job = ReportJob.get(job_id, consistent_read=True)
-            except DoesNotExist:
+            job = self.jobs.get(job_id)
+            if job is None:
                 self._close(spec.report_type, job_id, None)
                 continue
             if job.status in (APPLIED, CANCELLED, FATAL, FAILED):
@@ -158,7 +140,7 @@ class ReportJobs:
             if status.status == "IN_QUEUE" and job.requested_at and self.clock() - job.requested_at > STUCK_AFTER:
                 self.reports.cancel(str(job.report_id))
                 job.detail = {**(job.detail or {}), "cancelled_by_us": True}
-                job.save()
+                self.jobs.save(job)
                 status = self.reports.get(str(job.report_id))
             self.advance(job, status.status, status.document_id)
             polled.append(job_id)
@@ -166,11 +148,7 @@ class ReportJobs:
 
     # ------------------------------------------------------------------ notifications
     def on_report_finished(self, report_id: str, processing_status: str, document_id: str | None) -> str:
-        job = self.job_by_report_id(report_id)
-        if job is None:
-            # Not requested by this connector (or the index has not caught up: the schedule polls open jobs).
-            return "unknown report"
-        return self.advance(job, processing_status, document_id)
+        return report_finished(self.jobs, lambda: self, report_id, processing_status, document_id)
 
     # ------------------------------------------------------------------ the state machine
     def advance(self, job: ReportJob, processing_status: str, document_id: str | None) -> str:
@@ -243,11 +221,9 @@ class ReportJobs:
             return False
         job.detail = {**(job.detail or {}), "lease_until": _iso(now + LEASE)}
         try:
-            job.save()
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False  # another worker took it first
-            raise
+            self.jobs.save(job)
+        except Conflict:
+            return False  # another worker took it first
         return True
 
     def _set(self, job: ReportJob, status: str, *, error: str | None = None) -> None:
@@ -257,7 +233,7 @@ class ReportJobs:
         history = list((job.detail or {}).get("history", []))
         history.append([status, _iso(job.updated_at)])
         job.detail = {**(job.detail or {}), "history": history}
-        job.save()
+        self.jobs.save(job)
 
     def _close(self, report_type: str, job_id: str, covered_to: datetime | None) -> None:
         def closed(c: ReportJob) -> None:
@@ -271,3 +247,16 @@ class ReportJobs:
 
         if report_type in SPECS_BY_TYPE:
             self._save_cursor(report_type, closed)
+
+
+def report_finished(jobs: ReportJobStore, use_case: Callable[[], ReportJobs], report_id: str,
+                    processing_status: str, document_id: str | None) -> str:
+    """REPORT_PROCESSING_FINISHED for a movements report: move its job on (download and apply when DONE).
+
+    The job is looked up before the use case is built: a report this connector did not request (or
+    one the index has not caught up with: the schedule polls open jobs) costs one query, no client.
+    """
+    job = jobs.by_report_id(report_id)
+    if job is None:
+        return "unknown report"
+    return use_case().advance(job, processing_status, document_id)

@@ -29,6 +29,7 @@ from sp_api.base import (
 
 from connector.adapters.amazon.rates import OPERATION_RATES
 from connector.adapters.ratelimit import BucketShape, TokenBucket
+from connector.domain.errors import Throttled
 
 T = TypeVar("T")
 
@@ -41,7 +42,7 @@ REGION_ENDPOINTS = {
 AWS_REGION_OF = {"na": "us-east-1", "eu": "eu-west-1", "fe": "us-west-2"}
 
 
-class AmazonThrottled(Exception):
+class AmazonThrottled(Throttled):
     """Amazon keeps answering 429 and the next try is further away than this invocation may wait.
 
     Callers let the work go back to its queue (or the next schedule) instead of sleeping.

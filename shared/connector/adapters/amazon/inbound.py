@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sp_api.api import FulfillmentInbound, Reports
@@ -23,41 +22,9 @@ from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
 from connector.domain.ledger import REPORT_TYPE as LEDGER_REPORT
 from connector.domain.ledger import LedgerColumns
 from connector.domain.movements import OccurrenceCounter, natural_key
+from connector.domain.shipments import AmazonItem, AmazonShipment, LedgerDocument, LedgerReceipt
 
 V0_ID_BATCH = 100  # ShipmentIdList takes up to 999; shorter keeps the URL modest
-
-
-@dataclass(frozen=True)
-class AmazonShipment:
-    shipment_id: str  # the v0 ShipmentId
-    name: str
-    status: str
-    fc: str = ""
-    plan_id: str | None = None  # 2024-03-20 inboundPlanId, when found through a plan
-    plan_shipment_id: str | None = None  # 2024-03-20 shipmentId (sh…), for listShipmentItems
-
-
-@dataclass(frozen=True)
-class AmazonItem:
-    sku: str
-    shipped: int
-    received: int
-
-
-@dataclass(frozen=True)
-class LedgerReceipt:
-    """One ledger ``Receipts`` row: ``key`` identifies it across overlapping reports."""
-
-    key: str
-    shipment_id: str  # the row's Reference ID
-    sku: str
-    quantity: int
-
-
-@dataclass(frozen=True)
-class LedgerDocument:
-    report_id: str
-    document_id: str
 
 
 class AmazonInbound:
@@ -203,11 +170,6 @@ def _parse(value: Any) -> datetime | None:
         return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
     except ValueError:
         return None
-
-
-def window(now: datetime, lookback: timedelta) -> tuple[datetime, datetime]:
-    """The LastUpdated window of one poll (ending now: Amazon refuses dates in the future)."""
-    return now - lookback, now
 
 
 def receipts_in(lines: Iterable[str], shipment_ids: set[str]) -> Iterator[LedgerReceipt]:

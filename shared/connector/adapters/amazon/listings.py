@@ -9,7 +9,6 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -18,29 +17,9 @@ from sp_api.api import Feeds, ListingsItems
 from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundException
 
 from connector.adapters.amazon.client import AmazonClients
+from connector.domain.listings import ListingLookup, PatchOutcome, QuantityUpdate
 
 MFN_CHANNEL = "DEFAULT"
-
-
-@dataclass(frozen=True)
-class QuantityUpdate:
-    sku: str
-    marketplace_id: str
-    quantity: int
-    lead_time_days: int | None = None  # kept as Amazon had it, so a quantity push does not reset it
-
-
-@dataclass(frozen=True)
-class ListingLookup:
-    sku: str
-    exists: bool
-    availability: dict[str, Any] | None  # the DEFAULT fulfillment_availability entry
-    reason: str = ""  # why Amazon said it does not exist
-
-    @property
-    def lead_time_days(self) -> int | None:
-        lead = (self.availability or {}).get("lead_time_to_ship_max_days")
-        return int(lead) if lead is not None else None
 
 
 def _first_error(exc: Exception) -> str:
@@ -48,13 +27,6 @@ def _first_error(exc: Exception) -> str:
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         return f"{errors[0].get('code')}: {errors[0].get('message')}"
     return str(exc)
-
-
-@dataclass(frozen=True)
-class PatchOutcome:
-    sku: str
-    accepted: bool
-    issues: list[dict[str, Any]] = field(default_factory=list)
 
 
 def availability_value(update: QuantityUpdate) -> list[dict[str, Any]]:

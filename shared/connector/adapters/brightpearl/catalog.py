@@ -42,6 +42,14 @@ class BrightpearlCatalog:
         # Ids Brightpearl refused as unknown (deleted products): never asked for again by this catalogue.
         self.missing: set[int] = set()
 
+    def product_skus(self) -> Iterable[tuple[int, str]]:
+        """Every (product id, SKU) in the account (the ``Directory`` port)."""
+        return iter_product_skus(self.client)
+
+    def warehouses(self) -> list[dict[str, Any]]:
+        """The account's warehouses (``id``, ``name``, …), one read."""
+        return list(self.client.get("warehouse-service/warehouse") or [])
+
     def _read(self, product_ids: Iterable[int], per_call: int, path: Callable[[str], str], *,
               none_found_means_missing: bool, refused: bool = False) -> list[Any]:
         """The ``response`` of each ID-set read covering ``product_ids`` (known-missing ids left out).

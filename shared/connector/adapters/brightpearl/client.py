@@ -24,12 +24,13 @@ import requests
 
 from connector.adapters.brightpearl.auth import Auth, BrightpearlAuthError
 from connector.adapters.brightpearl.governor import Governor
+from connector.domain.errors import NotFound, PortError, Refused, Throttled, Unavailable, UncertainWrite
 
 THROTTLE_TEXT = "too many requests"
 NOT_RETRYABLE_500_CODES = {"CMNC-018", "CMNC-044"}
 
 
-class BrightpearlError(Exception):
+class BrightpearlError(PortError):
     """A Brightpearl call failed; names the method, path, HTTP status and Brightpearl's error codes."""
 
     def __init__(self, method: str, path: str, status: int | None, codes: list[str], message: str) -> None:
@@ -43,23 +44,23 @@ class BrightpearlError(Exception):
                          f"{code_text}: {message}")
 
 
-class BrightpearlNotFound(BrightpearlError):
+class BrightpearlNotFound(BrightpearlError, NotFound):
     pass
 
 
-class BrightpearlValidationError(BrightpearlError):
+class BrightpearlValidationError(BrightpearlError, Refused):
     pass
 
 
-class BrightpearlThrottled(BrightpearlError):
+class BrightpearlThrottled(BrightpearlError, Throttled):
     """Still throttled after the allowed attempts: give the work back to its queue."""
 
 
-class BrightpearlServerError(BrightpearlError):
+class BrightpearlServerError(BrightpearlError, Unavailable):
     pass
 
 
-class BrightpearlUncertainWrite(BrightpearlError):
+class BrightpearlUncertainWrite(BrightpearlError, UncertainWrite):
     """A non-idempotent write got no clear answer: it may or may not have been applied."""
 
 

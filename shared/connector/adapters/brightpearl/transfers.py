@@ -8,32 +8,16 @@ the use case, which looks Brightpearl up before writing again; here POSTs are ne
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from connector.adapters.brightpearl.client import BrightpearlClient, BrightpearlNotFound
 from connector.domain.idsets import chunks, format_id_set
+from connector.domain.shipments import GoodsOutNote, Transfer
 
 TRANSFER_SCAN_WINDOW = 200  # ids per Stock Transfer GET (an ID-set range; the documented GET maxima are 200-500)
 TRANSFER_SCAN_MAX_WINDOWS = 50  # 10 000 ids above the high-water mark taken before the create
 TRANSFER_GALLOP_MAX = 40  # doubling steps: far beyond any account's id range
-
-
-@dataclass(frozen=True)
-class Transfer:
-    transfer_id: int
-    reference: str
-    goods_out_note_id: int  # 0 until the external transfer exists
-
-
-@dataclass(frozen=True)
-class GoodsOutNote:
-    note_id: int
-    shipped: bool
-    version: int  # lastEventVersion, sent back as If-Match
-    quantities: dict[int, int]  # product id -> units
-    steps: tuple[str, ...] = ()  # which of printed / picked / packed are set (a note is deleted only without them)
 
 
 class BrightpearlTransfers:

@@ -1,0 +1,59 @@
+"""What the connector records about each stock movement (``MovementRecord``) and the bookkeeping
+index of the movements still to retry or quarantined (``IndexUpdate``). Stored by
+``adapters/movement_store``; owned by the movements use cases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class MovementRecord:
+    key: str
+    source: str
+    kind: str
+    sku: str
+    created_at: datetime
+    status: str
+    quantity: int = 0
+    reason: str | None = None
+    error: str | None = None
+    product_id: int | None = None
+    warehouse_id: int | None = None
+    brightpearl_ids: list[Any] = field(default_factory=list)
+    ref: str | None = None
+    match_key: str | None = None
+    line: int | None = None
+    report_id: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    updated_at: datetime | None = None
+
+    def explain(self) -> dict[str, Any]:
+        return {"key": self.key, "source": self.source, "line": self.line, "kind": self.kind, "sku": self.sku,
+                "product_id": self.product_id, "warehouse_id": self.warehouse_id, "quantity": self.quantity,
+                "status": self.status, "why": self.reason, "error": self.error,
+                "brightpearl_ids": list(self.brightpearl_ids), "ref": self.ref,
+                "created_at": self.created_at.isoformat(),
+                "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+@dataclass
+class IndexUpdate:
+    retry: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resolved: set[str] = field(default_factory=set)
+    quarantined: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add_retry(self, rec: MovementRecord) -> None:
+        self.resolved.discard(rec.key)
+        self.retry[rec.key] = {"sku": rec.sku, "kind": rec.kind, "status": rec.status,
+                               "why": rec.error or rec.reason or "", "source": rec.source}
+
+    def resolve(self, key: str) -> None:
+        self.retry.pop(key, None)
+        self.resolved.add(key)
+
+    def __bool__(self) -> bool:
+        return bool(self.retry or self.resolved or self.quarantined)

@@ -1,0 +1,100 @@
+"""The merchant's settings as values: the whole connector's (``GlobalSettings``) and per marketplace
+(``ChannelSettings``). Stored by ``adapters/repositories.SettingsRepository``; validated here, so a bad
+value is refused when it is set, naming its field, not when a later batch uses it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from connector.domain.mfn_sync import ChannelRule
+from connector.domain.quantities import NO_BUFFER, BufferRule
+
+
+def listing_id(marketplace_id: str, sku: str) -> str:
+    """A listing link's key: one per (marketplace, SKU)."""
+    return f"{marketplace_id}#{sku}"
+
+
+WarehouseId = Annotated[int, Field(gt=0)]
+
+
+class BufferSettings(BaseModel):
+    """A channel's buffer as the merchant sets it (BufferRule's terms); unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    keep_back: int = Field(0, ge=0, description="units held back from every listing")
+    percent: int | None = Field(None, ge=0, le=100, description="push this percentage of what is left")
+    max_quantity: int | None = Field(None, ge=0, description="never push more than this")
+
+
+class GlobalSettings(BaseModel):
+    """Settings for the whole connector (the ``global`` item of the settings table)."""
+
+    mfn_warehouses: list[WarehouseId] = Field(default_factory=list, description=(
+        "warehouses whose on-hand is summed for merchant-fulfilled listings"))
+    patch_threshold: int = Field(20, ge=0, description="more changes than this go in one JSON_LISTINGS_FEED")
+
+    # FBA (inbound shipments, movements, reconciliation)
+    fba_warehouse_id: WarehouseId | None = Field(None, description=(
+        "the Brightpearl warehouse that mirrors Amazon FBA stock"))
+    inbound_source_warehouse_id: WarehouseId | None = Field(None, description=(
+        "where inbound shipments' stock leaves from"))
+    transfer_policy: str = Field("available", pattern="^(available|hold)$", description=(
+        "short of stock for a transfer: 'available' creates it with what there is, 'hold' waits for stock"))
+    ship_transfer_on: str = Field("shipped", pattern="^(shipped|created)$", description=(
+        "mark the transfer's goods-out note shipped when Amazon shows the shipment shipped, or at once"))
+    staff_contact_id: int = Field(4, description="Brightpearl staff id recorded on goods-out note events")
+    shipping_method_id: int | None = Field(None, description="Brightpearl shipping method for transfers")
+    over_receipt: str = Field("correct", pattern="^(correct|report)$", description=(
+        "units Amazon receives beyond the transfer: 'correct' adds them to the FBA warehouse by a stock "
+        "correction naming the shipment, 'report' only mails them"))
+    account_currency: str = Field("GBP", pattern="^[A-Z]{3}$", description=(
+        "Brightpearl accounting currency, on stock corrections that add units (Brightpearl requires a cost)"))
+
+    # Returns and movements
+    restock_returns: bool = Field(False, description="returned sellable units go back into stock")
+    returns_warehouse_id: WarehouseId | None = Field(None, description=(
+        "where merchant-fulfilled returns are restocked"))
+    order_lookup_field: str = Field("externalRef", pattern="^(externalRef|customerRef)$", description=(
+        "the Brightpearl order field holding the Amazon order id"))
+    dry_run: bool = Field(False, description="compute and record movements without writing to Brightpearl")
+
+
+class ChannelSettings(BaseModel):
+    """Per Amazon marketplace (``channel#<marketplaceId>``)."""
+
+    sync_enabled: bool = True
+    mfn_warehouses: list[WarehouseId] | None = None  # None: the global list
+    buffer: dict[str, Any] | None = None  # keep_back / percent / max_quantity; default off
+
+    @field_validator("buffer")
+    @classmethod
+    def _buffer_terms(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # Checked here, not when a batch is planned: a "50%" accepted today failed every push later.
+        if not value:
+            return None
+        return BufferSettings.model_validate(value).model_dump(exclude_none=True)
+
+
+def buffer_rule(data: Mapping[str, Any] | None) -> BufferRule | None:
+    """A stored buffer (``keep_back`` / ``percent`` / ``max_quantity``) as the quantities' rule; None if off."""
+    if not data:
+        return None
+    return BufferRule(keep_back=int(data.get("keep_back", 0)), percent=data.get("percent"),
+                      max_quantity=data.get("max_quantity"))
+
+
+def channel_rules(global_settings: GlobalSettings, channels: Mapping[str, ChannelSettings],
+                  marketplace_ids: Iterable[str]) -> dict[str, ChannelRule]:
+    """Each marketplace's sync rule: its own warehouses (or the global list), its buffer, on or off."""
+    out: dict[str, ChannelRule] = {}
+    for mid in marketplace_ids:
+        c = channels[mid]
+        warehouses = tuple(c.mfn_warehouses if c.mfn_warehouses is not None else global_settings.mfn_warehouses)
+        out[mid] = ChannelRule(mid, c.sync_enabled, warehouses, buffer_rule(c.buffer) or NO_BUFFER)
+    return out

@@ -1,0 +1,55 @@
+"""The inbound shipments' emails: each event of a shipment (started receiving, received in full, short,
+held, cancelled, …) is mailed once, keyed on the shipment itself."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from connector.domain.email import Email
+from connector.domain.inbound import EmailEvent, Shipment, ShipmentView, emails_due, render_email, with_note
+from connector.usecases.ports import Mail
+
+
+def view_of(record: Shipment) -> ShipmentView:
+    return ShipmentView(record.shipment_id, record.name or "", record.status,
+                        None if record.stock_transfer_id is None else int(record.stock_transfer_id),
+                        tuple(record.lines))
+
+
+class Notices:
+    def __init__(self, mail: Mail, save: Callable[[Shipment], None], now: Callable[[], datetime]) -> None:
+        self.mail = mail
+        self.save = save
+        self.now = now
+
+    def send_due(self, record: Shipment, *, note: str | None = None) -> int:
+        """Every email the shipment's state calls for and it has not had yet; returns how many were sent."""
+        view = view_of(record)
+        sent = 0
+        for event in emails_due(view, transfer_planned=record.stock_transfer_id is not None):
+            email = render_email(view, event)
+            if note:
+                email = with_note(email, note)
+            if self.send(record, event, email):
+                sent += 1
+        return sent
+
+    def send(self, record: Shipment, event: EmailEvent, email: Email) -> bool:
+        """Send once per event key. The key is claimed on the record *before* sending (conditional write),
+        so a retry after a crash never sends twice; an SES error removes the claim so the next run retries."""
+        if any(e.get("key") == event.key for e in record.emails_sent):
+            return False
+        entry = {"key": event.key, "state": "sending", "at": self.now().isoformat()}
+        record.emails_sent = [*record.emails_sent, entry]
+        self.save(record)
+        try:
+            message_id = self.mail.send(email)
+        except Exception:
+            record.emails_sent = [e for e in record.emails_sent if e.get("key") != event.key]
+            self.save(record)
+            raise
+        record.emails_sent = [{**e, "state": "sent", "message_id": message_id} if e.get("key") == event.key else e
+                              for e in record.emails_sent]
+        self.save(record)
+        return True

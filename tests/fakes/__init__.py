@@ -1,0 +1,33 @@
+"""In-memory fakes of the ports (``connector.usecases.ports``) with real behaviour: stock that moves,
+conditional writes that lose races, an outbox that holds the emails. Unit tests assert on their state."""
+
+from tests.fakes.amazon import FakeFbaInventory, FakeInbound, FakeListings, FakeReports
+from tests.fakes.brightpearl import FakeBrightpearl
+from tests.fakes.clock import FakeClock
+from tests.fakes.mail import Outbox
+from tests.fakes.stores import (
+    FakeLink,
+    FakeLinks,
+    FakeReconciliations,
+    FakeReportJobs,
+    FakeSettings,
+    FakeShipments,
+    InMemoryMovementStore,
+)
+
+__all__ = [
+    "FakeBrightpearl",
+    "FakeClock",
+    "FakeFbaInventory",
+    "FakeInbound",
+    "FakeLink",
+    "FakeLinks",
+    "FakeListings",
+    "FakeReconciliations",
+    "FakeReportJobs",
+    "FakeReports",
+    "FakeSettings",
+    "FakeShipments",
+    "InMemoryMovementStore",
+    "Outbox",
+]

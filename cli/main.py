@@ -151,6 +151,8 @@ def status(ctx: Ctx) -> None:
                            (v["last"] or {}).get("status"), (v["last"] or {}).get("at"), (v["last"] or {}).get("error")]
                           for k, v in data["reportJobs"].items()],
                          ["report type", "jobs", "states", "last", "at", "error"]))
+        inbound = data.get("inbound")
+        out += ["", "Last inbound run: " + (_run_line(inbound) if inbound else "none recorded")]
         mv = data["movements"]
         out += ["", "Movements: " + (", ".join(f"{s} {n}" for s, n in sorted(mv["byStatus"].items())) or "none")
                 + f"; awaiting retry {mv['awaitingRetry']}; quarantined rows {mv['quarantined']}", "", "Queues"]
@@ -163,6 +165,12 @@ def status(ctx: Ctx) -> None:
         return "\n".join(out)
 
     show(ctx, data, human)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    detail = (f"error {run.get('error')}" if run.get("outcome") != "ok" else
+              f"seen {run.get('seen')}, processed {run.get('processed')}, emails {run.get('emails')}")
+    return f"{run.get('outcome')} at {run.get('finished_at')} ({detail})"
 
 
 # ---------------------------------------------------------------------------------------------- settings

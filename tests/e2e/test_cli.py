@@ -227,3 +227,20 @@ def test_exit_codes_for_usage_and_transport_errors(stack):
     # A stack CloudFormation does not know (moto's, on loopback): the transport's error, exit 3.
     missing = runner.invoke(cli, ["--stack", "no-such-stack", "status"])
     assert missing.exit_code == 3 and "no-such-stack" in missing.output
+
+
+def test_status_shows_the_last_inbound_run_and_its_outcome(stack):
+    assert run_json("status")["inbound"] is None
+    # No source warehouse chosen: the run fails, and status says why.
+    with pytest.raises(Exception):  # noqa: B017 - the handler raises as Lambda would report it
+        stack.invoke("InboundShipmentsFunction", {})
+    failed = run_json("status")["inbound"]
+    assert failed["outcome"] == "failed" and "inbound_source_warehouse_id" in failed["error"]
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[MAIN], fba_warehouse_id=FBA,
+                                                    inbound_source_warehouse_id=MAIN))
+    stack.amazon.world_op("create_inbound_shipment", items={"TEA-FBA": 4}, shipment_id="FBA1CLI")
+    stack.invoke("InboundShipmentsFunction", {})
+    ok = run_json("status")["inbound"]
+    assert (ok["outcome"], ok["seen"], ok["processed"]) == ("ok", 1, 1)
+    assert ok["finished_at"] >= ok["started_at"] >= failed["finished_at"]
+    assert "Last inbound run: ok" in run("status").output

@@ -19,6 +19,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cli import dlq as dlqs
+from cli import setup as setup_steps
 from cli import state
 from cli.output import dump_json, pairs, table
 from cli.transport import AwsTransport, FunctionFailed, LocalTransport, Transport, TransportError
@@ -484,6 +485,42 @@ def _age(seconds: int | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+# ---------------------------------------------------------------------------------------------- setup
+_MARK = {"ok": "✔", "changed": "✔", "warning": "!", "failed": "✘", "skipped": "-"}
+
+
+@cli.command("setup")
+@click.argument("steps", nargs=-1, type=click.Choice(setup_steps.STEPS))
+@click.option("--brightpearl", "brightpearl_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Brightpearl credentials to merge into its secret (a JSON object).")
+@click.option("--amazon", "amazon_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Amazon LWA credentials to merge into its secret (a JSON object).")
+@click.option("--replace-subscriptions", is_flag=True,
+              help="Move SP-API subscriptions that point at another destination to this stack's.")
+@click.option("--probe-product", type=click.IntRange(min=1),
+              help="Brightpearl product id the health check's webhook test names (default 1).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
+              help="Seconds the health check waits for each path.")
+@command
+def setup(ctx: Ctx, steps: tuple[str, ...], brightpearl_file: Path | None, amazon_file: Path | None,
+          replace_subscriptions: bool, probe_product: int | None, timeout: float) -> None:
+    """Onboarding after `sam deploy`: secrets, Brightpearl webhook, SP-API notifications, SES, health check.
+
+    Every step is idempotent; give step names to run only those (e.g. `setup check`). Exit 1 if a step
+    failed; warnings (SES sandbox, an unconfirmed alarm email) say what to do and exit 0."""
+    runner = setup_steps.Setup(ctx.t, brightpearl_file=brightpearl_file, amazon_file=amazon_file,
+                               replace_subscriptions=replace_subscriptions, probe_product=probe_product,
+                               timeout=timeout, progress=lambda m: click.echo(m, err=True))
+    done = runner.run(steps or setup_steps.STEPS)
+    ok = all(s.status != setup_steps.FAILED for s in done)
+    data = {"ok": ok, "steps": [s.as_dict() for s in done]}
+    show(ctx, data, lambda: "\n".join(
+        f"{_MARK[s.status]} {s.step:<13} {s.status:<8} {s.summary}" + "".join(f"\n    todo: {t}" for t in s.todo)
+        for s in done))
+    if not ok:
+        raise click.exceptions.Exit(REFUSED)
 
 
 def main() -> None:

@@ -285,36 +285,75 @@ def _read_skus(file: Path | None, skus: tuple[str, ...], channel: str) -> list[d
 @click.option("--sku", "skus", multiple=True, help="A SKU to link (repeatable), besides the FILE's.")
 @click.option("--channel", type=click.Choice(["MFN", "FBA"]), default="MFN", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 500), default=50, show_default=True,
-              help="SKUs per invocation (each one checked on Amazon at 5/s, so a batch takes ~size/5 s).")
+              help="SKUs per chunk (each one checked on Amazon at 5/s, so a chunk takes ~size/5 s).")
+@click.option("--wait", is_flag=True, help="Wait for the job, with a progress bar, and print its result.")
 @command
 def links_import(ctx: Ctx, file: Path | None, marketplace: str, skus: tuple[str, ...], channel: str,
-                 batch_size: int) -> None:
-    """Link each SKU to the Brightpearl product with the same SKU, in batches, with progress.
+                 batch_size: int, wait: bool) -> None:
+    """Start a job linking each SKU to the Brightpearl product with the same SKU; prints its id at once.
 
-    A refused batch does not stop the others; the exit code is 1 if any was refused."""
+    The job runs in the stack (ImportLinksFunction, one chunk after the other); follow it with
+    `links import-status JOB --wait`. A refused chunk does not stop the others."""
     items = _read_skus(file, skus, channel)
-    batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
-    total: dict[str, Any] = {"linked": 0, "unmatched": [], "notOnAmazon": [], "pushed": 0, "results": [],
-                             "refused": []}
-    with click.progressbar(batches, label=f"linking {len(items)} SKU(s)", file=sys.stderr,
-                           item_show_func=lambda b: b[-1]["sku"] if b else None) as bar:
-        for batch in bar:
-            try:
-                out = ctx.operator("import-links", marketplaceId=marketplace, listings=batch)
-            except Refused as exc:
-                total["refused"].append({"skus": [i["sku"] for i in batch], "error": exc.message})
-                continue
-            total["linked"] += out.get("linked", 0)
-            total["pushed"] += out.get("pushed", 0)
-            for key in ("unmatched", "notOnAmazon", "results"):
-                total[key] += out.get(key) or []
-    show(ctx, total, lambda: "\n".join([
-        f"linked {total['linked']}, pushed {total['pushed']}",
-        *([f"no Brightpearl product: {', '.join(total['unmatched'])}"] if total["unmatched"] else []),
-        *([f"not on Amazon: {', '.join(total['notOnAmazon'])}"] if total["notOnAmazon"] else []),
-        *[f"refused ({', '.join(r['skus'][:3])}…): {r['error']}" for r in total["refused"]]]))
-    if total["refused"]:
+    out = _strip_ok(ctx.call("ImportLinksFunction", {"action": "start", "marketplaceId": marketplace,
+                                                      "listings": items, "chunkSize": batch_size}))
+    if not wait:
+        show(ctx, out, lambda: f"import job {out['job']} started: {out['total']} SKU(s) in {out['chunks']} "
+                               f"chunk(s)\nfollow it: connector links import-status {out['job']} --wait")
+        return
+    _follow_import(ctx, str(out["job"]))
+
+
+@links.command("import-status")
+@click.argument("job")
+@click.option("--wait", is_flag=True, help="Wait until the job is done, with a progress bar.")
+@click.option("--resume", is_flag=True, help="Queue the first unfinished chunk again (a stalled job).")
+@click.option("--stall", type=click.FloatRange(min=1), default=900, show_default=True,
+              help="With --wait: give up after this many seconds without progress.")
+@command
+def links_import_status(ctx: Ctx, job: str, wait: bool, resume: bool, stall: float) -> None:
+    """An import job's progress: chunks done, SKUs processed, linked, pushed, unmatched, refused."""
+    if resume:
+        ctx.call("ImportLinksFunction", {"action": "resume", "job": job})
+    if wait:
+        _follow_import(ctx, job, stall=stall)
+        return
+    out = _strip_ok(ctx.call("ImportLinksFunction", {"action": "status", "job": job}))
+    show(ctx, out, lambda: _import_summary(out))
+
+
+def _follow_import(ctx: Ctx, job: str, *, stall: float = 900) -> None:
+    import time
+
+    status = _strip_ok(ctx.call("ImportLinksFunction", {"action": "status", "job": job}))
+    last, last_change = status["processed"], time.monotonic()
+    with click.progressbar(length=int(status["total"]), label=f"import {job}", file=sys.stderr,
+                           show_pos=True) as bar:
+        bar.update(status["processed"])
+        while status["state"] != "done":
+            delivered = ctx.t.drive("ImportLinksFunction", "ImportLinksQueue")
+            if delivered is None:
+                time.sleep(3)
+            status = _strip_ok(ctx.call("ImportLinksFunction", {"action": "status", "job": job}))
+            bar.update(status["processed"] - last)
+            if status["processed"] != last:
+                last, last_change = status["processed"], time.monotonic()
+            stalled = delivered is False or time.monotonic() - last_change > stall
+            if status["state"] != "done" and stalled:
+                raise Refused(f"import job {job} stalled after {status['chunksDone']}/{status['chunks']} chunk(s): "
+                              f"connector links import-status {job} --resume --wait")
+    show(ctx, status, lambda: _import_summary(status))
+    if status["refused"]:
         raise click.exceptions.Exit(REFUSED)
+
+
+def _import_summary(st: dict[str, Any]) -> str:
+    return "\n".join([
+        f"import job {st['job']}: {st['state']}, {st['processed']}/{st['total']} SKU(s), "
+        f"chunks {st['chunksDone']}/{st['chunks']}; linked {st['linked']}, pushed {st['pushed']}",
+        *([f"no Brightpearl product: {', '.join(st['unmatched'])}"] if st["unmatched"] else []),
+        *([f"not on Amazon: {', '.join(st['notOnAmazon'])}"] if st["notOnAmazon"] else []),
+        *[f"refused chunk {r['chunk']} ({', '.join(r['skus'])}…): {r['error']}" for r in st["refused"]]])
 
 
 # ---------------------------------------------------------------------------------------------- sync

@@ -29,10 +29,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 # The stack's resources the CLI uses, by logical id (template.yaml).
 TABLES = {"SettingsTable": "SETTINGS_TABLE", "ListingsTable": "LISTINGS_TABLE", "MovementsTable": "MOVEMENTS_TABLE",
           "ReportJobsTable": "REPORT_JOBS_TABLE", "GovernorTable": "GOVERNOR_TABLE"}
-QUEUES = ("StockChangeQueue", "NotificationsQueue")
+QUEUES = ("StockChangeQueue", "NotificationsQueue", "ImportLinksQueue")
 # Each dead-letter queue and where its messages came from: a queue (redrive), or, for the scheduled
 # functions' failed asynchronous invocations, the function named in the message itself.
-DLQS = {"StockChangeDLQ": "StockChangeQueue", "NotificationsDLQ": "NotificationsQueue", "ScheduledFailuresDLQ": None}
+DLQS = {"StockChangeDLQ": "StockChangeQueue", "NotificationsDLQ": "NotificationsQueue", "ScheduledFailuresDLQ": None,
+        "ImportLinksDLQ": "ImportLinksQueue"}
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,11 @@ class Transport:
 
     def topic_arn(self, logical_id: str) -> str:
         raise NotImplementedError
+
+    def drive(self, function_id: str, queue_id: str) -> bool | None:
+        """Deliver one message of ``queue_id`` to ``function_id`` if nothing else does (locally); True if
+        one was delivered, False if the queue was empty; None deployed, where Lambda's pollers do it."""
+        return None
 
     def quiet(self) -> contextlib.AbstractContextManager[None]:
         """While the platforms call the stack (the health check): keep stdout for the CLI's output."""
@@ -277,6 +283,24 @@ class LocalTransport(Transport):
         if os.environ.get("LOCAL_WEBHOOK_BASE_URL"):
             out["WebhookBaseUrl"] = os.environ["LOCAL_WEBHOOK_BASE_URL"]
         return out
+
+    def drive(self, function_id: str, queue_id: str) -> bool | None:
+        sqs = self.client("sqs")
+        url = self.queue_url(queue_id)
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"],
+                                   MessageAttributeNames=["All"]).get("Messages", [])
+        if not msgs:
+            return False
+        m = msgs[0]
+        result = self.invoke(function_id, {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": {}, "eventSource": "aws:sqs",
+            "awsRegion": os.environ.get("AWS_REGION", "eu-west-1")}]}) or {}
+        if result.get("batchItemFailures"):  # stays on the queue, visible again at once (locally)
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
+        else:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        return True
 
     @contextlib.contextmanager
     def quiet(self) -> Iterator[None]:

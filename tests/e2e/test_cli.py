@@ -49,7 +49,7 @@ def stack(local_aws):
         settings.set_value("fba_reconciliation", {})
         s.link([(UK, "SHIRT-BL-M", 1007, "MFN"), (UK, "TEA-FBA", 1020, "FBA")])
         for q in ("StockChangeQueue", "StockChangeDLQ", "NotificationsQueue", "NotificationsDLQ",
-                  "ScheduledFailuresDLQ"):
+                  "ScheduledFailuresDLQ", "ImportLinksQueue", "ImportLinksDLQ"):
             s.drain(q)
         yield s
 
@@ -109,7 +109,7 @@ def test_links_connect_import_list_show_disconnect(stack, tmp_path):
 
     listing = tmp_path / "skus.txt"
     listing.write_text("# Amazon SKUs\nSHIRT-BL-M\nNO-SUCH-SKU\nTEA-FBA,FBA\n", encoding="utf-8")
-    imported = run("links", "import", str(listing), "-m", UK, "--batch-size", "1", "--json")
+    imported = run("links", "import", str(listing), "-m", UK, "--batch-size", "1", "--wait", "--json")
     assert imported.exit_code == 0, imported.output
     body = json.loads(imported.stdout)
     assert body["linked"] == 2 and body["unmatched"] == ["NO-SUCH-SKU"] and body["refused"] == []
@@ -133,7 +133,7 @@ def test_status_explain_and_nightly(stack):
     assert (uk["sync"], uk["links"], uk["mfn"], uk["fba"]) == ("on", 2, 1, 1)
     assert uk["lastPushAt"] and uk["results"] == {"ACCEPTED": 1}
     assert set(status["queues"]) == {"StockChangeQueue", "NotificationsQueue", "StockChangeDLQ", "NotificationsDLQ",
-                                     "ScheduledFailuresDLQ"}
+                                     "ScheduledFailuresDLQ", "ImportLinksQueue", "ImportLinksDLQ"}
     assert status["queues"]["StockChangeDLQ"] == {"visible": 0, "inFlight": 0}
     assert set(status["movements"]) == {"byStatus", "awaitingRetry", "quarantined"}
     assert "Marketplaces" in run("status").output

@@ -119,14 +119,20 @@ def _assignments(values: tuple[str, ...]) -> dict[str, Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--stack", envvar="CONNECTOR_STACK", help="The deployed CloudFormation stack's name.")
 @click.option("--local", is_flag=True, help="The local stack running in this process (tests, demo).")
+@click.option("--local-stack", is_flag=True,
+              help="Start a fresh local stack (moto, simulators) for this command, as after `sam deploy`.")
 @click.option("--region", envvar="AWS_REGION", help="The stack's AWS region.")
 @click.option("--profile", envvar="AWS_PROFILE", help="The AWS profile to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON (every command).")
 @click.pass_context
-def cli(click_ctx: click.Context, stack: str | None, local: bool, region: str | None, profile: str | None,
-        as_json: bool) -> None:
+def cli(click_ctx: click.Context, stack: str | None, local: bool, local_stack: bool, region: str | None,
+        profile: str | None, as_json: bool) -> None:
     """Operate the Brightpearl ⇄ Amazon connector."""
-    click_ctx.obj = Ctx(stack, local, region, profile, as_json)
+    click_ctx.obj = Ctx(stack, local or local_stack, region, profile, as_json)
+    if local_stack and not stack and click_ctx.invoked_subcommand:
+        from cli.localstack import start
+
+        click_ctx.call_on_close(start().stop)
 
 
 # ---------------------------------------------------------------------------------------------- status

@@ -414,8 +414,12 @@ class Setup:
             failures.append(f"notifications path: {exc}")
         if failures:
             return Step("check", FAILED, "; ".join(failures), detail=detail)
-        return Step("check", OK, "Brightpearl webhook → queue → push and SP-API notification → queue → consumer "
-                                 "both work", detail=detail)
+        hook, note = detail["webhook"], detail["notification"]
+        return Step("check", OK, f"Brightpearl's test call for webhook {hook['webhookId']} (product "
+                                 f"{hook['probeProduct']}) went {hook['via']}"
+                                 + (f" (correlation id {hook['correlationId']})" if hook.get("correlationId") else "")
+                                 + f"; SP-API report {note['reportId']}'s notification went {note['via']}",
+                    detail=detail)
 
     def _check_webhook(self) -> dict[str, Any]:
         bp = self._brightpearl()

@@ -70,9 +70,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         if action == "resume":
             return {"ok": True, **jobs().resume(event)}
         if action == "status":
-            from connector.adapters.repositories import SettingsRepository
-
-            found = progress(SettingsRepository(), str(event.get("job")))
+            found = progress(jobs().values, str(event.get("job")))  # jobs(): the wiring binds the tables
             if found is None:
                 raise CommandError(f"status: no import job {event.get('job')!r}")
             return {"ok": True, **found}

@@ -32,7 +32,7 @@ def sync() -> MfnSync:
 
 def _one_at_a_time() -> HeartbeatLease:
     """Overlapping batches read and push one after the other (docs/architecture.md, triggers)."""
-    return HeartbeatLease(LEASE_KEY, ttl=15.0, max_wait=40.0)
+    return HeartbeatLease(LEASE_KEY, ttl=6.0, max_wait=40.0)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -59,9 +59,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(correlation_ids=correlation_ids)
     if product_ids:
         try:
+            mfn = sync()  # first: the wiring binds the tables, the lease's among them (a cold container)
             with _one_at_a_time() as lease:
                 add_sum("StockChangeLeaseWaitSeconds", lease.waited, MetricUnit.Seconds)
-                report = sync().products_changed(product_ids)
+                report = mfn.products_changed(product_ids)
             logger.info("stock change synced", extra={"products": len(product_ids), **report.plan,
                                                        "ignored_products": report.ignored_products,
                                                        # the reasons, not just a count (first ten SKUs)

@@ -64,7 +64,7 @@ def test_overlapping_batches_leave_amazon_on_the_latest_quantity(stack):
 
 
 def test_a_dead_holders_lease_blocks_for_its_short_ttl_only(stack):
-    GovernorItem(LEASE_KEY, owner="killed-lambda", lease_until=time.time() + 2).save()
+    GovernorItem(LEASE_KEY, owner="killed-lambda", lease_until=time.time() + 2).save()  # its ttl left: 2 s
     started = time.monotonic()
     assert stack.invoke("StockChangeFunction", batch(1)) == {"batchItemFailures": []}
     assert time.monotonic() - started >= 1.5

@@ -28,7 +28,7 @@ class LeaseTimeout(TimeoutError):
 
 
 class HeartbeatLease:
-    def __init__(self, key: str, *, ttl: float = 15.0, max_wait: float = 40.0,
+    def __init__(self, key: str, *, ttl: float = 6.0, max_wait: float = 40.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.key, self.ttl, self.max_wait, self.clock, self.sleep = key, ttl, max_wait, clock, sleep
         self.owner = uuid.uuid4().hex

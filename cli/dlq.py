@@ -13,7 +13,8 @@ from typing import Any
 
 from cli.transport import DLQS, FunctionFailed, Transport
 
-ALIASES = {"stock-change": "StockChangeDLQ", "notifications": "NotificationsDLQ", "scheduled": "ScheduledFailuresDLQ"}
+ALIASES = {"stock-change": "StockChangeDLQ", "notifications": "NotificationsDLQ", "scheduled": "ScheduledFailuresDLQ",
+           "import-links": "ImportLinksDLQ"}
 _HIDE_SECONDS = 30  # how long a listed message stays hidden from others while this command reads the queue
 
 

@@ -19,6 +19,7 @@ import click
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cli import dlq as dlqs
+from cli import setup as setup_steps
 from cli import state
 from cli.output import dump_json, pairs, table
 from cli.transport import AwsTransport, FunctionFailed, LocalTransport, Transport, TransportError
@@ -118,14 +119,20 @@ def _assignments(values: tuple[str, ...]) -> dict[str, Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--stack", envvar="CONNECTOR_STACK", help="The deployed CloudFormation stack's name.")
 @click.option("--local", is_flag=True, help="The local stack running in this process (tests, demo).")
+@click.option("--local-stack", is_flag=True,
+              help="Start a fresh local stack (moto, simulators) for this command, as after `sam deploy`.")
 @click.option("--region", envvar="AWS_REGION", help="The stack's AWS region.")
 @click.option("--profile", envvar="AWS_PROFILE", help="The AWS profile to use.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON (every command).")
 @click.pass_context
-def cli(click_ctx: click.Context, stack: str | None, local: bool, region: str | None, profile: str | None,
-        as_json: bool) -> None:
+def cli(click_ctx: click.Context, stack: str | None, local: bool, local_stack: bool, region: str | None,
+        profile: str | None, as_json: bool) -> None:
     """Operate the Brightpearl ⇄ Amazon connector."""
-    click_ctx.obj = Ctx(stack, local, region, profile, as_json)
+    click_ctx.obj = Ctx(stack, local or local_stack, region, profile, as_json)
+    if local_stack and not stack and click_ctx.invoked_subcommand:
+        from cli.localstack import start
+
+        click_ctx.call_on_close(start().stop)
 
 
 # ---------------------------------------------------------------------------------------------- status
@@ -151,6 +158,8 @@ def status(ctx: Ctx) -> None:
                            (v["last"] or {}).get("status"), (v["last"] or {}).get("at"), (v["last"] or {}).get("error")]
                           for k, v in data["reportJobs"].items()],
                          ["report type", "jobs", "states", "last", "at", "error"]))
+        inbound = data.get("inbound")
+        out += ["", "Last inbound run: " + (_run_line(inbound) if inbound else "none recorded")]
         mv = data["movements"]
         out += ["", "Movements: " + (", ".join(f"{s} {n}" for s, n in sorted(mv["byStatus"].items())) or "none")
                 + f"; awaiting retry {mv['awaitingRetry']}; quarantined rows {mv['quarantined']}", "", "Queues"]
@@ -163,6 +172,12 @@ def status(ctx: Ctx) -> None:
         return "\n".join(out)
 
     show(ctx, data, human)
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    detail = (f"error {run.get('error')}" if run.get("outcome") != "ok" else
+              f"seen {run.get('seen')}, processed {run.get('processed')}, emails {run.get('emails')}")
+    return f"{run.get('outcome')} at {run.get('finished_at')} ({detail})"
 
 
 # ---------------------------------------------------------------------------------------------- settings
@@ -276,36 +291,75 @@ def _read_skus(file: Path | None, skus: tuple[str, ...], channel: str) -> list[d
 @click.option("--sku", "skus", multiple=True, help="A SKU to link (repeatable), besides the FILE's.")
 @click.option("--channel", type=click.Choice(["MFN", "FBA"]), default="MFN", show_default=True)
 @click.option("--batch-size", type=click.IntRange(1, 500), default=50, show_default=True,
-              help="SKUs per invocation (each one checked on Amazon at 5/s, so a batch takes ~size/5 s).")
+              help="SKUs per chunk (each one checked on Amazon at 5/s, so a chunk takes ~size/5 s).")
+@click.option("--wait", is_flag=True, help="Wait for the job, with a progress bar, and print its result.")
 @command
 def links_import(ctx: Ctx, file: Path | None, marketplace: str, skus: tuple[str, ...], channel: str,
-                 batch_size: int) -> None:
-    """Link each SKU to the Brightpearl product with the same SKU, in batches, with progress.
+                 batch_size: int, wait: bool) -> None:
+    """Start a job linking each SKU to the Brightpearl product with the same SKU; prints its id at once.
 
-    A refused batch does not stop the others; the exit code is 1 if any was refused."""
+    The job runs in the stack (ImportLinksFunction, one chunk after the other); follow it with
+    `links import-status JOB --wait`. A refused chunk does not stop the others."""
     items = _read_skus(file, skus, channel)
-    batches = [items[i:i + batch_size] for i in range(0, len(items), batch_size)]
-    total: dict[str, Any] = {"linked": 0, "unmatched": [], "notOnAmazon": [], "pushed": 0, "results": [],
-                             "refused": []}
-    with click.progressbar(batches, label=f"linking {len(items)} SKU(s)", file=sys.stderr,
-                           item_show_func=lambda b: b[-1]["sku"] if b else None) as bar:
-        for batch in bar:
-            try:
-                out = ctx.operator("import-links", marketplaceId=marketplace, listings=batch)
-            except Refused as exc:
-                total["refused"].append({"skus": [i["sku"] for i in batch], "error": exc.message})
-                continue
-            total["linked"] += out.get("linked", 0)
-            total["pushed"] += out.get("pushed", 0)
-            for key in ("unmatched", "notOnAmazon", "results"):
-                total[key] += out.get(key) or []
-    show(ctx, total, lambda: "\n".join([
-        f"linked {total['linked']}, pushed {total['pushed']}",
-        *([f"no Brightpearl product: {', '.join(total['unmatched'])}"] if total["unmatched"] else []),
-        *([f"not on Amazon: {', '.join(total['notOnAmazon'])}"] if total["notOnAmazon"] else []),
-        *[f"refused ({', '.join(r['skus'][:3])}…): {r['error']}" for r in total["refused"]]]))
-    if total["refused"]:
+    out = _strip_ok(ctx.call("ImportLinksFunction", {"action": "start", "marketplaceId": marketplace,
+                                                      "listings": items, "chunkSize": batch_size}))
+    if not wait:
+        show(ctx, out, lambda: f"import job {out['job']} started: {out['total']} SKU(s) in {out['chunks']} "
+                               f"chunk(s)\nfollow it: connector links import-status {out['job']} --wait")
+        return
+    _follow_import(ctx, str(out["job"]))
+
+
+@links.command("import-status")
+@click.argument("job")
+@click.option("--wait", is_flag=True, help="Wait until the job is done, with a progress bar.")
+@click.option("--resume", is_flag=True, help="Queue the first unfinished chunk again (a stalled job).")
+@click.option("--stall", type=click.FloatRange(min=1), default=900, show_default=True,
+              help="With --wait: give up after this many seconds without progress.")
+@command
+def links_import_status(ctx: Ctx, job: str, wait: bool, resume: bool, stall: float) -> None:
+    """An import job's progress: chunks done, SKUs processed, linked, pushed, unmatched, refused."""
+    if resume:
+        ctx.call("ImportLinksFunction", {"action": "resume", "job": job})
+    if wait:
+        _follow_import(ctx, job, stall=stall)
+        return
+    out = _strip_ok(ctx.call("ImportLinksFunction", {"action": "status", "job": job}))
+    show(ctx, out, lambda: _import_summary(out))
+
+
+def _follow_import(ctx: Ctx, job: str, *, stall: float = 900) -> None:
+    import time
+
+    status = _strip_ok(ctx.call("ImportLinksFunction", {"action": "status", "job": job}))
+    last, last_change = status["processed"], time.monotonic()
+    with click.progressbar(length=int(status["total"]), label=f"import {job}", file=sys.stderr,
+                           show_pos=True) as bar:
+        bar.update(status["processed"])
+        while status["state"] != "done":
+            delivered = ctx.t.drive("ImportLinksFunction", "ImportLinksQueue")
+            if delivered is None:
+                time.sleep(3)
+            status = _strip_ok(ctx.call("ImportLinksFunction", {"action": "status", "job": job}))
+            bar.update(status["processed"] - last)
+            if status["processed"] != last:
+                last, last_change = status["processed"], time.monotonic()
+            stalled = delivered is False or time.monotonic() - last_change > stall
+            if status["state"] != "done" and stalled:
+                raise Refused(f"import job {job} stalled after {status['chunksDone']}/{status['chunks']} chunk(s): "
+                              f"connector links import-status {job} --resume --wait")
+    show(ctx, status, lambda: _import_summary(status))
+    if status["refused"]:
         raise click.exceptions.Exit(REFUSED)
+
+
+def _import_summary(st: dict[str, Any]) -> str:
+    return "\n".join([
+        f"import job {st['job']}: {st['state']}, {st['processed']}/{st['total']} SKU(s), "
+        f"chunks {st['chunksDone']}/{st['chunks']}; linked {st['linked']}, pushed {st['pushed']}",
+        *([f"no Brightpearl product: {', '.join(st['unmatched'])}"] if st["unmatched"] else []),
+        *([f"not on Amazon: {', '.join(st['notOnAmazon'])}"] if st["notOnAmazon"] else []),
+        *[f"refused chunk {r['chunk']} ({', '.join(r['skus'])}…): {r['error']}" for r in st["refused"]]])
 
 
 # ---------------------------------------------------------------------------------------------- sync
@@ -476,6 +530,42 @@ def _age(seconds: int | None) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+# ---------------------------------------------------------------------------------------------- setup
+_MARK = {"ok": "✔", "changed": "✔", "warning": "!", "failed": "✘", "skipped": "-"}
+
+
+@cli.command("setup")
+@click.argument("steps", nargs=-1, type=click.Choice(setup_steps.STEPS))
+@click.option("--brightpearl", "brightpearl_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Brightpearl credentials to merge into its secret (a JSON object).")
+@click.option("--amazon", "amazon_file", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+              help="Amazon LWA credentials to merge into its secret (a JSON object).")
+@click.option("--replace-subscriptions", is_flag=True,
+              help="Move SP-API subscriptions that point at another destination to this stack's.")
+@click.option("--probe-product", type=click.IntRange(min=1),
+              help="Brightpearl product id the health check's webhook test names (default 1).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
+              help="Seconds the health check waits for each path.")
+@command
+def setup(ctx: Ctx, steps: tuple[str, ...], brightpearl_file: Path | None, amazon_file: Path | None,
+          replace_subscriptions: bool, probe_product: int | None, timeout: float) -> None:
+    """Onboarding after `sam deploy`: secrets, Brightpearl webhook, SP-API notifications, SES, health check.
+
+    Every step is idempotent; give step names to run only those (e.g. `setup check`). Exit 1 if a step
+    failed; warnings (SES sandbox, an unconfirmed alarm email) say what to do and exit 0."""
+    runner = setup_steps.Setup(ctx.t, brightpearl_file=brightpearl_file, amazon_file=amazon_file,
+                               replace_subscriptions=replace_subscriptions, probe_product=probe_product,
+                               timeout=timeout, progress=lambda m: click.echo(m, err=True))
+    done = runner.run(steps or setup_steps.STEPS)
+    ok = all(s.status != setup_steps.FAILED for s in done)
+    data = {"ok": ok, "steps": [s.as_dict() for s in done]}
+    show(ctx, data, lambda: "\n".join(
+        f"{_MARK[s.status]} {s.step:<13} {s.status:<8} {s.summary}" + "".join(f"\n    todo: {t}" for t in s.todo)
+        for s in done))
+    if not ok:
+        raise click.exceptions.Exit(REFUSED)
 
 
 def main() -> None:

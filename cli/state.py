@@ -12,6 +12,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from cli.transport import DLQS, QUEUES, Transport
 
 _DESER = TypeDeserializer()
+RUN_PREFIX = "run#"  # a scheduled job's last run and outcome (connector.adapters.run_log)
 MOVEMENTS_INDEX = "index#movements"  # the movements' retry/quarantine index (connector.adapters.movement_store)
 
 
@@ -106,9 +107,12 @@ def status(t: Transport, settings: dict[str, Any]) -> dict[str, Any]:
         marketplaces[mid] = {"sync": "on" if (channels.get(mid) or {}).get("sync_enabled") else "off", **row}
 
     nightly = {}
+    runs = {}
     for item in scan(t, "SettingsTable"):
         if str(item.get("key", "")).startswith("nightly#"):
             nightly[item["key"].split("#", 1)[1]] = _json(item.get("value"))
+        elif str(item.get("key", "")).startswith(RUN_PREFIX):  # connector.adapters.run_log
+            runs[item["key"][len(RUN_PREFIX):]] = _json(item.get("value"))
 
     jobs: dict[str, dict[str, Any]] = {}
     index: dict[str, Any] = {}
@@ -137,6 +141,7 @@ def status(t: Transport, settings: dict[str, Any]) -> dict[str, Any]:
         budget[str(item.get("key"))] = {k: item.get(k) for k in ("tokens", "refilled_at", "owner", "lease_until")
                                         if item.get(k) is not None}
     return {"marketplaces": marketplaces, "nightly": nightly, "reportJobs": report_jobs,
+            "inbound": runs.get("inbound"),
             "movements": {"byStatus": dict(movements), "awaitingRetry": len(index.get("retry") or {}),
                           "quarantined": len(index.get("quarantined") or {})},
             "queues": queue_depths(t), "brightpearlBudget": budget}

@@ -206,6 +206,8 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
         api_server = LocalHttpApi().start() if api else None
         if api_server:
             cleanup.callback(api_server.stop)
+            # The stack output WebhookBaseUrl, locally (the CLI's `setup --local` registers the webhook there).
+            _export(cleanup, {"LOCAL_WEBHOOK_BASE_URL": f"{api_server.url}/brightpearl/webhook"})
         _export(cleanup, {
             "BRIGHTPEARL_BASE_URL": bp.url, "BRIGHTPEARL_REQUESTS_PER_WINDOW": str(bp_limit),
             "BRIGHTPEARL_WINDOW_SECONDS": _number(bp_window_seconds),

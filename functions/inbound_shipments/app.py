@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
+from connector.adapters.run_log import record_run
 from connector.config import InboundShipmentsEnv, load
 from connector.observability import logger, metrics
 
@@ -27,6 +29,14 @@ def build() -> InboundShipments:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    report = build().run()
-    return {"seen": report.seen, "processed": report.processed, "skippedFinal": report.skipped_final,
-            "writes": report.writes, "emails": report.emails}
+    started = datetime.now(UTC)
+    try:
+        report = build().run()  # build first: the wiring binds the tables record_run writes to
+    except Exception as exc:
+        # The operator's `status` shows the last run and why it failed (the error alarm fires as well).
+        record_run("inbound", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    out = {"seen": report.seen, "processed": report.processed, "skippedFinal": report.skipped_final,
+           "writes": report.writes, "emails": report.emails}
+    record_run("inbound", started, outcome="ok", **out)
+    return out

@@ -83,6 +83,9 @@ ROUTER.register("REPORT_PROCESSING_FINISHED", movements_report_finished,
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> Any:
+    # One line per notification with its body (ids and statuses, no secrets): what Amazon sent can be
+    # found in the log, and `connector setup check` follows its probe report through here.
+    logger.info("notification received", extra={"messageId": record.message_id, "body": record.body[:2000]})
     return ROUTER.handle_body(record.body)
 
 

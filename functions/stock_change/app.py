@@ -13,18 +13,26 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
+from connector.adapters.lease import HeartbeatLease
+from connector.client_metrics import add_sum
 from connector.config import MfnSyncEnv, load
 from connector.domain.idsets import IdSetError, parse_id_set
-from connector.observability import logger, metrics, tracer
+from connector.observability import MetricUnit, logger, metrics, tracer
 from connector.usecases.mfn_sync import MfnSync
 
 ENV = load(MfnSyncEnv)
 PARTS = wiring.Parts(ENV)
+LEASE_KEY = "lease#stock-change"
 
 
 @cache
 def build() -> MfnSync:
     return wiring.mfn_sync(PARTS)
+
+
+def _one_at_a_time() -> HeartbeatLease:
+    """Overlapping batches read and push one after the other (docs/architecture.md, triggers)."""
+    return HeartbeatLease(LEASE_KEY, ttl=6.0, max_wait=40.0)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -51,7 +59,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         logger.append_keys(correlation_ids=correlation_ids)
     if product_ids:
         try:
-            report = build().products_changed(product_ids)
+            mfn = build()  # first: the wiring binds the tables, the lease's among them (a cold container)
+            with _one_at_a_time() as lease:
+                add_sum("StockChangeLeaseWaitSeconds", lease.waited, MetricUnit.Seconds)
+                report = mfn.products_changed(product_ids)
             logger.info("stock change synced", extra={"products": len(product_ids), **report.plan,
                                                        "ignored_products": report.ignored_products,
                                                        # the reasons, not just a count (first ten SKUs)

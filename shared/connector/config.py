@@ -112,3 +112,9 @@ class MovementsEnv(ConnectorEnv):
 
 class FbaReconciliationEnv(ConnectorEnv):
     """Reads Amazon FBA inventory and the Brightpearl FBA warehouse, writes corrections, emails the report."""
+
+
+class ImportLinksEnv(MfnSyncEnv):
+    """The import-links job: the operator's import run chunk by chunk from its own queue."""
+
+    import_links_queue_url: str = Field(alias="IMPORT_LINKS_QUEUE_URL", pattern=r"^https?://")

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from connector.config import ConnectorEnv
+from connector.config import ConnectorEnv, ImportLinksEnv
 
 if TYPE_CHECKING:
     from connector.adapters.amazon.client import AmazonClients
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
     from connector.usecases.fba_reconciliation import FbaReconciliation
+    from connector.usecases.import_job import ImportJobs
     from connector.usecases.inbound_shipments import InboundShipments
     from connector.usecases.mfn_sync import MfnSync
     from connector.usecases.movements import MovementService
@@ -218,3 +219,16 @@ def operator(parts: Parts) -> Operator:
                     seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
                     fba_reconciliation=lambda: fba_reconciliation(parts))
 
+
+def import_jobs(parts: Parts) -> ImportJobs:
+    from connector.adapters.queues import Queue
+    from connector.usecases.import_job import ImportJobs
+
+    env = parts.env
+    assert isinstance(env, ImportLinksEnv)
+    queue = Queue(env.import_links_queue_url)
+
+    def send(message: dict[str, Any]) -> None:
+        queue.send(message)
+
+    return ImportJobs(parts.settings, send, operator(parts).run, list(env.amazon_marketplace_ids))

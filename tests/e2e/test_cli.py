@@ -49,7 +49,7 @@ def stack(local_aws):
         settings.set_value("fba_reconciliation", {})
         s.link([(UK, "SHIRT-BL-M", 1007, "MFN"), (UK, "TEA-FBA", 1020, "FBA")])
         for q in ("StockChangeQueue", "StockChangeDLQ", "NotificationsQueue", "NotificationsDLQ",
-                  "ScheduledFailuresDLQ"):
+                  "ScheduledFailuresDLQ", "ImportLinksQueue", "ImportLinksDLQ"):
             s.drain(q)
         yield s
 
@@ -109,7 +109,7 @@ def test_links_connect_import_list_show_disconnect(stack, tmp_path):
 
     listing = tmp_path / "skus.txt"
     listing.write_text("# Amazon SKUs\nSHIRT-BL-M\nNO-SUCH-SKU\nTEA-FBA,FBA\n", encoding="utf-8")
-    imported = run("links", "import", str(listing), "-m", UK, "--batch-size", "1", "--json")
+    imported = run("links", "import", str(listing), "-m", UK, "--batch-size", "1", "--wait", "--json")
     assert imported.exit_code == 0, imported.output
     body = json.loads(imported.stdout)
     assert body["linked"] == 2 and body["unmatched"] == ["NO-SUCH-SKU"] and body["refused"] == []
@@ -133,7 +133,7 @@ def test_status_explain_and_nightly(stack):
     assert (uk["sync"], uk["links"], uk["mfn"], uk["fba"]) == ("on", 2, 1, 1)
     assert uk["lastPushAt"] and uk["results"] == {"ACCEPTED": 1}
     assert set(status["queues"]) == {"StockChangeQueue", "NotificationsQueue", "StockChangeDLQ", "NotificationsDLQ",
-                                     "ScheduledFailuresDLQ"}
+                                     "ScheduledFailuresDLQ", "ImportLinksQueue", "ImportLinksDLQ"}
     assert status["queues"]["StockChangeDLQ"] == {"visible": 0, "inFlight": 0}
     assert set(status["movements"]) == {"byStatus", "awaitingRetry", "quarantined"}
     assert "Marketplaces" in run("status").output
@@ -227,3 +227,20 @@ def test_exit_codes_for_usage_and_transport_errors(stack):
     # A stack CloudFormation does not know (moto's, on loopback): the transport's error, exit 3.
     missing = runner.invoke(cli, ["--stack", "no-such-stack", "status"])
     assert missing.exit_code == 3 and "no-such-stack" in missing.output
+
+
+def test_status_shows_the_last_inbound_run_and_its_outcome(stack):
+    assert run_json("status")["inbound"] is None
+    # No source warehouse chosen: the run fails, and status says why.
+    with pytest.raises(Exception):  # noqa: B017 - the handler raises as Lambda would report it
+        stack.invoke("InboundShipmentsFunction", {})
+    failed = run_json("status")["inbound"]
+    assert failed["outcome"] == "failed" and "inbound_source_warehouse_id" in failed["error"]
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[MAIN], fba_warehouse_id=FBA,
+                                                    inbound_source_warehouse_id=MAIN))
+    stack.amazon.world_op("create_inbound_shipment", items={"TEA-FBA": 4}, shipment_id="FBA1CLI")
+    stack.invoke("InboundShipmentsFunction", {})
+    ok = run_json("status")["inbound"]
+    assert (ok["outcome"], ok["seen"], ok["processed"]) == ("ok", 1, 1)
+    assert ok["finished_at"] >= ok["started_at"] >= failed["finished_at"]
+    assert "Last inbound run: ok" in run("status").output

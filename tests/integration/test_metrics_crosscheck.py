@@ -8,7 +8,8 @@ from pathlib import Path
 from local.aws import load_template
 
 NAMESPACE = "BrightpearlAmazonConnector"
-EMIT = re.compile(r'add_metric\(\s*name=(f?)"([^"]+)"')
+# metrics.add_metric(name="X", ...) and connector.client_metrics.add_sum("X", ...)
+EMIT = re.compile(r'(?:add_metric\(\s*name=|add_sum\(\s*)(f?)"([^"]+)"')
 # f-string metric names and the values their placeholder takes
 EXPANSIONS = {"WebhookRejected{result.status}": ["WebhookRejected400", "WebhookRejected403"]}
 

@@ -29,7 +29,9 @@ from sp_api.base import (
 
 from connector.adapters.amazon.rates import OPERATION_RATES
 from connector.adapters.ratelimit import BucketShape, TokenBucket
+from connector.client_metrics import add_sum
 from connector.domain.errors import Throttled
+from connector.observability import MetricUnit
 
 T = TypeVar("T")
 
@@ -189,12 +191,14 @@ class AmazonClients:
                 pacer.give_back()
                 raise AmazonThrottled(operation, wait)
             if wait:
+                add_sum("AmazonPacerWaitSeconds", wait, MetricUnit.Seconds)
                 self.sleep(wait)
             self.stats["calls"] += 1
             try:
                 return fn(*args, **kwargs)
             except SellingApiRequestThrottledException:
                 self.stats["throttled"] += 1
+                add_sum("AmazonThrottles", 1, MetricUnit.Count)
                 # Amazon refills at the documented rate: wait one token's time, doubled per attempt.
                 backoff = min(self.max_wait * 4, (2 ** (attempt - 1)) / pacer.shape.per_second)
                 backoff *= 0.5 + random.random() / 2  # jitter so parallel callers do not retry in step
@@ -206,6 +210,7 @@ class AmazonClients:
                 # report or feed requested twice costs quota, not correctness.
                 if attempt >= self.max_attempts:
                     raise
+                add_sum("AmazonRetries", 1, MetricUnit.Count)
                 self.sleep(min(self.max_wait, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))
             except SellingApiForbiddenException:
                 # A token revoked or expired early stays in the library's process-wide cache across

@@ -24,7 +24,9 @@ import requests
 
 from connector.adapters.brightpearl.auth import Auth, BrightpearlAuthError
 from connector.adapters.brightpearl.governor import Governor
+from connector.client_metrics import add_sum
 from connector.domain.errors import NotFound, PortError, Refused, Throttled, Unavailable, UncertainWrite
+from connector.observability import MetricUnit
 
 THROTTLE_TEXT = "too many requests"
 NOT_RETRYABLE_500_CODES = {"CMNC-018", "CMNC-044"}
@@ -174,6 +176,7 @@ class BrightpearlClient:
                 raise BrightpearlUnauthorized(method, path, status, codes, _redact(message) or "unauthorized")
             if status == 429 or (status == 503 and THROTTLE_TEXT in message.lower()):
                 self.stats["throttled"] += 1
+                add_sum("BrightpearlThrottles", 1, MetricUnit.Count)
                 wait = self._throttle_wait(resp)
                 if attempt >= self.max_attempts or waited + wait > self.max_wait:
                     raise BrightpearlThrottled(method, path, status, codes, message)
@@ -218,8 +221,12 @@ class BrightpearlClient:
             return
         if remaining <= self.low_watermark and resp.status_code != 503:
             self.stats["paced_sleeps"] += 1
-            self.sleep(self._throttle_wait(resp))
+            wait = self._throttle_wait(resp)
+            # Paused before Brightpearl would throttle: time the budget cost this function.
+            add_sum("BrightpearlPacedWaitSeconds", wait, MetricUnit.Seconds)
+            self.sleep(wait)
 
     def _backoff(self, attempt: int) -> None:
         self.stats["retries"] += 1
+        add_sum("BrightpearlRetries", 1, MetricUnit.Count)
         self.sleep(min(8.0, 0.25 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2))

@@ -24,6 +24,8 @@ from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from connector.adapters.ratelimit import BucketShape, TokenBucket, refill
 from connector.adapters.store import GovernorItem
+from connector.client_metrics import add_sum
+from connector.observability import MetricUnit
 
 
 class BudgetExhausted(Exception):
@@ -54,6 +56,7 @@ class LocalGovernor:
             self.bucket.give_back()
             raise BudgetExhausted("local", wait)
         if wait:
+            add_sum("BrightpearlGovernorWaitSeconds", wait, MetricUnit.Seconds)
             self.sleep(wait)
 
 
@@ -84,6 +87,7 @@ class DynamoGovernor:
                     raise BudgetExhausted(self.key, wait)
                 # A little jitter so waiting Lambdas do not all wake and collide at once.
                 wait *= 1.0 + random.random() * 0.1
+                add_sum("BrightpearlGovernorWaitSeconds", wait, MetricUnit.Seconds)
                 self.sleep(wait)
                 waited += wait
                 self.stats["waited_seconds"] += wait

@@ -225,14 +225,14 @@ def prepare(sim: SpApiSimulator) -> dict[str, Any]:
     sim.reset()
     sim.seed(DEMO_SEED)
     w = sim.world
-    w.customer_shipment("FBA-TEA", 1)
-    shp = w.create_inbound_shipment({"FBA-TEA": 5, "FBA-CUP": 2})
-    w.ship_inbound(shp.shipment_id)
-    w.receive_inbound(shp.shipment_id, {"FBA-TEA": 2})
-    report = w.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK])
-    doc = w.create_feed_document("application/json")
-    w.upload_document(doc.document_id, json.dumps(_listings_feed()).encode(), "application/json")
-    feed = w.create_feed("JSON_LISTINGS_FEED", [UK], doc.document_id, {})
+    w.inventory.customer_shipment("FBA-TEA", 1)
+    shp = w.inbound.create_inbound_shipment({"FBA-TEA": 5, "FBA-CUP": 2})
+    w.inbound.ship_inbound(shp.shipment_id)
+    w.inbound.receive_inbound(shp.shipment_id, {"FBA-TEA": 2})
+    report = w.report_jobs.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK])
+    doc = w.feed_jobs.create_feed_document("application/json")
+    w.document_store.upload_document(doc.document_id, json.dumps(_listings_feed()).encode(), "application/json")
+    feed = w.feed_jobs.create_feed("JSON_LISTINGS_FEED", [UK], doc.document_id, {})
     sim.clock.advance(3600)
     sim.tick()
     dest = sim.notifications_api._add_destination(
@@ -445,10 +445,10 @@ def implemented_operations(sim: SpApiSimulator) -> list[str]:
 def _live_context(sim: SpApiSimulator) -> dict[str, Any]:
     ctx = prepare(sim)
     w = sim.world
-    ctx["queuedReportId"] = w.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK]).report_id
-    doc = w.create_feed_document("application/json")
-    w.upload_document(doc.document_id, json.dumps(_listings_feed()).encode(), "application/json")
-    ctx["queuedFeedId"] = w.create_feed("JSON_LISTINGS_FEED", [UK], doc.document_id, {}).feed_id
+    ctx["queuedReportId"] = w.report_jobs.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK]).report_id
+    doc = w.feed_jobs.create_feed_document("application/json")
+    w.document_store.upload_document(doc.document_id, json.dumps(_listings_feed()).encode(), "application/json")
+    ctx["queuedFeedId"] = w.feed_jobs.create_feed("JSON_LISTINGS_FEED", [UK], doc.document_id, {}).feed_id
     ctx["spareDestinationId"] = sim.notifications_api._add_destination(
         "spare", {"sqs": {"arn": _arn()}}).destination_id
     ctx["since"] = sim.clock.now() - timedelta(days=1)

@@ -13,7 +13,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from simulators.spapi.world import Feed, Report, iso_ms
+from simulators.spapi.common import iso_ms
+from simulators.spapi.feeds import Feed
+from simulators.spapi.reports import Report
 
 JSON = Any
 log = logging.getLogger(__name__)

@@ -372,8 +372,8 @@ def ledger_report(amazon):
     """Amazon finishes a ledger detail report (as the movements flow requests every 4 hours)."""
     with amazon.lock:
         now = amazon.world.now()
-        report = amazon.world.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK], data_start=now - timedelta(days=3),
-                                            data_end=now)
+        report = amazon.world.report_jobs.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK],
+                                                        data_start=now - timedelta(days=3), data_end=now)
     amazon.clock.advance(120)
     amazon.tick()
     assert amazon.world.reports[report.report_id].status == "DONE"

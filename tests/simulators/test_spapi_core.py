@@ -272,7 +272,7 @@ def test_control_routes_drive_the_world(fast_sim):
     assert state["fba_inventory"]["FBA-CUP"]["SELLABLE"] == 10
     assert state["fba_inventory"]["FBA-CUP"]["inbound"] == {"working": 0, "shipped": 4, "receiving": 0}
     assert state["ledger"][-1]["reference_id"] == "202-9-9"
-    assert fast_sim.notification_duplicates == 3 and fast_sim.world.forced_report_outcomes
+    assert fast_sim.notification_duplicates == 3 and fast_sim.world.report_jobs.forced_report_outcomes
     kinds = [n["NotificationType"] for n in httpx.get(f"{base}/spapi/notifications").json()]
     assert kinds.count("FBA_INVENTORY_AVAILABILITY_CHANGES") == 3
 

@@ -48,8 +48,8 @@ def get_feeds(http: httpx.Client, **params: object) -> httpx.Response:
 def make_feeds(sim: SpApiSimulator, kinds: list[tuple[str, str]]) -> list[str]:
     ids = []
     for feed_type, mkt in kinds:
-        doc = sim.world.create_feed_document("text/plain")
-        ids.append(sim.world.create_feed(feed_type, [mkt], doc.document_id, {}).feed_id)
+        doc = sim.world.feed_jobs.create_feed_document("text/plain")
+        ids.append(sim.world.feed_jobs.create_feed(feed_type, [mkt], doc.document_id, {}).feed_id)
         sim.clock.advance(1)
     return ids
 
@@ -78,7 +78,7 @@ def test_get_feeds_filters_and_pages_newest_first(server, kinds, wanted, page):
 
 def test_get_feeds_status_marketplace_and_time_filters(sim):
     uk, de = make_feeds(sim, [("JSON_LISTINGS_FEED", UK), ("JSON_LISTINGS_FEED", DE)])
-    sim.world.cancel_feed(uk)
+    sim.world.feed_jobs.cancel_feed(uk)
     with client(sim) as http:
         done = get_feeds(http, feedTypes="JSON_LISTINGS_FEED", processingStatuses="CANCELLED").json()["feeds"]
         assert [f["feedId"] for f in done] == [uk]

@@ -226,7 +226,7 @@ def test_unusable_feed_document_is_fatal(feeds, sim, body):
 
 @pytest.mark.parametrize("outcome", ["CANCELLED", "FATAL"])
 def test_forced_feed_outcome_applies_nothing(feeds, sim, outcome):
-    sim.world.force_feed_outcome("JSON_LISTINGS_FEED", outcome)
+    sim.world.feed_jobs.force_feed_outcome("JSON_LISTINGS_FEED", outcome)
     feed_id = submit(feeds, feed_doc(feed_msg(1, "MFN-MUG", 2)))
     sim.clock.advance(60)
     assert feeds.get_feed(feed_id).payload["processingStatus"] == outcome

@@ -255,7 +255,7 @@ def test_deleted_after_someone_printed_and_picked_the_note_still_frees_the_alloc
     run()
     (note_id,) = bp.world.gons
     with bp.lock:  # a warehouse user printed and picked the note in Brightpearl
-        bp.world.gon_event(note_id, {"events": [{"eventCode": c, "occured": "2024-05-01T10:00:00Z",
+        bp.world.goods_out.gon_event(note_id, {"events": [{"eventCode": c, "occured": "2024-05-01T10:00:00Z",
                                                   "eventOwnerId": 4} for c in ("PRI", "PIC")]}, None)
     amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
     run()

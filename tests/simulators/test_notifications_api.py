@@ -14,23 +14,11 @@ from simulators.conformance import load_models, validate
 from simulators.spapi import SpApiSimulator
 from simulators.spapi import notifications_api as napi
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
-from tests.spapi import fresh_spapi
 
 MODELS = load_models()
 N = "/notifications/v1"
 ARN = "arn:aws:sqs:eu-west-1:123456789012:spapi-notifications"
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=0)
+SPAPI_SPEED = 0  # the shared sim fixture (conftest.py): a frozen clock
 
 
 def token(sim: SpApiSimulator, scope: str | None = None) -> str:

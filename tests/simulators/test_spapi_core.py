@@ -19,6 +19,7 @@ from sp_api.base import (
 from connector.adapters.amazon.client import AmazonClients, AmazonThrottled, LwaCredentials
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.spapi import fresh_spapi
 
 CREDS = LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET)
 QTY_PATCH = {"productType": "PRODUCT", "patches": [
@@ -54,22 +55,15 @@ def fast_server():
     s.stop()
 
 
-def fresh(server: SpApiSimulator, speed: float = 1.0) -> SpApiSimulator:
-    server.reset()
-    server.seed(DEMO_SEED)
-    server.clock.set_speed(speed)
-    return server
-
-
 @pytest.fixture
 def sim(documented_server):
     # Time moves only when a test advances it, so the bucket arithmetic is exact.
-    return fresh(documented_server, speed=0)
+    return fresh_spapi(documented_server, speed=0)
 
 
 @pytest.fixture
 def fast_sim(fast_server):
-    return fresh(fast_server)
+    return fresh_spapi(fast_server, speed=1)
 
 
 def inventory(amazon: AmazonClients):

@@ -13,23 +13,11 @@ from hypothesis import strategies as st
 from simulators.conformance import load_models, validate
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, DEMO_SEED, REFRESH_TOKEN, UK
-from tests.spapi import fresh_spapi
 
 MODELS = load_models()
 F = "/feeds/2021-06-30"
 TYPES = ("JSON_LISTINGS_FEED", "POST_FLAT_FILE_FULFILLMENT_DATA", "POST_ORDER_FULFILLMENT_DATA")
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=0)
+SPAPI_SPEED = 0  # the shared sim fixture (conftest.py): a frozen clock
 
 
 def client(sim: SpApiSimulator) -> httpx.Client:

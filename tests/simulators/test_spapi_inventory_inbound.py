@@ -9,26 +9,11 @@ import pytest
 from sp_api.api import FulfillmentInbound, Inventories
 from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundException
 
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import DE, FR, UK
-from tests.spapi import amazon_for, fresh_spapi
 
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000, inventory_page_size=1, inbound_page_size=1).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=1)
-
-
-@pytest.fixture
-def amazon(sim):
-    return amazon_for(sim)
+# The shared fixtures (conftest.py): one item per page, so paging is exercised; real time.
+SPAPI_OPTIONS = {"inventory_page_size": 1, "inbound_page_size": 1}
+SPAPI_SPEED = 1
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import pytest
 from sp_api.api import Reports
 from sp_api.base import SellingApiBadRequestException
 
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import UK
 from simulators.spapi.reports import (
     CUSTOMER_RETURNS_COLUMNS,
@@ -23,21 +22,10 @@ from simulators.spapi.reports import (
     REPLACEMENT_COLUMNS,
     parse_tsv,
 )
-from tests.spapi import amazon_for, fresh_spapi
+from tests.spapi import amazon_for
 
 LEDGER = "GET_LEDGER_DETAIL_VIEW_DATA"
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=1)
+SPAPI_SPEED = 1  # the shared sim fixture (conftest.py): real time
 
 
 @pytest.fixture

@@ -7,12 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.http import IDS, P, _search
-from simulators.brightpearl.records import (
-    Product,
-    _int,
-    format_id_set,
-    ids_from,
-)
+from simulators.brightpearl.records import Product, _int, format_id_set, ids_from
 from simulators.brightpearl.search import PRODUCT_COLUMNS, run_search
 
 if TYPE_CHECKING:

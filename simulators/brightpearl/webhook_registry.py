@@ -7,14 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.http import IDS, P, _body
-from simulators.brightpearl.records import (
-    SUBSCRIBABLE_EVENTS,
-    Webhook,
-    _int,
-    _require,
-    format_id_set,
-    ids_from,
-)
+from simulators.brightpearl.records import SUBSCRIBABLE_EVENTS, Webhook, _int, _require, format_id_set, ids_from
 from simulators.brightpearl.webhooks import Delivery, event_variables, render
 from simulators.core import Request, Response
 

@@ -237,14 +237,18 @@ class InboundRoutes(Routes):
             raise invalid("LastUpdatedAfter and LastUpdatedBefore are required for QueryType DATE_RANGE.")
         return [s for s in self.world.inbound.shipments.values() if after <= s.updated <= before]
 
+    def _v0_next_page(self, req: Request, kind: str, operation: str) -> Response:
+        """The page a v0 NextToken points at; a token of the other operation is refused."""
+        token_kind, rows, offset = self._take_page_token(req.q("NextToken") or "")
+        if token_kind != kind:
+            raise invalid(f"The NextToken is not a {operation} token.")
+        return Response(200, self._v0_page(kind, rows, offset))
+
     def _get_shipments(self, req: Request) -> Response:
         self._v0_marketplace(req)
         query_type = req.q("QueryType")
         if query_type == "NEXT_TOKEN":
-            kind, rows, offset = self._take_page_token(req.q("NextToken") or "")
-            if kind != "shipments":
-                raise invalid("The NextToken is not a getShipments token.")
-            return Response(200, self._v0_page("shipments", rows, offset))
+            return self._v0_next_page(req, "shipments", "getShipments")
         statuses = set(qlist(req, "ShipmentStatusList"))
         ids = qlist(req, "ShipmentIdList")
         if query_type == "SHIPMENT":
@@ -273,10 +277,7 @@ class InboundRoutes(Routes):
         self._v0_marketplace(req)
         query_type = req.q("QueryType")
         if query_type == "NEXT_TOKEN":
-            kind, rows, offset = self._take_page_token(req.q("NextToken") or "")
-            if kind != "items":
-                raise invalid("The NextToken is not a getShipmentItems token.")
-            return Response(200, self._v0_page("items", rows, offset))
+            return self._v0_next_page(req, "items", "getShipmentItems")
         if query_type != "DATE_RANGE":
             raise invalid("QueryType must be DATE_RANGE or NEXT_TOKEN.")
         rows = [row for s in sorted(self._v0_window(req), key=lambda s: s.created)

@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from simulators.spapi.common import JSON, Shared, iso_ms
 from simulators.spapi.inbound import FulfillmentInbound
 from simulators.spapi.inventory import FbaInventory
-from simulators.spapi.listings import ListingsItems
+from simulators.spapi.listings import Listing, ListingsItems
 
 SUPPORTED_REPORTS = (
     "GET_LEDGER_DETAIL_VIEW_DATA",
@@ -139,6 +140,12 @@ def _in_window(at: datetime, report: Report, until: datetime) -> bool:
     return report.data_start <= at <= min(report.data_end, until)
 
 
+def _event_rows(src: ReportSources, records: Iterable[Any], report: Report, until: datetime,
+                row: Callable[[Any, Listing], list[str]]) -> Rows:
+    """``row(record, its listing)`` for each record (returns, replacements…) in the report's window."""
+    return [row(r, src.catalog.listings[r.sku]) for r in records if _in_window(r.at, report, until)]
+
+
 def render_report(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     renderer = RENDERERS[report.report_type]
     return renderer(src, report, at)
@@ -252,37 +259,24 @@ def _ledger_summary(src: ReportSources, report: Report, at: datetime) -> tuple[s
 
 
 def _customer_returns(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in src.inventory.returns:
-        if not _in_window(r.at, report, at):
-            continue
-        li = src.catalog.listings[r.sku]
-        rows.append([_iso_offset(r.at), r.order_id, r.sku, li.asin, li.fnsku, li.title, str(r.quantity), r.fc,
-                     r.detailed_disposition, r.reason, r.status, r.license_plate_number, r.customer_comments])
+    rows = _event_rows(src, src.inventory.returns, report, at, lambda r, li: [
+        _iso_offset(r.at), r.order_id, r.sku, li.asin, li.fnsku, li.title, str(r.quantity), r.fc,
+        r.detailed_disposition, r.reason, r.status, r.license_plate_number, r.customer_comments])
     return _tsv(CUSTOMER_RETURNS_COLUMNS, rows), len(rows)
 
 
 def _replacements(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in src.inventory.replacements:
-        if not _in_window(r.at, report, at):
-            continue
-        li = src.catalog.listings[r.sku]
-        rows.append([_iso_offset(r.at), r.sku, li.asin, r.fc, r.original_fc, str(r.quantity), r.reason_code,
-                     r.replacement_order_id, r.original_order_id])
+    rows = _event_rows(src, src.inventory.replacements, report, at, lambda r, li: [
+        _iso_offset(r.at), r.sku, li.asin, r.fc, r.original_fc, str(r.quantity), r.reason_code,
+        r.replacement_order_id, r.original_order_id])
     return _tsv(REPLACEMENT_COLUMNS, rows), len(rows)
 
 
 def _reimbursements(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in src.inventory.reimbursements:
-        if not _in_window(r.at, report, at):
-            continue
-        li = src.catalog.listings[r.sku]
-        rows.append([_iso_offset(r.at), r.reimbursement_id, r.case_id, r.order_id, r.reason, r.sku, li.fnsku,
-                     li.asin, li.title, r.condition, r.currency, r.amount_per_unit, r.amount_total,
-                     str(r.quantity_cash), str(r.quantity_inventory), str(r.quantity_cash + r.quantity_inventory),
-                     r.original_reimbursement_id, r.original_reimbursement_type])
+    rows = _event_rows(src, src.inventory.reimbursements, report, at, lambda r, li: [
+        _iso_offset(r.at), r.reimbursement_id, r.case_id, r.order_id, r.reason, r.sku, li.fnsku, li.asin, li.title,
+        r.condition, r.currency, r.amount_per_unit, r.amount_total, str(r.quantity_cash), str(r.quantity_inventory),
+        str(r.quantity_cash + r.quantity_inventory), r.original_reimbursement_id, r.original_reimbursement_type])
     return _tsv(REIMBURSEMENT_COLUMNS, rows), len(rows)
 
 
@@ -303,15 +297,10 @@ def _myi(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
 
 
 def _mfn_returns(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in src.inventory.mfn_returns:
-        if not _in_window(r.at, report, at):
-            continue
-        li = src.catalog.listings[r.sku]
-        rows.append([r.order_id, _iso_offset(r.order_date), _iso_offset(r.at), r.status, r.rma_id, "",
-                     "AmazonUnPaidLabel", "", r.currency, "", "", "Customer", "N", "N", li.asin, r.sku, li.title,
-                     str(r.quantity), r.reason, "Y", "C-Returns", r.resolution, "", "", r.order_amount,
-                     str(r.quantity), "", "", "", "", "", r.refunded_amount])
+    rows = _event_rows(src, src.inventory.mfn_returns, report, at, lambda r, li: [
+        r.order_id, _iso_offset(r.order_date), _iso_offset(r.at), r.status, r.rma_id, "", "AmazonUnPaidLabel", "",
+        r.currency, "", "", "Customer", "N", "N", li.asin, r.sku, li.title, str(r.quantity), r.reason, "Y",
+        "C-Returns", r.resolution, "", "", r.order_amount, str(r.quantity), "", "", "", "", "", r.refunded_amount])
     return _tsv(MFN_RETURNS_COLUMNS, rows), len(rows)
 
 

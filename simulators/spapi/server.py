@@ -16,15 +16,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from simulators.core import (
-    Request,
-    Response,
-    Route,
-    SimClock,
-    SimulatorServer,
-    SlidingWindowLimiter,
-    TokenBucket,
-)
+from simulators.clock import SimClock
+from simulators.core import SimulatorServer
+from simulators.limits import SlidingWindowLimiter, TokenBucket
 from simulators.spapi import control, notifications_api
 from simulators.spapi import notifications as notif
 from simulators.spapi.auth import UNAUTHORIZED, LwaRoutes
@@ -39,6 +33,7 @@ from simulators.spapi.report_jobs import ReportRoutes
 from simulators.spapi.reports import Report
 from simulators.spapi.scenario import register_scenario_routes
 from simulators.spapi.world import World
+from simulators.wire import Request, Response, Route
 
 JSON = Any
 

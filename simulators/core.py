@@ -388,12 +388,12 @@ class SimulatorServer:
             self.reset()
             return Response(200, {"ok": True})
 
-        self.route("GET", r"/_sim/state", get_state, write=False)
-        self.route("POST", r"/_sim/seed", post_seed, write=False)
-        self.route("GET", r"/_sim/faults", list_faults, write=False)
-        self.route("POST", r"/_sim/faults", post_fault, write=False)
-        self.route("DELETE", r"/_sim/faults", delete_faults, write=False)
-        self.route("POST", r"/_sim/clock", advance, write=False)
-        self.route("GET", r"/_sim/clock", get_clock, write=False)
-        self.route("GET", r"/_sim/journal", get_journal, write=False)
-        self.route("POST", r"/_sim/reset", post_reset, write=False)
+        self.control_routes("/_sim", [
+            ("GET", "/state", get_state), ("POST", "/seed", post_seed), ("GET", "/faults", list_faults),
+            ("POST", "/faults", post_fault), ("DELETE", "/faults", delete_faults), ("POST", "/clock", advance),
+            ("GET", "/clock", get_clock), ("GET", "/journal", get_journal), ("POST", "/reset", post_reset)])
+
+    def control_routes(self, prefix: str, table: list[tuple[str, str, Handler]]) -> None:
+        """Register control routes under ``prefix`` (method, path, handler): never journaled as writes."""
+        for method, path, handler in table:
+            self.route(method, prefix + path, handler, write=False)

@@ -86,13 +86,10 @@ def register(sim: BrightpearlSimulator) -> None:
         with sim.lock:
             return Response(200, {"code": sim.issue_auth_code((req.json() or {}).get("redirectUri"))})
 
-    sim.route("POST", r"/_sim/brightpearl/onhand", onhand, write=False)
-    sim.route("GET", r"/_sim/brightpearl/webhook-deliveries", deliveries, write=False)
-    sim.route("DELETE", r"/_sim/brightpearl/webhook-deliveries", clear_deliveries, write=False)
-    sim.route("POST", r"/_sim/brightpearl/webhooks/wait", wait, write=False)
-    sim.route("POST", r"/_sim/brightpearl/tokens/expire", expire, write=False)
-    sim.route("POST", r"/_sim/brightpearl/tokens/revoke", revoke, write=False)
-    sim.route("POST", r"/_sim/brightpearl/auth-code", auth_code, write=False)
+    sim.control_routes("/_sim/brightpearl", [
+        ("POST", "/onhand", onhand), ("GET", "/webhook-deliveries", deliveries),
+        ("DELETE", "/webhook-deliveries", clear_deliveries), ("POST", "/webhooks/wait", wait),
+        ("POST", "/tokens/expire", expire), ("POST", "/tokens/revoke", revoke), ("POST", "/auth-code", auth_code)])
     history.register(sim)  # scenario control: an account with a transfer history
     goods_out_delete.register(sim)  # Goods-Out Note DELETE (transfer notes)
 

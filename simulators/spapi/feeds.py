@@ -26,7 +26,7 @@ from simulators.spapi.common import (
     parse_time,
 )
 from simulators.spapi.documents import Document, Documents
-from simulators.spapi.http import DOC_ID, JOB_ID, QUOTA_EXCEEDED, Routes, int_param, qlist, well_formed
+from simulators.spapi.http import DOC_ID, JOB_ID, QUOTA_EXCEEDED, Routes, int_param, operations, qlist, well_formed
 from simulators.spapi.listings import ListingsItems
 
 FEED_STATUSES = frozenset({"CANCELLED", "DONE", "FATAL", "IN_PROGRESS", "IN_QUEUE"})
@@ -243,14 +243,14 @@ class FeedJobs:
 
 class FeedRoutes(Routes):
     def register(self) -> None:
-        op = self.host._op
-        f = "/feeds/2021-06-30"
-        op("POST", f + r"/documents", "createFeedDocument", self._create_feed_document)
-        op("POST", f + r"/feeds", "createFeed", self._create_feed)
-        op("GET", f + r"/feeds", "getFeeds", self._get_feeds)
-        op("GET", f + r"/feeds/(?P<id>[^/]+)", "getFeed", self._get_feed)
-        op("DELETE", f + r"/feeds/(?P<id>[^/]+)", "cancelFeed", self._cancel_feed)
-        op("GET", f + r"/documents/(?P<id>[^/]+)", "getFeedDocument", self._get_feed_document)
+        operations(self.host, "/feeds/2021-06-30", [
+            ("POST", r"/documents", "createFeedDocument", self._create_feed_document),
+            ("POST", r"/feeds", "createFeed", self._create_feed),
+            ("GET", r"/feeds", "getFeeds", self._get_feeds),
+            ("GET", r"/feeds/(?P<id>[^/]+)", "getFeed", self._get_feed),
+            ("DELETE", r"/feeds/(?P<id>[^/]+)", "cancelFeed", self._cancel_feed),
+            ("GET", r"/documents/(?P<id>[^/]+)", "getFeedDocument", self._get_feed_document),
+        ])
 
     def _create_feed_document(self, req: Request) -> Response:
         body = self._body(req)

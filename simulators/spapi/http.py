@@ -88,6 +88,12 @@ class Routes:
         return self.host._take_page_token(token, ttl)
 
 
+def operations(host: Host, prefix: str, table: list[tuple[str, str, str, Callable[[Request], Response]]]) -> None:
+    """Register an API's operations: (method, path under ``prefix``, operationId, handler) each."""
+    for method, path, name, fn in table:
+        host._op(method, prefix + path, name, fn)
+
+
 def qlist(req: Request, name: str) -> list[str]:
     """All values of a list query parameter, sent repeated or comma-separated."""
     out: list[str] = []

@@ -13,7 +13,7 @@ from urllib.parse import unquote
 from simulators.core import Request, Response
 from simulators.spapi.common import JSON, ApiError, Shared, invalid, parse_time
 from simulators.spapi.documents import Documents
-from simulators.spapi.http import DOC_ID, JOB_ID, Routes, int_param, qlist, well_formed
+from simulators.spapi.http import DOC_ID, JOB_ID, Routes, int_param, operations, qlist, well_formed
 from simulators.spapi.reports import SUPPORTED_REPORTS, Report, ReportSources, render_report
 from simulators.spapi.scenario import ScenarioState
 
@@ -107,13 +107,13 @@ class ReportJobs:
 
 class ReportRoutes(Routes):
     def register(self) -> None:
-        op = self.host._op
-        r = "/reports/2021-06-30"
-        op("POST", r + r"/reports", "createReport", self._create_report)
-        op("GET", r + r"/reports", "getReports", self._get_reports)
-        op("GET", r + r"/reports/(?P<id>[^/]+)", "getReport", self._get_report)
-        op("DELETE", r + r"/reports/(?P<id>[^/]+)", "cancelReport", self._cancel_report)
-        op("GET", r + r"/documents/(?P<id>[^/]+)", "getReportDocument", self._get_report_document)
+        operations(self.host, "/reports/2021-06-30", [
+            ("POST", r"/reports", "createReport", self._create_report),
+            ("GET", r"/reports", "getReports", self._get_reports),
+            ("GET", r"/reports/(?P<id>[^/]+)", "getReport", self._get_report),
+            ("DELETE", r"/reports/(?P<id>[^/]+)", "cancelReport", self._cancel_report),
+            ("GET", r"/documents/(?P<id>[^/]+)", "getReportDocument", self._get_report_document),
+        ])
 
     def _create_report(self, req: Request) -> Response:
         body = self._body(req)

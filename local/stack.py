@@ -89,7 +89,7 @@ class LocalStack:
         """Brightpearl's on-hand webhook pointed at the API stand-in with the stack's token (README step 3),
         registered in the simulator's world directly (the demo goes through the API instead)."""
         assert self.api, "start_stack(api=True) first"
-        return int(self.bp.world.register_webhook({
+        return int(self.bp.world.hooks.register_webhook({
             "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
             "uriTemplate": f"{self.api.url}/brightpearl/webhook/{self.webhook_token}",
             "contentType": "application/json",

@@ -4,211 +4,44 @@ a simulated clock, a request journal, fault injection and a control API under ``
 The simulators are stateful fakes of Brightpearl and Amazon SP-API. Production code reaches them
 only through configured base URLs, so everything a test wants to arrange or inspect goes through
 ``/_sim/...`` routes (or the same operations called in-process on the simulator object).
+
+The clock is in ``clock.py``, the request/response/route/fault records in ``wire.py`` and the rate
+limiters in ``limits.py``; this module re-exports them, so ``from simulators.core import ...`` keeps
+working for every name.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import re
 import socket
 import struct
 import threading
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import asdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
-JSON = Any
+from simulators.clock import SimClock
+from simulators.limits import SlidingWindowLimiter, TokenBucket
+from simulators.wire import (
+    FAULT_KINDS,
+    JSON,
+    Fault,
+    Handler,
+    HttpError,
+    JournalEntry,
+    Request,
+    Response,
+    Route,
+    iso,
+    parse_id_set,
+)
 
-
-class SimClock:
-    """Simulated time: real elapsed time times ``speed``, plus manual advances.
-
-    Rate-limit windows, report processing and token expiry all read this clock, so a test can
-    jump an hour ahead without waiting, and a benchmark can run a "minute" in a few seconds.
-
-    Two modes let time move in a test whose clock is otherwise frozen (``speed=0``), without the
-    code under test knowing (it sleeps with real ``time.sleep`` for whatever the simulator announces):
-
-    - ``tick``: every request a simulator serves advances the clock by this many seconds, so token
-      expiry, presigned-URL expiry and report processing happen after a number of requests;
-    - ``auto_advance``: when a simulator tells a client to wait because it is throttled (see
-      :meth:`real_wait`), the clock jumps over the wait at once and the announced real wait is 0,
-      so a throttled client's retry finds the window rolled over (Brightpearl's 503 + throttle period).
-    """
-
-    def __init__(self, start: datetime | None = None, speed: float = 1.0, *, tick: float = 0.0,
-                 auto_advance: bool = False) -> None:
-        self._start = start or datetime.now(UTC)
-        self._real0 = time.monotonic()
-        self._offset = 0.0
-        self._speed = speed
-        self.tick = tick
-        self.auto_advance = auto_advance
-        self.advanced_for_waits = 0.0  # simulated seconds skipped by auto_advance (tests read it)
-        self._lock = threading.Lock()
-
-    def now(self) -> datetime:
-        return self._start + timedelta(seconds=self.seconds())
-
-    def seconds(self) -> float:
-        """Simulated seconds elapsed since the clock started."""
-        with self._lock:
-            return (time.monotonic() - self._real0) * self._speed + self._offset
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._offset += seconds
-
-    def on_request(self) -> None:
-        """A simulator served a request: ``tick`` mode moves time on."""
-        if self.tick:
-            self.advance(self.tick)
-
-    def real_wait(self, sim_seconds: float, *, blocking: bool = False) -> float:
-        """Real seconds a client must wait for ``sim_seconds`` of simulated time to pass.
-
-        ``blocking``: the client cannot go on before the wait (it is throttled). With ``auto_advance``
-        on a frozen clock, such a wait is skipped: the clock advances now and 0 is returned. A frozen
-        clock without it can never let the wait pass (a very large number, as before).
-        """
-        if sim_seconds <= 0:
-            return 0.0
-        if self._speed > 0:
-            return sim_seconds / self._speed
-        if self.auto_advance:
-            if blocking:
-                self.advance(sim_seconds)
-                self.advanced_for_waits += sim_seconds
-            return 0.0
-        return sim_seconds / 1e-9
-
-    def set_speed(self, speed: float) -> None:
-        with self._lock:
-            # Re-base so the change of speed does not jump the clock.
-            elapsed = (time.monotonic() - self._real0) * self._speed + self._offset
-            self._real0 = time.monotonic()
-            self._offset = elapsed
-            self._speed = speed
-
-    @property
-    def speed(self) -> float:
-        return self._speed
-
-    def describe(self) -> dict[str, Any]:
-        return {"now": self.now().isoformat(), "speed": self._speed, "tick": self.tick,
-                "auto_advance": self.auto_advance, "advanced_for_waits": self.advanced_for_waits}
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-    params: dict[str, str] = field(default_factory=dict)  # path parameters from the route
-
-    def json(self) -> JSON:
-        if not self.body:
-            return None
-        return json.loads(self.body.decode("utf-8"))
-
-    def q(self, name: str, default: str | None = None) -> str | None:
-        """First value of a query parameter."""
-        values = self.query.get(name)
-        return values[0] if values else default
-
-    def header(self, name: str, default: str | None = None) -> str | None:
-        return self.headers.get(name.lower(), default)
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: JSON = None
-    headers: dict[str, str] = field(default_factory=dict)
-    raw: bytes | None = None  # when set, sent as-is instead of JSON
-    content_type: str = "application/json;charset=UTF-8"
-
-    def encode(self) -> bytes:
-        if self.raw is not None:
-            return self.raw
-        if self.body is None:
-            return b""
-        return json.dumps(self.body, separators=(",", ":")).encode("utf-8")
-
-
-class HttpError(Exception):
-    """Raised by a route handler to answer with an error response."""
-
-    def __init__(self, status: int, body: JSON, headers: dict[str, str] | None = None) -> None:
-        super().__init__(f"{status}: {body}")
-        self.response = Response(status, body, headers or {})
-
-
-Handler = Callable[[Request], Response]
-
-
-@dataclass
-class Route:
-    method: str
-    pattern: re.Pattern[str]
-    handler: Handler
-    name: str
-    write: bool  # does the route change state (recorded in the write journal)
-
-
-FAULT_KINDS = ("status", "latency", "timeout", "reset", "write_then_fail")
-
-
-@dataclass
-class Fault:
-    """One fault rule. ``match`` is a regex searched in ``"METHOD /path"`` (or a route name).
-
-    kinds: ``status`` answer ``status`` without running the route; ``latency`` add ``seconds``
-    then run normally; ``timeout`` hold the connection ``seconds`` and then drop it without an
-    answer; ``reset`` drop the connection at once (TCP RST); ``write_then_fail`` run the route
-    (the change is applied) and then answer 500 (``status``) or drop the connection when
-    ``status`` is 0.
-    """
-
-    match: str
-    kind: str = "status"
-    status: int = 500
-    rate: float = 1.0
-    count: int | None = None  # how many more times it may fire; None = unlimited
-    seconds: float = 0.0
-    body: JSON = None
-    id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
-    fired: int = 0
-
-    def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; expected one of {FAULT_KINDS}")
-        re.compile(self.match)
-
-
-@dataclass
-class JournalEntry:
-    seq: int
-    at: str  # simulated time, ISO-8601
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    body: JSON
-    status: int
-    route: str
-    write: bool
-    fault: str | None = None  # the kind of the fault that fired on this request (status, latency, ...)
-    fault_id: str | None = None
-    seconds: float | None = None  # latency/timeout faults: the delay injected
+__all__ = ["FAULT_KINDS", "JSON", "Fault", "Handler", "HttpError", "JournalEntry", "Request", "Response", "Route",
+           "SimClock", "SimulatorServer", "SlidingWindowLimiter", "TokenBucket", "iso", "parse_id_set"]
 
 
 class _DropConnection(Exception):
@@ -555,95 +388,12 @@ class SimulatorServer:
             self.reset()
             return Response(200, {"ok": True})
 
-        self.route("GET", r"/_sim/state", get_state, write=False)
-        self.route("POST", r"/_sim/seed", post_seed, write=False)
-        self.route("GET", r"/_sim/faults", list_faults, write=False)
-        self.route("POST", r"/_sim/faults", post_fault, write=False)
-        self.route("DELETE", r"/_sim/faults", delete_faults, write=False)
-        self.route("POST", r"/_sim/clock", advance, write=False)
-        self.route("GET", r"/_sim/clock", get_clock, write=False)
-        self.route("GET", r"/_sim/journal", get_journal, write=False)
-        self.route("POST", r"/_sim/reset", post_reset, write=False)
+        self.control_routes("/_sim", [
+            ("GET", "/state", get_state), ("POST", "/seed", post_seed), ("GET", "/faults", list_faults),
+            ("POST", "/faults", post_fault), ("DELETE", "/faults", delete_faults), ("POST", "/clock", advance),
+            ("GET", "/clock", get_clock), ("GET", "/journal", get_journal), ("POST", "/reset", post_reset)])
 
-
-class SlidingWindowLimiter:
-    """Counts requests in a sliding window of simulated seconds (Brightpearl's rolling minute)."""
-
-    def __init__(self, clock: SimClock, limit: int, window_seconds: float) -> None:
-        self.clock = clock
-        self.limit = limit
-        self.window = window_seconds
-        self._hits: list[float] = []
-
-    def _trim(self, now: float) -> None:
-        cutoff = now - self.window
-        i = 0
-        while i < len(self._hits) and self._hits[i] <= cutoff:
-            i += 1
-        if i:
-            del self._hits[:i]
-
-    def try_hit(self) -> bool:
-        now = self.clock.seconds()
-        self._trim(now)
-        if len(self._hits) >= self.limit:
-            return False
-        self._hits.append(now)
-        return True
-
-    def remaining(self) -> int:
-        self._trim(self.clock.seconds())
-        return max(0, self.limit - len(self._hits))
-
-    def ms_until_reset(self) -> int:
-        """Milliseconds until the oldest counted request leaves the window."""
-        now = self.clock.seconds()
-        self._trim(now)
-        if not self._hits:
-            return 0
-        sim_seconds = self._hits[0] + self.window - now
-        # Headers speak real milliseconds: a client sleeps in real time. A full window blocks the
-        # client, so an auto-advancing clock skips the wait (and the window rolls over).
-        return max(0, int(self.clock.real_wait(sim_seconds, blocking=len(self._hits) >= self.limit) * 1000))
-
-
-class TokenBucket:
-    """Amazon's per-operation limiter: ``rate`` tokens per simulated second, ``burst`` capacity."""
-
-    def __init__(self, clock: SimClock, rate: float, burst: int) -> None:
-        self.clock = clock
-        self.rate = rate
-        self.burst = burst
-        self._tokens = float(burst)
-        self._at = clock.seconds()
-
-    def try_take(self) -> bool:
-        now = self.clock.seconds()
-        self._tokens = min(float(self.burst), self._tokens + (now - self._at) * self.rate)
-        self._at = now
-        if self._tokens >= 1.0:
-            self._tokens -= 1.0
-            return True
-        return False
-
-
-def parse_id_set(text: str) -> list[int]:
-    """Brightpearl ID set: ``1007``, ``1000-1010``, ``1,5,9``, mixed. Raises ValueError on bad input."""
-    ids: list[int] = []
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            raise ValueError(f"empty element in id set {text!r}")
-        if "-" in part:
-            lo_s, hi_s = part.split("-", 1)
-            lo, hi = int(lo_s), int(hi_s)
-            if hi < lo:
-                raise ValueError(f"descending range {part!r} in id set")
-            ids.extend(range(lo, hi + 1))
-        else:
-            ids.append(int(part))
-    return ids
-
-
-def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    def control_routes(self, prefix: str, table: list[tuple[str, str, Handler]]) -> None:
+        """Register control routes under ``prefix`` (method, path, handler): never journaled as writes."""
+        for method, path, handler in table:
+            self.route(method, prefix + path, handler, write=False)

@@ -325,7 +325,7 @@ def _run(scenario: generator.Scenario, fault_rate: float, aws: Any, kill: bool,
             sync_enabled=True, mfn_warehouses=list(generator.DE_WAREHOUSES), buffer=dict(generator.DE_BUFFER)))
         stack.link((lk.marketplace_id, lk.sku, lk.product_id, lk.channel) for lk in scenario.links)
         assert stack.api
-        bp.world.register_webhook({
+        bp.world.hooks.register_webhook({
             "subscribeTo": "product.modified.on-hand-modified", "httpMethod": "POST",
             "uriTemplate": f"{stack.api.url}/brightpearl/webhook/{TOKEN}", "contentType": "application/json",
             "bodyTemplate": '{"accountCode":"${account-code}","resourceType":"${resource-type}",'
@@ -341,7 +341,7 @@ def _run(scenario: generator.Scenario, fault_rate: float, aws: Any, kill: bool,
         for i, rnd in enumerate(scenario.rounds):
             with bp.lock:  # one Brightpearl call's worth of changes: one event, one ID set
                 for pid, wid, delta in rnd.changes:
-                    bp.world.adjust_on_hand(pid, wid, delta=delta)
+                    bp.world.inventory.adjust_on_hand(pid, wid, delta=delta)
                 bp._flush_events()
             settle_webhooks(stack)
             bodies = queued(stack)
@@ -527,7 +527,7 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
         with bp.lock:
             world = bp.world
             for pid, quantity in sorted(want.fba_on_hand.items()):
-                actual = world.on_hand(pid, generator.FBA_WAREHOUSE)
+                actual = world.inventory.on_hand(pid, generator.FBA_WAREHOUSE)
                 if actual != quantity:
                     report.wrong.append(f"{scenario.products[pid]!r} FBA warehouse: expected {quantity}, "
                                         f"Brightpearl has {actual}")

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode
 
-from simulators.core import SimClock
+from simulators.core import Request, Response, SimClock
+
+if TYPE_CHECKING:
+    from simulators.brightpearl.server import BrightpearlSimulator
 
 AUTH_MODES = ("any", "private", "oauth", "off")
 CODE_TTL_SECONDS = 600.0
@@ -168,3 +172,31 @@ class TokenStore:
                 "liveAccessTokens": sum(1 for a in self.access.values() if a.expires_at > now),
                 "liveRefreshTokens": sum(1 for v in self.refresh.values() if v),
                 "revokeOldRefreshTokens": self.revoke_old_refresh}
+
+
+# ---------------------------------------------------------------- OAuth routes (outside the gateway)
+def register(sim: BrightpearlSimulator) -> None:
+    sim.route("POST", r"/token/(?P<account>[^/]+)", lambda r: _token(sim, r), name="oauth-token", write=False)
+    sim.route("POST", r"/(?P<account>[^/]+)/oauth/token", lambda r: _token(sim, r), name="oauth-token", write=False)
+    sim.route("GET", r"/authorize/(?P<account>[^/]+)", lambda r: _authorize(sim, r), name="oauth-authorize",
+              write=False)
+
+
+def _token(sim: BrightpearlSimulator, req: Request) -> Response:
+    if req.params.get("account") != sim.account:
+        return Response(400, {"error": "invalid_client"})
+    form = {k: v[0] for k, v in parse_qs(req.body.decode("utf-8", "replace"), keep_blank_values=True).items()}
+    status, body = sim.tokens.grant(form, sim.api_domain)
+    return Response(status, body, content_type="application/json;charset=UTF-8")
+
+
+def _authorize(sim: BrightpearlSimulator, req: Request) -> Response:
+    """The browser step, auto-approved: redirect to ``redirect_uri`` with a fresh code and the state."""
+    if req.params.get("account") != sim.account or req.q("client_id") != sim.tokens.creds.client_id:
+        return Response(400, {"error": "invalid_client"})
+    redirect = req.q("redirect_uri") or sim.tokens.creds.redirect_uri
+    params = {"code": sim.tokens.issue_code(redirect)}
+    if req.q("state") is not None:
+        params["state"] = req.q("state") or ""
+    sep = "&" if "?" in redirect else "?"
+    return Response(302, None, headers={"Location": f"{redirect}{sep}{urlencode(params)}"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from simulators.brightpearl.errors import BPError
+from simulators.brightpearl.http import P
 from simulators.brightpearl.world import World
 from simulators.core import Request, Response
 
@@ -32,17 +33,15 @@ def delete_goods_out_note(world: World, order_id: int, gid: int) -> None:
     if any(g.status.get(flag) for flag in ("printed", "picked", "packed")):
         raise BPError(400, "WHSC-016", f"Goods-out note {gid} must be unpacked, unpicked and unprinted first")
     for a in g.lines:
-        world._move(a.product_id, g.warehouse_id, a.location_id, a.quantity)  # the allocation ends
+        world.inventory.move(a.product_id, g.warehouse_id, a.location_id, a.quantity)  # the allocation ends
     del world.gons[gid]
     transfer = world.transfers.get(g.stock_transfer_id)
     if transfer is not None and transfer.goods_out_note_id == gid:
         transfer.goods_out_note_id = 0
-    world.raise_event("goods-out-note.destroyed", [gid])
+    world.shared.raise_event("goods-out-note.destroyed", [gid])
 
 
 def register(sim: BrightpearlSimulator) -> None:
-    from simulators.brightpearl.server import P
-
     def handler(req: Request) -> Response:
         delete_goods_out_note(sim.world, int(req.params["oid"]), int(req.params["gid"]))
         return Response(200, {})

@@ -20,7 +20,8 @@ import random
 from typing import TYPE_CHECKING, Any
 
 from simulators.brightpearl.errors import BPError
-from simulators.brightpearl.world import GoodsOutNote, StockTransfer, World
+from simulators.brightpearl.records import GoodsOutNote, StockTransfer
+from simulators.brightpearl.world import World
 from simulators.core import Request, Response
 
 if TYPE_CHECKING:
@@ -35,15 +36,15 @@ def add_history(world: World, count: int, *, source: int, target: int, seed: int
     """Add ``count`` shipped transfers (and their goods-out notes) with id gaps; returns the id range."""
     if count < 0 or count > 1_000_000:
         raise ValueError(f"count must be 0..1000000, got {count}")
-    world.warehouse(source)
-    world.warehouse(target)
+    world.inventory.warehouse(source)
+    world.inventory.warehouse(target)
     rng = random.Random(seed)
-    tid = world._next["transfer"]
-    gid = world._next["goods_note"]
+    tid = world.shared.ids["transfer"]
+    gid = world.shared.ids["goods_note"]
     first, gaps = tid, 0
     when = world.now()
     shipped = {"shipped": True, "packed": True, "picked": True, "printed": True, "shippedOn": when,
-               "shippedById": world.staff_id}
+               "shippedById": world.shared.staff_id}
     for n in range(count):
         if n and big_gap_every and n % big_gap_every == 0:
             tid += big_gap
@@ -51,14 +52,14 @@ def add_history(world: World, count: int, *, source: int, target: int, seed: int
         elif n and rng.random() < gap_chance:
             tid += rng.randint(1, max_gap)
             gaps += 1
-        world.transfers[tid] = StockTransfer(tid, source, target, f"HIST-{n + 1:06d}", when, world.staff_id, gid)
+        world.transfers[tid] = StockTransfer(tid, source, target, f"HIST-{n + 1:06d}", when, world.shared.staff_id, gid)
         world.gons[gid] = GoodsOutNote(id=gid, warehouse_id=source, target_warehouse_id=target, stock_transfer_id=tid,
                                        shipping_method_id=0, release_date=when, created_on=when,
-                                       created_by=world.staff_id, lines=[], status=dict(shipped))
+                                       created_by=world.shared.staff_id, lines=[], status=dict(shipped))
         last = tid
         tid += 1
         gid += 1 + (rng.random() < gap_chance)  # goods-out note ids are shared with sales notes: gaps too
-    world._next["transfer"], world._next["goods_note"] = tid, gid
+    world.shared.ids["transfer"], world.shared.ids["goods_note"] = tid, gid
     return {"count": count, "firstTransferId": first, "lastTransferId": last if count else first - 1, "gaps": gaps}
 
 

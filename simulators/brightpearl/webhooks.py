@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from simulators.brightpearl.world import Event, Webhook, format_id_set
+from simulators.brightpearl.records import Event, Webhook, format_id_set
 
 # A direct opener: receivers are on loopback, so environment proxies must not be consulted.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

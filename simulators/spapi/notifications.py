@@ -13,7 +13,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from simulators.spapi.world import Feed, Report, iso_ms
+from simulators.spapi.common import iso_ms
+from simulators.spapi.feeds import Feed
+from simulators.spapi.reports import Report
 
 JSON = Any
 log = logging.getLogger(__name__)
@@ -29,26 +31,31 @@ def _meta(application_id: str, notification_type: str, published: datetime) -> J
             "publishTime": iso_ms(published), "notificationId": str(uuid.uuid4())}
 
 
+def _job_finished(notification_type: str, payload_key: str, job: JSON, ended: datetime | None, *,
+                  seller_id: str, application_id: str, published: datetime) -> JSON:
+    """The 2020-09-04 envelope of REPORT_ or FEED_PROCESSING_FINISHED; ``job`` holds the job's own fields."""
+    body = {"sellerId": seller_id, "accountId": f"amzn1.merchant.o.{seller_id}", **job}
+    return {"notificationVersion": "2020-09-04", "notificationType": notification_type,
+            "payloadVersion": "2020-09-04", "eventTime": iso_ms(ended or published),
+            "payload": {payload_key: body},
+            "notificationMetadata": _meta(application_id, notification_type, published)}
+
+
 def report_finished(report: Report, *, seller_id: str, application_id: str, published: datetime) -> JSON:
-    body: JSON = {"sellerId": seller_id, "accountId": f"amzn1.merchant.o.{seller_id}", "reportId": report.report_id,
-                  "reportType": report.report_type, "processingStatus": report.status}
+    job: JSON = {"reportId": report.report_id, "reportType": report.report_type, "processingStatus": report.status}
     if report.document_id:
-        body["reportDocumentId"] = report.document_id
-    return {"notificationVersion": "2020-09-04", "notificationType": REPORT_PROCESSING_FINISHED,
-            "payloadVersion": "2020-09-04", "eventTime": iso_ms(report.processing_end or published),
-            "payload": {"reportProcessingFinishedNotification": body},
-            "notificationMetadata": _meta(application_id, REPORT_PROCESSING_FINISHED, published)}
+        job["reportDocumentId"] = report.document_id
+    return _job_finished(REPORT_PROCESSING_FINISHED, "reportProcessingFinishedNotification", job,
+                         report.processing_end, seller_id=seller_id, application_id=application_id,
+                         published=published)
 
 
 def feed_finished(feed: Feed, *, seller_id: str, application_id: str, published: datetime) -> JSON:
-    body: JSON = {"sellerId": seller_id, "accountId": f"amzn1.merchant.o.{seller_id}", "feedId": feed.feed_id,
-                  "feedType": feed.feed_type, "processingStatus": feed.status}
+    job: JSON = {"feedId": feed.feed_id, "feedType": feed.feed_type, "processingStatus": feed.status}
     if feed.result_document_id:
-        body["resultFeedDocumentId"] = feed.result_document_id
-    return {"notificationVersion": "2020-09-04", "notificationType": FEED_PROCESSING_FINISHED,
-            "payloadVersion": "2020-09-04", "eventTime": iso_ms(feed.processing_end or published),
-            "payload": {"feedProcessingFinishedNotification": body},
-            "notificationMetadata": _meta(application_id, FEED_PROCESSING_FINISHED, published)}
+        job["resultFeedDocumentId"] = feed.result_document_id
+    return _job_finished(FEED_PROCESSING_FINISHED, "feedProcessingFinishedNotification", job, feed.processing_end,
+                         seller_id=seller_id, application_id=application_id, published=published)
 
 
 def inventory_changed(payload: JSON, *, application_id: str, published: datetime) -> JSON:

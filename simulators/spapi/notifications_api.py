@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from simulators.core import Request, Response
-from simulators.spapi.world import ApiError, invalid
+from simulators.spapi.common import ApiError, invalid
 
 if TYPE_CHECKING:
     from simulators.spapi.server import SpApiSimulator

@@ -1,4 +1,6 @@
-"""Rendering of flat-file report documents from the simulator's world.
+"""Reports of the SP-API simulator: the report job record and the rendering of flat-file report
+documents from the world's listings, FBA inventory and inbound shipments (the jobs and the Reports
+API routes are in ``report_jobs.py``).
 
 Each renderer returns the document text (tab-separated, header first) and the number of data rows;
 a report with no rows ends CANCELLED, as Amazon does. Column names and order are those in the
@@ -9,12 +11,68 @@ from __future__ import annotations
 
 import zlib
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from simulators.spapi.world import Report, World
+from simulators.spapi.common import JSON, Shared, iso_ms
+from simulators.spapi.inbound import FulfillmentInbound
+from simulators.spapi.inventory import FbaInventory
+from simulators.spapi.listings import Listing, ListingsItems
+
+SUPPORTED_REPORTS = (
+    "GET_LEDGER_DETAIL_VIEW_DATA",
+    "GET_LEDGER_SUMMARY_VIEW_DATA",
+    "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA",
+    "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_REPLACEMENT_DATA",
+    "GET_FBA_REIMBURSEMENTS_DATA",
+    "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
+    "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE",
+    "GET_MERCHANT_LISTINGS_ALL_DATA",
+)
+
+
+@dataclass
+class ReportSources:
+    """What a report is rendered from."""
+
+    shared: Shared
+    catalog: ListingsItems
+    inventory: FbaInventory
+    inbound: FulfillmentInbound
+    utc_offset: timedelta = field(default_factory=timedelta)
+
+
+@dataclass
+class Report:
+    report_id: str
+    report_type: str
+    marketplace_ids: list[str]
+    options: dict[str, str]
+    data_start: datetime
+    data_end: datetime
+    created: datetime
+    status: str = "IN_QUEUE"
+    processing_start: datetime | None = None
+    processing_end: datetime | None = None
+    document_id: str | None = None
+    forced: str | None = None
+
+    def to_api(self) -> JSON:
+        out: dict[str, JSON] = {
+            "reportId": self.report_id, "reportType": self.report_type,
+            "marketplaceIds": self.marketplace_ids, "createdTime": iso_ms(self.created),
+            "processingStatus": self.status,
+            "dataStartTime": iso_ms(self.data_start), "dataEndTime": iso_ms(self.data_end),
+        }
+        if self.processing_start:
+            out["processingStartTime"] = iso_ms(self.processing_start)
+        if self.processing_end:
+            out["processingEndTime"] = iso_ms(self.processing_end)
+        if self.document_id:
+            out["reportDocumentId"] = self.document_id
+        return out
 
 LEDGER_DETAIL_COLUMNS = ["Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID", "Quantity",
                          "Fulfillment Center", "Disposition", "Reason", "Country", "Reconciled Quantity",
@@ -82,19 +140,25 @@ def _in_window(at: datetime, report: Report, until: datetime) -> bool:
     return report.data_start <= at <= min(report.data_end, until)
 
 
-def render_report(world: World, report: Report, at: datetime) -> tuple[str, int]:
+def _event_rows(src: ReportSources, records: Iterable[Any], report: Report, until: datetime,
+                row: Callable[[Any, Listing], list[str]]) -> Rows:
+    """``row(record, its listing)`` for each record (returns, replacements…) in the report's window."""
+    return [row(r, src.catalog.listings[r.sku]) for r in records if _in_window(r.at, report, until)]
+
+
+def render_report(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     renderer = RENDERERS[report.report_type]
-    return renderer(world, report, at)
+    return renderer(src, report, at)
 
 
-def _ledger_detail(world: World, report: Report, at: datetime) -> tuple[str, int]:
+def _ledger_detail(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     wanted = report.options.get("eventType")
-    tz = world.report_utc_offset
+    tz = src.utc_offset
     rows: Rows = []
-    for e in sorted(world.ledger, key=lambda e: e.at):
+    for e in sorted(src.inventory.ledger, key=lambda e: e.at):
         if not _in_window(e.at, report, at) or (wanted and e.event_type != wanted):
             continue
-        listing = world.listings[e.sku]
+        listing = src.catalog.listings[e.sku]
         local = (e.at + tz).replace(tzinfo=None)
         offset = _offset_text(tz)
         rows.append([
@@ -152,19 +216,19 @@ def _bucket(event_type: str, reason: str) -> str:
     return "Unknown Events"
 
 
-def _ledger_summary(world: World, report: Report, at: datetime) -> tuple[str, int]:
+def _ledger_summary(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     by_fc = report.options.get("aggregateByLocation", "COUNTRY").upper() == "FC"
     period = report.options.get("aggregatedByTimePeriod", "DAILY").upper()
     end = min(report.data_end, at)
-    events = sorted(world.ledger, key=lambda e: e.at)
+    events = sorted(src.inventory.ledger, key=lambda e: e.at)
 
     def location(fc: str, country: str) -> str:
         return fc if by_fc else country
 
     opening: dict[tuple[str, str, str], int] = defaultdict(int)
-    for (sku, disp), qty in world.opening.items():
+    for (sku, disp), qty in src.inventory.opening.items():
         if qty:
-            opening[(sku, disp, location(world.default_fc, world.country))] += qty
+            opening[(sku, disp, location(src.shared.default_fc, src.shared.country))] += qty
     rows: Rows = []
     for p_start, p_end, label in _periods(report.data_start, end, period):
         balance = dict(opening)
@@ -181,7 +245,7 @@ def _ledger_summary(world: World, report: Report, at: datetime) -> tuple[str, in
             if not start_bal and not acts:
                 continue
             sku, disp, loc = key
-            listing = world.listings[sku]
+            listing = src.catalog.listings[sku]
             ending = start_bal + sum(acts.values())
             values = {name: str(acts.get(name, 0)) for name in (
                 "Receipts", "Customer Shipments", "Customer Returns", "Vendor Returns", "Warehouse Transfer In/Out",
@@ -194,47 +258,34 @@ def _ledger_summary(world: World, report: Report, at: datetime) -> tuple[str, in
     return _tsv(LEDGER_SUMMARY_COLUMNS, rows, quoted=True), len(rows)
 
 
-def _customer_returns(world: World, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in world.returns:
-        if not _in_window(r.at, report, at):
-            continue
-        li = world.listings[r.sku]
-        rows.append([_iso_offset(r.at), r.order_id, r.sku, li.asin, li.fnsku, li.title, str(r.quantity), r.fc,
-                     r.detailed_disposition, r.reason, r.status, r.license_plate_number, r.customer_comments])
+def _customer_returns(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
+    rows = _event_rows(src, src.inventory.returns, report, at, lambda r, li: [
+        _iso_offset(r.at), r.order_id, r.sku, li.asin, li.fnsku, li.title, str(r.quantity), r.fc,
+        r.detailed_disposition, r.reason, r.status, r.license_plate_number, r.customer_comments])
     return _tsv(CUSTOMER_RETURNS_COLUMNS, rows), len(rows)
 
 
-def _replacements(world: World, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in world.replacements:
-        if not _in_window(r.at, report, at):
-            continue
-        li = world.listings[r.sku]
-        rows.append([_iso_offset(r.at), r.sku, li.asin, r.fc, r.original_fc, str(r.quantity), r.reason_code,
-                     r.replacement_order_id, r.original_order_id])
+def _replacements(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
+    rows = _event_rows(src, src.inventory.replacements, report, at, lambda r, li: [
+        _iso_offset(r.at), r.sku, li.asin, r.fc, r.original_fc, str(r.quantity), r.reason_code,
+        r.replacement_order_id, r.original_order_id])
     return _tsv(REPLACEMENT_COLUMNS, rows), len(rows)
 
 
-def _reimbursements(world: World, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in world.reimbursements:
-        if not _in_window(r.at, report, at):
-            continue
-        li = world.listings[r.sku]
-        rows.append([_iso_offset(r.at), r.reimbursement_id, r.case_id, r.order_id, r.reason, r.sku, li.fnsku,
-                     li.asin, li.title, r.condition, r.currency, r.amount_per_unit, r.amount_total,
-                     str(r.quantity_cash), str(r.quantity_inventory), str(r.quantity_cash + r.quantity_inventory),
-                     r.original_reimbursement_id, r.original_reimbursement_type])
+def _reimbursements(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
+    rows = _event_rows(src, src.inventory.reimbursements, report, at, lambda r, li: [
+        _iso_offset(r.at), r.reimbursement_id, r.case_id, r.order_id, r.reason, r.sku, li.fnsku, li.asin, li.title,
+        r.condition, r.currency, r.amount_per_unit, r.amount_total, str(r.quantity_cash), str(r.quantity_inventory),
+        str(r.quantity_cash + r.quantity_inventory), r.original_reimbursement_id, r.original_reimbursement_type])
     return _tsv(REIMBURSEMENT_COLUMNS, rows), len(rows)
 
 
-def _myi(world: World, report: Report, at: datetime) -> tuple[str, int]:
+def _myi(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     rows: Rows = []
-    for sku in sorted(world.fba):
-        li = world.listings[sku]
-        st = world.fba[sku]
-        working, shipped, receiving = world.inbound_quantities(sku)
+    for sku in sorted(src.inventory.fba):
+        li = src.catalog.listings[sku]
+        st = src.inventory.fba[sku]
+        working, shipped, receiving = src.inbound.inbound_quantities(sku)
         warehouse = st.on_hand["SELLABLE"] + st.unfulfillable + st.reserved
         mfn = li.channel == "MFN"
         rows.append([sku, li.fnsku, li.asin, li.title, "New" if li.condition == "new_new" else li.condition,
@@ -245,25 +296,20 @@ def _myi(world: World, report: Report, at: datetime) -> tuple[str, int]:
     return _tsv(MYI_COLUMNS, rows), len(rows)
 
 
-def _mfn_returns(world: World, report: Report, at: datetime) -> tuple[str, int]:
-    rows: Rows = []
-    for r in world.mfn_returns:
-        if not _in_window(r.at, report, at):
-            continue
-        li = world.listings[r.sku]
-        rows.append([r.order_id, _iso_offset(r.order_date), _iso_offset(r.at), r.status, r.rma_id, "",
-                     "AmazonUnPaidLabel", "", r.currency, "", "", "Customer", "N", "N", li.asin, r.sku, li.title,
-                     str(r.quantity), r.reason, "Y", "C-Returns", r.resolution, "", "", r.order_amount,
-                     str(r.quantity), "", "", "", "", "", r.refunded_amount])
+def _mfn_returns(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
+    rows = _event_rows(src, src.inventory.mfn_returns, report, at, lambda r, li: [
+        r.order_id, _iso_offset(r.order_date), _iso_offset(r.at), r.status, r.rma_id, "", "AmazonUnPaidLabel", "",
+        r.currency, "", "", "Customer", "N", "N", li.asin, r.sku, li.title, str(r.quantity), r.reason, "Y",
+        "C-Returns", r.resolution, "", "", r.order_amount, str(r.quantity), "", "", "", "", "", r.refunded_amount])
     return _tsv(MFN_RETURNS_COLUMNS, rows), len(rows)
 
 
-def _all_listings(world: World, report: Report, at: datetime) -> tuple[str, int]:
+def _all_listings(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     """Every listing of the report's marketplaces as it stands now; MFN quantity, blank for FBA."""
     rows: Rows = []
     afn = "AMAZON_EU"  # the world is one region; the simulator's default is the EU
-    for sku in sorted(world.listings):
-        li = world.listings[sku]
+    for sku in sorted(src.catalog.listings):
+        li = src.catalog.listings[sku]
         if not set(li.marketplace_ids) & set(report.marketplace_ids):
             continue
         mfn = li.channel == "MFN"
@@ -274,7 +320,7 @@ def _all_listings(world: World, report: Report, at: datetime) -> tuple[str, int]
     return _tsv(ALL_LISTINGS_COLUMNS, rows), len(rows)
 
 
-Renderer = Callable[["World", "Report", datetime], tuple[str, int]]
+Renderer = Callable[[ReportSources, Report, datetime], tuple[str, int]]
 RENDERERS: dict[str, Renderer] = {
     "GET_LEDGER_DETAIL_VIEW_DATA": _ledger_detail,
     "GET_LEDGER_SUMMARY_VIEW_DATA": _ledger_summary,

@@ -30,6 +30,8 @@ from typing import Any
 
 import requests
 
+from simulators.wire import Request, Response
+
 # What a report document can look like (each one seen in Amazon's documents or its clients' issues).
 DOCUMENT_VARIANTS = ("no_charset", "bom", "reorder_columns", "extra_columns", "header_only", "crlf",
                      "duplicate_rows", "unclosed_quote")
@@ -188,8 +190,6 @@ def _reshape(text: str, variants: list[str]) -> str:
 
 def register_scenario_routes(sim: Any) -> None:
     """``POST/GET/DELETE /_sim/spapi/scenario`` on an SpApiSimulator (state on ``sim.world.scenario``)."""
-    from simulators.core import Request, Response  # late: core imports nothing of ours, keep it so
-
     def post(req: Request) -> Response:
         with sim.lock:
             sim.world.scenario.configure(req.json() or {})

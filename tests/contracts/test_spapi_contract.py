@@ -66,13 +66,13 @@ def sim():
     s = SpApiSimulator(rate_scale=1000).start()
     s.seed(DEMO_SEED)
     w = s.world
-    w.customer_shipment("FBA-TEA", 3)
-    w.customer_return("FBA-TEA", 1)
-    w.lose("FBA-CUP", 1)
-    w.damage("FBA-TEA", 1)
-    shp = w.create_inbound_shipment({"FBA-TEA": 5, "FBA-CUP": 2})
-    w.ship_inbound(shp.shipment_id)
-    w.receive_inbound(shp.shipment_id, {"FBA-TEA": 2, "MFN-MUG": 1})
+    w.inventory.customer_shipment("FBA-TEA", 3)
+    w.inventory.customer_return("FBA-TEA", 1)
+    w.inventory.lose("FBA-CUP", 1)
+    w.inventory.damage("FBA-TEA", 1)
+    shp = w.inbound.create_inbound_shipment({"FBA-TEA": 5, "FBA-CUP": 2})
+    w.inbound.ship_inbound(shp.shipment_id)
+    w.inbound.receive_inbound(shp.shipment_id, {"FBA-TEA": 2, "MFN-MUG": 1})
     s.shipment = shp  # type: ignore[attr-defined]
     yield s
     s.stop()
@@ -224,7 +224,7 @@ def test_notifications_match_their_schemas(api, sim):
     httpx.put(doc["url"], content=b"{}", headers={"Content-Type": "application/json"})
     ok(api.post("/feeds/2021-06-30/feeds", json={"feedType": "JSON_LISTINGS_FEED", "marketplaceIds": [UK],
                                                  "inputFeedDocumentId": doc["feedDocumentId"]}))
-    sim.world.customer_shipment("FBA-CUP", 1)
+    sim.world.inventory.customer_shipment("FBA-CUP", 1)
     sim.clock.advance(31)
     sim.tick()
     schemas = {"REPORT_PROCESSING_FINISHED": load("ReportProcessingFinishedNotification.json"),

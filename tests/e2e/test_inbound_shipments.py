@@ -255,7 +255,7 @@ def test_deleted_after_someone_printed_and_picked_the_note_still_frees_the_alloc
     run()
     (note_id,) = bp.world.gons
     with bp.lock:  # a warehouse user printed and picked the note in Brightpearl
-        bp.world.gon_event(note_id, {"events": [{"eventCode": c, "occured": "2024-05-01T10:00:00Z",
+        bp.world.goods_out.gon_event(note_id, {"events": [{"eventCode": c, "occured": "2024-05-01T10:00:00Z",
                                                   "eventOwnerId": 4} for c in ("PRI", "PIC")]}, None)
     amazon.world_op("cancel_inbound", shipment_id=shp.shipment_id)
     run()
@@ -372,8 +372,8 @@ def ledger_report(amazon):
     """Amazon finishes a ledger detail report (as the movements flow requests every 4 hours)."""
     with amazon.lock:
         now = amazon.world.now()
-        report = amazon.world.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK], data_start=now - timedelta(days=3),
-                                            data_end=now)
+        report = amazon.world.report_jobs.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK],
+                                                        data_start=now - timedelta(days=3), data_end=now)
     amazon.clock.advance(120)
     amazon.tick()
     assert amazon.world.reports[report.report_id].status == "DONE"

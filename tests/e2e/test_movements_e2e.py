@@ -293,7 +293,7 @@ def test_dry_run_records_everything_and_writes_nothing(world):
 def test_windows_1252_report_is_not_garbled_and_fatal_is_retried(world):
     w = world
     w.amazon.configure(report_charset="windows-1252")
-    w.amazon.world.force_report_outcome("GET_LEDGER_DETAIL_VIEW_DATA", "FATAL", 1)
+    w.amazon.world.report_jobs.force_report_outcome("GET_LEDGER_DETAIL_VIEW_DATA", "FATAL", 1)
     w.amazon.world_op("lose", sku="MUG-FBA", quantity=1)
     w.cycle()
     assert w.on_hand(MUG, FBA) == 20  # FATAL: nothing applied yet

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from connector.adapters.brightpearl.auth import MemoryTokenStore, OAuthAuth, OAuthTokens, PrivateAppAuth
 from connector.adapters.brightpearl.client import BrightpearlClient
 from simulators.brightpearl import BrightpearlSimulator
+from simulators.brightpearl.records import PARTY_FIELDS
 from simulators.brightpearl.scenario import BrightpearlScenario, ScenarioError
-from simulators.brightpearl.world import PARTY_FIELDS
 from simulators.core import SimClock
 from tests.brightpearl import NoGovernor
 

@@ -9,7 +9,7 @@ import pytest
 from simulators import conformance
 from simulators.core import Response
 from simulators.spapi import SpApiSimulator
-from simulators.spapi.world import Feed
+from simulators.spapi.feeds import Feed
 
 
 @pytest.fixture(scope="module")

@@ -14,23 +14,11 @@ from simulators.conformance import load_models, validate
 from simulators.spapi import SpApiSimulator
 from simulators.spapi import notifications_api as napi
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
-from tests.spapi import fresh_spapi
 
 MODELS = load_models()
 N = "/notifications/v1"
 ARN = "arn:aws:sqs:eu-west-1:123456789012:spapi-notifications"
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=0)
+SPAPI_SPEED = 0  # the shared sim fixture (conftest.py): a frozen clock
 
 
 def token(sim: SpApiSimulator, scope: str | None = None) -> str:
@@ -269,7 +257,7 @@ def test_notifications_api_rate_limit():
 
 # ----------------------------------------------------------------------------- delivery
 def _finish_report(sim: SpApiSimulator) -> None:
-    sim.world.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK])
+    sim.world.report_jobs.create_report("GET_LEDGER_DETAIL_VIEW_DATA", [UK])
     sim.clock.advance(120)  # well within the access tokens' hour
     sim.tick()
 
@@ -277,16 +265,16 @@ def _finish_report(sim: SpApiSimulator) -> None:
 def test_strict_subscriptions_deliver_only_subscribed_types(api, sim):
     sim.configure(strict_subscriptions=True)
     _finish_report(sim)
-    sim.world.customer_shipment("FBA-TEA", 1)
+    sim.world.inventory.customer_shipment("FBA-TEA", 1)
     assert sim.notifications == []  # nobody subscribed: Amazon sends nothing
     dest = api.destination()
     sub = api.subscribe("REPORT_PROCESSING_FINISHED", dest).json()["payload"]
     _finish_report(sim)
-    sim.world.customer_shipment("FBA-TEA", 1)
+    sim.world.inventory.customer_shipment("FBA-TEA", 1)
     assert [n["notificationType"] for n in sim.notifications] == ["REPORT_PROCESSING_FINISHED"]
     assert sim.notifications[0]["notificationMetadata"]["subscriptionId"] == sub["subscriptionId"]
     inv = api.subscribe("FBA_INVENTORY_AVAILABILITY_CHANGES", dest).json()["payload"]
-    sim.world.customer_shipment("FBA-TEA", 1)
+    sim.world.inventory.customer_shipment("FBA-TEA", 1)
     assert sim.notifications[-1]["NotificationMetadata"]["SubscriptionId"] == inv["subscriptionId"]
     api.call("deleteSubscriptionById", "DELETE",
              f"{N}/subscriptions/REPORT_PROCESSING_FINISHED/{sub['subscriptionId']}")

@@ -19,6 +19,7 @@ from sp_api.base import (
 from connector.adapters.amazon.client import AmazonClients, AmazonThrottled, LwaCredentials
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
+from tests.spapi import fresh_spapi
 
 CREDS = LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET)
 QTY_PATCH = {"productType": "PRODUCT", "patches": [
@@ -54,22 +55,15 @@ def fast_server():
     s.stop()
 
 
-def fresh(server: SpApiSimulator, speed: float = 1.0) -> SpApiSimulator:
-    server.reset()
-    server.seed(DEMO_SEED)
-    server.clock.set_speed(speed)
-    return server
-
-
 @pytest.fixture
 def sim(documented_server):
     # Time moves only when a test advances it, so the bucket arithmetic is exact.
-    return fresh(documented_server, speed=0)
+    return fresh_spapi(documented_server, speed=0)
 
 
 @pytest.fixture
 def fast_sim(fast_server):
-    return fresh(fast_server)
+    return fresh_spapi(fast_server, speed=1)
 
 
 def inventory(amazon: AmazonClients):
@@ -272,7 +266,7 @@ def test_control_routes_drive_the_world(fast_sim):
     assert state["fba_inventory"]["FBA-CUP"]["SELLABLE"] == 10
     assert state["fba_inventory"]["FBA-CUP"]["inbound"] == {"working": 0, "shipped": 4, "receiving": 0}
     assert state["ledger"][-1]["reference_id"] == "202-9-9"
-    assert fast_sim.notification_duplicates == 3 and fast_sim.world.forced_report_outcomes
+    assert fast_sim.notification_duplicates == 3 and fast_sim.world.report_jobs.forced_report_outcomes
     kinds = [n["NotificationType"] for n in httpx.get(f"{base}/spapi/notifications").json()]
     assert kinds.count("FBA_INVENTORY_AVAILABILITY_CHANGES") == 3
 

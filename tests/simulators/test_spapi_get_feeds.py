@@ -13,23 +13,11 @@ from hypothesis import strategies as st
 from simulators.conformance import load_models, validate
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, DEMO_SEED, REFRESH_TOKEN, UK
-from tests.spapi import fresh_spapi
 
 MODELS = load_models()
 F = "/feeds/2021-06-30"
 TYPES = ("JSON_LISTINGS_FEED", "POST_FLAT_FILE_FULFILLMENT_DATA", "POST_ORDER_FULFILLMENT_DATA")
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=0)
+SPAPI_SPEED = 0  # the shared sim fixture (conftest.py): a frozen clock
 
 
 def client(sim: SpApiSimulator) -> httpx.Client:
@@ -48,8 +36,8 @@ def get_feeds(http: httpx.Client, **params: object) -> httpx.Response:
 def make_feeds(sim: SpApiSimulator, kinds: list[tuple[str, str]]) -> list[str]:
     ids = []
     for feed_type, mkt in kinds:
-        doc = sim.world.create_feed_document("text/plain")
-        ids.append(sim.world.create_feed(feed_type, [mkt], doc.document_id, {}).feed_id)
+        doc = sim.world.feed_jobs.create_feed_document("text/plain")
+        ids.append(sim.world.feed_jobs.create_feed(feed_type, [mkt], doc.document_id, {}).feed_id)
         sim.clock.advance(1)
     return ids
 
@@ -78,7 +66,7 @@ def test_get_feeds_filters_and_pages_newest_first(server, kinds, wanted, page):
 
 def test_get_feeds_status_marketplace_and_time_filters(sim):
     uk, de = make_feeds(sim, [("JSON_LISTINGS_FEED", UK), ("JSON_LISTINGS_FEED", DE)])
-    sim.world.cancel_feed(uk)
+    sim.world.feed_jobs.cancel_feed(uk)
     with client(sim) as http:
         done = get_feeds(http, feedTypes="JSON_LISTINGS_FEED", processingStatuses="CANCELLED").json()["feeds"]
         assert [f["feedId"] for f in done] == [uk]

@@ -9,26 +9,11 @@ import pytest
 from sp_api.api import FulfillmentInbound, Inventories
 from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundException
 
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import DE, FR, UK
-from tests.spapi import amazon_for, fresh_spapi
 
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000, inventory_page_size=1, inbound_page_size=1).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=1)
-
-
-@pytest.fixture
-def amazon(sim):
-    return amazon_for(sim)
+# The shared fixtures (conftest.py): one item per page, so paging is exercised; real time.
+SPAPI_OPTIONS = {"inventory_page_size": 1, "inbound_page_size": 1}
+SPAPI_SPEED = 1
 
 
 @pytest.fixture
@@ -52,9 +37,9 @@ def all_summaries(inv, **kwargs):
 
 # ---------------------------------------------------------------------------- FBA inventory
 def test_summaries_with_details_reflect_the_world(amazon, sim):
-    sim.world.damage("FBA-TEA", 2)
-    sim.world.lose("FBA-TEA", 1)
-    shp = sim.world.create_inbound_shipment({"FBA-TEA": 6})
+    sim.world.inventory.damage("FBA-TEA", 2)
+    sim.world.inventory.lose("FBA-TEA", 1)
+    shp = sim.world.inbound.create_inbound_shipment({"FBA-TEA": 6})
     inv = amazon.client(Inventories)
     tea = next(s for s in all_summaries(inv) if s["sellerSku"] == "FBA-TEA")
     assert (tea["asin"], tea["fnSku"], tea["productName"], tea["condition"]) == \
@@ -67,7 +52,7 @@ def test_summaries_with_details_reflect_the_world(amazon, sim):
                                           "carrierDamagedQuantity": 0, "defectiveQuantity": 0, "expiredQuantity": 0}
     assert d["researchingQuantity"]["totalResearchingQuantity"] == 1
     assert tea["totalQuantity"] == 37 + 3 + 2 + 1 + 6
-    sim.world.ship_inbound(shp.shipment_id)
+    sim.world.inbound.ship_inbound(shp.shipment_id)
     tea = inv.get_inventory_summary_marketplace(details=True, sellerSkus=["FBA-TEA"]).payload["inventorySummaries"][0]
     details = tea["inventoryDetails"]
     assert (details["inboundWorkingQuantity"], details["inboundShippedQuantity"]) == (0, 6)
@@ -108,30 +93,30 @@ def items_by_sku(v0, shipment_id):
 
 def test_partial_over_and_unexpected_receipts(v0, sim):
     w = sim.world
-    shp = w.create_inbound_shipment({"FBA-TEA": 10, "FBA-CUP": 5})
-    w.ship_inbound(shp.shipment_id)
-    w.receive_inbound(shp.shipment_id, {"FBA-TEA": 4})  # partial
+    shp = w.inbound.create_inbound_shipment({"FBA-TEA": 10, "FBA-CUP": 5})
+    w.inbound.ship_inbound(shp.shipment_id)
+    w.inbound.receive_inbound(shp.shipment_id, {"FBA-TEA": 4})  # partial
     (info,) = v0.get_shipments(QueryType="SHIPMENT", ShipmentIdList=[shp.shipment_id]).payload["ShipmentData"]
     assert info["ShipmentStatus"] == "RECEIVING" and info["DestinationFulfillmentCenterId"] == "LTN1"
-    assert w.inbound_quantities("FBA-TEA") == (0, 0, 6)
-    w.receive_inbound(shp.shipment_id, {"FBA-CUP": 7, "MFN-MUG": 2})  # over-receipt + a SKU never shipped
+    assert w.inbound.inbound_quantities("FBA-TEA") == (0, 0, 6)
+    w.inbound.receive_inbound(shp.shipment_id, {"FBA-CUP": 7, "MFN-MUG": 2})  # over-receipt + a SKU never shipped
     items = items_by_sku(v0, shp.shipment_id)
     assert (items["FBA-TEA"]["QuantityShipped"], items["FBA-TEA"]["QuantityReceived"]) == (10, 4)
     assert (items["FBA-CUP"]["QuantityShipped"], items["FBA-CUP"]["QuantityReceived"]) == (5, 7)
     assert (items["MFN-MUG"]["QuantityShipped"], items["MFN-MUG"]["QuantityReceived"]) == (0, 2)
     assert items["FBA-TEA"]["FulfillmentNetworkSKU"] == "X00TEA0001"
     assert w.fba["FBA-CUP"].on_hand["SELLABLE"] == 19 and w.fba["MFN-MUG"].on_hand["SELLABLE"] == 2
-    w.close_inbound(shp.shipment_id)
-    assert w.inbound_quantities("FBA-TEA") == (0, 0, 0)
+    w.inbound.close_inbound(shp.shipment_id)
+    assert w.inbound.inbound_quantities("FBA-TEA") == (0, 0, 0)
 
 
 def test_get_shipments_filters_and_next_token(v0, sim):
     w = sim.world
-    a = w.create_inbound_shipment({"FBA-TEA": 1})
-    b = w.create_inbound_shipment({"FBA-CUP": 1})
-    c = w.create_inbound_shipment({"FBA-CUP": 2})
-    w.ship_inbound(b.shipment_id)
-    w.cancel_inbound(c.shipment_id)
+    a = w.inbound.create_inbound_shipment({"FBA-TEA": 1})
+    b = w.inbound.create_inbound_shipment({"FBA-CUP": 1})
+    c = w.inbound.create_inbound_shipment({"FBA-CUP": 2})
+    w.inbound.ship_inbound(b.shipment_id)
+    w.inbound.cancel_inbound(c.shipment_id)
     assert w.shipments[c.shipment_id].status == "DELETED"
     first = v0.get_shipments(QueryType="SHIPMENT", ShipmentStatusList=["WORKING", "SHIPPED", "DELETED"])
     ids = [first.payload["ShipmentData"][0]["ShipmentId"]]
@@ -158,7 +143,7 @@ def test_get_shipments_rejects_incomplete_queries(v0, params):
 
 
 def test_get_shipment_items_by_date_range(v0, sim):
-    shp = sim.world.create_inbound_shipment({"FBA-TEA": 3, "FBA-CUP": 4})
+    shp = sim.world.inbound.create_inbound_shipment({"FBA-TEA": 3, "FBA-CUP": 4})
     now = sim.clock.now()
     res = v0.shipment_items(QueryType="DATE_RANGE", LastUpdatedAfter=(now - timedelta(hours=1)).isoformat(),
                             LastUpdatedBefore=(now + timedelta(minutes=1)).isoformat())
@@ -179,9 +164,9 @@ def test_unknown_shipment_items_is_400(v0):
 
 # ---------------------------------------------------------------------------- inbound 2024-03-20
 def test_plan_shipment_and_items_link_to_v0_ids(v2024, v0, sim):
-    shp = sim.world.create_inbound_shipment({"FBA-TEA": 8, "FBA-CUP": 2})
-    sim.world.ship_inbound(shp.shipment_id)
-    sim.world.receive_inbound(shp.shipment_id, {"MFN-MUG": 1})  # unexpected SKU: not a planned item
+    shp = sim.world.inbound.create_inbound_shipment({"FBA-TEA": 8, "FBA-CUP": 2})
+    sim.world.inbound.ship_inbound(shp.shipment_id)
+    sim.world.inbound.receive_inbound(shp.shipment_id, {"MFN-MUG": 1})  # unexpected SKU: not a planned item
     plans = v2024.list_inbound_plans(status="SHIPPED").payload["inboundPlans"]
     assert [p["inboundPlanId"] for p in plans] == [shp.plan_id]
     plan = v2024.get_inbound_plan(shp.plan_id).payload
@@ -200,9 +185,9 @@ def test_plan_shipment_and_items_link_to_v0_ids(v2024, v0, sim):
 
 
 def test_list_inbound_plans_filters_and_404s(v2024, sim):
-    a = sim.world.create_inbound_shipment({"FBA-TEA": 1})
-    b = sim.world.create_inbound_shipment({"FBA-CUP": 1})
-    sim.world.cancel_inbound(b.shipment_id)
+    a = sim.world.inbound.create_inbound_shipment({"FBA-TEA": 1})
+    b = sim.world.inbound.create_inbound_shipment({"FBA-CUP": 1})
+    sim.world.inbound.cancel_inbound(b.shipment_id)
     active = v2024.list_inbound_plans(status="ACTIVE").payload["inboundPlans"]
     assert [p["inboundPlanId"] for p in active] == [a.plan_id]
     assert [p["status"] for p in v2024.list_inbound_plans(status="VOIDED").payload["inboundPlans"]] == ["VOIDED"]

@@ -15,7 +15,6 @@ from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundExcepti
 from connector.adapters.amazon.client import AmazonClients, LwaCredentials
 from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, DEMO_SEED, REFRESH_TOKEN, UK
-from tests.spapi import amazon_for, fresh_spapi
 
 SELLER = "A1SELLER"
 
@@ -35,23 +34,6 @@ def feed_doc(*messages, seller=SELLER):
 def feed_msg(message_id, sku, quantity, **extra):
     return {"messageId": message_id, "sku": sku, "operationType": "PATCH", "productType": "PRODUCT",
             "patches": [qty_patch(quantity)], **extra}
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server)
-
-
-@pytest.fixture
-def amazon(sim):
-    return amazon_for(sim)
 
 
 @pytest.fixture
@@ -226,7 +208,7 @@ def test_unusable_feed_document_is_fatal(feeds, sim, body):
 
 @pytest.mark.parametrize("outcome", ["CANCELLED", "FATAL"])
 def test_forced_feed_outcome_applies_nothing(feeds, sim, outcome):
-    sim.world.force_feed_outcome("JSON_LISTINGS_FEED", outcome)
+    sim.world.feed_jobs.force_feed_outcome("JSON_LISTINGS_FEED", outcome)
     feed_id = submit(feeds, feed_doc(feed_msg(1, "MFN-MUG", 2)))
     sim.clock.advance(60)
     assert feeds.get_feed(feed_id).payload["processingStatus"] == outcome

@@ -101,9 +101,9 @@ def test_feed_processing_finished_and_duplicate_delivery(amazon, sim, queue):
 
 def test_fba_inventory_availability_changes_on_world_operations(sim, queue):
     sim.configure(notification_types=["FBA_INVENTORY_AVAILABILITY_CHANGES"])
-    sim.world.customer_shipment("FBA-CUP", 2)
-    shp = sim.world.create_inbound_shipment({"FBA-CUP": 5})
-    sim.world.ship_inbound(shp.shipment_id)
+    sim.world.inventory.customer_shipment("FBA-CUP", 2)
+    shp = sim.world.inbound.create_inbound_shipment({"FBA-CUP": 5})
+    sim.world.inbound.ship_inbound(shp.shipment_id)
     messages = drain(queue)
     assert [m["NotificationType"] for m in messages] == ["FBA_INVENTORY_AVAILABILITY_CHANGES"] * 3
     last = messages[-1]["Payload"]
@@ -121,7 +121,7 @@ def test_delivery_failure_does_not_break_the_api(moto_url):
                        sqs_endpoint_url=moto_url).start()
     try:
         s.seed(DEMO_SEED)
-        s.world.customer_shipment("FBA-CUP", 1)
+        s.world.inventory.customer_shipment("FBA-CUP", 1)
         assert s.sqs is not None and len(s.sqs.failed) == 1
         assert s.state()["undelivered"] == 1
     finally:

@@ -11,7 +11,6 @@ import pytest
 from sp_api.api import Reports
 from sp_api.base import SellingApiBadRequestException
 
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import UK
 from simulators.spapi.reports import (
     CUSTOMER_RETURNS_COLUMNS,
@@ -23,21 +22,10 @@ from simulators.spapi.reports import (
     REPLACEMENT_COLUMNS,
     parse_tsv,
 )
-from tests.spapi import amazon_for, fresh_spapi
+from tests.spapi import amazon_for
 
 LEDGER = "GET_LEDGER_DETAIL_VIEW_DATA"
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, speed=1)
+SPAPI_SPEED = 1  # the shared sim fixture (conftest.py): real time
 
 
 @pytest.fixture
@@ -62,7 +50,7 @@ def header_of(text):
 
 # ---------------------------------------------------------------------------- lifecycle
 def test_report_lifecycle_on_the_simulated_clock(reports, sim):
-    sim.world.customer_shipment("FBA-TEA", 1)
+    sim.world.inventory.customer_shipment("FBA-TEA", 1)
     report_id = reports.create_report(reportType=LEDGER, marketplaceIds=[UK]).payload["reportId"]
     assert reports.get_report(report_id).payload["processingStatus"] == "IN_QUEUE"
     sim.clock.advance(6)
@@ -81,7 +69,7 @@ def test_report_without_data_is_cancelled_without_document(reports, sim):
 
 @pytest.mark.parametrize("outcome", ["FATAL", "CANCELLED"])
 def test_forced_outcome(reports, sim, outcome):
-    sim.world.force_report_outcome("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", outcome)
+    sim.world.report_jobs.force_report_outcome("GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA", outcome)
     report, _ = run_report(reports, sim, "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA")
     assert report["processingStatus"] == outcome
     report, _ = run_report(reports, sim, "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA")  # only the next one
@@ -172,20 +160,21 @@ def ledger_rows(reports, sim, **options):
 
 def test_ledger_rows_from_every_world_operation(reports, sim):
     w = sim.world
-    w.customer_shipment("FBA-TEA", 2, order_id="202-0000001-0000001")
-    w.customer_return("FBA-TEA", 1, order_id="202-0000001-0000001")
-    w.customer_return("FBA-TEA", 1, order_id="202-0000002-0000002", disposition="CUSTOMER_DAMAGED")
-    w.replacement("FBA-TEA", 1, original_order_id="202-0000001-0000001", replacement_order_id="202-0000003-0000003")
-    w.lose("FBA-TEA", 3)
-    w.find("FBA-TEA", 1)
-    w.damage("FBA-TEA", 2)
-    w.dispose("FBA-TEA", 1, disposition="WAREHOUSE_DAMAGED")
-    w.reimburse("FBA-TEA", quantity_cash=1, quantity_inventory=1, amount_per_unit="4.50")
-    shp = w.create_inbound_shipment({"FBA-CUP": 10})
-    w.ship_inbound(shp.shipment_id)
-    w.receive_inbound(shp.shipment_id, {"FBA-CUP": 4})
-    w.warehouse_transfer("FBA-CUP", 2, from_fc="LTN1", to_fc="BHX4")
-    w.vendor_return("FBA-CUP", 1)
+    w.inventory.customer_shipment("FBA-TEA", 2, order_id="202-0000001-0000001")
+    w.inventory.customer_return("FBA-TEA", 1, order_id="202-0000001-0000001")
+    w.inventory.customer_return("FBA-TEA", 1, order_id="202-0000002-0000002", disposition="CUSTOMER_DAMAGED")
+    w.inventory.replacement("FBA-TEA", 1, original_order_id="202-0000001-0000001",
+                            replacement_order_id="202-0000003-0000003")
+    w.inventory.lose("FBA-TEA", 3)
+    w.inventory.find("FBA-TEA", 1)
+    w.inventory.damage("FBA-TEA", 2)
+    w.inventory.dispose("FBA-TEA", 1, disposition="WAREHOUSE_DAMAGED")
+    w.inventory.reimburse("FBA-TEA", quantity_cash=1, quantity_inventory=1, amount_per_unit="4.50")
+    shp = w.inbound.create_inbound_shipment({"FBA-CUP": 10})
+    w.inbound.ship_inbound(shp.shipment_id)
+    w.inbound.receive_inbound(shp.shipment_id, {"FBA-CUP": 4})
+    w.inventory.warehouse_transfer("FBA-CUP", 2, from_fc="LTN1", to_fc="BHX4")
+    w.inventory.vendor_return("FBA-CUP", 1)
     rows = ledger_rows(reports, sim)
     got = [(r["MSKU"], r["Event Type"], r["Quantity"], r["Disposition"], r["Reason"]) for r in rows]
     assert got == [
@@ -221,10 +210,10 @@ def test_ledger_rows_from_every_world_operation(reports, sim):
 def test_ledger_event_type_option_and_time_window(reports, sim):
     sim.clock.set_speed(0)
     now = sim.clock.now()
-    sim.world.customer_shipment("FBA-TEA", 1, at=now - timedelta(days=40))  # outside the default 30 days
-    sim.world.customer_shipment("FBA-TEA", 1)
+    sim.world.inventory.customer_shipment("FBA-TEA", 1, at=now - timedelta(days=40))  # outside the default 30 days
+    sim.world.inventory.customer_shipment("FBA-TEA", 1)
     sim.clock.advance(10)
-    sim.world.lose("FBA-TEA", 1)
+    sim.world.inventory.lose("FBA-TEA", 1)
     rows = ledger_rows(reports, sim, eventType="Shipments")
     assert [(r["Event Type"], r["Quantity"]) for r in rows] == [("Shipments", "-1")]
     _, text = run_report(reports, sim, LEDGER, dataStartTime=(now - timedelta(days=60)).isoformat(),
@@ -233,8 +222,8 @@ def test_ledger_event_type_option_and_time_window(reports, sim):
 
 
 def test_ledger_summary_balances(reports, sim):
-    sim.world.customer_shipment("FBA-CUP", 3)
-    sim.world.lose("FBA-CUP", 1)
+    sim.world.inventory.customer_shipment("FBA-CUP", 3)
+    sim.world.inventory.lose("FBA-CUP", 1)
     _, text = run_report(reports, sim, "GET_LEDGER_SUMMARY_VIEW_DATA")
     assert header_of(text) == LEDGER_SUMMARY_COLUMNS
     today = [r for r in parse_tsv(text) if r["MSKU"] == "FBA-CUP"][-1]
@@ -244,7 +233,7 @@ def test_ledger_summary_balances(reports, sim):
 
 # ---------------------------------------------------------------------------- other FBA reports
 def test_customer_returns_report(reports, sim):
-    ret = sim.world.customer_return("FBA-TEA", 2, order_id="202-1111111-1111111", disposition="DEFECTIVE",
+    ret = sim.world.inventory.customer_return("FBA-TEA", 2, order_id="202-1111111-1111111", disposition="DEFECTIVE",
                                     reason="DEFECTIVE", comments="broke")
     _, text = run_report(reports, sim, "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA")
     assert header_of(text) == CUSTOMER_RETURNS_COLUMNS
@@ -256,7 +245,8 @@ def test_customer_returns_report(reports, sim):
 
 
 def test_replacement_report(reports, sim):
-    sim.world.replacement("FBA-CUP", 1, original_order_id="202-2-2", replacement_order_id="202-3-3", reason_code="6")
+    sim.world.inventory.replacement("FBA-CUP", 1, original_order_id="202-2-2", replacement_order_id="202-3-3",
+                                    reason_code="6")
     _, text = run_report(reports, sim, "GET_FBA_FULFILLMENT_CUSTOMER_SHIPMENT_REPLACEMENT_DATA")
     assert header_of(text) == REPLACEMENT_COLUMNS
     (row,) = parse_tsv(text)
@@ -265,8 +255,8 @@ def test_replacement_report(reports, sim):
 
 
 def test_reimbursements_report(reports, sim):
-    sim.world.lose("FBA-CUP", 2)
-    rmb = sim.world.reimburse("FBA-CUP", quantity_cash=2, amount_per_unit=3.25, case_id="C1")
+    sim.world.inventory.lose("FBA-CUP", 2)
+    rmb = sim.world.inventory.reimburse("FBA-CUP", quantity_cash=2, amount_per_unit=3.25, case_id="C1")
     _, text = run_report(reports, sim, "GET_FBA_REIMBURSEMENTS_DATA")
     assert header_of(text) == REIMBURSEMENT_COLUMNS
     (row,) = parse_tsv(text)
@@ -276,7 +266,7 @@ def test_reimbursements_report(reports, sim):
 
 
 def test_myi_report(reports, sim):
-    shp = sim.world.create_inbound_shipment({"FBA-CUP": 5})
+    shp = sim.world.inbound.create_inbound_shipment({"FBA-CUP": 5})
     _, text = run_report(reports, sim, "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA")
     assert header_of(text) == MYI_COLUMNS
     rows = {r["sku"]: r for r in parse_tsv(text)}
@@ -288,7 +278,7 @@ def test_myi_report(reports, sim):
 
 
 def test_mfn_returns_report(reports, sim):
-    sim.world.mfn_return("MFN-MUG", 1, order_id="202-4-4", reason="CR-DEFECTIVE", refunded_amount="9.99")
+    sim.world.inventory.mfn_return("MFN-MUG", 1, order_id="202-4-4", reason="CR-DEFECTIVE", refunded_amount="9.99")
     _, text = run_report(reports, sim, "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE")
     assert header_of(text) == MFN_RETURNS_COLUMNS
     (row,) = parse_tsv(text)

@@ -14,10 +14,9 @@ from connector.adapters.amazon.reports import AmazonReports
 from connector.domain.flatfile import LineTally
 from connector.domain.reports import report_items
 from simulators.core import SimClock
-from simulators.spapi import SpApiSimulator
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
 from simulators.spapi.scenario import Scenario
-from tests.spapi import amazon_for, fresh_spapi
+from tests.spapi import amazon_for
 
 LEDGER = "GET_LEDGER_DETAIL_VIEW_DATA"
 RETURNS = "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA"
@@ -25,18 +24,8 @@ SEED = {"credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, 
         "listings": {"THÉ/1 & co": {"title": "Thé vert", "channel": "FBA", "marketplaces": [UK],
                                     "fba": {"SELLABLE": 10}}}}
 SKU = "THÉ/1 & co"
-
-
-@pytest.fixture(scope="module")
-def server():
-    s = SpApiSimulator(rate_scale=1000, clock=SimClock(speed=0)).start()
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def sim(server):
-    return fresh_spapi(server, SEED)
+SPAPI_OPTIONS = {"clock": SimClock(speed=0)}  # the shared fixtures (conftest.py), on a frozen clock
+SPAPI_SEED = SEED
 
 
 def done(sim, report_type: str) -> tuple[AmazonReports, str]:

@@ -61,7 +61,7 @@ def secret(stack, logical_id):
 
 
 def our_hooks(stack):
-    return [h for h in stack.bp.world.list_webhooks(None) if h["subscribeTo"] == WEBHOOK_EVENT]
+    return [h for h in stack.bp.world.hooks.list_webhooks(None) if h["subscribeTo"] == WEBHOOK_EVENT]
 
 
 def subscriptions(stack):
@@ -134,7 +134,7 @@ def test_an_existing_subscription_is_reused_a_foreign_one_kept_unless_replaced_a
     stack.amazon.notifications_api._subscribe("FEED_PROCESSING_FINISHED", {"payloadVersion": "2020-09-04",
                                                                            "destinationId": dests["other"]})
     before = subscriptions(stack)
-    old = stack.bp.world.register_webhook({
+    old = stack.bp.world.hooks.register_webhook({
         "subscribeTo": WEBHOOK_EVENT, "httpMethod": "POST", "uriTemplate": f"{stack.api.url}/brightpearl/webhook/old",
         "bodyTemplate": "{}", "contentType": "application/json", "idSetAccepted": True, "qualityOfService": 1})
 
@@ -167,6 +167,6 @@ def test_the_health_check_fails_naming_the_path_that_does_not_work(stack, tmp_pa
     assert "webhook path" not in check["summary"] and check["detail"]["webhook"]["correlationId"]
     # The webhook gone from Brightpearl: the webhook path fails too.
     for h in our_hooks(stack):
-        stack.bp.world.delete_webhook(int(h["id"]))
+        stack.bp.world.hooks.delete_webhook(int(h["id"]))
     result = CliRunner().invoke(cli, ["--local", "--json", "setup", "check", "--timeout", "3"])
     assert result.exit_code == 1 and "setup webhook" in json.loads(result.stdout)["steps"][0]["summary"]

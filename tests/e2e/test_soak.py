@@ -92,3 +92,25 @@ def test_fba_movements_a_lone_first_correction_whose_request_is_lost_is_applied(
     report = run_movements(scenario=scenario, fault_rate=0.0, aws=local_aws, bp_faults=[lost_request],
                            drain_schedules=3)
     assert report.wrong == [], _summary(report)
+
+
+
+@pytest.mark.timeout(150)  # ~25 s idle; the shared machine can double it
+def test_inbound_soak_under_faults_ends_exact_with_every_email_once_and_survives_sigkill(local_aws):
+    from bench.soak.inbound import run_inbound
+
+    report = run_inbound(3, 2, 0.2, aws=local_aws, kill=True)
+    assert report.events >= 3 * 3 and sum(report.faults.values()) > 0, _summary(report)
+    assert report.deliveries >= 2 * report.events, _summary(report)  # every schedule fires at least twice
+    assert report.notification_copies > report.queue_messages > 0, _summary(report)  # FBA notifications, repeated
+    assert report.lost == [], _summary(report)
+    assert report.duplicated == [], _summary(report)
+    assert report.wrong == [], _summary(report)
+    assert not any(report.dlq.values()), _summary(report)
+    assert report.emails["sent"] == report.emails["expected"] > 0, _summary(report)
+    for route in ("post-quarantine-release", "post-stock-correction"):
+        kill = report.kill[route]
+        assert kill["child_exit"] == -9 and kill["write_landed_before_kill"], kill  # a real kill, after the write
+        assert kill["after_kill"] == kill["expected"] and not kill["recorded_after_kill"], kill  # not recorded
+        assert kill["final"] == kill["expected"] and kill["writes"] == 1, kill  # the re-run did not write again
+    assert report.ok, _summary(report)

@@ -80,6 +80,7 @@ class InboundScenario:
     seed: int
     products: dict[int, str]  # product id -> SKU (linked FBA in the UK)
     steps: list[InboundStep] = field(default_factory=list)
+    fba_start: int = 0  # units per product already in the FBA warehouse (on hand) at the start
 
     @property
     def events(self) -> int:
@@ -93,7 +94,9 @@ class InboundScenario:
         return {"warehouses": [{"id": SOURCE, "name": "Main DC", "defaultLocationId": 2, "quarantineLocationId": 9},
                                {"id": FBA, "name": "Amazon FBA", "defaultLocationId": 3, "quarantineLocationId": 10}],
                 "products": [{"id": pid, "sku": f"BP-{pid}", "name": f"Product {pid}"} for pid in self.products],
-                "stock": [{"productId": pid, "warehouseId": SOURCE, "onHand": SOURCE_START} for pid in self.products]}
+                "stock": [{"productId": pid, "warehouseId": SOURCE, "onHand": SOURCE_START} for pid in self.products]
+                + [{"productId": pid, "warehouseId": FBA, "onHand": self.fba_start} for pid in self.products
+                   if self.fba_start]}
 
     def amazon_seed(self, credentials: dict[str, str]) -> dict[str, Any]:
         return {"credentials": credentials,
@@ -159,7 +162,7 @@ class ExpectedInbound:
 def expected_inbound(scenario: InboundScenario) -> ExpectedInbound:
     by_sku = {sku: pid for pid, sku in scenario.products.items()}
     source_on_hand = dict.fromkeys(scenario.products, SOURCE_START)
-    fba_on_hand = dict.fromkeys(scenario.products, 0)
+    fba_on_hand = dict.fromkeys(scenario.products, scenario.fba_start)
     fba_in_transit = dict.fromkeys(scenario.products, 0)
     planned: dict[str, dict[str, int]] = {}
     received: dict[str, Counter[str]] = {}
@@ -323,6 +326,7 @@ def _run_inbound(scenario: InboundScenario, fault_rate: float, aws: Any, kill: b
             for route in ("post-quarantine-release", "post-stock-correction"):
                 out = kill_during_brightpearl_write(stack, scenario, route)
                 report.kill[route] = out
+            report.kill["post-stock-transfer"] = kill_during_transfer_create(stack, scenario)
             report.kill["ok"] = all(v["ok"] for k, v in report.kill.items() if k != "ok")
     report.seconds = time.monotonic() - t0
     return report
@@ -365,6 +369,58 @@ def check_inbound(stack: Any, scenario: InboundScenario, want: ExpectedInbound, 
 
 
 # ----------------------------------------------------------------------------- SIGKILL during a Brightpearl write
+def _killed_run(bp: Any, route: str) -> tuple[int, bool]:
+    """One InboundShipmentsFunction run in a child process, SIGKILLed once Brightpearl applied ``route``'s write
+    (the simulator holds its answer): no ``finally``, no record of the write. Returns (exit code, write landed)."""
+    from bench.soak.kill import _hold_after_write
+
+    written, release, restore = _hold_after_write(bp, route)
+    child = subprocess.Popen([sys.executable, "-m", "bench.soak.kill", "InboundShipmentsFunction"], cwd=ROOT,
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             env=dict(os.environ))
+    try:
+        assert child.stdin
+        child.stdin.write(json.dumps(EVENT).encode())
+        child.stdin.close()
+        landed = written.wait(120)
+        child.send_signal(signal.SIGKILL)
+        exit_code = child.wait(30)
+    finally:
+        release.set()
+        restore()
+    return exit_code, landed
+
+
+def kill_during_transfer_create(stack: Any, scenario: InboundScenario) -> dict[str, Any]:
+    """The child is killed after Brightpearl created the stock transfer, before the connector saved its id:
+    the next run must find that transfer (not create a second) and give it its goods-out note once."""
+    from connector.adapters.inbound_records import ShipmentRecords
+
+    bp, amazon = stack.bp, stack.amazon
+    bp.clear_faults()
+    amazon.clear_faults()
+    (pid_a, sku_a), (pid_b, sku_b) = sorted(scenario.products.items())[:2]
+    sid = f"FBAKILL{len([s for s in amazon.world.shipments if s.startswith('FBAKILL')]) + 1:03d}"
+    allocated = {pid: bp.figures(pid, SOURCE)["allocated"] for pid in (pid_a, pid_b)}
+    amazon.world_op("create_inbound_shipment", items={sku_a: 5, sku_b: 2}, shipment_id=sid)
+    exit_code, landed = _killed_run(bp, "post-stock-transfer")
+    record = ShipmentRecords().get(sid)
+    recorded = None if record is None else record.stock_transfer_id
+    _schedule(stack, Report(seed=scenario.seed), times=2)
+    with bp.lock:
+        mine = [t for t in bp.world.transfers.values() if t.reference == f"AMZ-IN-{sid}"]
+        notes = [{a.product_id: a.quantity for a in g.lines} for g in bp.world.gons.values()
+                 if mine and g.stock_transfer_id == mine[0].id]
+    now_allocated = {pid: bp.figures(pid, SOURCE)["allocated"] - allocated[pid] for pid in (pid_a, pid_b)}
+    want = {pid_a: 5, pid_b: 2}
+    out = {"route": "post-stock-transfer", "shipment": sid, "child_exit": exit_code,
+           "write_landed_before_kill": landed, "recorded_after_kill": recorded, "transfers": len(mine),
+           "notes": notes, "allocated": now_allocated, "expected": want}
+    out["ok"] = bool(exit_code == -signal.SIGKILL and landed and recorded is None and len(mine) == 1
+                     and notes == [want] and now_allocated == want)
+    return out
+
+
 def kill_during_brightpearl_write(stack: Any, scenario: InboundScenario, route: str) -> dict[str, Any]:
     """A child InboundShipmentsFunction killed (SIGKILL) after Brightpearl applied ``route``'s write, before it
     answered (so before the connector recorded it); the schedule then runs again in this process.
@@ -372,7 +428,6 @@ def kill_during_brightpearl_write(stack: Any, scenario: InboundScenario, route: 
     ``post-quarantine-release``: a shipped shipment receives units (a release is due);
     ``post-stock-correction``: it receives units of a SKU beyond the transfer (a correction is due).
     """
-    from bench.soak.kill import _hold_after_write
     from connector.adapters.inbound_records import ShipmentRecords
 
     bp, amazon = stack.bp, stack.amazon
@@ -394,20 +449,7 @@ def kill_during_brightpearl_write(stack: Any, scenario: InboundScenario, route: 
         want = {pid_a: {k: start[(pid_a, FBA)][k] for k in ("onHand", "inTransit")},
                 pid_b: {"onHand": start[(pid_b, FBA)]["onHand"] + 3, "inTransit": start[(pid_b, FBA)]["inTransit"]}}
     writes_before = len(bp.requests(route=route, ok_only=False))
-    written, release, restore = _hold_after_write(bp, route)
-    child = subprocess.Popen([sys.executable, "-m", "bench.soak.kill", "InboundShipmentsFunction"], cwd=ROOT,
-                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=dict(os.environ))
-    try:
-        assert child.stdin
-        child.stdin.write(json.dumps(EVENT).encode())
-        child.stdin.close()
-        landed = written.wait(120)
-        child.send_signal(signal.SIGKILL)
-        exit_code = child.wait(30)
-    finally:
-        release.set()
-        restore()
+    exit_code, landed = _killed_run(bp, route)
     record = ShipmentRecords().get(sid)
     after_kill = {pid: {k: bp.figures(pid, FBA)[k] for k in ("onHand", "inTransit")} for pid in want}
     line = next((s for s in (record.skus if record else []) if s.sku == (sku_a if "release" in route else sku_b)),

@@ -113,4 +113,23 @@ def test_inbound_soak_under_faults_ends_exact_with_every_email_once_and_survives
         assert kill["child_exit"] == -9 and kill["write_landed_before_kill"], kill  # a real kill, after the write
         assert kill["after_kill"] == kill["expected"] and not kill["recorded_after_kill"], kill  # not recorded
         assert kill["final"] == kill["expected"] and kill["writes"] == 1, kill  # the re-run did not write again
+    kill = report.kill["post-stock-transfer"]  # killed after Brightpearl created the transfer, before its id was saved
+    assert kill["child_exit"] == -9 and kill["write_landed_before_kill"] and kill["recorded_after_kill"] is None, kill
+    assert kill["transfers"] == 1 and kill["notes"] == [kill["expected"]] == [kill["allocated"]], kill
     assert report.ok, _summary(report)
+
+
+def test_inbound_cancelled_after_shipping_with_a_lost_bring_back_write_is_finished_only_when_undone(local_aws):
+    from bench.soak import inbound
+
+    # SOAK-D5: the release of a cancelled shipment's units is lost (connection reset, not applied); the
+    # shipment was marked finished anyway, its correction pair sent without the release, never redone.
+    scenario = inbound.build_inbound(8, 1)
+    scenario.fba_start = 20  # units in the FBA warehouse already: a correction out without the release succeeds
+    sku = scenario.products[4003]
+    sid = "FBA008D5CAN"
+    scenario.steps = [inbound.InboundStep("create", sid, ((sku, 9),), 1), inbound.InboundStep("ship", sid, (), 1),
+                      inbound.InboundStep("cancel", sid, (), 1)]
+    lost = [{"match": "post-quarantine-release", "kind": "reset", "count": 1}]
+    report = inbound.run_inbound(scenario=scenario, fault_rate=0.0, aws=local_aws, kill=False, bp_faults=lost)
+    assert report.wrong == [] and report.lost == [] and report.duplicated == [], _summary(report)

@@ -66,6 +66,8 @@ def test_fba_movements_soak_under_faults_moves_stock_once(local_aws):
     report = run_movements(20, 4, 0.2, aws=local_aws, drain_schedules=4)
     assert report.events == 20 and sum(report.faults.values()) > 0, _summary(report)
     assert report.notification_copies > report.rounds, _summary(report)  # notifications delivered repeatedly
+    inventory = report.extra["FBA inventory notifications"]  # not consumed: acknowledged, moving nothing
+    assert report.extra["FBA inventory notification copies"] >= inventory > 0, _summary(report)
     assert report.lost == [], _summary(report)
     assert report.duplicated == [], _summary(report)
     assert report.wrong == [], _summary(report)

@@ -1,9 +1,10 @@
 """The fault soak, CI-sized: the real handlers on the local stack under ~20 % faults, checked by the oracle.
 
-``python -m bench soak`` runs the same driver with N = 10 000 (docs/reliability.md). Here: a small N
-with faults, redeliveries and the SIGKILL case, which must end with nothing lost, duplicated or wrong
-and empty DLQs; and one test per defect the soak found (SOAK-D1 to D4 in docs/reliability.md), each of
-which failed before its fix.
+``python -m bench soak`` runs the same drivers with N = 10 000 (docs/reliability.md). Here: a small N
+of each part (MFN stock changes, FBA movements with FBA inventory notifications, inbound shipments) with
+faults, redeliveries and the SIGKILL cases, which must end with nothing lost, duplicated or wrong, every
+email once and empty DLQs; and one test per defect the soak found (SOAK-D1 to D5 in docs/reliability.md),
+each of which failed before its fix.
 """
 
 from __future__ import annotations

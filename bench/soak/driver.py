@@ -43,7 +43,7 @@ _REAL_SLEEP = time.sleep
 @dataclass
 class Report:
     seed: int
-    part: str = "MFN"  # "MFN" (stock changes in rounds) or "FBA movements" (movements in schedule cycles)
+    part: str = "MFN"  # "MFN" (stock changes in rounds), "FBA movements" (in schedule cycles) or "inbound"
     events: int = 0
     rounds: int = 0
     queue_messages: int = 0  # messages the webhook function queued
@@ -58,6 +58,7 @@ class Report:
     wrong: list[str] = field(default_factory=list)
     emails: dict[str, int] = field(default_factory=dict)
     kill: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # per-part figures printed as they are
     seconds: float = 0.0
 
     @property
@@ -67,15 +68,21 @@ class Report:
 
     def lines(self) -> list[str]:
         faults = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none"
+        events, rounds = _UNITS.get(self.part, ("events", "rounds"))
+        if self.part == "inbound":
+            traffic = (f"  scheduled invocations {self.deliveries} ({self.deliveries / max(1, self.events):.2f} per "
+                       f"Amazon step), FBA inventory notifications {self.queue_messages} -> "
+                       f"{self.notification_copies} copies delivered")
+        else:
+            traffic = (f"  queue messages {self.queue_messages}, deliveries {self.deliveries} "
+                       f"({self.deliveries / max(1, self.queue_messages):.2f} per message), "
+                       f"Amazon notification copies {self.notification_copies}")
         out = [
-            f"soak {self.part} seed={self.seed}: {self.events} "
-            f"{'stock changes' if self.part == 'MFN' else 'movements'} in {self.rounds} "
-            f"{'rounds' if self.part == 'MFN' else 'schedule cycles'}, {self.seconds:.0f}s",
-            f"  queue messages {self.queue_messages}, deliveries {self.deliveries} "
-            f"({self.deliveries / max(1, self.queue_messages):.2f} per message), "
-            f"Amazon notification copies {self.notification_copies}",
+            f"soak {self.part} seed={self.seed}: {self.events} {events} in {self.rounds} {rounds}, {self.seconds:.0f}s",
+            traffic,
+            *(f"  {k}: {v}" for k, v in self.extra.items()),
             f"  faults injected {sum(self.faults.values())}: {faults}",
-            f"  retries: {self.retries} redelivered records, {self.client_retries} repeated requests",
+            f"  retries: {self.retries} redelivered records / failed runs, {self.client_retries} repeated requests",
             f"  DLQ'd: {sum(self.dlq.values())} {dict(self.dlq) if any(self.dlq.values()) else ''}".rstrip(),
             f"  lost: {len(self.lost)}", *(f"    {x}" for x in self.lost[:20]),
             f"  duplicated: {len(self.duplicated)}", *(f"    {x}" for x in self.duplicated[:20]),
@@ -86,6 +93,10 @@ class Report:
             out.append(f"  SIGKILL case: {self.kill}")
         out.append("  RESULT: " + ("OK" if self.ok else "FAILED"))
         return out
+
+
+_UNITS = {"MFN": ("stock changes", "rounds"), "FBA movements": ("movements", "schedule cycles"),
+          "inbound": ("Amazon steps", "shipments")}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -462,7 +473,9 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
     with start_stack(aws=aws, clock=SimClock(speed=0), bp_limit=1_000_000, amazon_rate_scale=1000,
                      movements_clock=True, env=QUIET) as stack:
         bp, amazon = stack.bp, stack.amazon
-        amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+        # FBA_INVENTORY_AVAILABILITY_CHANGES too: every movement changes Amazon's FBA stock, so Amazon sends
+        # them in the mix; the connector subscribes to none, so each must be acknowledged and move nothing.
+        amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED", *INVENTORY_TYPES])
         bp.seed(scenario.bp_seed())
         amazon.seed(scenario.amazon_seed({"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
                                           "refresh_token": REFRESH_TOKEN}))
@@ -494,6 +507,12 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
             if i == bp_faults_from:
                 for rule in bp_faults:
                     bp.add_fault(rule)
+            amazon.notification_duplicates = cycle.notification_copies
+            # Amazon's FBA inventory notifications in one cycle in four (each copy costs a delivery to the
+            # NotificationsFunction: in every cycle they would double part 2's time at N = 10 000).
+            inventory_types = INVENTORY_TYPES if i % 4 == 0 else ()
+            amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED", *inventory_types])
+            shown = len(amazon.notifications)
             for m in cycle.movements:
                 if m.op == "customer_return":
                     amazon.world_op("customer_return", sku=m.sku, quantity=m.quantity, order_id=m.order_id,
@@ -504,6 +523,11 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
                     amazon.world_op("reimburse", sku=m.sku, quantity_cash=m.quantity, amount_per_unit="4.00")
                 else:
                     amazon.world_op(m.op, sku=m.sku, quantity=m.quantity)
+            inventory = sum(1 for n in amazon.notifications[shown:]
+                            if n.get("NotificationType") == "FBA_INVENTORY_AVAILABILITY_CHANGES")
+            report.extra["FBA inventory notifications"] = report.extra.get("FBA inventory notifications", 0) + inventory
+            report.extra["FBA inventory notification copies"] = \
+                report.extra.get("FBA inventory notification copies", 0) + inventory * cycle.notification_copies
             schedule(cycle.hours, cycle.notification_copies)
             if progress and (i + 1) % 100 == 0:
                 progress(f"  movements cycle {i + 1}/{len(scenario.cycles)}, {time.monotonic() - t0:.0f}s")
@@ -547,6 +571,9 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
         report.emails = dict(Counter(m["subject"].split(":")[0] for m in stack.emails(emails_before)))
     report.seconds = time.monotonic() - t0
     return report
+
+
+INVENTORY_TYPES = ("FBA_INVENTORY_AVAILABILITY_CHANGES",)
 
 
 def _reference(reason: Any) -> str:

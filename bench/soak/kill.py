@@ -122,11 +122,12 @@ def _patches(amazon: Any, sku: str) -> list[Any]:
 
 
 def _child() -> None:
-    """The child: one StockChangeFunction invocation on the event read from stdin (until it is killed)."""
+    """The child: one invocation of the function named in argv (default StockChangeFunction) on the event
+    read from stdin (until it is killed)."""
     import local  # noqa: F401 - puts the layer (shared/) on sys.path
     from local.runtime import invoke
 
-    invoke("StockChangeFunction", json.loads(sys.stdin.read()))
+    invoke(sys.argv[1] if len(sys.argv) > 1 else "StockChangeFunction", json.loads(sys.stdin.read()))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,10 @@
 """The fault soak, CI-sized: the real handlers on the local stack under ~20 % faults, checked by the oracle.
 
-``python -m bench soak`` runs the same driver with N = 10 000 (docs/reliability.md). Here: a small N
-with faults, redeliveries and the SIGKILL case, which must end with nothing lost, duplicated or wrong
-and empty DLQs; and one test per defect the soak found (SOAK-D1 to D4 in docs/reliability.md), each of
-which failed before its fix.
+``python -m bench soak`` runs the same drivers with N = 10 000 (docs/reliability.md). Here: a small N
+of each part (MFN stock changes, FBA movements with FBA inventory notifications, inbound shipments) with
+faults, redeliveries and the SIGKILL cases, which must end with nothing lost, duplicated or wrong, every
+email once and empty DLQs; and one test per defect the soak found (SOAK-D1 to D5 in docs/reliability.md),
+each of which failed before its fix.
 """
 
 from __future__ import annotations
@@ -66,6 +67,8 @@ def test_fba_movements_soak_under_faults_moves_stock_once(local_aws):
     report = run_movements(20, 4, 0.2, aws=local_aws, drain_schedules=4)
     assert report.events == 20 and sum(report.faults.values()) > 0, _summary(report)
     assert report.notification_copies > report.rounds, _summary(report)  # notifications delivered repeatedly
+    inventory = report.extra["FBA inventory notifications"]  # not consumed: acknowledged, moving nothing
+    assert report.extra["FBA inventory notification copies"] >= inventory > 0, _summary(report)
     assert report.lost == [], _summary(report)
     assert report.duplicated == [], _summary(report)
     assert report.wrong == [], _summary(report)
@@ -92,3 +95,44 @@ def test_fba_movements_a_lone_first_correction_whose_request_is_lost_is_applied(
     report = run_movements(scenario=scenario, fault_rate=0.0, aws=local_aws, bp_faults=[lost_request],
                            drain_schedules=3)
     assert report.wrong == [], _summary(report)
+
+
+
+@pytest.mark.timeout(150)  # ~25 s idle; the shared machine can double it
+def test_inbound_soak_under_faults_ends_exact_with_every_email_once_and_survives_sigkill(local_aws):
+    from bench.soak.inbound import run_inbound
+
+    report = run_inbound(3, 2, 0.2, aws=local_aws, kill=True)
+    assert report.events >= 3 * 3 and sum(report.faults.values()) > 0, _summary(report)
+    assert report.deliveries >= 2 * report.events, _summary(report)  # every schedule fires at least twice
+    assert report.notification_copies > report.queue_messages > 0, _summary(report)  # FBA notifications, repeated
+    assert report.lost == [], _summary(report)
+    assert report.duplicated == [], _summary(report)
+    assert report.wrong == [], _summary(report)
+    assert not any(report.dlq.values()), _summary(report)
+    assert report.emails["sent"] == report.emails["expected"] > 0, _summary(report)
+    for route in ("post-quarantine-release", "post-stock-correction"):
+        kill = report.kill[route]
+        assert kill["child_exit"] == -9 and kill["write_landed_before_kill"], kill  # a real kill, after the write
+        assert kill["after_kill"] == kill["expected"] and not kill["recorded_after_kill"], kill  # not recorded
+        assert kill["final"] == kill["expected"] and kill["writes"] == 1, kill  # the re-run did not write again
+    kill = report.kill["post-stock-transfer"]  # killed after Brightpearl created the transfer, before its id was saved
+    assert kill["child_exit"] == -9 and kill["write_landed_before_kill"] and kill["recorded_after_kill"] is None, kill
+    assert kill["transfers"] == 1 and kill["notes"] == [kill["expected"]] == [kill["allocated"]], kill
+    assert report.ok, _summary(report)
+
+
+def test_inbound_cancelled_after_shipping_with_a_lost_bring_back_write_is_finished_only_when_undone(local_aws):
+    from bench.soak import inbound
+
+    # SOAK-D5: the release of a cancelled shipment's units is lost (connection reset, not applied); the
+    # shipment was marked finished anyway, its correction pair sent without the release, never redone.
+    scenario = inbound.build_inbound(8, 1)
+    scenario.fba_start = 20  # units in the FBA warehouse already: a correction out without the release succeeds
+    sku = scenario.products[4003]
+    sid = "FBA008D5CAN"
+    scenario.steps = [inbound.InboundStep("create", sid, ((sku, 9),), 1), inbound.InboundStep("ship", sid, (), 1),
+                      inbound.InboundStep("cancel", sid, (), 1)]
+    lost = [{"match": "post-quarantine-release", "kind": "reset", "count": 1}]
+    report = inbound.run_inbound(scenario=scenario, fault_rate=0.0, aws=local_aws, kill=False, bp_faults=lost)
+    assert report.wrong == [] and report.lost == [] and report.duplicated == [], _summary(report)

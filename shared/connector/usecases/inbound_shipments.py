@@ -390,4 +390,9 @@ class InboundShipments:
                 done = (record.undo or {}).get("done", {}).get(f"{sku}:{step}", 0)
                 if done < qty:
                     self._write(record, cfg, step, line, qty - done, report)
+                    if (record.undo or {}).get("done", {}).get(f"{sku}:{step}", 0) < qty:
+                        # A lost answer settled as not applied: stop here, so the steps stay in order and the
+                        # shipment is not finished with its undo incomplete; the next run sends it again.
+                        raise Unconfirmed(f"{step} of {sku} for cancelled shipment {record.shipment_id} "
+                                          "not applied; retried next run")
         return {sku: int(q) for sku, q in undo["back"].items() if q}

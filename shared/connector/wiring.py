@@ -7,9 +7,9 @@ from connector.adapters.amazon.factory import amazon_clients
 from connector.adapters.amazon.listings import AmazonListings
 from connector.adapters.brightpearl.catalog import BrightpearlCatalog
 from connector.adapters.brightpearl.factory import brightpearl_client
-from connector.adapters.email import Mailer
 from connector.adapters.repositories import LinkRepository, SettingsRepository
 from connector.config import MfnSyncEnv
+from connector.emails.sending import mailer_from_env
 from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
 from connector.usecases.nightly import NightlyReconciliation
 
@@ -23,7 +23,7 @@ def mfn_sync(env: MfnSyncEnv) -> MfnSync:
         settings=settings,
         listings=AmazonListings(amazon_clients(env), env.amazon_seller_id),
         marketplace_ids=env.amazon_marketplace_ids,
-        notifier=EmailConflictNotifier(Mailer(env.ses_sender, env.alert_recipients), settings),
+        notifier=EmailConflictNotifier(mailer_from_env(env), settings),
     )
 
 
@@ -34,5 +34,5 @@ def nightly(env: MfnSyncEnv) -> NightlyReconciliation:
     amazon = amazon_clients(env)
     return NightlyReconciliation(
         sync=sync, reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces), links=LinkRepository(),
-        settings=SettingsRepository(), mailer=Mailer(env.ses_sender, env.alert_recipients),
+        settings=SettingsRepository(), mailer=mailer_from_env(env),
         marketplace_ids=env.amazon_marketplace_ids)

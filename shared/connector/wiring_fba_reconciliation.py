@@ -11,12 +11,12 @@ from connector.adapters.amazon.reports import AmazonReports
 from connector.adapters.brightpearl.catalog import BrightpearlCatalog
 from connector.adapters.brightpearl.factory import brightpearl_client
 from connector.adapters.brightpearl.movements import BrightpearlMovements
-from connector.adapters.email import Mailer
 from connector.adapters.inbound_records import ShipmentRecords
 from connector.adapters.movement_store import DynamoMovementStore
 from connector.adapters.reconciliation_store import ReconciliationStore
 from connector.adapters.repositories import LinkRepository, SettingsRepository
 from connector.config import AmazonEnv, BrightpearlEnv, EmailEnv, load
+from connector.emails.sending import mailer_from_env
 from connector.usecases.fba_reconciliation import FbaReconciliation, ObservingStore
 from connector.usecases.movements import MovementService
 
@@ -40,7 +40,7 @@ def fba_reconciliation(env: FbaReconciliationEnv) -> FbaReconciliation:
         links=links.all, marketplace_ids=env.amazon_marketplace_ids, inventory=AmazonFbaInventory(amazon),
         reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces), catalog=BrightpearlCatalog(bp),
         shipments=ShipmentRecords().open, inbound=AmazonInbound(amazon), movements=movements, observed=observed,
-        settings=settings, store=ReconciliationStore(), mailer=Mailer(env.ses_sender, env.alert_recipients),
+        settings=settings, store=ReconciliationStore(), mailer=mailer_from_env(env),
         clock=wiring_movements.clock)
 
 

@@ -11,12 +11,12 @@ from connector.adapters.amazon.factory import amazon_clients
 from connector.adapters.amazon.reports import AmazonReports
 from connector.adapters.brightpearl.factory import brightpearl_client
 from connector.adapters.brightpearl.movements import BrightpearlMovements
-from connector.adapters.email import Mailer
 from connector.adapters.movement_store import DynamoMovementStore
 from connector.adapters.repositories import LinkRepository, SettingsRepository
 from connector.config import AmazonEnv, BrightpearlEnv, EmailEnv, load
 from connector.domain.notifications import Notification
 from connector.domain.reports import SPECS_BY_TYPE
+from connector.emails.sending import DesignMailer, mailer_from_env
 from connector.usecases.movements import MovementService
 from connector.usecases.report_jobs import ReportJobs
 
@@ -60,8 +60,8 @@ def report_jobs(env: MovementsEnv) -> ReportJobs:
     return ReportJobs(AmazonReports(amazon, env.amazon_marketplace_ids), movements, clock=clock)
 
 
-def mailer(env: MovementsEnv) -> Mailer:
-    return Mailer(env.ses_sender, env.alert_recipients)
+def mailer(env: MovementsEnv) -> DesignMailer:
+    return mailer_from_env(env)
 
 
 def _now() -> datetime:

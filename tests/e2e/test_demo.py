@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end():
         return dict(re.findall(r"^      (\S+)\s+(.+)$", block(step), flags=re.MULTILINE))
 
     def emails(step_text: str) -> list[str]:
-        return re.findall(r"^    email: (.+)$", step_text, flags=re.MULTILINE)
+        # (each subject starts with "[stack · stage] marketplaces: ", issue 17)
+        return re.findall(r"^    email: \[connector-local · local\] [^:]+: (.+)$", step_text, flags=re.MULTILINE)
 
     # Linked by SKU and pushed: on-hand over Main DC + Overflow; the bundle from its components.
     assert shown("[2]") == {"SHIRT-BL-M": "48", "SHIRT-BL-L": "12", "GIFT-SET": "18", "SOCKS-GR": "36",

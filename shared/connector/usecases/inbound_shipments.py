@@ -44,6 +44,7 @@ from connector.domain.inbound import (
     update_lines,
     with_note,
 )
+from connector.emails.design import Message
 from connector.observability import MetricUnit, logger, metrics
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
@@ -92,7 +93,7 @@ class Records(Protocol):
 
 
 class Mail(Protocol):
-    def send(self, email: Email) -> str: ...
+    def send(self, email: Email | Message) -> str: ...
 
 
 class NotConfigured(RuntimeError):
@@ -676,7 +677,7 @@ class InboundShipments:
             if self._send(record, event, email):
                 report.emails += 1
 
-    def _send(self, record: InboundShipment, event: EmailEvent, email: Email) -> bool:
+    def _send(self, record: InboundShipment, event: EmailEvent, email: Email | Message) -> bool:
         """Send once per event key. The key is claimed on the record *before* sending (conditional write),
         so a retry after a crash never sends twice; an SES error removes the claim so the next run retries."""
         if any(e.get("key") == event.key for e in record.emails_sent):
@@ -704,9 +705,9 @@ def build(env: Any) -> InboundShipments:
     from connector.adapters.amazon.inbound import AmazonInbound
     from connector.adapters.brightpearl.factory import brightpearl_client
     from connector.adapters.brightpearl.transfers import BrightpearlTransfers
-    from connector.adapters.email import Mailer
     from connector.adapters.inbound_records import ShipmentRecords
     from connector.adapters.repositories import LinkRepository, SettingsRepository
+    from connector.emails.sending import mailer_from_env
 
     store.bind()
     links = LinkRepository()
@@ -726,5 +727,5 @@ def build(env: Any) -> InboundShipments:
         records=ShipmentRecords(),
         settings=SettingsRepository().global_settings,
         product_for=product_for,
-        mail=Mailer(env.ses_sender, env.alert_recipients),
+        mail=mailer_from_env(env),
     )

@@ -110,7 +110,7 @@ def eu_sample(s: Sender) -> Sample:
 
 def nightly_sample(s: Sender) -> Sample:
     corrected = [{"sku": f"SHIRT-{i:03d}", "marketplace": UK, "amazon_had": 100 - i, "pushed": 40 + i}
-                 for i in range(60)]
+                 for i in range(12)]
     summary = {"scope": "EU", "night": "2026-12-01", "listings": 120, "corrected": corrected,
                "failing": [{"sku": "NOT-ON-AMAZON", "marketplace": UK,
                             "result": "not on Amazon: missing from the All Listings report"},
@@ -118,7 +118,8 @@ def nightly_sample(s: Sender) -> Sample:
                "feeds": 1, "deleted_products": [1099], "eu_conflicts": []}
     msg = _summary_email(summary)
     return Sample("nightly-mfn-check", render(msg, s),
-                  [["SHIRT-000", UK, "100", "40"], ["NOT-ON-AMAZON", UK], ["BAD <tag>", DE]],
+                  [["SHIRT-000", f"UK ({UK})", "100", "40"], ["NOT-ON-AMAZON", f"UK ({UK})"],
+                   ["BAD <tag>", f"DE ({DE})"]],
                   ["also in corrected.csv", "Open the failing listings", "1099"])
 
 

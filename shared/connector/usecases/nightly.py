@@ -186,19 +186,21 @@ MAX_ROWS_IN_BODY = 200
 def _summary_email(summary: dict[str, Any]) -> Any:
     """The nightly summary: tables in the body (first rows), every row in CSV attachments, and a link to
     the page of failing listings."""
-    from connector.emails.design import Column, Message, PageLink, Table
+    from connector.emails.design import Column, Message, PageLink, Table, marketplace_label
 
     # Links hold SKUs and product ids, no names: a name would need a Brightpearl product-service read.
     tables = []
     if summary["corrected"]:
         tables.append(Table.of("Corrected", ["SKU", "marketplace", Column("Amazon showed", numeric=True),
                                              Column("pushed", numeric=True)],
-                               [[c["sku"], c["marketplace"], "—" if c["amazon_had"] is None else c["amazon_had"],
+                               [[c["sku"], marketplace_label(c["marketplace"]),
+                                 "—" if c["amazon_had"] is None else c["amazon_had"],
                                  c["pushed"]] for c in summary["corrected"]],
                                csv_name="corrected.csv", limit=MAX_ROWS_IN_BODY))
     if summary["failing"]:
         tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
-                               [[f["sku"], f["marketplace"], f["result"]] for f in summary["failing"]],
+                               [[f["sku"], marketplace_label(f["marketplace"]), f["result"]]
+                                for f in summary["failing"]],
                                csv_name="failing.csv", limit=MAX_ROWS_IN_BODY))
     notes: tuple[str, ...] = ()
     if summary["deleted_products"]:

@@ -36,6 +36,7 @@ def browser() -> Iterator[Any]:
 def page(browser: Any) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1000, "height": 800})
     pg = context.new_page()
+    pg.set_default_timeout(10_000)  # a page that does not come fails in seconds, not in 30
     yield pg
     context.close()
 

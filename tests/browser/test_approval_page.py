@@ -93,9 +93,11 @@ def test_the_reconciliation_is_reviewed_and_applied_from_the_page_once(world: Wo
 
     # Choose CANDLE only and apply; keep the POST to replay it afterwards.
     page.uncheck("#lines input[value='MUG-FBA']")
-    with page.expect_request(lambda r: r.method == "POST") as posted:
+    with page.expect_response(lambda r: r.request.method == "POST") as answered:
         page.click("#apply-button")
-    form = posted.value.post_data
+    assert answered.value.status == 200, answered.value.text()[:500]
+    posted = answered.value.request
+    form = posted.post_data
     assert page.inner_text("h1") == f"Applied: reconciliation {rid}"  # this click applied (not a resend)
     assert "1 correction(s) applied now" in page.inner_text("#result")
     screenshot(page, "page-applied")
@@ -103,10 +105,10 @@ def test_the_reconciliation_is_reviewed_and_applied_from_the_page_once(world: Wo
     assert w.corrections_posted() == posted0 + 1
 
     # The same form again (double click, browser resubmit, a replayed request): the first result, nothing more.
-    again = page.request.post(posted.value.url, data=form,
+    again = page.request.post(posted.url, data=form,
                               headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert again.status == 409 and "already submitted" in again.text()
-    status, body, _ = http(posted.value.url, data=form.encode())
+    status, body, _ = http(posted.url, data=form.encode())
     assert status == 409 and "nothing was applied again" in body
     assert w.stock(CANDLE) == candle0 + 3 and w.corrections_posted() == posted0 + 1
 
@@ -176,6 +178,14 @@ def test_expired_altered_wrong_id_and_forged_requests_apply_nothing(world: World
         assert got == status and text in html, (body, got, html[:400])
     got, html, _ = http(base.replace("/reconciliation/", "/nightly/"), data=b"t=x")
     assert got == 405
+
+    # A newer reconciliation supersedes this one: its still-valid link shows it without an Apply button,
+    # and the form made before is refused with the reason (applying both would correct the drift twice).
+    newer = w.operator("reconcile-fba", email=False)["id"]
+    page.goto(link)
+    assert page.inner_text("#superseded") and page.query_selector("#apply-button") is None
+    got, html, _ = http(base, data=f"t={token}&nonce={nonce}&csrf={csrf}&sku=CANDLE-FBA".encode())
+    assert got == 409 and f"superseded by {newer}" in html
     assert (w.stock(CANDLE), w.stock(MUG)) == stock0 and w.corrections_posted() == posted0
     assert approvals(w, rid) == []
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import html
 import io
 import re
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 from connector.emails.design import Column, Message, PageLink, Sender, Table, render, text_table
 from tests.email_gallery import every_email
@@ -26,6 +26,7 @@ def message(rows, *, limit=50, page=None):
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(SKU, st.integers(-10_000, 10_000)), min_size=1, max_size=8))
+@example([('&"<b>\'', 1), ("=HYPERLINK(\"x\")", -2)])  # the one full runs found: quotes are escaped too
 def test_html_and_text_say_the_same_rows_and_the_html_is_escaped(rows):
     email = render(message(rows), SENDER)
     assert title(email.subject) == "Something happened"
@@ -34,7 +35,7 @@ def test_html_and_text_say_the_same_rows_and_the_html_is_escaped(rows):
     assert shown == [[" ".join(s.split()), str(q)] for s, q in rows]
     for s, _ in rows:
         if any(ch in s for ch in "<>&"):
-            assert html.escape(s, quote=False) in email.html
+            assert str(escape(s)) in email.html  # Jinja2's autoescape (markupsafe)
         assert s in email.text
     assert "<script" not in email.html.lower() or all("<script" not in s.lower() for s, _ in rows)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import threading
 import time
@@ -71,9 +72,12 @@ class LocalHttpApi:
             def _serve(self) -> None:
                 parts = urlsplit(self.path)
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                status, payload = api.handle(self.command, parts.path, parts.query, dict(self.headers.items()), body)
+                status, headers, payload = api.respond(self.command, parts.path, parts.query,
+                                                       dict(self.headers.items()), body)
                 self.send_response(status)
-                self.send_header("Content-Type", "application/json")
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    if name.lower() != "content-length":
+                        self.send_header(name, value)
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
@@ -100,12 +104,25 @@ class LocalHttpApi:
 
     def handle(self, method: str, path: str, query: str, headers: dict[str, str],
                body: bytes) -> tuple[int, bytes]:
+        status, _headers, payload = self.respond(method, path, query, headers, body)
+        return status, payload
+
+    def respond(self, method: str, path: str, query: str, headers: dict[str, str],
+                body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """The handler's answer with its response headers (e.g. the pages' text/html and no-store)."""
         for route_method, regex, route_path, logical in self.routes:
             m = regex.match(path)
             if m and route_method == method:
                 event = http_api_event(method, route_path, path, query, headers, body, m.groupdict())
                 with self._invoke_lock:
-                    result = invoke(logical, event)
+                    try:
+                        result = invoke(logical, event)
+                    except Exception:  # as API Gateway does when the function fails: a 500, not a dropped
+                        # connection (a browser silently resends a request whose connection dropped)
+                        logging.getLogger(__name__).exception("%s failed", logical)
+                        self.calls.append({"function": logical, "path": path, "status": 500})
+                        return 500, {}, json.dumps({"message": "Internal Server Error"}).encode()
                 self.calls.append({"function": logical, "path": path, "status": result.get("statusCode")})
-                return int(result.get("statusCode", 200)), str(result.get("body", "")).encode("utf-8")
-        return 404, json.dumps({"message": "Not Found"}).encode()
+                return (int(result.get("statusCode", 200)), dict(result.get("headers") or {}),
+                        str(result.get("body", "")).encode("utf-8"))
+        return 404, {}, json.dumps({"message": "Not Found"}).encode()

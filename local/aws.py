@@ -35,6 +35,9 @@ LOCAL_PARAMETERS = {
     "SesSender": "connector@example.com",
     "AlertRecipients": "ops@example.com",
     "OperatorEmail": "ops@example.com",
+    "PageLinkHours": "72",
+    "DocsBaseUrl": "",
+    "AWS::StackName": "connector-local",  # pseudo parameter (!Ref AWS::StackName)
 }
 
 DUMMY_AWS_ENV = {

@@ -283,6 +283,7 @@ def fba_demo(stack: LocalStack) -> None:
     for mail in stack.emails(mails):
         if rid in mail["subject"]:
             say(f"    email: {mail['subject']} (attached: {', '.join(mail['attachments'])})")
+            _review_page(mail["text"])
     approved = stack.operator("approve-reconciliation", id=rid)["statuses"]
     say(f"    approve-reconciliation: {_counts(approved)}")
     fba_stock()
@@ -295,6 +296,24 @@ def fba_demo(stack: LocalStack) -> None:
     tea_now = amazon.world.fba["TEA-FBA"].on_hand["SELLABLE"]
     mug_now = amazon.world.fba["MUG-FBA"].on_hand["SELLABLE"]
     say(f"    Amazon sellable: TEA-FBA {tea_now}, MUG-FBA {mug_now}")
+
+
+def _review_page(text: str) -> None:
+    """The email's signed link to the review page, opened through the API stand-in as a browser would (GET:
+    shows, applies nothing; tests/browser clicks Apply on it)."""
+    import re
+    import urllib.request
+
+    found = re.search(r"Review and apply the corrections: (\S+)", text)
+    if not found:
+        say("    review page: no link in the email")
+        return
+    with urllib.request.urlopen(found.group(1), timeout=30) as resp:  # noqa: S310 - loopback
+        page = resp.read().decode("utf-8")
+        status = resp.status
+    boxes = len(re.findall(r'<input type="checkbox" name="sku"', page))
+    say(f"    review page (signed link, {found.group(1).split('?')[0]}): HTTP {status}, "
+        f"{boxes} correction(s) to choose from; opening it applied nothing")
 
 
 def _counts(statuses: dict[str, int]) -> str:

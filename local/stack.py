@@ -31,6 +31,7 @@ from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
 from simulators.spapi.server import EU_MARKETPLACES
 
 SELLER = "A1SELLER"
+PAGE_SIGNING_KEY = "k" * 64  # the page links' HMAC key (CloudFormation generates the deployed one)
 # For the demo and benchmarks: the functions log from warnings up, and their EMF metric lines (which
 # CloudWatch would read) stay off, so the story or the figures are not buried. Set before the layer is
 # first imported: Powertools reads them when it builds its logger.
@@ -213,11 +214,14 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
             "BRIGHTPEARL_WINDOW_SECONDS": _number(bp_window_seconds),
             "SP_API_ENDPOINT": amazon.url, "LWA_TOKEN_URL": f"{amazon.url}/auth/o2/token",
             "AMAZON_SELLER_ID": SELLER, "AMAZON_MARKETPLACE_IDS": ",".join(marketplaces)})
+        if api_server:  # the emails' page links point at the API stand-in (PAGE_BASE_URL is per function)
+            _export(cleanup, {"PAGE_BASE_URL": api_server.url})
         if movements_clock:
             _patch_movements_clock(cleanup, amazon.clock.now)
         put_secret(aws, "BrightpearlSecret", {"auth": "private", "app_ref": "acme_connector",
                                               "account_token": "account-token"})
         put_secret(aws, "WebhookSecret", {"webhook_token": webhook_token})
+        put_secret(aws, "PageLinkSecret", {"signing_key": PAGE_SIGNING_KEY})
         put_secret(aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
                                          "lwa_client_secret": CLIENT_SECRET})
         stack = LocalStack(aws, bp, amazon, api_server, webhook_token, cleanup)

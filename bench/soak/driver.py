@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -423,7 +424,7 @@ def _run(scenario: generator.Scenario, fault_rate: float, aws: Any, kill: bool,
                        if unquote(e.path.rsplit("/", 1)[-1]) in want.fba_skus]
         report.wrong += [f"FBA listing patched: {e.path}" for e in fba_patches]
         report.duplicated += redundant_writes(amazon)
-        subjects = Counter(m["subject"] for m in sent_emails(stack.aws)[emails_before:])
+        subjects = Counter(_title(m["subject"]) for m in sent_emails(stack.aws)[emails_before:])
         report.emails = dict(subjects)
         for prefix, count in want.emails.items():
             sent = sum(v for subject, v in subjects.items() if subject.startswith(prefix))
@@ -568,7 +569,7 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
         report.duplicated += [f"credit {ref} created {k} times" for ref, k in refs.items() if k > 1]
         report.duplicated += [f"stock correction {ref} written {k} times" for ref, k in reasons.items()
                               if ref and k > 1]
-        report.emails = dict(Counter(m["subject"].split(":")[0] for m in stack.emails(emails_before)))
+        report.emails = dict(Counter(_title(m["subject"]).split(":")[0] for m in stack.emails(emails_before)))
     report.seconds = time.monotonic() - t0
     return report
 
@@ -581,3 +582,11 @@ def _reference(reason: Any) -> str:
     text = str(reason or "")
     start = text.find("[AMZ-")
     return text[start:text.find("]", start) + 1] if start >= 0 else ""
+
+
+_SENDER_PREFIX = re.compile(r"^\[[^\]]+\] [^:]+: ")
+
+
+def _title(subject: str) -> str:
+    """An email's subject without the "[stack · stage] marketplaces: " every email starts with (issue 17)."""
+    return _SENDER_PREFIX.sub("", subject, count=1)

@@ -47,6 +47,7 @@ from bench.soak.driver import (
     BP_FAULTS,
     Report,
     VirtualTime,
+    _title,
     add_faults,
     clear,
     count_messages,
@@ -358,7 +359,8 @@ def check_inbound(stack: Any, scenario: InboundScenario, want: ExpectedInbound, 
         note = notes.get(transfers[ref].id)
         if note != lines:
             report.wrong.append(f"{sid}: goods-out note lines expected {lines}, Brightpearl has {note}")
-    subjects = Counter(m["subject"] for m in stack.emails(emails_before))
+    # the title, without the "[stack · stage] marketplaces: " every email now starts with
+    subjects = Counter(_title(m["subject"]) for m in stack.emails(emails_before))
     report.emails = {"expected": sum(want.emails.values()), "sent": sum(subjects.values())}
     for subject in sorted(set(subjects) | set(want.emails)):
         sent, expected = subjects.get(subject, 0), want.emails.get(subject, 0)

@@ -76,6 +76,13 @@ class WebhookEnv(CommonEnv):
 class EmailEnv(CommonEnv):
     ses_sender: str = Field(alias="SES_SENDER", pattern=r"^[^@\s]+@[^@\s]+$")
     alert_recipients: CsvList = Field(alias="ALERT_RECIPIENTS", min_length=1)
+    # Issue 17: every email names the stack and stage that sent it; page links are signed with the key in
+    # PAGE_LINK_SECRET_NAME and point at PAGE_BASE_URL (no base URL or secret: the emails carry no link).
+    stack_name: str = Field("connector", alias="STACK_NAME", min_length=1)
+    docs_base_url: str = Field("", alias="DOCS_BASE_URL", pattern=r"^(https?://\S+)?$")
+    page_base_url: str | None = Field(None, alias="PAGE_BASE_URL", pattern=r"^https?://[^\s?#]+$")
+    page_link_secret_name: str | None = Field(None, alias="PAGE_LINK_SECRET_NAME", min_length=1)
+    page_link_hours: float = Field(72, alias="PAGE_LINK_HOURS", gt=0, le=24 * 30)
 
 
 def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) -> M:

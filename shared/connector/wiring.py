@@ -18,9 +18,10 @@ from connector.config import ConnectorEnv, ImportLinksEnv
 if TYPE_CHECKING:
     from connector.adapters.amazon.client import AmazonClients
     from connector.adapters.brightpearl.client import BrightpearlClient
-    from connector.adapters.email import Mailer
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
+    from connector.emails.sending import DesignMailer
+    from connector.usecases.approval_page import Pages
     from connector.usecases.fba_reconciliation import FbaReconciliation
     from connector.usecases.import_job import ImportJobs
     from connector.usecases.inbound_shipments import InboundShipments
@@ -82,10 +83,11 @@ class Parts:
         return amazon
 
     @cached_property
-    def mailer(self) -> Mailer:
-        from connector.adapters.email import Mailer
+    def mailer(self) -> DesignMailer:
+        """SES, behind the design: a :class:`Message` is rendered with this stack's name, stage and links."""
+        from connector.emails.sending import mailer_from_env
 
-        return Mailer(self.env.ses_sender, self.env.alert_recipients)
+        return mailer_from_env(self.env)
 
     @cached_property
     def links(self) -> LinkRepository:
@@ -232,3 +234,37 @@ def import_jobs(parts: Parts) -> ImportJobs:
         queue.send(message)
 
     return ImportJobs(parts.settings, send, operator(parts).run, list(env.amazon_marketplace_ids))
+
+
+def pages(parts: Parts) -> Pages:
+    """The pages linked from emails (issue 17): the reconciliation is built on first use, so the nightly
+    page needs no Brightpearl or Amazon client."""
+    from connector.adapters.page_nonces import PageNonces
+    from connector.config import ConfigError
+    from connector.emails.sending import sender_from_env, signing_key
+    from connector.usecases.approval_page import Pages
+
+    env = parts.env
+    if not env.page_link_secret_name:
+        raise ConfigError(f"{type(env).__name__}: PAGE_LINK_SECRET_NAME is not set")
+    assert parts.bound
+    links, marketplaces = parts.links, list(env.amazon_marketplace_ids)
+
+    def failing() -> list[dict[str, Any]]:
+        return sorted(({"sku": link.sku, "marketplace": link.marketplace_id, "result": link.last_result}
+                       for link in links.all()
+                       if link.marketplace_id in marketplaces and (link.last_result or "").startswith(FAILING)),
+                      key=lambda r: (r["marketplace"], r["sku"]))
+
+    recon: list[FbaReconciliation] = []
+
+    def reconciliation() -> FbaReconciliation:
+        if not recon:
+            recon.append(fba_reconciliation(parts))
+        return recon[0]
+
+    return Pages(key=signing_key(env.page_link_secret_name), reconciliation=reconciliation, nonces=PageNonces(),
+                 failing=failing, sender=sender_from_env(env))
+
+
+FAILING = ("rejected", "error", "not on Amazon")  # the nightly check's "failing" (usecases/nightly.py)

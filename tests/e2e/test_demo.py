@@ -22,7 +22,8 @@ def test_demo_runs_end_to_end():
         return dict(re.findall(r"^      (\S+)\s+(.+)$", block(step), flags=re.MULTILINE))
 
     def emails(step_text: str) -> list[str]:
-        return re.findall(r"^    email: (.+)$", step_text, flags=re.MULTILINE)
+        # (each subject starts with "[stack · stage] marketplaces: ", issue 17)
+        return re.findall(r"^    email: \[connector-local · local\] [^:]+: (.+)$", step_text, flags=re.MULTILINE)
 
     # Linked by SKU and pushed: on-hand over Main DC + Overflow; the bundle from its components.
     assert shown("[2]") == {"SHIRT-BL-M": "48", "SHIRT-BL-L": "12", "GIFT-SET": "18", "SOCKS-GR": "36",
@@ -66,7 +67,10 @@ def test_demo_runs_end_to_end():
     assert ("MUG-FBA  Amazon 28, Brightpearl 20: difference +8, explained +5 inbound_unreleased, "
             "suggested correction +3") in recon
     assert "TEA-FBA  Amazon 73, Brightpearl 71: difference +2, explained nothing, suggested correction +2" in recon
-    assert re.search(r"email: FBA reconciliation \S+: 2 to correct, 0 explained \(attached: fba-reconciliation-", recon)
+    assert re.search(r"email: \[connector-local · local\] UK, DE: FBA reconciliation \S+: 2 to correct, 0 explained "
+                     r"\(attached: fba-reconciliation-", recon)
+    assert re.search(r"review page \(signed link, http://127\.0\.0\.1:\d+/pages/reconciliation/\S+\): HTTP 200, "
+                     r"2 correction\(s\) to choose from; opening it applied nothing", recon)
     assert re.findall(r"approve-reconciliation[^:]*: (.+)\n    Brightpearl FBA warehouse: (.+)", recon) == [
         ("2 applied", "TEA-FBA 73, MUG-FBA 23"), ("2 already applied", "TEA-FBA 73, MUG-FBA 23")]
     assert recon.rstrip().endswith("Brightpearl FBA warehouse: TEA-FBA 73, MUG-FBA 28\n"

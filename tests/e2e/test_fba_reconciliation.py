@@ -22,6 +22,7 @@ from local.runtime import invoke
 from local.stack import LocalStack, start_stack
 from simulators.core import SimClock
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from tests.emails import title
 
 pytestmark = pytest.mark.e2e
 
@@ -71,7 +72,7 @@ class World:
         return out
 
     def recon_emails(self) -> list[dict]:
-        return [m for m in sent_emails(self.aws) if m["subject"].startswith("FBA reconciliation")]
+        return [m for m in sent_emails(self.aws) if title(m["subject"]).startswith("FBA reconciliation")]
 
     def movements_cycle(self) -> None:
         """One report schedule: Amazon's reports are requested, finished and applied as movements."""
@@ -82,7 +83,7 @@ class World:
 def world(local_aws):
     # Two SKUs per page: every reconciliation reads several pages through nextToken.
     with start_stack(aws=local_aws, marketplaces=(UK, DE), clock=SimClock(speed=0), bp_limit=10_000,
-                     amazon_rate_scale=1000, inventory_page_size=2, movements_clock=True) as stack:
+                     amazon_rate_scale=1000, inventory_page_size=2, movements_clock=True, api=True) as stack:
         stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
         stack.bp.seed(BP_SEED)
         stack.amazon.seed(AMAZON_SEED)
@@ -139,7 +140,8 @@ def test_drift_is_found_explained_emailed_and_applied_once(world: World) -> None
 
     # Emailed, with every SKU in the CSV (read back from SES).
     [mail] = [m for m in w.recon_emails() if rid in m["subject"]]  # SES in moto keeps the whole session's
-    assert "CANDLE-FBA" in mail["html"] and "approve-reconciliation" in mail["text"]
+    assert "CANDLE-FBA" in mail["html"] and f"approve {rid}" in mail["text"]  # the CLI command (docs/cli.md)
+    assert f"/pages/reconciliation/{rid}?t=" in mail["text"]  # and the signed link to the review page
     [(name, content)] = mail["attachments"].items()
     text = content.decode("utf-8") if isinstance(content, bytes) else content
     rows = {r["sku"]: r for r in csv.DictReader(io.StringIO(text))}

@@ -20,6 +20,7 @@ from local.aws import sent_emails
 from local.runtime import invoke
 from local.stack import start_stack
 from simulators.spapi.demo import DEMO_SEED, UK
+from tests.emails import has_row, table_rows, title
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +70,8 @@ def writes(bp):
 
 
 def mails(local_aws, since):
-    return sent_emails(local_aws)[since:]
+    # Subjects without their "[stack · stage] marketplaces: " prefix (tests/emails.title checks it is there).
+    return [{**m, "subject": title(m["subject"])} for m in sent_emails(local_aws)[since:]]
 
 
 def transfer_notes(bp):
@@ -114,7 +116,7 @@ def test_create_ship_receive_in_two_steps_close(world, local_aws):
     (started,) = mails(local_aws, mail0)
     assert started["subject"] == "Amazon started receiving inbound shipment FBA1LIFE"
     assert "FBA1LIFE" in started["text"] and f"#{transfer.id}" in started["text"]
-    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>4</td><td>-6</td>" in started["html"]
+    assert has_row(started["html"], 'FBA-TEA', '#1007', '10', '4', '-6')
 
     amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 6, "FBA-CUP": 5})
     run()
@@ -128,7 +130,7 @@ def test_create_ship_receive_in_two_steps_close(world, local_aws):
     run()
     subjects = [m["subject"] for m in mails(local_aws, mail0)]
     assert subjects[1:] == ["Amazon received inbound shipment FBA1LIFE in full"]
-    assert "<td>FBA-CUP</td><td>#1011</td><td>5</td><td>5</td><td>0</td>" in mails(local_aws, mail0)[1]["html"]
+    assert has_row(mails(local_aws, mail0)[1]["html"], 'FBA-CUP', '#1011', '5', '5', '0')
     assert ShipmentRecords().get("FBA1LIFE").finished
     assert_quiet(bp, local_aws)
 
@@ -143,10 +145,10 @@ def test_short_stock_over_receipt_unexpected_and_unlinked(world, local_aws):
     assert transfer_notes(bp) == {next(iter(bp.world.transfers)): {TEA: 10, CUP: 3}}  # only 3 CUP on hand
     by_subject = {m["subject"]: m for m in mails(local_aws, mail0)}
     short = by_subject["Brightpearl is short of stock for inbound shipment FBA2DISC"]
-    assert "<th>Expected</th><th>Transferred</th><th>Short</th>" in short["html"]
-    assert "<td>FBA-CUP</td><td>#1011</td><td>5</td><td>3</td><td>2</td>" in short["html"]
+    assert ["SKU", "Product", "Expected", "Transferred", "Short"] in table_rows(short["html"])
+    assert has_row(short["html"], 'FBA-CUP', '#1011', '5', '3', '2')
     unlinked = by_subject["Inbound shipment FBA2DISC has SKUs not linked to Brightpearl products"]
-    assert "<td>FBA-NEW</td><td>not linked</td><td>2</td><td>0</td><td>-2</td>" in unlinked["html"]
+    assert has_row(unlinked["html"], 'FBA-NEW', 'not linked', '2', '0', '-2')
     assert len(by_subject) == 2
 
     amazon.world_op("ship_inbound", shipment_id=shp.shipment_id)
@@ -161,10 +163,10 @@ def test_short_stock_over_receipt_unexpected_and_unlinked(world, local_aws):
     assert all("FBA2DISC" in c["reason"] for c in corrections)
     new = {m["subject"]: m for m in mails(local_aws, mail0 + 2)}
     over = new["Amazon received more than expected on inbound shipment FBA2DISC"]
-    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>12</td><td>2</td>" in over["html"]
+    assert has_row(over["html"], 'FBA-TEA', '#1007', '10', '12', '2')
     assert "FBA-CUP" not in over["html"]
     extra = new["Amazon received unexpected SKUs on inbound shipment FBA2DISC"]
-    assert "<td>MFN-MUG</td><td>#1013</td><td>0</td><td>1</td><td>1</td>" in extra["html"]
+    assert has_row(extra["html"], 'MFN-MUG', '#1013', '0', '1', '1')
     assert "Amazon started receiving inbound shipment FBA2DISC" in new
     assert len(new) == 3
 
@@ -303,7 +305,7 @@ def test_hold_policy_waits_for_stock_then_creates(world, local_aws):
     assert bp.world.transfers == {}
     (held,) = mails(local_aws, mail0)
     assert held["subject"] == "Transfer for inbound shipment FBA7HOLD is waiting for stock"
-    assert "<td>FBA-CUP</td><td>#1011</td><td>5</td><td>2</td>" in held["html"]
+    assert has_row(held["html"], 'FBA-CUP', '#1011', '5', '2')
     bp.set_on_hand(CUP, SOURCE, 5)
     run()
     assert list(transfer_notes(bp).values()) == [{CUP: 5}]
@@ -397,8 +399,7 @@ def test_stale_v0_receipts_come_from_the_ledger_released_once(world, local_aws):
     assert bp.figures(TEA, FBA) == {"inStock": 10, "onHand": 10, "allocated": 0, "inTransit": 0}
     assert bp.figures(CUP, FBA) == {"inStock": 3, "onHand": 3, "allocated": 0, "inTransit": 0}
     started = next(m for m in mails(local_aws, mail0) if "started receiving" in m["subject"])
-    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>4</td><td>-6</td><td>Amazon shipment items (v0)</td>" \
-        in started["html"]
+    assert has_row(started["html"], 'FBA-TEA', '#1007', '10', '4', '-6', 'Amazon shipment items (v0)')
     ledger_report(amazon)  # an overlapping report holds the same rows: never counted twice
     amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, fresh=True)  # v0 catches up
     assert_quiet(bp, local_aws, times=2)
@@ -411,10 +412,8 @@ def test_stale_v0_receipts_come_from_the_ledger_released_once(world, local_aws):
     run()
     closed = mails(local_aws, mail0)[-1]
     assert closed["subject"] == "Amazon received inbound shipment FBA7LEDG in full"
-    assert "<td>FBA-CUP</td><td>#1011</td><td>3</td><td>3</td><td>0</td><td>inventory ledger Receipts</td>" \
-        in closed["html"]
-    assert "<td>FBA-TEA</td><td>#1007</td><td>10</td><td>10</td><td>0</td><td>inventory ledger Receipts</td>" \
-        in closed["html"]
+    assert has_row(closed["html"], 'FBA-CUP', '#1011', '3', '3', '0', 'inventory ledger Receipts')
+    assert has_row(closed["html"], 'FBA-TEA', '#1007', '10', '10', '0', 'inventory ledger Receipts')
     assert ShipmentRecords().get("FBA7LEDG").finished
 
 

@@ -18,6 +18,7 @@ from local.aws import sent_emails
 from local.queues import drain, pump
 from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DE, REFRESH_TOKEN, UK
+from tests.emails import title
 
 pytestmark = pytest.mark.e2e
 
@@ -405,7 +406,7 @@ def test_nightly_run_fixes_a_drifted_listing_and_reports_what_it_corrected(world
                if "SHIRT-BL-M" in e.path]
     assert len(patches) == 2  # the sync-on push and the nightly correction, nothing else
     mails = sent_emails(aws)[before:]
-    assert len(mails) == 1 and mails[0]["subject"].startswith("Amazon stock nightly check: 1 corrected")
+    assert len(mails) == 1 and title(mails[0]["subject"]).startswith("Amazon stock nightly check: 1 corrected")
     assert "SHIRT-BL-M" in mails[0]["text"] and "99" in mails[0]["text"]
 
     # The notification again, and the fallback poll: both find the job applied.

@@ -22,6 +22,7 @@ from local.runtime import invoke
 from local.stack import LocalStack, start_stack
 from simulators.core import SimClock
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from tests.emails import title
 
 pytestmark = pytest.mark.e2e
 
@@ -247,7 +248,7 @@ def test_unknown_sku_and_missing_order_wait_then_apply_and_are_in_the_digest(wor
     w = world
     w.settings(restock_returns=True)
     def digests():
-        return [e for e in sent_emails(w.aws) if e["subject"].startswith("Amazon movements")]
+        return [e for e in sent_emails(w.aws) if title(e["subject"]).startswith("Amazon movements")]
 
     before = len(digests())  # the SES mailbox is shared by the whole session
     w.amazon.world_op("lose", sku="NEW-FBA", quantity=1)

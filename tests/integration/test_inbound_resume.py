@@ -21,12 +21,15 @@ from connector.adapters.email import Email, Mailer
 from connector.adapters.inbound_records import ShipmentRecords
 from connector.adapters.repositories import GlobalSettings, SettingsRepository
 from connector.adapters.store import InboundShipment
+from connector.emails.design import Message, Sender
+from connector.emails.sending import DesignMailer
 from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
 from local.aws import sent_emails
 from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
 from tests.brightpearl import NoGovernor
 from tests.e2e.test_inbound_shipments import BP_SEED, FBA, SOURCE, TEA
+from tests.emails import title
 
 
 class Crash(Exception):
@@ -82,11 +85,11 @@ class CrashingUndo(CrashingTransfers):
 
 
 class FlakyMail:
-    def __init__(self, mailer: Mailer) -> None:
+    def __init__(self, mailer: DesignMailer) -> None:
         self.mailer = mailer
         self.fail_next = False
 
-    def send(self, email: Email) -> str:
+    def send(self, email: Email | Message) -> str:
         if self.fail_next:
             self.fail_next = False
             raise RuntimeError("SES: throttled")
@@ -108,7 +111,8 @@ def setup(stack, local_aws):
     client = BrightpearlClient(base_url=bp.url, account="acme", governor=NoGovernor(),
                                auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"))
     transfers = CrashingUndo(client)
-    mail = FlakyMail(Mailer("connector@example.com", ["ops@example.com"], client=local_aws.client("ses")))
+    mail = FlakyMail(DesignMailer(Mailer("connector@example.com", ["ops@example.com"], client=local_aws.client("ses")),
+                                  Sender("connector-local", "local", ("A1F83G8C2ARO7P",))))
     amazon_clients = AmazonClients(LwaCredentials(REFRESH_TOKEN, CLIENT_ID, CLIENT_SECRET), marketplace_id=UK,
                                    endpoint=amazon.url, lwa_url=f"{amazon.url}/auth/o2/token")
     usecase = InboundShipments(amazon=AmazonInbound(amazon_clients), transfers=transfers, records=ShipmentRecords(),
@@ -149,7 +153,7 @@ def test_an_email_ses_refused_is_sent_by_the_next_run_once(setup, local_aws):
     assert sent_emails(local_aws)[mails0:] == []
     usecase.run()
     usecase.run()
-    assert [m["subject"] for m in sent_emails(local_aws)[mails0:]] == [
+    assert [title(m["subject"]) for m in sent_emails(local_aws)[mails0:]] == [
         "Amazon started receiving inbound shipment FBA9MAIL"]
     (entry,) = ShipmentRecords().get("FBA9MAIL").emails_sent
     assert entry["state"] == "sent" and entry["message_id"]
@@ -176,7 +180,8 @@ def test_undoing_a_cancelled_shipment_cut_short_is_finished_once_by_the_next_run
     corrections = [e.body["corrections"][0]["quantity"] for e in bp.requests(route="post-stock-correction")
                    if e.status == 200]
     assert sorted(corrections) == [-4, 4]
-    assert [m["subject"] for m in sent_emails(local_aws)[mails0:]] == [f"Amazon inbound shipment {sid} was cancelled"]
+    assert [title(m["subject"]) for m in sent_emails(local_aws)[mails0:]] == [
+        f"Amazon inbound shipment {sid} was cancelled"]
     assert ShipmentRecords().get(sid).finished
 
 

@@ -17,6 +17,14 @@ from connector.domain.inbound import (
     render_email,
     update_lines,
 )
+from connector.emails.design import Sender, render
+from tests.emails import has_row, skus_in_tables, table_rows, title
+
+SENDER = Sender("connector-test", "test", ("A1F83G8C2ARO7P",))
+
+
+def rendered(*args, **kwargs):
+    return render(render_email(*args, **kwargs), SENDER)
 
 
 # ------------------------------------------------------------------------------ statuses
@@ -140,29 +148,31 @@ def test_cancelled_is_the_only_email_of_a_cancelled_shipment():
 def test_email_tables_name_the_shipment_the_transfer_and_each_difference():
     v = view("CLOSED", Line("A", 1007, expected=5, transferred=5, received=4),
              Line("B & co", None, expected=0, received=2))
-    email = render_email(v, EmailEvent("closed", "closed"))
-    assert email.subject == "Amazon closed inbound shipment FBA1 short: 1 unit(s) not received"
+    email = rendered(v, EmailEvent("closed", "closed"))
+    assert email.subject == ("[connector-test · test] UK: "
+                             "Amazon closed inbound shipment FBA1 short: 1 unit(s) not received")
     assert "Amazon shipment: FBA1 (Spring)" in email.text and "Brightpearl transfer: #61" in email.text
-    assert "<th>SKU</th><th>Product</th><th>Expected</th><th>Received</th><th>Difference</th>" in email.html
-    assert "<td>A</td><td>#1007</td><td>5</td><td>4</td><td>-1</td>" in email.html
-    assert "<td>B &amp; co</td><td>not linked</td><td>0</td><td>2</td><td>2</td>" in email.html
-    full = render_email(view("CLOSED", Line("A", 1, expected=5, received=5)), EmailEvent("closed", "closed"))
-    assert full.subject == "Amazon received inbound shipment FBA1 in full"
+    assert ["SKU", "Product", "Expected", "Received", "Difference", "Received per"] in table_rows(email.html)
+    assert has_row(email.html, "A", "#1007", 5, 4, -1)
+    assert has_row(email.html, "B & co", "not linked", 0, 2, 2)
+    assert "B &amp; co" in email.html and "<td>B & co" not in email.html  # cell text is escaped
+    full = rendered(view("CLOSED", Line("A", 1, expected=5, received=5)), EmailEvent("closed", "closed"))
+    assert title(full.subject) == "Amazon received inbound shipment FBA1 in full"
 
 
 def test_over_and_unexpected_emails_list_only_their_skus():
     v = view("RECEIVING", Line("A", 1, expected=5, transferred=5, received=7), Line("B", 2, expected=3, received=3),
              Line("M", 3, expected=0, received=1))
-    over = render_email(v, EmailEvent("over:A=2", "over"))
-    assert "<td>A</td>" in over.html and "<td>B</td>" not in over.html and "<td>M</td>" not in over.html
-    extra = render_email(v, EmailEvent("unexpected:M=1", "unexpected"))
-    assert "<td>M</td><td>#3</td><td>0</td><td>1</td><td>1</td>" in extra.html and "<td>A</td>" not in extra.html
+    over = rendered(v, EmailEvent("over:A=2", "over"))
+    assert "A" in skus_in_tables(over.html) and not {"B", "M"} & skus_in_tables(over.html)
+    extra = rendered(v, EmailEvent("unexpected:M=1", "unexpected"))
+    assert has_row(extra.html, "M", "#3", 0, 1, 1) and "A" not in skus_in_tables(extra.html)
 
 
 def test_held_email_shows_the_shortfall_without_a_transfer():
     v = view("WORKING", Line("B", 2, expected=5), transfer=None)
     event = held_email_due({"B": 2})
-    email = render_email(v, event, short={"B": 2})
+    email = rendered(v, event, short={"B": 2})
     assert event.key == "held:B=2"
     assert "Brightpearl transfer: not created" in email.text
-    assert "<td>B</td><td>#2</td><td>5</td><td>2</td>" in email.html
+    assert has_row(email.html, "B", "#2", 5, 2)

@@ -35,7 +35,7 @@ def test_a_movement_of_an_unlinked_sku_is_in_the_digest_once_a_day_naming_the_sk
     assert send_daily_digest(svc.store, jobs, outbox, clock) is False  # same day: not again
     (email,) = outbox.sent
     assert "MYSTERY-TEA &amp; CO/1" in email.html and "MYSTERY-TEA & CO/1" in email.text
-    assert email.subject.startswith("Amazon movements: 1 not applied")
+    assert email.subject.startswith("[test · unit] all marketplaces: Amazon movements: 1 not applied")
     clock.advance(days=1)
     assert send_daily_digest(svc.store, jobs, outbox, clock) is True  # still waiting: said again tomorrow
     assert len(outbox.sent) == 2

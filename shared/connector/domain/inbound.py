@@ -8,13 +8,13 @@ event, so one event is mailed once).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from html import escape
 from typing import Any
 
-from connector.domain.email import Email, table
+from connector.domain.messages import Column, Message, Table, product_label
 
 # v0 and 2024-03-20 statuses in the order a shipment moves through them. Amazon's polls can show an
 # older status after a newer one (eventual consistency); a status never moves a shipment backwards.
@@ -303,7 +303,8 @@ def _source(line: Line) -> str:
 
 
 def _product(line: Line) -> str:
-    return f"#{line.product_id}" if line.product_id is not None else "not linked"
+    # Inbound records hold the product id only; the Brightpearl name would need a product-service read.
+    return product_label(line.product_id)
 
 
 def _header(view: ShipmentView) -> list[tuple[str, str]]:
@@ -312,7 +313,29 @@ def _header(view: ShipmentView) -> list[tuple[str, str]]:
             ("Brightpearl transfer", f"#{view.transfer_id}" if view.transfer_id else "not created")]
 
 
-def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int] | None = None) -> Email:
+# What each email means for the merchant and what they do about it (issue 17: one line each).
+_MEANING: dict[str, tuple[str, str]] = {
+    "receiving": ("Stock Amazon has received is sellable on Amazon and counted in the FBA warehouse.",
+                  "Nothing; you get another email when Amazon closes the shipment."),
+    "closed": ("Brightpearl's FBA warehouse now holds what Amazon received.", "Nothing."),
+    "closed-short": ("Units Amazon did not receive are not sellable; Brightpearl keeps them in quarantine.",
+                     "Open a case with Amazon for the missing units; book the reimbursement when it comes."),
+    "over": ("Brightpearl's FBA warehouse was corrected up to what Amazon counted.",
+             "Count the source warehouse: it may hold fewer units than Brightpearl thinks."),
+    "unexpected": ("Amazon holds units of SKUs that were not planned on this shipment.",
+                   "Check the packing of the shipment; link the SKUs marked 'not linked' (links connect)."),
+    "short": ("The transfer carries fewer units than the shipment plan.",
+              "Check the source warehouse's stock; nothing else is needed."),
+    "held": ("No stock has moved yet: the transfer waits until every SKU is in stock.",
+             "Book the missing stock into the source warehouse, or set the transfer policy to 'partial'."),
+    "unlinked": ("Receipts of these SKUs are not counted in Brightpearl until they are linked.",
+                 "Link each SKU to its Brightpearl product (links connect); the next run picks them up."),
+    "cancelled": ("The connector will not move stock for this shipment any more.",
+                  "Check the note above on the Brightpearl transfer; nothing else is needed."),
+}
+
+
+def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int] | None = None) -> Message:
     """Subject, text and HTML for one email event (tables: SKU, product, expected, received, difference)."""
     sid = view.shipment_id
     lines = view.lines
@@ -376,21 +399,23 @@ def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int]
         rows = received_rows(lines)
     else:
         raise ValueError(f"unknown email kind {kind!r}")
-    return _compose(view, subject, intro, cols, rows)
+    meaning = "closed-short" if kind == "closed" and closed_short(lines) else kind
+    return _compose(view, subject, intro, cols, rows, meaning)
+
+
+_TEXT_COLUMNS = ("SKU", "Product", "Received per")
 
 
 def _compose(view: ShipmentView, subject: str, intro: str, cols: Sequence[str],
-             rows: Sequence[Sequence[object]]) -> Email:
-    text_table, html_table = table(cols, rows)
-    head = _header(view)
-    text = "\n".join([intro, "", *(f"{k}: {v}" for k, v in head), "", text_table, ""])
-    html = (f"<p>{escape(intro)}</p><ul>"
-            + "".join(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in head)
-            + f"</ul>{html_table}")
-    return Email(subject=subject, text=text, html=html)
+             rows: Sequence[Sequence[object]], meaning: str) -> Message:
+    what, todo = _MEANING[meaning]
+    columns = [Column(c, numeric=c not in _TEXT_COLUMNS) for c in cols]
+    return Message(title=subject, summary=intro, meaning=what, todo=todo, facts=tuple(_header(view)),
+                   tables=(Table.of("Shipment lines", columns, rows),),
+                   cli=f"connector --stack {{stack}} explain {shlex.quote(str(rows[0][0]))}" if rows else None,
+                   cli_doc="explain-sku")
 
 
-def with_note(email: Email, note: str) -> Email:
+def with_note(email: Message, note: str) -> Message:
     """Add a sentence (e.g. what happened to the transfer) under the intro."""
-    return Email(subject=email.subject, text=f"{note}\n\n{email.text}",
-                 html=f"<p>{escape(note)}</p>{email.html}", attachments=email.attachments)
+    return email.with_note(note)

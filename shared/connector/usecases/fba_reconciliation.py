@@ -21,8 +21,11 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from connector.domain.email import Attachment, Email, table
+from connector.domain.email import Attachment
 from connector.domain.fba_reconciliation import (
+    DIFFERENCE,
+    NOT_IN_BRIGHTPEARL,
+    UNLINKED,
     AmazonFba,
     BrightpearlFba,
     InFlight,
@@ -249,11 +252,7 @@ class FbaReconciliation:
         return out
 
     def _email(self, rid: str, lines: list[Line], top: int) -> str | None:
-        c = email_content(rid, lines, top=top)
-        text, html = table(c.headers, c.rows) if c.rows else ("", "")
-        mail = Email(subject=c.subject, text=f"{c.intro}\n\n{text}\n\n{c.closing}\n",
-                     html=f"<p>{c.intro}</p>{html}<p>{c.closing}</p>",
-                     attachments=(Attachment(f"fba-reconciliation-{rid}.csv", to_csv(lines)),))
+        mail = reconciliation_message(rid, lines, top)
         try:
             message_id = self.mailer.send(mail)  # type: ignore[union-attr]
         except Exception as exc:  # the reconciliation stands without its email; the header says so
@@ -336,3 +335,33 @@ class FbaReconciliation:
         metrics.add_metric(name="FbaReconciliationApplied", unit=MetricUnit.Count, value=counts.get(APPLIED, 0))
         logger.info("FBA reconciliation approved", extra={"id": rid, **counts})
         return {**base, "dry_run": False, "statuses": counts, "problems": problems[:200]}
+
+
+def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
+    """The reconciliation email (issue 17): the differences first, every line in the CSV, and a signed link
+    to the page where the merchant reviews and applies the corrections."""
+    from connector.domain.messages import Column, Message, PageLink, Table, product_label
+
+    c = email_content(rid, lines, top=top)
+    shown = [ln for ln in lines if ln.difference or ln.status in (UNLINKED, NOT_IN_BRIGHTPEARL)][:top]
+    # Lines carry the product id; Brightpearl's product name is not read by the reconciliation (it would
+    # be a product-service read per 100 products), so the product shows as its id.
+    rows = [[ln.sku, product_label(ln.product_id), ln.amazon, ln.brightpearl, ln.difference,
+             "; ".join(e["note"] for e in ln.explained) or ln.note or "—", ln.suggested] for ln in shown]
+    to_fix = sum(1 for ln in lines if ln.status == DIFFERENCE)
+    return Message(
+        title=c.subject, summary=c.intro,
+        meaning=(f"{to_fix} SKU(s) differ by more than what is in flight: Brightpearl's FBA warehouse would be "
+                 "wrong until corrected." if to_fix else "Brightpearl's FBA warehouse agrees with Amazon once "
+                 "what is in flight is counted."),
+        todo=("Review the suggested corrections and apply the ones you agree with from the page (or the "
+              "command below); nothing is changed until you do." if to_fix else "Nothing."),
+        facts=(("Reconciliation", rid), ("Lines", str(len(lines)))),
+        tables=(Table.of(f"Differences (first {len(rows)})" if len(rows) == top else "Differences",
+                         ["SKU", "Product", Column("Amazon sellable", True), Column("Brightpearl", True),
+                          Column("difference", True), "explanation", Column("suggested", True)], rows,
+                         limit=top),),
+        page=PageLink("reconciliation", rid, "Review and apply the corrections") if to_fix else None,
+        cli=f"connector --stack {{stack}} approve {rid} --dry-run",
+        cli_doc="reconcile---no-email---set-keyvalue-show-approve",
+        attachments=(Attachment(f"fba-reconciliation-{rid}.csv", to_csv(lines)),))

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from connector.domain.email import Email
 from connector.domain.inbound import EmailEvent, Shipment, ShipmentView, emails_due, render_email, with_note
+from connector.domain.messages import Message
 from connector.usecases.ports import Mail
 
 
@@ -35,7 +36,7 @@ class Notices:
                 sent += 1
         return sent
 
-    def send(self, record: Shipment, event: EmailEvent, email: Email) -> bool:
+    def send(self, record: Shipment, event: EmailEvent, email: Email | Message) -> bool:
         """Send once per event key. The key is claimed on the record *before* sending (conditional write),
         so a retry after a crash never sends twice; an SES error removes the claim so the next run retries."""
         if any(e.get("key") == event.key for e in record.emails_sent):

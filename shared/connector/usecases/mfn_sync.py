@@ -19,7 +19,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from connector.domain.email import Email, table
 from connector.domain.listings import QuantityUpdate
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
@@ -335,16 +334,25 @@ class EmailConflictNotifier:
         self.settings = settings
 
     def eu_conflicts(self, conflicts: Sequence[EuConflict]) -> None:
+        from connector.domain.messages import Column, Message, Table
+
         fingerprint = conflict_fingerprint(conflicts)
         if self.settings.get_value(self.KEY).get("fingerprint") == fingerprint:
             return
+        # The conflicts carry SKUs and marketplaces only; product names would need a product-service read.
         rows = [[c.sku, ", ".join(f"{m}: {q}" for m, q in sorted(c.quantities.items())),
                  ", ".join(f"{m}: {s}" for m, s in sorted(c.settings.items())), c.pushed] for c in conflicts]
-        text, html = table(["SKU", "quantity per marketplace", "settings per marketplace", "pushed"], rows)
-        intro = ("In the EU, Amazon keeps one quantity per SKU across all marketplaces, but these SKUs are "
-                 "linked in several EU marketplaces whose settings give different quantities. The connector "
-                 "pushes the lowest value (so no marketplace oversells). Align the warehouse settings of "
-                 "these marketplaces, or link each SKU once.")
-        self.mailer.send(Email(subject=f"Amazon EU: {len(conflicts)} SKU(s) fed from different settings",
-                               text=f"{intro}\n\n{text}\n", html=f"<p>{intro}</p>{html}"))
+        markets = tuple(sorted({m for c in conflicts for m in c.quantities}))
+        self.mailer.send(Message(
+            title=f"Amazon EU: {len(conflicts)} SKU(s) fed from different settings",
+            summary=("These SKUs are linked in several EU marketplaces whose settings give different quantities. "
+                     "In the EU, Amazon keeps one quantity per SKU across all marketplaces, so the connector "
+                     "pushes the lowest value."),
+            meaning="No marketplace oversells, but the higher marketplaces show less stock than their settings give.",
+            todo="Align the warehouse settings of these marketplaces, or link each SKU once.",
+            tables=(Table.of("SKUs with different quantities", [
+                "SKU", "quantity per marketplace", "settings per marketplace", Column("pushed", numeric=True)],
+                rows),),
+            marketplaces=markets, cli="connector --stack {stack} settings get -m MARKETPLACE",
+            cli_doc="settings-get--m-marketplace--settings-set--m-marketplace-keyvalue"))
         self.settings.set_value(self.KEY, {"fingerprint": fingerprint})

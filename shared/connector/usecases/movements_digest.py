@@ -12,35 +12,39 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
-from connector.domain.email import Email, table
+from connector.domain.messages import Column, Message, Table
 from connector.usecases.ports import Mail, MovementStore, ReportJobStore
 
 
-def build_digest(index: Mapping[str, Any], day: date) -> Email | None:
+def build_digest(index: Mapping[str, Any], day: date) -> Message | None:
     retry = dict(index.get("retry") or {})
     quarantined = dict(index.get("quarantined") or {})
     dropped = int(index.get("quarantine_dropped", 0) or 0)
     if not retry and not quarantined:
         return None
-    parts_text: list[str] = [f"Amazon → Brightpearl stock movements, {day.isoformat()}"]
-    parts_html: list[str] = [f"<h2>Amazon → Brightpearl stock movements, {day.isoformat()}</h2>"]
+    tables: list[Table] = []
+    unmatched = sum(1 for v in retry.values() if v.get("status") == "unmatched")
     if retry:
+        # Movements name the Amazon SKU only (no product until it is matched): no product name at hand.
         rows = sorted(([v.get("status", ""), v.get("sku", ""), v.get("kind", ""), v.get("why", ""), k]
                        for k, v in retry.items()), key=lambda r: (r[0], r[1]))
-        t, h = table(["status", "Amazon SKU", "movement", "why", "movement key"], rows)
-        unmatched = sum(1 for v in retry.values() if v.get("status") == "unmatched")
-        parts_text += [f"\nNot applied yet ({len(retry)}; {unmatched} for SKUs with no Brightpearl product — "
-                       "link them and they are applied on the next run):", t]
-        parts_html += [f"<h3>Not applied yet ({len(retry)})</h3>", h]
+        tables.append(Table.of(f"Not applied yet ({len(retry)}; {unmatched} for SKUs with no Brightpearl product)",
+                               ["status", "Amazon SKU", "movement", "why", "movement key"], rows))
     if quarantined:
         rows = sorted(([v.get("source", ""), v.get("line", ""), v.get("sku", ""), v.get("why", "")]
                        for v in quarantined.values()), key=lambda r: (str(r[0]), int(r[1] or 0)))
-        t, h = table(["report", "line", "Amazon SKU", "why"], rows)
         more = f" (and {dropped} more not listed)" if dropped else ""
-        parts_text += [f"\nQuarantined report rows{more} — not applied, not guessed:", t]
-        parts_html += [f"<h3>Quarantined report rows{more}</h3>", h]
-    subject = f"Amazon movements: {len(retry)} not applied, {len(quarantined) + dropped} quarantined"
-    return Email(subject=subject, text="\n".join(parts_text), html="".join(parts_html))
+        tables.append(Table.of(f"Quarantined report rows{more} — not applied, not guessed",
+                               ["report", Column("line", numeric=True), "Amazon SKU", "why"], rows))
+    return Message(
+        title=f"Amazon movements: {len(retry)} not applied, {len(quarantined) + dropped} quarantined",
+        summary=f"Amazon → Brightpearl stock movements, {day.isoformat()}: what could not be applied yet and why.",
+        meaning=("Brightpearl's stock does not include these movements yet; the connector retries them on every "
+                 "run, and quarantined report rows are never guessed."),
+        todo=("Link the SKUs with no Brightpearl product (they are applied on the next run); check the "
+              "quarantined rows in the named reports." if unmatched or quarantined else
+              "Nothing: the movements are retried on the next run."),
+        tables=tuple(tables), cli="connector --stack {stack} explain SKU", cli_doc="explain-sku")
 
 
 def send_daily_digest(store: MovementStore, jobs: ReportJobStore, mailer: Mail,

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.domain.email import Attachment, Email, table
 from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
 from connector.domain.quantities import EU_MARKETPLACES
 from connector.domain.settings import listing_id
@@ -175,36 +174,41 @@ class NightlyReconciliation:
 MAX_ROWS_IN_BODY = 200
 
 
-def _summary_email(summary: dict[str, Any]) -> Email:
-    """The nightly summary: tables in the body (first rows), every row in CSV attachments."""
-    from connector.domain.csvfile import csv_bytes
+def _summary_email(summary: dict[str, Any]) -> Any:
+    """The nightly summary: tables in the body (first rows), every row in CSV attachments, and a link to
+    the page of failing listings."""
+    from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label
 
-    attachments: list[Attachment] = []
-
-    parts_text, parts_html = [], []
-    intro = (f"Nightly check of {summary['listings']} merchant-fulfilled listing(s) ({summary['scope']}): "
-             f"{len(summary['corrected'])} corrected, {len(summary['failing'])} failing.")
-    parts_text.append(intro)
-    parts_html.append(f"<p>{intro}</p>")
-    sections = [
-        ("corrected", "Corrected", ["SKU", "marketplace", "Amazon showed", "pushed"],
-         [[c["sku"], c["marketplace"], "—" if c["amazon_had"] is None else c["amazon_had"], c["pushed"]]
-          for c in summary["corrected"]]),
-        ("failing", "Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
-         [[f["sku"], f["marketplace"], f["result"]] for f in summary["failing"]]),
-    ]
-    for name, title, headers, rows in sections:
-        if not rows:
-            continue
-        t, h = table(headers, rows[:MAX_ROWS_IN_BODY])
-        more = f" (first {MAX_ROWS_IN_BODY} of {len(rows)}; all in {name}.csv)" if len(rows) > MAX_ROWS_IN_BODY else ""
-        parts_text += [f"{title}{more}:", t]
-        parts_html += [f"<h3>{title}{more}</h3>", h]
-        attachments.append(Attachment(f"{name}.csv", csv_bytes(headers, rows)))
+    # Links hold SKUs and product ids, no names: a name would need a Brightpearl product-service read.
+    tables = []
+    if summary["corrected"]:
+        tables.append(Table.of("Corrected", ["SKU", "marketplace", Column("Amazon showed", numeric=True),
+                                             Column("pushed", numeric=True)],
+                               [[c["sku"], marketplace_label(c["marketplace"]),
+                                 "—" if c["amazon_had"] is None else c["amazon_had"],
+                                 c["pushed"]] for c in summary["corrected"]],
+                               csv_name="corrected.csv", limit=MAX_ROWS_IN_BODY))
+    if summary["failing"]:
+        tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
+                               [[f["sku"], marketplace_label(f["marketplace"]), f["result"]]
+                                for f in summary["failing"]],
+                               csv_name="failing.csv", limit=MAX_ROWS_IN_BODY))
+    notes: tuple[str, ...] = ()
     if summary["deleted_products"]:
         ids = ", ".join(map(str, summary["deleted_products"]))
-        parts_text.append(f"Products deleted in Brightpearl (their listings were set to 0): {ids}")
-        parts_html.append(f"<p>Products deleted in Brightpearl (their listings were set to 0): {ids}</p>")
-    return Email(subject=f"Amazon stock nightly check: {len(summary['corrected'])} corrected, "
-                         f"{len(summary['failing'])} failing",
-                 text="\n\n".join(parts_text) + "\n", html="".join(parts_html), attachments=tuple(attachments))
+        notes = (f"Products deleted in Brightpearl (their listings were set to 0): {ids}",)
+    failing = len(summary["failing"])
+    markets = sorted({r["marketplace"] for r in summary["corrected"] + summary["failing"]})
+    return Message(
+        title=f"Amazon stock nightly check: {len(summary['corrected'])} corrected, {failing} failing",
+        summary=(f"Nightly check of {summary['listings']} merchant-fulfilled listing(s) ({summary['scope']}): "
+                 f"{len(summary['corrected'])} corrected, {failing} failing."),
+        meaning=("Corrected listings showed a quantity on Amazon that Brightpearl's stock did not give; they are "
+                 "right again. " + (f"{failing} listing(s) could not be updated and may oversell or undersell."
+                                    if failing else "Every listing was updated.")),
+        todo=("Open the failing listings and fix what Amazon refused (the last result says why), or link them "
+              "to the right SKU." if failing else "Nothing."),
+        facts=(("Night", str(summary["night"])), ("Feeds sent", str(summary["feeds"]))),
+        tables=tuple(tables), notes=notes, marketplaces=tuple(markets) or None,
+        page=PageLink("nightly", str(summary["night"]), "Open the failing listings") if failing else None,
+        cli="connector --stack {stack} links list -m MARKETPLACE", cli_doc="links-list--m-m-links-show-sku--m-m")

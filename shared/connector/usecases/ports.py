@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from connector.domain.email import Email
     from connector.domain.fba_reconciliation import AmazonFba, Line
     from connector.domain.listings import ListingLookup, PatchOutcome, QuantityUpdate
+    from connector.domain.messages import Message
     from connector.domain.mfn_sync import ChannelRule, LinkView
     from connector.domain.movement_records import IndexUpdate, MovementRecord
     from connector.domain.movements import DeemedClaims, StockCorrection
@@ -137,7 +138,7 @@ class Inbound(Protocol):
 
 
 class Mail(Protocol):
-    def send(self, email: Email) -> str: ...
+    def send(self, email: Email | Message) -> str: ...  # a Message is rendered in the stack's design
 
 
 class Queue(Protocol):

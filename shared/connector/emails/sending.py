@@ -1,0 +1,80 @@
+"""Sending designed emails: a mailer that renders a :class:`Message` with the stack's :class:`Sender`
+(stack, stage, marketplaces, docs, signed page links), built from a function's environment."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+from connector.adapters.email import Email, Mailer
+from connector.domain.signed_links import sign
+from connector.emails.design import Message, PageLink, Sender, render
+
+SIGNING_KEY_FIELD = "signing_key"
+
+
+class PageLinks:
+    """Signed links to the stack's pages: ``<base>/pages/<kind>/<id>?t=<token>``, valid ``hours``."""
+
+    def __init__(self, base_url: str, key: Callable[[], bytes], *, hours: float = 72,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.key = key
+        self.hours = hours
+        self.clock = clock
+
+    def path(self, kind: str, id_: str) -> str:
+        return f"/pages/{kind}/{quote(id_, safe='')}"
+
+    def url(self, link: PageLink) -> str:
+        expires = int((self.clock() + timedelta(hours=self.hours)).timestamp())
+        return f"{self.base_url}{self.path(link.kind, link.id)}?t={sign(self.key(), link.kind, link.id, expires)}"
+
+
+def signing_key(secret_name: str) -> Callable[[], bytes]:
+    """The page-link key from Secrets Manager (read when first needed, cached like every secret)."""
+    def read() -> bytes:
+        from connector.adapters.secrets import SecretError, get_json_secret
+
+        value = get_json_secret(secret_name).get(SIGNING_KEY_FIELD)
+        if not isinstance(value, str) or len(value) < 32:
+            raise SecretError(f"secret {secret_name!r} lacks a {SIGNING_KEY_FIELD!r} of at least 32 characters")
+        return value.encode("utf-8")
+    return read
+
+
+def page_links(env: Any) -> PageLinks | None:
+    base, secret = getattr(env, "page_base_url", None), getattr(env, "page_link_secret_name", None)
+    if not base or not secret:
+        return None
+    return PageLinks(base, signing_key(secret), hours=float(getattr(env, "page_link_hours", 72)))
+
+
+def sender_from_env(env: Any) -> Sender:
+    links = page_links(env)
+    return Sender(stack=str(getattr(env, "stack_name", "connector")), stage=str(getattr(env, "stage", "prod")),
+                  marketplaces=tuple(getattr(env, "amazon_marketplace_ids", ()) or ()),
+                  docs_url=str(getattr(env, "docs_base_url", "") or ""),
+                  page_url=links.url if links else None)
+
+
+class DesignMailer:
+    """What the use cases send through: a :class:`Message` is rendered with the stack's sender first."""
+
+    def __init__(self, mailer: Any, sender: Sender) -> None:
+        self.mailer = mailer
+        self.sender = sender
+
+    def render(self, message: Message) -> Email:
+        return render(message, self.sender)
+
+    def send(self, email: Email | Message) -> str:
+        if isinstance(email, Message):
+            email = render(email, self.sender)
+        return str(self.mailer.send(email))
+
+
+def mailer_from_env(env: Any) -> DesignMailer:
+    return DesignMailer(Mailer(env.ses_sender, env.alert_recipients), sender_from_env(env))

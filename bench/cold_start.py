@@ -88,3 +88,30 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def rows(samples: int | None = None, only: tuple[str, ...] | None = None) -> list:
+    """The same measurement as ``main``, as table rows (webhook and heaviest against their goals);
+    ``only``: these functions (the smoke test's shortcut), else every function of the template."""
+    from bench.measure import Row
+    from local.aws import load_template
+
+    n = samples or SAMPLES
+    env = _env()
+    functions = {k: v["Properties"]["CodeUri"] for k, v in load_template()["Resources"].items()
+                 if v["Type"] == "AWS::Serverless::Function" and (only is None or k in only)}
+    base: list[float] = []
+    times: dict[str, list[float]] = {k: [] for k in functions}
+    for _ in range(n):
+        base.append(_sample("import boto3", env))
+        for name, uri in functions.items():
+            times[name].append(_sample(_handler_body(uri), env))
+    b = statistics.median(base)
+    ratios = {name: statistics.median(t) / b for name, t in times.items()}
+    heaviest = max(ratios, key=lambda k: ratios[k])
+    size = f"{n} samples"
+    out = [Row("cold start", size, "webhook import / import boto3", ratios["BrightpearlWebhookFunction"],
+               GOALS["BrightpearlWebhookFunction"], "x", note=f"import boto3 {b * 1000:.0f} ms median")]
+    out.append(Row("cold start", size, f"heaviest ({heaviest}) / boto3", ratios[heaviest], HEAVIEST_GOAL, "x",
+                   note=", ".join(f"{k.removesuffix('Function')} {v:.2f}" for k, v in sorted(ratios.items()))))
+    return out

@@ -38,6 +38,7 @@ class ContainerRun:
     aws_calls: dict[str, int]  # "dynamodb:UpdateItem" -> n
     invocations: int
     redelivered: int = 0  # SQS records a handler reported failed, delivered again
+    amazon_paced_s: float = 0.0  # seconds the connector's SP-API pacing would have slept (virtual clock)
     warnings: list[str] = field(default_factory=list)  # the first distinct WARNING/ERROR log messages
 
     @property
@@ -252,7 +253,8 @@ class JobCost:
         lim = limits.lambda_limits(ph.function_id)
         out.append(Row(self.job, size, "simulated time / timeout", share, 1 - limits.HEADROOM, "%",
                        note=f"{ph.simulated_seconds():.1f} of {lim.timeout_s} s per invocation ({ph.function_id}); "
-                            f"CPU {self.cpu_s:.1f} s in all"))
+                            f"CPU {self.cpu_s:.1f} s in all; the connector's SP-API pacing waited "
+                            f"{sum(p.run.amazon_paced_s for p in self.phases):.0f} s"))
         out.extend(replace(e, size=size) for e in self.extra)
         return out
 
@@ -285,6 +287,7 @@ def _container_main() -> None:
 
     botocore.client.BaseClient._make_api_call = counting
     runtime = _Handlers()  # not local.runtime: it imports moto, which no Lambda container holds
+    paced = _virtual_amazon_pacing()
 
     def rss_mb() -> float:
         # VmHWM: the peak RSS of this process's own memory map. Not ru_maxrss: Linux carries that across
@@ -322,7 +325,38 @@ def _container_main() -> None:
     print(RESULT_TAG + json.dumps({"results": results, "cpu_s": cpu, "wall_s": wall, "peak_rss_mb": rss_mb(),
                                    "baseline_rss_mb": baseline, "aws_calls": {k: v for k, v in calls.items() if v},
                                    "invocations": invocations,
-                                   "redelivered": sum(int(st.get("redelivered", 0)) for st in steps)}, default=str))
+                                   "redelivered": sum(int(st.get("redelivered", 0)) for st in steps),
+                                   "amazon_paced_s": paced.slept}, default=str))
+
+
+class _VirtualTime:
+    """A monotonic clock that runs with real time plus every second "slept", which returns at once."""
+
+    def __init__(self) -> None:
+        import time
+
+        self._real = time.monotonic
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self._real() + self.slept
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += max(0.0, seconds)
+
+
+def _virtual_amazon_pacing() -> _VirtualTime:
+    """The connector paces SP-API calls client-side at the documented rates (``AmazonClients``'s ``clock``
+    and ``sleep``). In a container those waits pass on a virtual clock: the same decisions (a wait over
+    ``max_wait`` still hands the work back), none of the waiting, and the seconds it would have slept are
+    reported. The simulated time charges the documented rates anyway (``limits.sp_seconds``)."""
+    from connector.adapters.amazon.client import AmazonClients
+
+    vt = _VirtualTime()
+    defaults = AmazonClients.__init__.__kwdefaults__
+    assert defaults is not None and "clock" in defaults and "sleep" in defaults
+    defaults["clock"], defaults["sleep"] = vt.monotonic, vt.sleep
+    return vt
 
 
 class _Handlers:

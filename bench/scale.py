@@ -56,6 +56,7 @@ def extrapolate(c1: JobCost, c2: JobCost, n: int) -> JobCost:
                            aws_calls=_lin_map(r1.aws_calls, r2.aws_calls, n1, n2, n),
                            invocations=max(1, math.ceil(lin(r1.invocations, r2.invocations))),
                            redelivered=math.ceil(lin(r1.redelivered, r2.redelivered)),
+                           amazon_paced_s=lin(r1.amazon_paced_s, r2.amazon_paced_s),
                            warnings=sorted(set(r1.warnings) | set(r2.warnings)))
         phases.append(Phase(p1.function_id, run, _lin_map(p1.bp, p2.bp, n1, n2, n), _lin_map(p1.sp, p2.sp, n1, n2, n),
                             math.ceil(lin(p1.throttled, p2.throttled))))

@@ -136,7 +136,7 @@ def run_ingest(rows: int) -> Any:
         size = f"{rows:,} rows"
         cost = JobCost("ledger ingest", rows, n_movements, "movement", [first], 0, 0, extra=[
             Row("ledger ingest", size, "DynamoDB calls per re-read movement",
-                again.run.dynamodb_calls / max(1, n_movements), limits.DDB_PER_ITEM_GOAL,
+                again.run.dynamodb_calls / max(1, n_movements), limits.DDB_PER_ITEM_GOAL, scales="ratio",
                 note=f"{again.run.dynamodb_calls} calls re-reading {n_movements} movements: "
                 + ", ".join(f"{k} {v}" for k, v in again.run.dynamodb_by_operation().items())),
             Row("ledger ingest", size, "Brightpearl requests on re-read", sum(again.bp.values()), 0),

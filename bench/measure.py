@@ -109,6 +109,7 @@ class Row:
     unit: str = ""
     higher: bool = False
     note: str = ""
+    scales: str = "linear"  # how the scale bench carries it to other sizes: "linear" in the size, or a "ratio"
 
     @property
     def verdict(self) -> str:

@@ -21,11 +21,11 @@ SKU_SIZES = (2_000, 20_000, 100_000)
 LEDGER_SIZES = (100_000, 1_000_000, 5_000_000)
 # job -> (full-run sizes, quick-run sizes) measured for real
 MEASURED: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
-    "mfn_nightly": ((1_000, 3_000), (200, 600)),
+    "mfn_nightly": ((500, 2_000), (200, 600)),
     # sync-on confirms every link with getListingsItem at the documented 5/s, in real time: small sizes
-    "sync_on": ((30, 90), (10, 30)),
-    "fba_reconciliation": ((1_000, 4_000), (300, 900)),
-    "import_links": ((50, 150), (10, 30)),
+    "sync_on": ((40, 120), (30, 60)),  # both above patch_threshold (20): the feed path
+    "fba_reconciliation": ((1_000, 3_000), (300, 900)),
+    "import_links": ((40, 120), (30, 60)),
     "ledger_ingest": ((1_000, 3_000), (300, 900)),
     "inbound_receipt": ((1, 3), (1, 2)),  # open shipments of 200 SKUs
 }
@@ -60,7 +60,8 @@ def extrapolate(c1: JobCost, c2: JobCost, n: int) -> JobCost:
                            warnings=sorted(set(r1.warnings) | set(r2.warnings)))
         phases.append(Phase(p1.function_id, run, _lin_map(p1.bp, p2.bp, n1, n2, n), _lin_map(p1.sp, p2.sp, n1, n2, n),
                             math.ceil(lin(p1.throttled, p2.throttled))))
-    extra = [replace(e1, value=lin(e1.value, e2.value), note=e1.note.split(";")[0] + " (at the measured size)")
+    # Counts grow along the line; ratios (per item, against a bound) keep the larger measured size's value.
+    extra = [e2 if e1.scales == "ratio" else replace(e1, value=lin(e1.value, e2.value))
              for e1, e2 in zip(c1.extra, c2.extra, strict=True)]
     return JobCost(c1.job, n, math.ceil(lin(c1.items, c2.items)), c1.item_name, phases,
                    math.ceil(lin(c1.bp_bound, c2.bp_bound)), math.ceil(lin(c1.sp_bound, c2.sp_bound)), extra=extra)

@@ -66,7 +66,7 @@ build: setup sam-setup
 	$(PY) scripts/check-layer-pins
 
 bench: setup
-	$(PY) -m bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 ci: lint checkov test validate build
 

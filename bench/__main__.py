@@ -1,34 +1,128 @@
-"""Run the benchmarks: ``python -m bench`` (all) or ``python -m bench brightpearl_budget``.
+"""Run the benchmarks and print one table, each figure beside its goal with PASS/FAIL.
 
-Several benchmarks run one after another each in a fresh process, so none inherits another's moto
-state or memory (ledger_stream measures the peak memory of its own process).
+    python -m bench                 # everything (make bench)
+    python -m bench --quick         # smaller measured sizes, fewer cold-start samples
+    python -m bench mfn_nightly     # one bench (names below)
+    python -m bench soak ...        # the fault soak (bench/soak), its own options
+
+Each bench runs in a fresh process of its own (no moto state or memory carried from one to the next) and
+hands its rows back as JSON; the jobs inside run their functions in containers of their own
+(``bench.measure``).
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 
 import local  # noqa: F401 - puts the layer (shared/) on sys.path
+from bench.measure import Row, print_table
 
-BENCHMARKS = ["brightpearl_budget", "mfn_nightly", "ledger_stream", "fba_reconciliation", "cold_start"]
+TAG = "BENCH-ROWS "
+
+
+def _scale(name: str, fn: str) -> Callable[[bool], list[Row]]:
+    def run(quick: bool) -> list[Row]:
+        from bench import jobs
+        from bench.scale import scale_rows
+
+        return scale_rows(name, getattr(jobs, fn), quick)
+    return run
+
+
+def _ledger_ingest(quick: bool) -> list[Row]:
+    from bench.ledger_stream import run_ingest
+    from bench.scale import LEDGER_SIZES, scale_rows
+
+    return scale_rows("ledger_ingest", run_ingest, quick, LEDGER_SIZES, "rows")
+
+
+def _inbound(quick: bool) -> list[Row]:
+    from bench.jobs import inbound_receipt
+    from bench.scale import SHIPMENT_SIZES, scale_rows
+
+    return scale_rows("inbound_receipt", inbound_receipt, quick, SHIPMENT_SIZES, "shipments")
+
+
+def _ledger_stream(quick: bool) -> list[Row]:
+    from bench.ledger_stream import run_stream
+
+    return run_stream(100_000 if quick else 1_000_000)
+
+
+def _storm(quick: bool) -> list[Row]:
+    from bench.jobs import webhook_storm
+
+    return webhook_storm(100 if quick else 1_000).rows()
+
+
+def _budget(quick: bool) -> list[Row]:
+    from bench.brightpearl_budget import rows
+
+    return rows(2 if quick else 5)
+
+
+def _cold(quick: bool) -> list[Row]:
+    from bench.cold_start import rows
+
+    return rows(3 if quick else 5)
+
+
+BENCHES: dict[str, Callable[[bool], list[Row]]] = {
+    "brightpearl_budget": _budget, "cold_start": _cold, "ledger_stream": _ledger_stream,
+    "webhook_storm": _storm, "mfn_nightly": _scale("mfn_nightly", "mfn_nightly"),
+    "sync_on": _scale("sync_on", "sync_on"), "fba_reconciliation": _scale("fba_reconciliation", "fba_reconciliation"),
+    "import_links": _scale("import_links", "import_links"), "ledger_ingest": _ledger_ingest,
+    "inbound_receipt": _inbound,
+}
+
+
+def _one(name: str, quick: bool) -> int:
+    import os
+
+    from local.stack import QUIET
+
+    os.environ.update(QUIET)
+    rows = BENCHES[name](quick)
+    print(TAG + json.dumps([r.__dict__ for r in rows]))
+    return 0
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["soak"]:  # the fault soak (not in the default list: N=10 000 takes a while); its own options
         return int(importlib.import_module("bench.soak").main(argv[1:]))
-    names = argv or BENCHMARKS
-    unknown = [n for n in names if n not in BENCHMARKS]
+    quick = "--quick" in argv
+    if "--one" in argv:
+        return _one(argv[argv.index("--one") + 1], quick)
+    names = [a for a in argv if not a.startswith("--")] or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(BENCHMARKS)}", file=sys.stderr)
+        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(BENCHES)}", file=sys.stderr)
         return 2
-    if len(names) == 1:
-        importlib.import_module(f"bench.{names[0]}").main()
-        return 0
-    failed = [n for n in names if subprocess.run([sys.executable, "-m", "bench", n], check=False).returncode]
+    rows: list[Row] = []
+    failed = []
+    t0 = time.monotonic()
+    for name in names:
+        t1 = time.monotonic()
+        cmd = [sys.executable, "-m", "bench", "--one", name] + (["--quick"] if quick else [])
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        got = [ln for ln in proc.stdout.splitlines() if ln.startswith(TAG)]
+        if proc.returncode or not got:
+            failed.append(name)
+            print(f"{name}: failed (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)
+            continue
+        rows += [Row(**r) for r in json.loads(got[-1][len(TAG):])]
+        print(f"  ({name}: {time.monotonic() - t1:.0f} s)", file=sys.stderr)
+    print(f"bench{' --quick' if quick else ''}: {len(names)} benchmark(s) in {time.monotonic() - t0:.0f} s. "
+          "Goals from issue 14; lower bounds from the platforms' documented limits (bench/limits.py). "
+          "'extrap.' = linear from the two measured sizes above it.")
+    print_table(rows)
     if failed:
-        print(f"benchmark(s) failed: {', '.join(failed)}", file=sys.stderr)
+        print(f"benchmark(s) that did not run: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
 
 

@@ -26,7 +26,10 @@ import importlib.util, sys, time
 sys.path.insert(0, {shared!r})
 t = time.perf_counter()
 {body}
-print(time.perf_counter() - t)
+took = time.perf_counter() - t
+hwm = [ln.split()[1] for ln in open("/proc/self/status") if ln.startswith("VmHWM:")]
+print("rss_kb", hwm[0] if hwm else 0)
+print(took)
 """
 
 
@@ -51,6 +54,15 @@ def _sample(body: str, env: dict[str, str]) -> float:
     code = _CHILD.format(shared=str(ROOT / "shared"), body=body)
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     return float(out.stdout.strip().splitlines()[-1])
+
+
+def _sample_rss(body: str, env: dict[str, str]) -> tuple[float, float]:
+    """Import seconds and the process's peak RSS in MB after the import."""
+    code = _CHILD.format(shared=str(ROOT / "shared"), body=body)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    lines = out.stdout.strip().splitlines()
+    rss = next((float(ln.split()[1]) / 1024 for ln in lines if ln.startswith("rss_kb ")), 0.0)
+    return float(lines[-1]), rss
 
 
 def _handler_body(code_uri: str) -> str:
@@ -88,3 +100,36 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def rows(samples: int | None = None, only: tuple[str, ...] | None = None) -> list:
+    """The same measurement as ``main``, as table rows (webhook and heaviest against their goals);
+    ``only``: these functions (the smoke test's shortcut), else every function of the template."""
+    from bench.measure import Row
+    from local.aws import load_template
+
+    n = samples or SAMPLES
+    env = _env()
+    functions = {k: v["Properties"]["CodeUri"] for k, v in load_template()["Resources"].items()
+                 if v["Type"] == "AWS::Serverless::Function" and (only is None or k in only)}
+    base: list[float] = []
+    times: dict[str, list[float]] = {k: [] for k in functions}
+    rss: dict[str, float] = {}
+    for _ in range(n):
+        base.append(_sample("import boto3", env))
+        for name, uri in functions.items():
+            took, mb = _sample_rss(_handler_body(uri), env)
+            times[name].append(took)
+            rss[name] = max(rss.get(name, 0.0), mb)
+    b = statistics.median(base)
+    ratios = {name: statistics.median(t) / b for name, t in times.items()}
+    heaviest = max(ratios, key=lambda k: ratios[k])
+    size = f"{n} samples"
+    out = [Row("cold start", size, "webhook import / import boto3", ratios["BrightpearlWebhookFunction"],
+               GOALS["BrightpearlWebhookFunction"], "x", note=f"import boto3 {b * 1000:.0f} ms median")]
+    out.append(Row("cold start", size, f"heaviest ({heaviest}) / boto3", ratios[heaviest], HEAVIEST_GOAL, "x",
+                   note=", ".join(f"{k.removesuffix('Function')} {v:.2f}" for k, v in sorted(ratios.items()))))
+    fattest = max(rss, key=lambda k: rss[k])
+    out.append(Row("cold start", size, f"RSS after import, MB ({fattest})", rss[fattest],
+                   note="the floor every invocation of that function starts from"))
+    return out

@@ -1,0 +1,322 @@
+"""The connector's jobs, each at a given size, through the real handlers in containers of their own.
+
+Every job starts its own local stack (moto + both simulators), seeds it with realistic data (non-contiguous
+Brightpearl ids, bundles whose components are linked to nothing, SKUs with spaces, ``/``, ``&``, ``+`` and
+non-ASCII, several EU marketplaces, GZIP report documents as Amazon serves them), runs the functions as Lambda
+would (``bench.measure.in_container``) and returns a ``JobCost``: platform requests against the lower bound
+from the documented limits (``bench.limits``), DynamoDB calls, peak RSS, CPU and the simulated time.
+
+Brightpearl's window is scaled 1:100 (200 requests per 0.6 s, governor and simulator alike) and Amazon's
+rates x100 so runs take seconds; the simulated time is computed from the *documented* rates, never from
+the scaled ones.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bench import limits
+from bench.measure import JobCost, Phase, Row, in_container, platform_calls, throttled
+from local.stack import QUIET, LocalStack, start_stack
+
+BP_LIMIT, BP_WINDOW = 200, 0.6  # Brightpearl's 200 per 60 s, scaled 1:100
+AMAZON_SCALE = 100.0
+AWKWARD = ["", " blue", "/XL", "&co", "+1", "-thé", " Größe/M&+"]
+
+
+def sku(prefix: str, i: int) -> str:
+    """SKUs with the characters that break naive URL and CSV handling."""
+    return f"{prefix}-{i:06d}{AWKWARD[i % len(AWKWARD)]}"
+
+
+def product_ids(n: int, rng: random.Random, start: int = 1000) -> list[int]:
+    """``n`` increasing ids with gaps (deleted products, other ranges), as a long-lived account has."""
+    out, pid = [], start
+    for _ in range(n):
+        pid += 1 + (rng.randrange(40) if rng.random() < 0.05 else 0)
+        out.append(pid)
+    return out
+
+
+class Bench:
+    """A started stack plus the bookkeeping of phases (one container each)."""
+
+    def __init__(self, stack: LocalStack) -> None:
+        self.stack = stack
+        self.phases: list[Phase] = []
+
+    def phase(self, function_id: str, steps: list[dict[str, Any]]) -> Phase:
+        bp, amazon = self.stack.bp, self.stack.amazon
+        b0, a0 = len(bp.requests()), len(amazon.requests())
+        run = in_container(steps)
+        ph = Phase(function_id, run, platform_calls(bp, b0), platform_calls(amazon, a0),
+                   throttled(bp, b0) + throttled(amazon, a0))
+        self.phases.append(ph)
+        return ph
+
+    def pump_step(self, function_id: str) -> dict[str, Any]:
+        from local.queues import consumers
+
+        queue_id, batch = consumers()[function_id]
+        aws = self.stack.aws
+        return {"pump": function_id, "queue_url": aws.queue_url(queue_id), "arn": aws.attributes[(queue_id, "Arn")],
+                "batch": batch}
+
+    def amazon_finishes(self, seconds: float = 120) -> Phase:
+        """Amazon's time passes, its notifications reach the queue; the notifications function takes them."""
+        self.stack.amazon.clock.advance(seconds)
+        self.stack.amazon.tick()
+        return self.phase("NotificationsFunction", [self.pump_step("NotificationsFunction")])
+
+
+# A running moto to build the stacks on (the tests' session one); None: each job starts and stops its own.
+SHARED_AWS: Any = None
+
+
+@contextmanager
+def bench_stack(marketplaces: tuple[str, ...], **kwargs: Any) -> Iterator[Bench]:
+    os.environ.update(QUIET)
+    with start_stack(aws=SHARED_AWS, bp_limit=BP_LIMIT, bp_window_seconds=BP_WINDOW, amazon_rate_scale=AMAZON_SCALE,
+                     marketplaces=marketplaces, amazon_marketplaces=marketplaces, **kwargs) as stack:
+        stack.amazon.clock.set_speed(0)  # reports and feeds finish when the bench advances the clock
+        if SHARED_AWS is not None:  # another world's state would meet this one's simulators
+            from connector.adapters.store import InboundShipment, Setting, StockMovement
+
+            stack.clear(InboundShipment, StockMovement, Setting)
+        yield Bench(stack)
+
+
+def _eu() -> tuple[str, ...]:
+    from simulators.spapi.server import EU_MARKETPLACES
+
+    return tuple(EU_MARKETPLACES[:3])  # UK, DE, FR: one Pan-EU quantity per SKU
+
+
+def _mfn_world(n: int, rng: random.Random, marketplaces: tuple[str, ...]) -> tuple[dict, dict, list, int, int]:
+    """n MFN listings (2.5 % bundles of two components linked to nothing) in every given marketplace."""
+    n_bundles = max(1, n // 40)
+    pids = product_ids(n + 2 * n_bundles, rng)
+    listed, components = pids[:n], pids[n:]
+    warehouses = [1, 2, 3, 4, 5]
+    products: list[dict[str, Any]] = []
+    stock = []
+    for i, pid in enumerate(listed):
+        if i < n_bundles:
+            products.append({"id": pid, "sku": sku("MFN", i), "bundleComponents": [
+                {"productId": components[2 * i], "productQuantity": 1},
+                {"productId": components[2 * i + 1], "productQuantity": rng.randint(1, 3)}]})
+            continue
+        products.append({"id": pid, "sku": sku("MFN", i)})
+        stock += [{"productId": pid, "warehouseId": w, "onHand": rng.randint(0, 40)} for w in rng.sample(warehouses, 2)]
+    for j, pid in enumerate(components):
+        products.append({"id": pid, "sku": sku("COMP", j)})
+        stock.append({"productId": pid, "warehouseId": 1, "onHand": rng.randint(0, 90)})
+    bp_seed = {"warehouses": [{"id": w, "name": f"Warehouse {w}"} for w in warehouses], "products": products,
+               "stock": stock}
+    amazon_seed = {"listings": {sku("MFN", i): {"channel": "MFN", "quantity": rng.randint(0, 60),
+                                                "marketplaces": list(marketplaces)} for i in range(n)}}
+    links = [(m, sku("MFN", i), pid, "MFN") for m in marketplaces for i, pid in enumerate(listed)]
+    return bp_seed, amazon_seed, links, n_bundles, len(components)
+
+
+def _changed_skus(stack: LocalStack, before: dict[str, int]) -> int:
+    return sum(1 for s, q in before.items() if stack.amazon.world.listings[s].quantity != q)
+
+
+def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
+    """Nightly reconciliation (or, ``force``, the operator's sync-on pushing every listing) over n SKUs
+    listed in 3 EU marketplaces."""
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
+
+    marketplaces = _eu()
+    rng = random.Random(42)
+    with bench_stack(marketplaces) as b:
+        bp_seed, amazon_seed, links, n_bundles, n_components = _mfn_world(n, rng, marketplaces)
+        b.stack.bp.seed(bp_seed)
+        b.stack.amazon.seed(amazon_seed)
+        SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[1, 2, 3]))
+        b.stack.link(links)
+        before = {s: lst.quantity for s, lst in b.stack.amazon.world.listings.items()}
+        if force:
+            b.phase("OperatorFunction", [{"invoke": "OperatorFunction",
+                                          "event": {"command": "sync-on", "marketplaceId": marketplaces[0]}}])
+        else:
+            b.phase("NightlyReconciliationFunction", [{"invoke": "NightlyReconciliationFunction",
+                                                        "event": {"action": "start"}}])
+            b.amazon_finishes()  # the report: compare, push the differences
+        b.amazon_finishes()  # the feed's processing report confirms what was pushed
+        changed = _changed_skus(b.stack, before)
+        reads = limits.bp_reads(n + n_components) + limits.bp_reads(n_bundles)
+        sp_bound = (0 if force else limits.REPORT_CALLS) + limits.FEED_CALLS * limits.feeds_for(changed)
+        job = "sync-on (force)" if force else "MFN nightly, 3 EU"
+        return JobCost(job, n, changed, "changed SKU", b.phases, reads, sp_bound, extra=[
+            Row(job, f"{n:,}", "feeds submitted / bound", sum(ph.sp.get("createFeed", 0) for ph in b.phases)
+                / max(1, limits.feeds_for(changed)), limits.PLATFORM_RATIO_GOAL, "x",
+                scales="ratio", note=f"bound ceil(changed / {limits.LISTINGS_FEED_MESSAGES}) for all EU marketplaces")])
+
+
+def sync_on(n: int) -> JobCost:
+    return mfn_nightly(n, force=True)
+
+
+def webhook_storm(n: int) -> JobCost:
+    """n separate on-hand webhooks (one product each, as Brightpearl sends them without idSetAccepted
+    batching), through the webhook function and the stock-change queue to Amazon."""
+    import json
+
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
+    from simulators.spapi.demo import UK
+
+    rng = random.Random(5)
+    with bench_stack((UK,), api=False) as b:
+        bp_seed, amazon_seed, links, _nb, _nc = _mfn_world(n, rng, (UK,))
+        bp_seed["products"] = [p for p in bp_seed["products"] if "bundleComponents" not in p]
+        listed = [p["id"] for p in bp_seed["products"] if p["sku"].startswith("MFN")]
+        b.stack.bp.seed(bp_seed)
+        b.stack.amazon.seed(amazon_seed)
+        SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[1, 2, 3]))
+        b.stack.link([lk for lk in links if lk[2] in set(listed)])
+        before = {s: lst.quantity for s, lst in b.stack.amazon.world.listings.items()}
+        template = json.loads((limits_root() / "events" / "brightpearl_webhook.json").read_text())
+        token = b.stack.webhook_token
+        events = []
+        for i, pid in enumerate(listed):
+            ev = json.loads(json.dumps(template).replace("REPLACE_WITH_WEBHOOK_TOKEN", token))
+            ev["body"] = json.dumps({"accountCode": "acme", "resourceType": "product", "id": str(pid),
+                                     "lifecycleEvent": "modified", "fullEvent": "product.modified.on-hand-modified",
+                                     "raisedOn": f"2026-12-01T10:{i // 60 % 60:02d}:{i % 60:02d}Z"})
+            events.append(ev)
+        b.phase("BrightpearlWebhookFunction", [{"invoke": "BrightpearlWebhookFunction", "events": events}])
+        b.phase("StockChangeFunction", [b.pump_step("StockChangeFunction")])
+        if any(ph.sp.get("createFeed") for ph in b.phases):
+            b.amazon_finishes()
+        changed = _changed_skus(b.stack, before)
+        # Lower bound: the n products read in ID sets of 200, one feed for the changed SKUs.
+        sp_bound = limits.FEED_CALLS * limits.feeds_for(changed)
+        return JobCost("webhook storm", len(listed), changed, "changed SKU", b.phases,
+                       limits.bp_reads(len(listed)), sp_bound)
+
+
+def limits_root() -> Any:
+    from bench.measure import ROOT
+
+    return ROOT
+
+
+def fba_reconciliation(n: int) -> JobCost:
+    """FBA reconciliation over n linked FBA SKUs (5 % drifted) with the MYI report (GZIP) and its email."""
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
+    from simulators.spapi.demo import UK
+
+    fba, main = 7, 2
+    rng = random.Random(7)
+    with bench_stack((UK,)) as b:
+        pids = product_ids(n, rng)
+        amazon_stock = {pid: rng.randint(0, 60) for pid in pids}
+        drifted = set(rng.sample(pids, max(1, n // 20)))
+        bp_stock = {pid: max(0, q + (rng.choice([-3, -1, 1, 2, 4]) if pid in drifted else 0))
+                    for pid, q in amazon_stock.items()}
+        b.stack.bp.seed({"warehouses": [{"id": main, "name": "Main"}, {"id": fba, "name": "Amazon FBA"}],
+                         "products": [{"id": pid, "sku": sku("FBA", i)} for i, pid in enumerate(pids)],
+                         "stock": [{"productId": pid, "warehouseId": fba, "onHand": q} for pid, q in bp_stock.items()]})
+        b.stack.amazon.seed({"listings": {sku("FBA", i): {"channel": "FBA", "marketplaces": [UK],
+                                                          "fba": {"SELLABLE": amazon_stock[pid]}}
+                                          for i, pid in enumerate(pids)}})
+        SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=fba))
+        # The MYI report, as 'auto' chooses above api_max_skus (2 500): the path a merchant-size catalogue
+        # takes, so the small measured sizes extrapolate along it (the paged API is another regime).
+        from connector.usecases.fba_reconciliation import SETTINGS_KEY
+
+        SettingsRepository().set_value(SETTINGS_KEY, {"source": "report"})
+        b.stack.link((UK, sku("FBA", i), pid, "FBA") for i, pid in enumerate(pids))
+        m0 = len(b.stack.emails())
+        b.phase("FbaReconciliationFunction", [{"invoke": "FbaReconciliationFunction", "event": {"action": "start"}}])
+        b.stack.amazon.clock.advance(120)
+        b.stack.amazon.tick()
+        b.phase("FbaReconciliationFunction", [{"invoke": "FbaReconciliationFunction", "event": {"action": "poll"}}])
+        mails = b.stack.emails(m0)
+        size = max((len(str(m.get("raw") or m)) for m in mails), default=0)
+        # Bound: read the FBA warehouse by ID set; Amazon's figures from one report (2 calls).
+        extra = [Row("FBA reconciliation", f"{n:,}", "email size / SES 10 MB", size / limits.SES_MESSAGE_BYTES,
+                     1 - limits.HEADROOM, "%", note=f"{len(mails)} email(s)")]
+        sp_bound = limits.REPORT_CALLS
+        return JobCost("FBA reconciliation", n, n, "SKU", b.phases, limits.bp_reads(n), sp_bound, extra=extra)
+
+
+def import_links(n: int) -> JobCost:
+    """The operator's import-links for n SKUs that exist on Amazon and in Brightpearl (same SKU)."""
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
+    from simulators.spapi.demo import UK
+
+    rng = random.Random(3)
+    with bench_stack((UK,)) as b:
+        pids = product_ids(n, rng)
+        b.stack.bp.seed({"warehouses": [{"id": 1, "name": "Main"}],
+                         "products": [{"id": pid, "sku": sku("IMP", i)} for i, pid in enumerate(pids)],
+                         "stock": [{"productId": pid, "warehouseId": 1, "onHand": 5} for pid in pids]})
+        b.stack.amazon.seed({"listings": {sku("IMP", i): {"channel": "MFN", "quantity": 5, "marketplaces": [UK]}
+                                          for i in range(n)}})
+        SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[1]))
+        b.stack.link([])
+        b.phase("OperatorFunction", [{"invoke": "OperatorFunction", "event": {
+            "command": "import-links", "marketplaceId": UK,
+            "listings": [{"sku": sku("IMP", i), "channel": "MFN"} for i in range(n)]}}])
+        # Bound: the catalogue by product-search pages of 500 and the linked products' availability by ID
+        # set; each SKU's existence on Amazon from one All Listings report instead of one getListingsItem
+        # per SKU at 5/s; the first push in feeds of 25 000.
+        bp_bound = -(-n // limits.BP_SEARCH_PAGE) + limits.bp_reads(n)
+        sp_bound = limits.REPORT_CALLS + limits.FEED_CALLS * limits.feeds_for(n)
+        return JobCost("import-links", n, n, "link", b.phases, bp_bound, sp_bound)
+
+
+def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
+    """``shipments`` open inbound shipments of 200 SKUs each, created, shipped and then received in full
+    while the connector runs: the run that releases the received units from quarantine is measured."""
+    from connector.adapters.repositories import GlobalSettings, SettingsRepository
+    from simulators.spapi.demo import UK
+
+    source, fba = 1, 7
+    rng = random.Random(9)
+    n = shipments * skus_per_shipment
+    event = {"detail-type": "Scheduled Event", "source": "aws.scheduler", "detail": {}}
+    with bench_stack((UK,), notifications=False) as b:
+        pids = product_ids(n, rng)
+        b.stack.bp.seed({"warehouses": [
+            {"id": source, "name": "Main DC", "defaultLocationId": 2, "quarantineLocationId": 9},
+            {"id": fba, "name": "Amazon FBA", "defaultLocationId": 3, "quarantineLocationId": 10}],
+            "products": [{"id": pid, "sku": sku("INB", i)} for i, pid in enumerate(pids)],
+            "stock": [{"productId": pid, "warehouseId": source, "onHand": 50} for pid in pids]})
+        b.stack.amazon.seed({"listings": {sku("INB", i): {"channel": "FBA", "marketplaces": [UK],
+                                                          "fba": {"SELLABLE": 0}} for i in range(n)}})
+        SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=fba, inbound_source_warehouse_id=source))
+        b.stack.link((UK, sku("INB", i), pid, "FBA") for i, pid in enumerate(pids))
+        ids = []
+        for s in range(shipments):
+            items = {sku("INB", s * skus_per_shipment + k): 5 for k in range(skus_per_shipment)}
+            ids.append((b.stack.amazon.world_op("create_inbound_shipment", items=items).shipment_id, items))
+        from bench.measure import in_container
+
+        in_container([{"invoke": "InboundShipmentsFunction", "event": event}])  # transfers created (not measured)
+        for shipment_id, _items in ids:
+            b.stack.amazon.world_op("ship_inbound", shipment_id=shipment_id)
+        in_container([{"invoke": "InboundShipmentsFunction", "event": event}])  # shipped: in transit
+        for shipment_id, items in ids:
+            b.stack.amazon.world_op("receive_inbound", shipment_id=shipment_id, items=items)
+        ph = b.phase("InboundShipmentsFunction", [{"invoke": "InboundShipmentsFunction", "event": event}])
+        released = sum(1 for e in b.stack.bp.requests(route="post-quarantine-release", ok_only=True))
+        # Bound per shipment per run: the figures of its products read once by ID set, one release per
+        # product (Brightpearl documents no multi-product quarantine release); Amazon: the shipments list
+        # and each shipment's items once.
+        bp_bound = shipments * (limits.bp_reads(skus_per_shipment) + skus_per_shipment)
+        sp_bound = 1 + shipments
+        return JobCost("inbound receipt", shipments, n, "received SKU", [ph], bp_bound, sp_bound, extra=[
+            Row("inbound receipt", "", "quarantine releases (one per product)", released, note="all units received")])
+
+
+JOBS = {"mfn_nightly": mfn_nightly, "sync_on": sync_on, "webhook_storm": webhook_storm,
+        "fba_reconciliation": fba_reconciliation, "import_links": import_links,
+        "inbound_receipt": inbound_receipt}

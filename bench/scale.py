@@ -1,0 +1,87 @@
+"""Each job's cost at merchant sizes: 2 000 / 20 000 / 100 000 SKUs (ledger: 100 k / 1 M / 5 M rows;
+inbound: 10 / 100 / 500 open shipments of 200 SKUs).
+
+Every job is measured for real at two sizes that fit a bench run (``MEASURED``; smaller with ``--quick``)
+and the merchant sizes are extrapolated linearly from those two points, figure by figure (platform requests
+per operation, DynamoDB calls per operation, CPU, peak RSS, invocations): the size label says
+``measured`` or ``extrap.``. The simulated time per invocation (requests at the documented rates + 5 ms
+per DynamoDB call + CPU) is set against each function's timeout from template.yaml, the peak RSS against
+its configured memory, both with the 30 % headroom of issue 14.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import replace
+
+from bench.measure import ContainerRun, JobCost, Phase, Row
+
+SKU_SIZES = (2_000, 20_000, 100_000)
+LEDGER_SIZES = (100_000, 1_000_000, 5_000_000)
+# job -> (full-run sizes, quick-run sizes) measured for real
+MEASURED: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
+    "mfn_nightly": ((500, 2_000), (200, 600)),
+    # sync-on confirms every link with getListingsItem at the documented 5/s, in real time: small sizes
+    "sync_on": ((40, 120), (30, 60)),  # both above patch_threshold (20): the feed path
+    "fba_reconciliation": ((1_000, 3_000), (300, 900)),
+    "import_links": ((40, 120), (30, 60)),
+    "ledger_ingest": ((1_000, 3_000), (300, 900)),
+    "inbound_receipt": ((1, 3), (1, 2)),  # open shipments of 200 SKUs
+}
+SHIPMENT_SIZES = (10, 100, 500)
+
+
+def _lin(x1: float, x2: float, n1: int, n2: int, n: int) -> float:
+    return max(0.0, x1 + (x2 - x1) * (n - n1) / (n2 - n1))
+
+
+def _lin_map(a: dict[str, int], b: dict[str, int], n1: int, n2: int, n: int) -> dict[str, int]:
+    return {k: math.ceil(_lin(a.get(k, 0), b.get(k, 0), n1, n2, n)) for k in sorted(set(a) | set(b))}
+
+
+def extrapolate(c1: JobCost, c2: JobCost, n: int) -> JobCost:
+    """The job at size ``n``, each figure on the straight line through the two measured runs."""
+    n1, n2 = c1.size, c2.size
+
+    def lin(x1: float, x2: float) -> float:
+        return _lin(x1, x2, n1, n2, n)
+
+    phases = []
+    for p1, p2 in zip(c1.phases, c2.phases, strict=True):
+        r1, r2 = p1.run, p2.run
+        run = ContainerRun(results=[], cpu_s=lin(r1.cpu_s, r2.cpu_s), wall_s=lin(r1.wall_s, r2.wall_s),
+                           peak_rss_mb=lin(r1.peak_rss_mb, r2.peak_rss_mb),
+                           baseline_rss_mb=min(r1.baseline_rss_mb, r2.baseline_rss_mb),
+                           aws_calls=_lin_map(r1.aws_calls, r2.aws_calls, n1, n2, n),
+                           invocations=max(1, math.ceil(lin(r1.invocations, r2.invocations))),
+                           redelivered=math.ceil(lin(r1.redelivered, r2.redelivered)),
+                           amazon_paced_s=lin(r1.amazon_paced_s, r2.amazon_paced_s),
+                           warnings=sorted(set(r1.warnings) | set(r2.warnings)))
+        phases.append(Phase(p1.function_id, run, _lin_map(p1.bp, p2.bp, n1, n2, n), _lin_map(p1.sp, p2.sp, n1, n2, n),
+                            math.ceil(lin(p1.throttled, p2.throttled))))
+    # Counts grow along the line; ratios (per item, against a bound) keep the larger measured size's value.
+    extra = [e2 if e1.scales == "ratio" else replace(e1, value=lin(e1.value, e2.value))
+             for e1, e2 in zip(c1.extra, c2.extra, strict=True)]
+    return JobCost(c1.job, n, math.ceil(lin(c1.items, c2.items)), c1.item_name, phases,
+                   math.ceil(lin(c1.bp_bound, c2.bp_bound)), math.ceil(lin(c1.sp_bound, c2.sp_bound)), extra=extra)
+
+
+def scale_rows(name: str, run: Callable[[int], JobCost], quick: bool, sizes: tuple[int, ...] = SKU_SIZES,
+               unit: str = "SKUs") -> list[Row]:
+    (a, b) = MEASURED[name][1 if quick else 0]
+    c1, c2 = run(a), run(b)
+    out: list[Row] = []
+    out += c1.rows(f"{a:,} {unit} measured")
+    out += c2.rows(f"{b:,} {unit} measured")
+    for n in sizes:
+        label = f"{n:,} {unit} extrap."
+        if n in (a, b):
+            continue
+        out += _scale_summary(extrapolate(c1, c2, n), label)
+    return out
+
+
+def _scale_summary(c: JobCost, label: str) -> list[Row]:
+    """The merchant-size figures: the same rows as a measured run (the table keeps one shape)."""
+    return c.rows(label)

@@ -73,8 +73,8 @@ def stream(path: str) -> dict[str, Any]:
 
 def ingest(path: str) -> dict[str, Any]:
     """(In a container) the document through the MovementService the stack wires (DynamoDB store)."""
-    from connector.adapters.amazon.reports import text_lines
     from connector import wiring
+    from connector.adapters.amazon.reports import text_lines
     from connector.config import MovementsEnv, load
     from connector.domain.reports import report_items
 

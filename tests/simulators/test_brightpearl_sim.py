@@ -791,7 +791,7 @@ def test_slow_receiver_does_not_block_the_api(sim: BrightpearlSimulator, api: Ap
         t0 = time.monotonic()
         api.ok("POST", "/warehouse-service/warehouse/2/stock-correction", {"corrections": [correction(1007, 1)]})
         api.ok("GET", "/warehouse-service/product-availability/1007")
-        assert time.monotonic() - t0 < 0.5
+        assert time.monotonic() - t0 < 0.9  # under the receiver's 1 s delay: the write did not wait for it
         assert sim.wait_webhooks_idle(5) and len(slow.calls) == 1
     finally:
         slow.stop()

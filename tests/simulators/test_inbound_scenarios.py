@@ -75,7 +75,9 @@ def test_stale_v0_shows_less_zero_or_nothing_while_the_ledger_has_the_truth(spap
 def test_12000_transfers_with_gaps_seed_fast_and_read_by_id_set(bp):
     t0 = time.perf_counter()
     out = seed_transfer_history(bp, 12_000, source=MAIN, target=FBA, seed=3)
-    assert time.perf_counter() - t0 < 1.0
+    # One request seeds them all (~25 ms idle); the bound only catches seeding one transfer per request
+    # (12 000 round trips), generous enough for a loaded CI machine: this is not a benchmark.
+    assert time.perf_counter() - t0 < 10.0
     assert out["count"] == 12_000 and out["gaps"] > 100
     assert out["lastTransferId"] - out["firstTransferId"] + 1 > 12_000
     ids = sorted(bp.world.transfers)

@@ -18,7 +18,7 @@ import random
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.amazon.reports import text_lines
@@ -135,6 +135,8 @@ def build(skus, kinds, seed, quoted, crlf, bom, shuffle):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=ledgers())
+# Found in CI: the same malformed row twice (lines 2 and 5) was booked twice under line 2.
+@example(case=(["S9"], ["short", "good", "good", "short"], 1173, False, False, False, True))
 def test_every_line_is_applied_skipped_or_quarantined_and_good_rows_move_stock_exactly(bp, case):
     skus, kinds, seed, quoted, crlf, bom, shuffle = case
     doc, expected, bad, lines_in = build(skus, kinds, seed, quoted, crlf, bom, shuffle)

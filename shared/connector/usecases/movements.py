@@ -91,7 +91,9 @@ def account(tally: LineTally, rec: MovementRecord | None, n: int, line: int) -> 
     elif rec.status == SKIPPED:
         tally.skip(f"{rec.kind}: nothing to write (the movement says why)", n)
     elif rec.status == QUARANTINED:
-        tally.quarantine(rec.line or line, rec.reason or "quarantined", n)
+        # This report's line: a record seen before (the same bad row twice, a re-read report) carries the
+        # line it was first recorded from, and every line must be named by its own number.
+        tally.quarantine(line or rec.line or 0, rec.reason or "quarantined", n)
     else:
         tally.wait(rec.status, n)
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError
 
-from connector.adapters.store import ReportJob, StockMovement, conflict_as
+from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
 from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
 from connector.usecases.ports import MovementStore
@@ -151,12 +151,8 @@ class DynamoMovementStore:
 
     def create(self, rec: MovementRecord) -> bool:
         item = self._fill(StockMovement(rec.key), rec)
-        try:
-            item.save(condition=StockMovement.movement_key.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
+        if not create_if_absent(item, StockMovement.movement_key):
+            return False
         if rec.status not in FINAL:
             self._items[rec.key] = item
         return True

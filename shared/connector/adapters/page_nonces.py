@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist
 
-from connector.adapters.store import ReportJob
+from connector.adapters.store import ReportJob, create_if_absent
 
 KIND = "PAGE_NONCE"
 
@@ -20,13 +20,7 @@ class PageNonces:
     def claim(self, nonce: str, what: dict[str, Any]) -> bool:
         item = ReportJob(f"page-nonce#{nonce}", report_type=KIND, status="claimed", detail=what,
                          updated_at=datetime.now(UTC))
-        try:
-            item.save(condition=ReportJob.job_id.does_not_exist())
-        except PutError as exc:
-            if exc.cause_response_code == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        return create_if_absent(item, ReportJob.job_id)
 
     def finish(self, nonce: str, result: dict[str, Any]) -> None:
         item = ReportJob.get(f"page-nonce#{nonce}", consistent_read=True)

@@ -271,6 +271,18 @@ def is_conditional(exc: Exception) -> bool:
     return getattr(exc, "cause_response_code", None) == CONDITIONAL
 
 
+def create_if_absent(item: Any, key_attribute: Any) -> bool:
+    """Save ``item`` only if no item has its key: True if it was created, False if one already existed
+    (the first writer wins; a retry or a replay finds it taken). Other failures pass as they are."""
+    try:
+        item.save(condition=key_attribute.does_not_exist())
+    except PutError as exc:
+        if is_conditional(exc):
+            return False
+        raise
+    return True
+
+
 @contextmanager
 def conflict_as(what: str) -> Iterator[None]:
     """Translate a conditional write's failure into ``ItemConflict`` naming ``what``; others pass as they are."""

@@ -28,12 +28,8 @@ right after Brightpearl applied a quarantine release / stock correction and befo
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -374,23 +370,9 @@ def check_inbound(stack: Any, scenario: InboundScenario, want: ExpectedInbound, 
 def _killed_run(bp: Any, route: str) -> tuple[int, bool]:
     """One InboundShipmentsFunction run in a child process, SIGKILLed once Brightpearl applied ``route``'s write
     (the simulator holds its answer): no ``finally``, no record of the write. Returns (exit code, write landed)."""
-    from bench.soak.kill import _hold_after_write
+    from bench.soak.kill import kill_after_write
 
-    written, release, restore = _hold_after_write(bp, route)
-    child = subprocess.Popen([sys.executable, "-m", "bench.soak.kill", "InboundShipmentsFunction"], cwd=ROOT,
-                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             env=dict(os.environ))
-    try:
-        assert child.stdin
-        child.stdin.write(json.dumps(EVENT).encode())
-        child.stdin.close()
-        landed = written.wait(120)
-        child.send_signal(signal.SIGKILL)
-        exit_code = child.wait(30)
-    finally:
-        release.set()
-        restore()
-    return exit_code, landed
+    return kill_after_write(bp, route, EVENT, "InboundShipmentsFunction")
 
 
 def kill_during_transfer_create(stack: Any, scenario: InboundScenario) -> dict[str, Any]:

@@ -44,6 +44,26 @@ def _hold_after_write(sim: Any, route_name: str) -> tuple[threading.Event, threa
     return written, release, restore
 
 
+def kill_after_write(sim: Any, route_name: str, event: dict[str, Any], *function: str) -> tuple[int, bool]:
+    """Run one handler on ``event`` in a child process (``function``: which one, default the stock-change
+    consumer) and SIGKILL it once ``sim`` applied ``route_name``'s write while holding its answer: no
+    ``finally`` runs, nothing of the write is recorded. Returns (exit code, whether the write landed)."""
+    written, release, restore = _hold_after_write(sim, route_name)
+    child = subprocess.Popen([sys.executable, "-m", "bench.soak.kill", *function], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        assert child.stdin
+        child.stdin.write(json.dumps(event).encode())
+        child.stdin.close()
+        landed = written.wait(120)
+        child.send_signal(signal.SIGKILL)
+        exit_code = child.wait(30)
+    finally:
+        release.set()
+        restore()
+    return exit_code, landed
+
+
 def kill_case(stack: Any, scenario: generator.Scenario) -> dict[str, Any]:
     from bench.soak.driver import queued, settle_webhooks
     from connector.adapters.repositories import LinkRepository, listing_id
@@ -69,19 +89,7 @@ def kill_case(stack: Any, scenario: generator.Scenario) -> dict[str, Any]:
                           "attributes": {}, "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
                           "eventSourceARN": stack.aws.attributes[("StockChangeQueue", "Arn")],
                           "awsRegion": "eu-west-1"} for i, b in enumerate(bodies)]}
-    written, release, restore = _hold_after_write(amazon, "patchListingsItem")
-    child = subprocess.Popen([sys.executable, "-m", "bench.soak.kill"], cwd=ROOT, stdin=subprocess.PIPE,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
-    try:
-        assert child.stdin
-        child.stdin.write(json.dumps(event).encode())
-        child.stdin.close()
-        landed = written.wait(120)
-        child.send_signal(signal.SIGKILL)
-        exit_code = child.wait(30)
-    finally:
-        release.set()
-        restore()
+    exit_code, landed = kill_after_write(amazon, "patchListingsItem", event)
     after_kill = _link(LinkRepository(), link.sku)
     amazon_after_kill = amazon.world.listings[link.sku].quantity
     # The redelivery, in this process.

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from connector.adapters.brightpearl.client import BrightpearlClient
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
+    from connector.domain.refunds import Refund
     from connector.emails.sending import DesignMailer
     from connector.usecases.approval_page import Pages
     from connector.usecases.fba_reconciliation import FbaReconciliation
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from connector.usecases.movements import MovementService
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.operator import Operator
-    from connector.usecases.ports import MovementStore
+    from connector.usecases.ports import Finances, MovementStore
     from connector.usecases.report_jobs import ReportJobs
 
 
@@ -166,7 +167,19 @@ def movement_service(parts: Parts, store: MovementStore | None = None) -> Moveme
 
     assert parts.bound
     return MovementService(store or DynamoMovementStore(), BrightpearlMovements(parts.brightpearl),
-                           parts.sku_resolver(remember=True), parts.settings.global_settings, clock=clock)
+                           parts.sku_resolver(remember=True), parts.settings.global_settings, clock=clock,
+                           finances=finances(parts))
+
+
+def finances(parts: Parts) -> Finances:
+    """Finances v0 (returns credited at what Amazon refunded); its SP-API client is built on the first call."""
+    from connector.adapters.amazon.finances import AmazonFinances
+
+    class _OnFirstUse:
+        def refunds(self, amazon_order_id: str) -> list[Refund]:
+            return AmazonFinances(parts.amazon).refunds(amazon_order_id)
+
+    return _OnFirstUse()
 
 
 def report_jobs(parts: Parts) -> ReportJobs:

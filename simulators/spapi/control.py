@@ -84,8 +84,11 @@ def configure(sim: SpApiSimulator, *, report_compression: Any = _UNSET, report_c
               notification_duplicates: int | None = None, notification_types: list[str] | None = None,
               report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None,
               strict_subscriptions: bool | None = None,
-              listing_not_found_status: int | None = None, feed_delays: list[float] | None = None) -> None:
+              listing_not_found_status: int | None = None, feed_delays: list[float] | None = None,
+              finances_authorised: bool | None = None) -> None:
     """Change behaviour at run time (also ``POST /_sim/spapi/settings``)."""
+    if finances_authorised is not None:  # False: the seller's app lacks the Finances role (403)
+        sim.world.finances.authorised = bool(finances_authorised)
     if listing_not_found_status is not None:
         if listing_not_found_status not in (400, 404):
             raise ValueError("listing_not_found_status must be 400 or 404")

@@ -243,6 +243,21 @@ class Scenario:
         resp.raise_for_status()
         return dict(resp.json())
 
+    def refund(self, order_id: str, items: list[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
+        """Amazon refunds the buyer of ``order_id``: a RefundEventList event read by Finances v0
+        (``items``: ``[{"sku", "quantity", "charges": {"Principal": "-10.00", ...}, "fees": {...},
+        "promotions": [{"type", "id", "amount"}]}]``, Amazon's signs; see simulators/spapi/finances.py)."""
+        resp = self.http.post(self.base + "/_sim/spapi/ops/refund", json={"order_id": order_id, "items": items,
+                                                                          **kwargs}, timeout=10)
+        if resp.status_code >= 400:
+            raise ValueError(f"refund refused: {resp.status_code} {resp.text}")
+        return dict(resp.json()["result"])
+
+    def finances_role(self, granted: bool) -> None:
+        """Grant or withdraw the seller app's Finances role (withdrawn: every Finances call is 403)."""
+        self.http.post(self.base + "/_sim/spapi/settings", json={"finances_authorised": granted},
+                       timeout=10).raise_for_status()
+
     def state(self) -> dict[str, Any]:
         return dict(self.http.get(self.base + "/_sim/spapi/scenario", timeout=10).json())
 

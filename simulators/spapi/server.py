@@ -25,6 +25,7 @@ from simulators.spapi.auth import UNAUTHORIZED, LwaRoutes
 from simulators.spapi.common import ApiError, Timing, invalid
 from simulators.spapi.documents import DocumentRoutes
 from simulators.spapi.feeds import Feed, FeedRoutes
+from simulators.spapi.finances import FinancesRoutes
 from simulators.spapi.http import QUOTA_EXCEEDED
 from simulators.spapi.inbound import InboundRoutes
 from simulators.spapi.inventory import InventoryRoutes
@@ -52,6 +53,7 @@ OPERATION_LIMITS: dict[str, tuple[float, int]] = {
     "listInboundPlans": (2.0, 6), "getInboundPlan": (2.0, 6), "getShipment": (2.0, 6),
     "listShipmentItems": (2.0, 30), "listInboundPlanItems": (2.0, 6),
     "getFeeds": (0.0222, 10),
+    "listFinancialEventsByOrderId": (0.5, 30), "listFinancialEvents": (0.5, 30),
     **notifications_api.LIMITS,
 }
 
@@ -297,6 +299,7 @@ class SpApiSimulator(SimulatorServer):
         ListingsRoutes(self).register()
         InventoryRoutes(self).register()
         InboundRoutes(self).register()
+        FinancesRoutes(self).register()
         self.notifications_api.register()
         control.register(self)
 

@@ -26,6 +26,7 @@ from simulators.core import SimClock
 from simulators.spapi.common import JSON, Shared, Timing, iso_ms
 from simulators.spapi.documents import Documents
 from simulators.spapi.feeds import Feed, FeedJobs
+from simulators.spapi.finances import Finances
 from simulators.spapi.inbound import V0_STATUSES, FulfillmentInbound
 from simulators.spapi.inventory import FbaInventory
 from simulators.spapi.listings import Listing, ListingsItems
@@ -39,7 +40,8 @@ INVENTORY_OPERATIONS = ("customer_order", "customer_shipment", "customer_return"
                         "mfn_return", "set_fba_stock")
 INBOUND_OPERATIONS = ("create_inbound_shipment", "ship_inbound", "receive_inbound", "close_inbound",
                       "cancel_inbound", "set_inbound_status", "stale_inbound_v0")
-WORLD_OPERATIONS = INVENTORY_OPERATIONS + INBOUND_OPERATIONS + ("add_listing",)
+FINANCES_OPERATIONS = ("refund",)
+WORLD_OPERATIONS = INVENTORY_OPERATIONS + INBOUND_OPERATIONS + FINANCES_OPERATIONS + ("add_listing",)
 
 
 class World:
@@ -62,6 +64,7 @@ class World:
                                       ReportSources(shared, self.listings_items, self.inventory, self.inbound),
                                       self.scenario)
         self.feed_jobs = FeedJobs(shared, self.document_store, self.listings_items)
+        self.finances = Finances(shared)  # refund financial events (simulators/spapi/finances.py)
         shared.advance = self.advance
         # The parts' collections (the same objects), for tests and the demo.
         self.listings = self.listings_items.listings
@@ -106,7 +109,8 @@ class World:
         if name not in WORLD_OPERATIONS:
             raise ValueError(f"unknown world operation {name!r}; expected one of {WORLD_OPERATIONS}")
         part: object = self.inventory if name in INVENTORY_OPERATIONS else \
-            self.inbound if name in INBOUND_OPERATIONS else self
+            self.inbound if name in INBOUND_OPERATIONS else \
+            self.finances if name in FINANCES_OPERATIONS else self
         fn: Callable[..., Any] = getattr(part, name)
         return fn
 
@@ -135,6 +139,7 @@ class World:
             **self.listings_items.state(),
             **self.inventory.state(),
             **self.inbound.state(),
+            **self.finances.state(),
             "reports": {rid: r.to_api() for rid, r in self.reports.items()},
             "feeds": {fid: f.to_api() for fid, f in self.feeds.items()},
             "counts": self.inventory.counts(),

@@ -4,6 +4,7 @@ conditional writes that lose races, an outbox that holds the emails. Unit tests 
 from tests.fakes.amazon import FakeFbaInventory, FakeInbound, FakeListings, FakeReports
 from tests.fakes.brightpearl import FakeBrightpearl
 from tests.fakes.clock import FakeClock
+from tests.fakes.finances import FakeCreditsBrightpearl, FakeFinances
 from tests.fakes.mail import Outbox
 from tests.fakes.stores import (
     FakeLink,
@@ -18,7 +19,9 @@ from tests.fakes.stores import (
 __all__ = [
     "FakeBrightpearl",
     "FakeClock",
+    "FakeCreditsBrightpearl",
     "FakeFbaInventory",
+    "FakeFinances",
     "FakeInbound",
     "FakeLink",
     "FakeLinks",

@@ -34,3 +34,8 @@ class Unavailable(PortError):
 
 class Conflict(PortError):
     """A conditional write lost a race (the item changed, or already exists): re-read and decide again."""
+
+
+class Forbidden(PortError):
+    """The other side refuses this caller the operation (e.g. the seller's app lacks an SP-API role):
+    retrying will not help until the merchant grants it."""

@@ -109,7 +109,7 @@ def parse_mfn_returns(columns: Columns, rows: Iterator[tuple[int, list[str]]],
 
 @dataclass(frozen=True)
 class CreditRow:
-    product_id: int
+    product_id: int | None  # None: a row that is no product (refunded shipping, a restocking fee…; domain/refunds.py)
     quantity: int
     net: Decimal
     tax: Decimal
@@ -117,6 +117,7 @@ class CreditRow:
     nominal_code: str
     order_row_id: str
     item_cost: Decimal
+    name: str = ""  # a non-product row's name on the credit
 
 
 class CreditError(ValueError):

@@ -32,6 +32,24 @@ class BufferSettings(BaseModel):
     max_quantity: int | None = Field(None, ge=0, description="never push more than this")
 
 
+NOMINAL = r"^[0-9]{3,8}$"
+
+
+class RefundNominalCodes(BaseModel):
+    """Where each part of a refund goes in the merchant's chart of accounts (Brightpearl nominal codes).
+    Unknown keys are refused, naming the key."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    item: str | None = Field(None, pattern=NOMINAL, description=(
+        "refunded item price and its tax; unset: the original order row's nominal code"))
+    shipping: str = Field("4040", pattern=NOMINAL, description="refunded shipping and shipping tax")
+    gift_wrap: str = Field("4040", pattern=NOMINAL, description="refunded gift wrap and its tax")
+    restocking_fee: str = Field("4900", pattern=NOMINAL, description="restocking fee the seller keeps")
+    promotion: str = Field("4000", pattern=NOMINAL, description="promotions and discounts taken back")
+    other: str = Field("4000", pattern=NOMINAL, description="any other refunded charge (Goodwill, ReturnShipping…)")
+
+
 class GlobalSettings(BaseModel):
     """Settings for the whole connector (the ``global`` item of the settings table)."""
 
@@ -63,6 +81,19 @@ class GlobalSettings(BaseModel):
     order_lookup_field: str = Field("externalRef", pattern="^(externalRef|customerRef)$", description=(
         "the Brightpearl order field holding the Amazon order id"))
     dry_run: bool = Field(False, description="compute and record movements without writing to Brightpearl")
+
+    # Sales credits at what Amazon refunded (docs/movements.md, "Credits at the refunded amount")
+    credit_amounts: str = Field("refund", pattern="^(refund|unit_price)$", description=(
+        "'refund': a return's credit holds what Amazon refunded (Finances API), waiting for the refund; "
+        "'unit_price': the original order row's unit price times the returned units"))
+    refund_fallback: str = Field("wait", pattern="^(wait|unit_price)$", description=(
+        "the seller's app lacks the Finances role: 'wait' keeps the return waiting (and says so), "
+        "'unit_price' credits at the original unit price"))
+    refund_wait_days: int = Field(14, ge=1, le=180, description=(
+        "days a return waits for Amazon's refund before it is reported 'waiting for refund' (still retried)"))
+    refund_nominal_codes: RefundNominalCodes = Field(default_factory=RefundNominalCodes, description=(
+        "Brightpearl nominal code per part of a refund: item, shipping, gift_wrap, restocking_fee, promotion, "
+        "other"))
 
 
 class ChannelSettings(BaseModel):

@@ -46,7 +46,7 @@ from connector.domain.returns import (
 )
 from connector.domain.settings import GlobalSettings
 from connector.observability import logger
-from connector.usecases.ports import Movements, MovementStore
+from connector.usecases.ports import Finances, Movements, MovementStore
 from connector.usecases.sales_credits import SalesCredits
 
 CORRECTIONS_PER_REQUEST = 100
@@ -102,7 +102,7 @@ class MovementService:
     def __init__(self, store: MovementStore, brightpearl: Movements, resolve_sku: SkuResolver,
                  settings: Callable[[], GlobalSettings], *, currency: str = "GBP",
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 batch_size: int = CORRECTIONS_PER_REQUEST) -> None:
+                 batch_size: int = CORRECTIONS_PER_REQUEST, finances: Finances | None = None) -> None:
         self.store = store
         self.bp = brightpearl
         self.resolve_sku = resolve_sku
@@ -110,7 +110,7 @@ class MovementService:
         self.currency = currency
         self.clock = clock
         self.returns = SalesCredits(store, brightpearl, resolve_sku, self._finish, self._note_ids,
-                                    currency=currency, clock=clock)
+                                    currency=currency, clock=clock, finances=finances)
         self.batch_size = batch_size
 
     # ================================================================== ingest

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from connector.domain.movement_records import IndexUpdate, MovementRecord
     from connector.domain.movements import DeemedClaims, StockCorrection
     from connector.domain.quantities import Composition
+    from connector.domain.refunds import Refund
     from connector.domain.returns import CreditRow
     from connector.domain.settings import ChannelSettings, GlobalSettings
     from connector.domain.shipments import (
@@ -115,6 +116,13 @@ class Reports(Protocol):
     def get(self, report_id: str) -> Any: ...
     def cancel(self, report_id: str) -> None: ...
     def open_document(self, document_id: str) -> AbstractContextManager[Iterable[str]]: ...
+
+
+class Finances(Protocol):
+    """Amazon's refund financial events for an order (Finances v0), oldest first; ``Forbidden`` when the
+    seller's app lacks the Finances role."""
+
+    def refunds(self, amazon_order_id: str) -> list[Refund]: ...
 
 
 class FbaInventory(Protocol):

@@ -130,6 +130,8 @@ class BrightpearlMovements:
         code = (order.get("currency") or {}).get("orderCurrencyCode") or currency
         moved = []
         for r in rows:
+            if r.product_id is None:
+                continue  # shipping, fees, promotions: nothing to receive
             row_id = credit_rows_by_ext.get(r.order_row_id) or credit_rows_by_product.get(int(r.product_id))
             if r.product_id in sellable and row_id is not None:
                 moved.append({"productId": r.product_id, "purchaseOrderRowId": row_id, "quantity": r.quantity,
@@ -147,6 +149,15 @@ def correction_line(c: StockCorrection) -> dict[str, Any]:
     return line
 
 
+def credit_row(r: CreditRow) -> dict[str, Any]:
+    """A product row (``externalRef`` = the order row it credits), or a named row with no product (contract §6c)."""
+    row: dict[str, Any] = {"quantity": r.quantity, "net": float(r.net), "tax": float(r.tax), "taxCode": r.tax_code,
+                           "nominalCode": r.nominal_code}
+    if r.product_id is None:
+        return {"name": r.name, **row}
+    return {"productId": r.product_id, **row, "externalRef": r.order_row_id}
+
+
 def credit_body(ref: str, order: dict[str, Any], rows: list[CreditRow], *, placed_on: datetime,
                 currency: str) -> dict[str, Any]:
     """The sales credit's body: the order's customer, channel, prices and currency; one row per credit row."""
@@ -161,8 +172,6 @@ def credit_body(ref: str, order: dict[str, Any], rows: list[CreditRow], *, place
         "placedOn": placed_on.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "priceListId": order.get("priceListId"), "priceModeCode": order.get("priceModeCode"),
         "currency": {"code": code, "fixedExchangeRate": False},
-        "rows": [{"productId": r.product_id, "quantity": r.quantity, "net": float(r.net), "tax": float(r.tax),
-                  "taxCode": r.tax_code, "nominalCode": r.nominal_code, "externalRef": r.order_row_id}
-                 for r in rows],
+        "rows": [credit_row(r) for r in rows],
     }
     return {k: v for k, v in body.items() if v is not None}

@@ -38,10 +38,12 @@ class FakeFinances:
         for it in items:
             self._ids += 1
             event_items.append({
-                "SellerSKU": it["sku"], "OrderAdjustmentItemId": str(self._ids), "QuantityShipped": it.get("quantity", 1),
+                "SellerSKU": it["sku"], "OrderAdjustmentItemId": str(self._ids),
+                "QuantityShipped": it.get("quantity", 1),
                 "ItemChargeAdjustmentList": [{"ChargeType": t, "ChargeAmount": cur(a)}
                                              for t, a in (it.get("charges") or {}).items()],
-                "ItemFeeAdjustmentList": [{"FeeType": t, "FeeAmount": cur(a)} for t, a in (it.get("fees") or {}).items()],
+                "ItemFeeAdjustmentList": [{"FeeType": t, "FeeAmount": cur(a)}
+                                          for t, a in (it.get("fees") or {}).items()],
                 "PromotionAdjustmentList": [{"PromotionType": "PromotionMetaDataDefinitionValue",
                                              "PromotionId": f"P{n}", "PromotionAmount": cur(a)}
                                             for n, a in enumerate(it.get("promotions") or [])]})

@@ -83,7 +83,7 @@ def test_credit_rows_hold_every_cent_of_the_refund_once_in_its_part(spec, codes)
 def test_refund_in_another_currency_than_the_order_is_refused_naming_both():
     fin = FakeFinances()
     fin.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "-10.00"}}], currency="EUR")
-    with pytest.raises(CreditError, match="EUR.*GBP"):
+    with pytest.raises(CreditError, match=r"EUR.*GBP"):
         refund_credit_rows(ORDER_JSON, fin.refunds(ORDER)[0], LINKS, RefundNominalCodes())
 
 
@@ -91,7 +91,7 @@ def test_unreadable_amount_is_refused_naming_the_event_and_field():
     event = {"AmazonOrderId": ORDER, "PostedDate": "x", "ShipmentItemAdjustmentList": [
         {"SellerSKU": "TEA-1", "ItemChargeAdjustmentList": [{"ChargeType": "Principal",
                                                              "ChargeAmount": {"CurrencyAmount": "ten"}}]}]}
-    with pytest.raises(CreditError, match="order 202-1111111-1111111.*ChargeType.*'ten'"):
+    with pytest.raises(CreditError, match=r"order 202-1111111-1111111.*ChargeType.*'ten'"):
         parse_refunds([event])
 
 

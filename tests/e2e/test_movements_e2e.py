@@ -79,7 +79,9 @@ class World:
         self.stack, self.bp, self.amazon, self.aws = stack, stack.bp, stack.amazon, stack.aws
 
     def settings(self, **kw) -> None:
-        base = {"fba_warehouse_id": FBA, "returns_warehouse_id": RETURNS, "restock_returns": False}
+        # These tests hold the return flow at the unit price; the refunded amounts: test_refunds_e2e.py.
+        base = {"fba_warehouse_id": FBA, "returns_warehouse_id": RETURNS, "restock_returns": False,
+                "credit_amounts": "unit_price"}
         SettingsRepository().save_global(GlobalSettings(**{**base, **kw}))
 
     def cycle(self, hours: float = 5) -> None:

@@ -1,0 +1,107 @@
+"""Returns credited at what Amazon refunded, end to end on the local stack (issue 16 item 3): Amazon's
+returns report and its Finances refund events (SP-API simulator) → the report and notification functions
+→ the sales credit in the Brightpearl simulator, asserted there: rows, nominal codes, the Amazon refund
+id, once however often the reports and notifications come back; a return waiting for its refund; the
+Finances role missing."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.adapters.store import ReportJob, StockMovement
+from local.stack import start_stack
+from simulators.clock import SimClock
+from simulators.spapi.scenario import Scenario
+from tests.e2e.test_movements_e2e import AMAZON_SEED, BP_SEED, FBA, LINKS, ORDER_MFN, ORDER_TEA, TEA, UK, World
+
+
+@pytest.fixture
+def world(local_aws):
+    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
+                     movements_clock=True) as stack:
+        stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+        stack.bp.seed(BP_SEED)
+        stack.amazon.seed(AMAZON_SEED)
+        stack.clear(StockMovement, ReportJob)
+        stack.link((UK, sku, pid, channel) for sku, pid, channel in LINKS)
+        stack.drain("NotificationsQueue")
+        w = World(stack)
+        w.settings(credit_amounts="refund")
+        yield w
+
+
+def credits(w: World) -> list:
+    return [o for o in w.bp.world.orders.values() if o.order_type_code == "SC"]
+
+
+def movement(w: World, sku: str) -> dict:
+    (m,) = [m for m in w.stack.invoke("ReportRequestFunction", {"action": "explain", "sku": sku})["movements"]
+            if m["kind"] == "return"]
+    return m
+
+
+def test_partial_refund_with_shipping_and_restocking_fee_becomes_the_credit_once(world):
+    w = world
+    w.settings(credit_amounts="refund", restock_returns=True,
+               refund_nominal_codes={"shipping": "4045", "restocking_fee": "4950"})
+    w.amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    event = Scenario(w.amazon.url).refund(ORDER_TEA, [{
+        "sku": "TEA-FBA", "quantity": 1, "fees": {"Commission": "1.05"},
+        "charges": {"Principal": "-7.50", "Tax": "-1.50", "ShippingCharge": "-2.99", "ShippingTax": "-0.60",
+                    "RestockingFee": "1.00"},
+        "promotions": [{"type": "PromotionMetaDataDefinitionValue", "amount": "0.50"}]}])
+    refund_id = event["ShipmentItemAdjustmentList"][0]["OrderAdjustmentItemId"]
+    w.cycle()
+
+    (credit,) = credits(w)
+    assert credit.parent_order_id == 1201 and credit.external_ref == f"AMZ-RF-{refund_id}"
+    rows = sorted((r.product_id or 0, r.name if r.product_id is None else "", r.quantity, r.net, r.tax,
+                   r.nominal_code) for r in credit.rows.values())
+    assert rows == [(0, "Promotions taken back", 1, -0.5, 0.0, "4000"),
+                    (0, "Restocking fee kept", 1, -1.0, 0.0, "4950"),
+                    (0, "Shipping refunded", 1, 2.99, 0.6, "4045"),
+                    (TEA, "", 1, 7.5, 1.5, "4000")]
+    assert round(sum(r.net + r.tax for r in credit.rows.values()), 2) == 11.09  # what the buyer got back
+    assert w.on_hand(TEA, FBA) == 51  # restocked once, by the goods-in note
+    m = movement(w, "TEA-FBA")
+    assert m["status"] == "applied" and refund_id in m["why"]
+    before = w.snapshot()
+    w.replay_notifications(3)
+    for _ in range(3):
+        w.cycle()
+    assert w.snapshot() == before
+
+
+def test_return_waits_for_its_refund_then_credits_what_was_refunded(world):
+    w = world
+    w.amazon.world_op("mfn_return", sku="SOAP-MFN", quantity=1, order_id=ORDER_MFN)
+    w.cycle()
+    assert not credits(w)
+    m = movement(w, "SOAP-MFN")
+    assert m["status"] == "pending" and "waiting for refund" in m["error"]
+    w.cycle(1)  # the hourly retry: still nothing refunded
+    assert not credits(w)
+    w.amazon.world_op("refund", order_id=ORDER_MFN, items=[
+        {"sku": "SOAP-MFN", "quantity": 1, "charges": {"Principal": "-3.00", "Tax": "-0.60"}}])
+    w.cycle(1)
+    (credit,) = credits(w)
+    (row,) = credit.rows.values()
+    assert (row.quantity, row.net, row.tax, row.nominal_code) == (1, 3.0, 0.6, "4000")
+    assert movement(w, "SOAP-MFN")["status"] == "applied"
+    w.cycle(1)
+    assert len(credits(w)) == 1
+
+
+def test_without_the_finances_role_the_return_says_so_then_falls_back_when_told(world):
+    w = world
+    Scenario(w.amazon.url).finances_role(False)
+    w.amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER_TEA)
+    w.cycle()
+    assert not credits(w)
+    m = movement(w, "TEA-FBA")
+    assert m["status"] == "failed" and "Finances role" in m["error"]
+    w.settings(credit_amounts="refund", refund_fallback="unit_price")
+    w.cycle(1)
+    (credit,) = credits(w)
+    (row,) = credit.rows.values()
+    assert (row.product_id, row.quantity, row.net, row.tax) == (TEA, 1, 10.0, 2.0)  # 1 of 3 at 30.00 + 6.00

@@ -49,7 +49,8 @@ def _sdk_drivers() -> tuple[Callable[[SpApiSimulator], Any], dict[str, Driver]]:
         return {"reports": spapi.ReportsApi(seller), "feeds": spapi.FeedsApi(seller),
                 "listings": spapi.ListingsApi(seller), "inventory": spapi.FbaInventoryApi(seller),
                 "v0": spapi.FbaInboundV0Api(seller), "inbound": spapi.FbaInboundApi(seller),
-                "notif": spapi.NotificationsApi(seller), "notif_grantless": spapi.NotificationsApi(grantless)}
+                "notif": spapi.NotificationsApi(seller), "notif_grantless": spapi.NotificationsApi(grantless),
+                "finances": spapi.FinancesV0Api(seller)}
 
     def sub_body(c: dict[str, Any]) -> JSON:
         return {"payloadVersion": "1.0", "destinationId": c["destinationId"]}
@@ -99,8 +100,18 @@ def _sdk_drivers() -> tuple[Callable[[SpApiSimulator], Any], dict[str, Driver]]:
         "deleteSubscriptionById": lambda a, c: a["notif_grantless"].delete_subscription_by_id(
             c["subscriptionId"], c["notificationType"]),
         "deleteDestination": lambda a, c: a["notif_grantless"].delete_destination(c["spareDestinationId"]),
+        "listFinancialEventsByOrderId": lambda a, c: _one(a["finances"].list_financial_events_by_order_id(
+            c["orderId"]).payload.financial_events.refund_event_list),
+        "listFinancialEvents": lambda a, c: _one(a["finances"].list_financial_events(
+            posted_after=c["since"].isoformat()).payload.financial_events.refund_event_list),
     }
     return make, d
+
+
+def _one(events: Any) -> Any:
+    if not events or len(events) != 1:
+        raise AssertionError(f"expected the seeded refund event, got {events!r}")
+    return events
 
 
 def _sp_api_drivers() -> tuple[Callable[[SpApiSimulator], Any], dict[str, Driver]]:
@@ -127,7 +138,8 @@ def _sp_api_drivers() -> tuple[Callable[[SpApiSimulator], Any], dict[str, Driver
         return {"reports": sp.Reports(**kw), "feeds": sp.FeedsV20210630(**kw),
                 "listings": sp.ListingsItemsV20210801(**kw), "inventory": sp.Inventories(**kw),
                 "v0": sp.FulfillmentInboundV0(**kw),
-                "inbound": sp.FulfillmentInboundV20240320(**kw), "notif": sp.Notifications(**kw)}
+                "inbound": sp.FulfillmentInboundV20240320(**kw), "notif": sp.Notifications(**kw),
+                "finances": sp.Finances(**kw)}
 
     def payload(res: Any) -> Any:
         return res.payload
@@ -184,6 +196,10 @@ def _sp_api_drivers() -> tuple[Callable[[SpApiSimulator], Any], dict[str, Driver
         "deleteSubscriptionById": lambda a, c: a["notif"].delete_notification_subscription(
             c["notificationType"], c["subscriptionId"]),
         "deleteDestination": lambda a, c: a["notif"].delete_destination(c["spareDestinationId"]),
+        "listFinancialEventsByOrderId": lambda a, c: _one(payload(a["finances"].get_financial_events_for_order(
+            c["orderId"]))["FinancialEvents"]["RefundEventList"]),
+        "listFinancialEvents": lambda a, c: _one(payload(a["finances"].list_financial_events(
+            PostedAfter=c["since"].isoformat()))["FinancialEvents"]["RefundEventList"]),
     }
     return make, d
 
@@ -200,7 +216,8 @@ ORDER = ("createReport", "getReport", "getReports", "cancelReport", "getReportDo
          "getInventorySummaries", "getShipments", "getShipmentItemsByShipmentId", "getShipmentItems",
          "listInboundPlans", "getInboundPlan", "listInboundPlanItems", "getShipment", "listShipmentItems",
          "createDestination", "getDestinations", "getDestination", "createSubscription", "getSubscription",
-         "getSubscriptions", "getSubscriptionById", "deleteSubscriptionById", "deleteDestination")
+         "getSubscriptions", "getSubscriptionById", "deleteSubscriptionById", "deleteDestination",
+         "listFinancialEventsByOrderId", "listFinancialEvents")
 
 
 def implemented_operations(sim: SpApiSimulator) -> list[str]:

@@ -95,6 +95,8 @@ class World:
             self.add_listing(sku, spec)
         for sku, spec in (data.get("fba_inventory") or {}).items():
             self.inventory.set_fba_stock(sku, spec)
+        for spec in data.get("refunds") or []:  # Finances refund events: {order_id, items, currency, ...}
+            self.finances.refund(**spec)
         for spec in data.get("inbound_shipments") or []:
             shp = self.inbound.create_inbound_shipment(spec["items"], shipment_id=spec.get("shipment_id"),
                                                        name=spec.get("name"), fc=spec.get("fc"))

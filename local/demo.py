@@ -236,10 +236,14 @@ def fba_demo(stack: LocalStack) -> None:
 
     step(8, "Amazon moves FBA stock: a return, a lost and a found unit, a replacement — read from its reports")
     amazon.world_op("customer_return", sku="TEA-FBA", quantity=1, order_id=ORDER)
+    # Amazon refunds the buyer (Finances): the unit's price and tax, less a £1.00 restocking fee.
+    refund = amazon.world_op("refund", order_id=ORDER, items=[{"sku": "TEA-FBA", "quantity": 1, "charges": {
+        "Principal": "-6.00", "Tax": "-1.20", "RestockingFee": "1.00"}}])
     amazon.world_op("lose", sku="MUG-FBA", quantity=1)
     amazon.world_op("find", sku="TEA-FBA", quantity=1)
     amazon.world_op("replacement", sku="TEA-FBA", quantity=1, original_order_id=ORDER)
-    say(f"    at Amazon: TEA-FBA returned (order {ORDER}), 1 MUG-FBA lost, 1 TEA-FBA found, 1 TEA-FBA replaced")
+    say(f"    at Amazon: TEA-FBA returned (order {ORDER}) and refunded £6.00 + £1.20 tax less a £1.00 restocking "
+        f"fee, 1 MUG-FBA lost, 1 TEA-FBA found, 1 TEA-FBA replaced")
     fba_stock("Brightpearl FBA warehouse before")
     amazon.clock.advance(5 * 3600)  # the reports are due every 4 hours
     requested = stack.invoke("ReportRequestFunction", {})
@@ -248,11 +252,13 @@ def fba_demo(stack: LocalStack) -> None:
     say("    Amazon finishes them → REPORT_PROCESSING_FINISHED → queue → NotificationsFunction applies them:")
     fba_stock("Brightpearl FBA warehouse after ")
     for credit in (o for o in bp.world.orders.values() if o.order_type_code == "SC"):
-        rows = ", ".join(f"{r.quantity} x {r.sku} £{r.net:.2f}" for r in credit.rows.values())
+        rows = ", ".join(f"{r.quantity} x {r.sku or r.name} £{r.net:.2f} (nominal {r.nominal_code})"
+                         for r in credit.rows.values())
         restocked = sum(m["quantity"] for g in bp.world.goods_in_notes.values() if g.order_id == credit.id
                         for m in g.goods_moved)
-        say(f"    sales credit #{credit.id} on order #{credit.parent_order_id}: {rows}; "
-            f"restocked into FBA by goods-in: {restocked}")
+        say(f"    sales credit #{credit.id} '{credit.external_ref}' (Amazon refund "
+            f"{refund['ShipmentItemAdjustmentList'][0]['OrderAdjustmentItemId']}) on order "
+            f"#{credit.parent_order_id}: {rows}; restocked into FBA by goods-in: {restocked}")
     explained = stack.invoke("ReportRequestFunction", {"action": "explain", "sku": "TEA-FBA"})["movements"]
     say("    explain TEA-FBA (every movement of the SKU, and why):")
     for m in explained:

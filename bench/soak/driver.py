@@ -484,7 +484,8 @@ def _run_movements(scenario: generator.MovementScenario, fault_rate: float, aws:
         stack.link((generator.UK, sku, pid, "FBA") for pid, sku in scenario.products.items())
         SettingsRepository().save_global(GlobalSettings(
             fba_warehouse_id=generator.FBA_WAREHOUSE, returns_warehouse_id=generator.RETURNS_WAREHOUSE,
-            restock_returns=scenario.restock_returns))
+            restock_returns=scenario.restock_returns,
+            credit_amounts="unit_price"))  # the soak posts no Finances refunds: credits at the unit price
         before = clear(stack, ("NotificationsQueue", "NotificationsDLQ", "ScheduledFailuresDLQ"))
         emails_before = len(stack.emails())
         add_faults(bp, r"^(GET|POST|PUT|PATCH|DELETE) /public-api/", BP_FAULTS, fault_rate)

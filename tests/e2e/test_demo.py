@@ -56,7 +56,10 @@ def test_demo_runs_end_to_end():
     assert "5 reports requested" in moves
     assert "Brightpearl FBA warehouse before: TEA-FBA 70, MUG-FBA 24" in moves
     assert "Brightpearl FBA warehouse after : TEA-FBA 71, MUG-FBA 23" in moves
-    assert "on order #1201: 1 x TEA-FBA £6.00; restocked into FBA by goods-in: 1" in moves
+    # The credit holds what Amazon refunded (issue 16 item 3): the unit and, against it, the restocking fee.
+    assert re.search(r"sales credit #\d+ 'AMZ-RF-(\d+)' \(Amazon refund \1\) on order #1201: "
+                     r"1 x TEA-FBA £6\.00 \(nominal 4000\), 1 x Restocking fee kept £-1\.00 \(nominal 4900\); "
+                     r"restocked into FBA by goods-in: 1", moves), moves
     explained = dict(re.findall(r"^      (\w+)\s+([+-]\d+  \w+)", moves, flags=re.MULTILINE))
     assert explained == {"customer_return": "+1  skipped", "found": "+1  applied", "return": "+1  applied",
                          "replacement": "-1  applied"}

@@ -179,6 +179,9 @@ def finances(parts: Parts) -> Finances:
         def refunds(self, amazon_order_id: str) -> list[Refund]:
             return AmazonFinances(parts.amazon).refunds(amazon_order_id)
 
+        def refunds_posted(self, after: datetime, before: datetime) -> list[Refund]:
+            return AmazonFinances(parts.amazon).refunds_posted(after, before)
+
     return _OnFirstUse()
 
 

@@ -105,3 +105,22 @@ def test_without_the_finances_role_the_return_says_so_then_falls_back_when_told(
     (credit,) = credits(w)
     (row,) = credit.rows.values()
     assert (row.product_id, row.quantity, row.net, row.tax) == (TEA, 1, 10.0, 2.0)  # 1 of 3 at 30.00 + 6.00
+
+
+def test_refund_without_a_return_is_credited_once_without_restock(world):
+    from tests.e2e.test_movements_e2e import MUG, ORDER_MUG
+
+    w = world
+    w.settings(credit_amounts="refund", restock_returns=True)
+    w.amazon.world_op("refund", order_id=ORDER_MUG, items=[
+        {"sku": "MUG-FBA", "quantity": 1, "charges": {"Principal": "-4.00", "Tax": "-0.80"}}])  # a goodwill partial
+    for _ in range(3):
+        w.cycle(1)
+    (credit,) = credits(w)
+    (row,) = credit.rows.values()
+    assert (credit.parent_order_id, row.product_id, row.net, row.tax) == (1202, MUG, 4.0, 0.8)
+    assert credit.external_ref.startswith("AMZ-RF-")
+    assert not w.bp.world.goods_in_notes and w.on_hand(MUG, FBA) == 20
+    (m,) = [m for m in w.stack.invoke("ReportRequestFunction", {"action": "explain", "sku": "MUG-FBA"})["movements"]
+            if m["kind"] == "refund"]
+    assert m["status"] == "applied" and "nothing restocked" in m["why"]

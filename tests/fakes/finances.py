@@ -60,6 +60,13 @@ class FakeFinances:
             raise Forbidden("fake Finances: 403 Unauthorized, the app lacks the Finances role")
         return parse_refunds(e for e in self.events if e["AmazonOrderId"] == amazon_order_id)
 
+    def refunds_posted(self, after: datetime, before: datetime) -> list[Refund]:
+        self.calls += 1
+        if not self.authorised:
+            raise Forbidden("fake Finances: 403 Unauthorized, the app lacks the Finances role")
+        return parse_refunds(e for e in self.events
+                             if after <= datetime.fromisoformat(e["PostedDate"].replace("Z", "+00:00")) < before)
+
 
 @dataclass
 class FakeCredit:

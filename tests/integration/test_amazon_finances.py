@@ -45,3 +45,14 @@ def test_a_missing_finances_role_is_forbidden_naming_it(sim):
     sim.world.finances.authorised = False
     with pytest.raises(Forbidden, match="Finances role"):
         finances(sim).refunds(ORDER)
+
+
+def test_refunds_posted_in_a_window_are_read_across_pages(sim):
+    from datetime import timedelta
+
+    start = sim.clock.now()
+    for n in range(105):
+        sim.world.finances.refund(f"205-{n:07d}-1234567", [{"sku": "FBA-TEA", "charges": {"Principal": "-1.00"}}])
+    sim.clock.advance(600)
+    got = finances(sim).refunds_posted(start - timedelta(seconds=1), sim.clock.now() - timedelta(minutes=3))
+    assert len(got) == 105 and len({r.order_id for r in got}) == 105

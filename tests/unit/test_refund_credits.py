@@ -225,3 +225,35 @@ def test_random_refunds_each_credit_once_at_their_total_however_often_read(refun
     want = sorted(-(Decimal(p) + Decimal(t)) / 100 for _s, p, t in refunds)
     assert sorted(rig.bp.credited().values()) == want
     assert rig.bp.attempts.count("create_credit") == len(refunds)
+
+
+def test_refund_without_a_return_is_credited_once_without_restock_and_a_later_return_restocks_against_it():
+    rig = Rig(restock_returns=True)
+    rig.fin.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "-10.00", "Tax": "-2.00"}}],
+                 posted="2026-06-30T10:00:00Z")
+    for _ in range(3):  # the hourly schedule, three times: the refund is read again each time (overlap)
+        rig.svc.retry_pending()
+        rig.clock.advance(hours=1)
+    (credit,) = rig.bp.credits.values()
+    assert rig.bp.credited() == {credit.external_ref: Decimal("12.00")}
+    assert not rig.bp.goods_ins  # nothing came back
+    (refund_move,) = [m for m in rig.svc.explain("TEA-1") if m["kind"] == "refund"]
+    assert refund_move["status"] == APPLIED and "nothing restocked" in refund_move["why"]
+    # The parcel arrives after all: its return shares the refund's credit and restocks its unit once.
+    ret = rig.mfn_return(("TEA-1", 1))
+    rig.svc.ingest([ret])
+    rig.svc.retry_pending()
+    assert len(rig.bp.credits) == 1 and rig.bp.on_hand_of[(RETURNS_WH, TEA)] == 1
+    assert rig.movement(ret.key).status == APPLIED
+    assert rig.bp.attempts.count("create_credit") == 1
+
+
+def test_refund_scan_is_off_for_unit_price_credits_and_survives_a_missing_role():
+    rig = Rig(credit_amounts="unit_price")
+    rig.fin.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "-10.00"}}], posted="2026-06-30T10:00:00Z")
+    rig.svc.retry_pending()
+    assert rig.fin.calls == 0 and not rig.bp.credits
+    rig = Rig()
+    rig.fin.deny()
+    rig.svc.retry_pending()  # logged, nothing else: the returns themselves say what to grant
+    assert not rig.bp.credits

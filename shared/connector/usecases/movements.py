@@ -47,7 +47,7 @@ from connector.domain.returns import (
 from connector.domain.settings import GlobalSettings
 from connector.observability import logger
 from connector.usecases.ports import Finances, Movements, MovementStore
-from connector.usecases.sales_credits import SalesCredits
+from connector.usecases.sales_credits import REFUND_KIND, SalesCredits
 
 CORRECTIONS_PER_REQUEST = 100
 RETURN_KIND = "return"
@@ -170,11 +170,12 @@ class MovementService:
                 index.resolve(key)
                 continue
             summary.rows += 1
-            if rec.kind == RETURN_KIND:
+            if rec.kind in (RETURN_KIND, REFUND_KIND):
                 self.returns.drive(rec, s, index)
             else:
                 self._drive_stock(rec, s, intents, index)
         self._flush(intents, index, s)
+        self.returns.scan_refunds(s, index)  # refunds without a return (issue 16), credited once
         self.store.update_index(index)
         return summary
 

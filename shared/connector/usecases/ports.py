@@ -119,10 +119,11 @@ class Reports(Protocol):
 
 
 class Finances(Protocol):
-    """Amazon's refund financial events for an order (Finances v0), oldest first; ``Forbidden`` when the
-    seller's app lacks the Finances role."""
+    """Amazon's refund financial events (Finances v0) of an order, or posted in a window (refunds without a
+    return), oldest first; ``Forbidden`` when the seller's app lacks the Finances role."""
 
     def refunds(self, amazon_order_id: str) -> list[Refund]: ...
+    def refunds_posted(self, after: datetime, before: datetime) -> list[Refund]: ...
 
 
 class FbaInventory(Protocol):

@@ -15,12 +15,13 @@ the original order row's unit price times the returned units (the behaviour befo
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from connector.domain.errors import Forbidden, PortError, Throttled, Unavailable, UncertainWrite
+from connector.domain.errors import Conflict, Forbidden, PortError, Throttled, Unavailable, UncertainWrite
 from connector.domain.movement_records import IndexUpdate, MovementRecord
-from connector.domain.movements import APPLIED, DRY_RUN, FAILED, PENDING, UNMATCHED
+from connector.domain.movements import APPLIED, DRY_RUN, FAILED, PENDING, SKIPPED, UNMATCHED, brightpearl_ref
 from connector.domain.refunds import Refund, credit_total, refund_credit_rows
 from connector.domain.returns import CreditError, CreditRow, credit_rows, restock_decision
 from connector.domain.settings import GlobalSettings
@@ -28,6 +29,13 @@ from connector.observability import logger
 from connector.usecases.ports import Finances, Movements, MovementStore
 
 WAITING = "waiting for refund"
+REFUND_KIND = "refund"  # a refund read from Amazon's refund events (with or without a return)
+REFUND_SOURCE = "FINANCES_REFUND_EVENTS"
+REFUND_ONLY = "REFUND"  # its channel: nothing physical came back (yet)
+SCAN_KEY = "refund-scan|cursor"
+SCAN_FIRST = timedelta(days=7)  # the first scan looks back as far as the returns reports do
+SCAN_OVERLAP = timedelta(days=2)  # Amazon: events of the last 48 hours may not be included yet
+SCAN_MAX = timedelta(days=30)  # one window per run; a longer gap is caught up run by run
 
 Finish = Callable[..., bool]  # MovementService._finish: record a movement's new status (False: lost the race)
 
@@ -131,9 +139,13 @@ class SalesCredits:
         restock, why = restock_decision(channel=channel, restock_on=s.restock_returns,
                                         sellable=bool(sellable_products), warehouse_id=warehouse,
                                         ledger_raised=ledger_raised)
+        if channel == REFUND_ONLY:
+            restock, why = False, ("a refund without a return: credited, nothing restocked (a return read later "
+                                   "restocks its units against this credit)")
         rec.product_id, rec.warehouse_id = returned[0][0], warehouse if restock else None
         d["order_bp_id"] = int(order_id)
-        base = f"{channel} return of order {order_ref} ({d.get('reference')})"
+        base = f"refund of order {order_ref} ({d.get('reference')})" if channel == REFUND_ONLY else \
+            f"{channel} return of order {order_ref} ({d.get('reference')})"
         if s.dry_run:
             self.finish(rec, DRY_RUN, index, reason=f"{base}; dry run: would credit order {order_id} with "
                                                       f"{len(rows)} row(s){note}; {why}")
@@ -212,3 +224,55 @@ class SalesCredits:
             left[r.product_id] -= take
             out.append(replace(r, quantity=take))
         return out
+
+    # ------------------------------------------------------------------ refunds without a return
+    def scan_refunds(self, s: GlobalSettings, index: IndexUpdate) -> int:
+        """Read the refunds Amazon posted since the last scan and credit each once (a refund movement per
+        refund event, keyed by its refund id): a refund without a return is credited without restock; a
+        refund whose return is read first (or later) shares that return's credit, looked up by the refund
+        id. Returns the number of refunds seen for the first time."""
+        if s.credit_amounts != "refund" or self.finances is None:
+            return 0
+        now = self.clock()
+        cursor = self.store.get(SCAN_KEY)
+        if cursor is None:
+            cursor = MovementRecord(key=SCAN_KEY, source=REFUND_SOURCE, kind="refund_scan", sku="-", created_at=now,
+                                    status=SKIPPED, reason="how far Amazon's refund events have been read")
+            if not self.store.create(cursor):
+                return 0  # another worker started the first scan
+        last = cursor.detail.get("posted_before")
+        after = datetime.fromisoformat(last) - SCAN_OVERLAP if last else now - SCAN_FIRST
+        before = min(now - timedelta(minutes=3), after + SCAN_MAX)  # Amazon: no later than 2 minutes ago
+        if before <= after:
+            return 0
+        try:
+            refunds = self.finances.refunds_posted(after, before)
+        except Forbidden as exc:
+            logger.warning("refunds without a return not read: Finances not authorised", extra={"error": str(exc)})
+            return 0
+        except (Throttled, Unavailable) as exc:
+            logger.info("refund scan deferred to the next run", extra={"error": str(exc)})
+            return 0
+        new = 0
+        for refund in refunds:
+            rec = self._refund_record(refund, now)
+            if rec is not None and self.store.create(rec):
+                new += 1
+                self.drive(rec, s, index)  # unfinished ones are in the retry index from here
+        cursor.detail["posted_before"] = before.isoformat()
+        cursor.updated_at = now
+        with suppress(Conflict):  # another scan moved it: the next run reads from there (keys keep it idempotent)
+            self.store.save(cursor)
+        return new
+
+    @staticmethod
+    def _refund_record(refund: Refund, now: datetime) -> MovementRecord | None:
+        if not refund.order_id or not refund.items:
+            return None
+        key = f"refund|{refund.order_id}|{refund.refund_id}"
+        lines = [[it.sku, it.quantity or 1, "REFUND_ONLY"] for it in refund.items]
+        return MovementRecord(
+            key=key, source=REFUND_SOURCE, kind=REFUND_KIND, sku=refund.items[0].sku, created_at=now, status=PENDING,
+            quantity=0, ref=brightpearl_ref(key), reason=f"Amazon refund {refund.refund_id} of order {refund.order_id}",
+            detail={"channel": REFUND_ONLY, "order_id": refund.order_id, "reference": refund.refund_id,
+                    "refund_id": refund.refund_id, "posted": refund.posted, "lines": lines})

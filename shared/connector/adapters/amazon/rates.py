@@ -39,7 +39,8 @@ OPERATION_RATES: dict[str, Rate] = {
     "createDestination": Rate(1.0, 5),
     "createSubscription": Rate(1.0, 5),
     "getSubscription": Rate(1.0, 5),
-    "listFinancialEventsByOrderId": Rate(0.5, 30),  # financesV0.json usage plan
+    "listFinancialEventsByOrderId": Rate(0.5, 30),  # financesV0.json usage plans
+    "listFinancialEvents": Rate(0.5, 30),
 }
 
 # JSON_LISTINGS_FEED has its own cap on top of createFeed: 5 submissions per 5 minutes per region,

@@ -34,7 +34,10 @@ REFUND_SOURCE = "FINANCES_REFUND_EVENTS"
 REFUND_ONLY = "REFUND"  # its channel: nothing physical came back (yet)
 SCAN_KEY = "refund-scan|cursor"
 SCAN_FIRST = timedelta(days=7)  # the first scan looks back as far as the returns reports do
-SCAN_OVERLAP = timedelta(days=2)  # Amazon: events of the last 48 hours may not be included yet
+# Amazon: "orders from the last 48 hours might not be included in financial events". A window is read once
+# it is older than that, so every event is read once (listFinancialEvents pages through every event type of
+# the account, shipments too: overlapping windows would read a busy seller's day many times over).
+SCAN_DELAY = timedelta(hours=48)
 SCAN_MAX = timedelta(days=30)  # one window per run; a longer gap is caught up run by run
 
 Finish = Callable[..., bool]  # MovementService._finish: record a movement's new status (False: lost the race)
@@ -227,8 +230,9 @@ class SalesCredits:
 
     # ------------------------------------------------------------------ refunds without a return
     def scan_refunds(self, s: GlobalSettings, index: IndexUpdate) -> int:
-        """Read the refunds Amazon posted since the last scan and credit each once (a refund movement per
-        refund event, keyed by its refund id): a refund without a return is credited without restock; a
+        """Read the refunds Amazon posted since the last scan, once they are 48 hours old, and credit each once
+        (a refund movement per refund event, keyed by its refund id): a refund without a return is credited
+        without restock; a
         refund whose return is read first (or later) shares that return's credit, looked up by the refund
         id. Returns the number of refunds seen for the first time."""
         if s.credit_amounts != "refund" or self.finances is None:
@@ -241,8 +245,8 @@ class SalesCredits:
             if not self.store.create(cursor):
                 return 0  # another worker started the first scan
         last = cursor.detail.get("posted_before")
-        after = datetime.fromisoformat(last) - SCAN_OVERLAP if last else now - SCAN_FIRST
-        before = min(now - timedelta(minutes=3), after + SCAN_MAX)  # Amazon: no later than 2 minutes ago
+        after = datetime.fromisoformat(last) if last else now - SCAN_DELAY - SCAN_FIRST
+        before = min(now - SCAN_DELAY, after + SCAN_MAX)
         if before <= after:
             return 0
         try:

@@ -57,6 +57,9 @@ def test_credit_rows_hold_every_cent_of_the_refund_once_in_its_part(spec, codes)
     rows = refund_credit_rows(ORDER_JSON, refund, LINKS, codes)
     charges = [(t, Decimal(str(float(a)))) for it in spec for t, a in it["charges"].items()]
     promos = [Decimal(str(float(a))) for it in spec for a in it["promotions"]]
+    # An event whose principal is positive is read in the buyer's signs: every amount turned round.
+    if sum((a for t, a in charges if t == "Principal"), Decimal(0)) > 0:
+        charges, promos = [(t, -a) for t, a in charges], [-a for a in promos]
     # The total: what the buyer got back, fees excluded, in cents.
     assert cents(credit_total(rows)) == -cents(sum((a for _t, a in charges), Decimal(0)) + sum(promos, Decimal(0)))
     assert refund.total() == credit_total(rows)
@@ -259,3 +262,12 @@ def test_refund_scan_is_off_for_unit_price_credits_and_survives_a_missing_role()
     rig.fin.deny()
     rig.svc.retry_pending()  # logged, nothing else: the returns themselves say what to grant
     assert not rig.bp.credits
+
+
+def test_an_event_written_in_the_buyers_signs_credits_the_same():
+    seller, buyer = FakeFinances(), FakeFinances()
+    seller.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "-10.00", "Tax": "-2.00", "RestockingFee": "1.00"}}])
+    buyer.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "10.00", "Tax": "2.00", "RestockingFee": "-1.00"}}])
+    rows = [refund_credit_rows(ORDER_JSON, f.refunds(ORDER)[0], LINKS, RefundNominalCodes()) for f in (seller, buyer)]
+    assert [(r.net, r.tax) for r in rows[0]] == [(r.net, r.tax) for r in rows[1]]
+    assert credit_total(rows[0]) == Decimal("11.00")

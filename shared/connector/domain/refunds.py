@@ -126,6 +126,13 @@ def parse_refunds(events: Iterable[Mapping[str, Any]]) -> list[Refund]:
                 promotions=tuple(read(it.get("PromotionAdjustmentList"), "PromotionType", "PromotionAmount"))))
         if len(currencies) > 1:
             raise CreditError(f"refund event {n} (order {order_id}) mixes currencies {sorted(currencies)}")
+        principal = sum((a for it in items for t, a in it.charges if t == "Principal"), Decimal(0))
+        if principal > 0:
+            # Amazon's refund events carry the seller's signs (principal given back: negative). No document
+            # says so outright (docs/simulators-spapi.md): an event whose principal is positive is read as
+            # written from the buyer's side, and every amount of it turned round.
+            items = [RefundedItem(it.sku, it.quantity, it.adjustment_id, tuple((t, -a) for t, a in it.charges),
+                                  it.fees, tuple((t, -a) for t, a in it.promotions)) for it in items]
         out.append(Refund(order_id, posted, next(iter(currencies), None), tuple(items)))
     return sorted(out, key=lambda r: r.posted)
 

@@ -271,3 +271,19 @@ def test_an_event_written_in_the_buyers_signs_credits_the_same():
     rows = [refund_credit_rows(ORDER_JSON, f.refunds(ORDER)[0], LINKS, RefundNominalCodes()) for f in (seller, buyer)]
     assert [(r.net, r.tax) for r in rows[0]] == [(r.net, r.tax) for r in rows[1]]
     assert credit_total(rows[0]) == Decimal("11.00")
+
+
+def test_set_settings_takes_nominal_codes_by_part_and_refuses_an_unknown_part_by_name():
+    from connector.usecases.operator import CommandError
+    from tests.unit.test_operator import operator
+
+    op, _, _, settings, _ = operator()
+    op.run({"command": "set-settings", "global": {"refund_nominal_codes": {"shipping": "4045"},
+                                                  "credit_amounts": "refund"}})
+    codes = settings.global_settings().refund_nominal_codes
+    assert (codes.shipping, codes.restocking_fee, codes.item) == ("4045", "4900", None)  # the rest: defaults
+    with pytest.raises(CommandError, match=r"global\.refund_nominal_codes\.postage: Extra inputs"):
+        op.run({"command": "set-settings", "global": {"refund_nominal_codes": {"postage": "4045"}}})
+    with pytest.raises(CommandError, match=r"global\.refund_wait_days"):
+        op.run({"command": "set-settings", "global": {"refund_wait_days": 0}})
+    assert settings.global_settings().refund_nominal_codes.shipping == "4045"  # nothing changed

@@ -287,3 +287,15 @@ def test_set_settings_takes_nominal_codes_by_part_and_refuses_an_unknown_part_by
     with pytest.raises(CommandError, match=r"global\.refund_wait_days"):
         op.run({"command": "set-settings", "global": {"refund_wait_days": 0}})
     assert settings.global_settings().refund_nominal_codes.shipping == "4045"  # nothing changed
+
+
+def test_a_refund_read_during_a_dry_run_is_credited_once_dry_run_is_off():
+    rig = Rig(dry_run=True)
+    rig.fin.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "-5.00"}}], posted="2026-06-28T10:00:00Z")
+    rig.svc.retry_pending()
+    (m,) = [m for m in rig.svc.explain("TEA-1") if m["kind"] == "refund"]
+    assert m["status"] == "dry_run" and "would credit" in m["why"] and not rig.bp.credits
+    rig.settings = rig.settings.model_copy(update={"dry_run": False})
+    rig.svc.retry_pending()
+    rig.svc.retry_pending()
+    assert list(rig.bp.credited().values()) == [Decimal("5.00")]

@@ -260,9 +260,17 @@ class SalesCredits:
         new = 0
         for refund in refunds:
             rec = self._refund_record(refund, now)
-            if rec is not None and self.store.create(rec):
+            if rec is None:
+                continue
+            if self.store.create(rec):
                 new += 1
                 self.drive(rec, s, index)  # unfinished ones are in the retry index from here
+            elif not s.dry_run:
+                seen = self.store.get(rec.key)
+                if seen is not None and seen.status == DRY_RUN:
+                    self.drive(seen, s, index)  # read during a dry run: applied now that it is over
+        if s.dry_run:
+            return new  # the window is read again once dry run is off
         cursor.detail["posted_before"] = before.isoformat()
         cursor.updated_at = now
         with suppress(Conflict):  # another scan moved it: the next run reads from there (keys keep it idempotent)

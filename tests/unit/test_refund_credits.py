@@ -161,8 +161,9 @@ def test_return_without_refund_waits_is_reported_after_the_bound_then_credits_wh
     rec = rig.movement(ret.key)
     assert rec.status == FAILED and "waiting for refund" in rec.error and "refund_wait_days=3" in rec.error
     assert not rig.bp.credits
-    rig.fin.post(ORDER, [{"sku": "MUG/2 é", "charges": {"Principal": "-10.00", "Tax": "-2.00"}}])
-    rig.svc.retry_pending()
+    rig.fin.post(ORDER, [{"sku": "MUG/2 é", "charges": {"Principal": "-10.00", "Tax": "-2.00"}}],
+                 posted=rig.clock().isoformat())
+    rig.clock.advance(hours=6)  # a return waiting for days asks Amazon every 6 hours
     rig.svc.retry_pending()
     assert rig.movement(ret.key).status == APPLIED
     assert list(rig.bp.credited().values()) == [Decimal("12.00")]
@@ -176,6 +177,7 @@ def test_two_returns_of_one_sku_take_one_refund_each_in_order():
     assert rig.movement(first.key).status == APPLIED
     assert rig.movement(second.key).status == PENDING  # its refund is not there yet: never the first one's
     rig.fin.post(ORDER, [{"sku": "TEA-1", "charges": {"Principal": "-8.00"}}], posted="2026-07-02T10:00:00Z")
+    rig.clock.advance(hours=1)  # the next hourly run
     rig.svc.retry_pending()
     assert sorted(rig.bp.credited().values()) == [Decimal("8.00"), Decimal("10.00")]
     assert rig.bp.on_hand_of[(RETURNS_WH, TEA)] == 2
@@ -299,3 +301,13 @@ def test_a_refund_read_during_a_dry_run_is_credited_once_dry_run_is_off():
     rig.svc.retry_pending()
     rig.svc.retry_pending()
     assert list(rig.bp.credited().values()) == [Decimal("5.00")]
+
+
+def test_waiting_returns_ask_amazon_less_often_the_longer_they_wait():
+    rig = Rig(refund_wait_days=14)
+    rig.svc.ingest([rig.mfn_return(("TEA-1", 1), rma=f"R{n}") for n in range(20)])
+    for _ in range(14 * 24):  # two weeks of hourly runs
+        rig.clock.advance(hours=1)
+        rig.svc.retry_pending()
+    per_return = (rig.fin.calls - 14 * 24) / 20  # less the refund scan's one call per run
+    assert per_return <= 65  # hourly polling would be 337

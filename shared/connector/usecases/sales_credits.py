@@ -32,6 +32,7 @@ WAITING = "waiting for refund"
 REFUND_KIND = "refund"  # a refund read from Amazon's refund events (with or without a return)
 REFUND_SOURCE = "FINANCES_REFUND_EVENTS"
 REFUND_ONLY = "REFUND"  # its channel: nothing physical came back (yet)
+RECHECK_MAX = timedelta(hours=6)  # a waiting return asks Amazon at least this often
 SCAN_KEY = "refund-scan|cursor"
 SCAN_FIRST = timedelta(days=7)  # the first scan looks back as far as the returns reports do
 # Amazon: "orders from the last 48 hours might not be included in financial events". A window is read once
@@ -99,6 +100,9 @@ class SalesCredits:
         returned = [(products[sku], q) for sku, q, _disp in lines]
         refund, note = None, ""
         if s.credit_amounts == "refund":
+            if self._checked_recently(rec):
+                self._wait(rec, index, order_ref, s)
+                return
             try:
                 refund = self._refund_for(rec, order_ref, {sku for sku, _q, _d in lines})
             except Forbidden as exc:
@@ -193,6 +197,7 @@ class SalesCredits:
         if self.finances is None:
             raise Forbidden("no Finances API is configured for this connector")
         refunds = [r for r in self.finances.refunds(order_ref) if r.skus & skus]
+        rec.detail["refund_checked"] = self.clock().isoformat()
         chosen = rec.detail.get("refund_id")
         if chosen:
             for r in refunds:
@@ -201,6 +206,17 @@ class SalesCredits:
         taken = {str(o.detail.get("refund_id")) for o in self.store.by_sku(rec.sku)
                  if o.key != rec.key and o.kind == rec.kind and o.detail.get("refund_id")}
         return next((r for r in refunds if r.refund_id not in taken), None)
+
+    def _checked_recently(self, rec: MovementRecord) -> bool:
+        """A return still waiting asks Amazon again after a quarter of the time it has waited (at least an
+        hour, at most 6 hours): hourly runs over many waiting returns stay within Finances' 0.5 calls/s."""
+        checked = rec.detail.get("refund_checked")
+        if not checked or rec.detail.get("refund_id"):
+            return False
+        now = self.clock()
+        waited = now - rec.created_at if rec.created_at else timedelta(0)
+        interval = min(RECHECK_MAX, max(timedelta(hours=1), waited / 4))
+        return now - datetime.fromisoformat(str(checked)) < interval - timedelta(minutes=5)
 
     def _wait(self, rec: MovementRecord, index: IndexUpdate, order_ref: str, s: GlobalSettings) -> None:
         since = rec.created_at

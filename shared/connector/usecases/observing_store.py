@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.domain.movement_records import IndexUpdate, MovementRecord
@@ -40,6 +40,29 @@ class ObservingStore:
         self.inner.save(rec)
         self.saved.add(rec.key)
         self.status[rec.key] = rec
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
+        found = self.inner.get_many(keys)
+        self.status.update(found)
+        return found
+
+    def create_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        recs = list(recs)
+        created = self.inner.create_many(recs)
+        for r in recs:
+            if r.key in created:
+                self.saved.add(r.key)
+                self.status[r.key] = r
+        return created
+
+    def save_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        recs = list(recs)
+        lost = self.inner.save_many(recs)
+        for r in recs:
+            if r.key not in lost:
+                self.saved.add(r.key)
+                self.status[r.key] = r
+        return lost
 
     # The rest is passed through unchanged.
     def by_sku(self, sku: str) -> list[MovementRecord]:

@@ -247,8 +247,6 @@ class DynamoMovementStore:
         for start in range(0, len(unique), TRANSACT_ITEMS):
             todo = unique[start:start + TRANSACT_ITEMS]
             for _attempt in range(10):
-                # The version a failed attempt would have bumped locally: restored before each attempt.
-                versions = [item.version for item in todo]
                 try:
                     with TransactWrite(connection=connection) as tx:
                         for item in todo:
@@ -256,8 +254,7 @@ class DynamoMovementStore:
                     written.update(item.movement_key for item in todo)
                     todo = []
                 except TransactWriteError as exc:
-                    for item, v in zip(todo, versions, strict=True):
-                        item.version = v
+                    # pynamodb bumps the local versions only after a commit: nothing to undo here.
                     reasons = exc.cancellation_reasons
                     if not reasons:
                         raise

@@ -296,11 +296,15 @@ class MovementService:
     def _finish_later(self, rec: MovementRecord, status: str, *, reason: str | None = None,
                       error: str | None = None, then: Callable[[], None] | None = None) -> None:
         """A transition that nothing in this chunk waits for (skipped, unmatched, dry run, pending): saved
-        with the chunk's others in one batch (``_save_later``), under the same version condition."""
+        with the chunk's others in one batch (``_save_later``), under the same version condition. A movement
+        found as it already was (an unlinked SKU's row read again) is not written again."""
+        was = (rec.status, rec.reason, rec.error)
         rec.status = status
         if reason is not None:
             rec.reason = reason
         rec.error = error
+        if (rec.status, rec.reason, rec.error) == was and then is None:
+            return
         rec.updated_at = self.clock()
         self._later.append((rec, then))
 

@@ -54,6 +54,8 @@ CORRECTIONS_PER_REQUEST = 100
 # Rows read, looked up (10 BatchGetItem calls), created and driven together; their corrections are netted
 # within it. Nothing of a chunk is kept once it is done: memory does not grow with the report.
 INGEST_CHUNK = 1000
+# The report line tally's bucket for the lines an earlier invocation of the same report job recorded.
+EARLIER = "recorded by an earlier invocation of this report job (its lines: detail.lines_before)"
 RETURN_KIND = "return"
 
 
@@ -151,6 +153,7 @@ class MovementService:
         for item in items:
             consumed += 1
             if consumed <= skip:
+                tally.skip(EARLIER, len(item.lines) if isinstance(item, CustomerReturn) else 1)
                 continue
             summary.rows += 1
             chunk.append((item, len(item.lines) if isinstance(item, CustomerReturn) else 1))

@@ -49,3 +49,27 @@ def test_save_many_saves_on_the_version_read_and_reports_the_others(local_aws):
         r.status = APPLIED
     assert mine.save_many(again) == set()  # the versions it wrote are the ones it saves on next
     assert StockMovement.get(keys[0]).status == APPLIED and StockMovement.get(keys[42]).status == IN_FLIGHT
+
+
+def test_claim_many_matches_in_order_and_leaves_a_sku_changed_meanwhile_to_be_claimed_alone(local_aws, monkeypatch):
+    from connector.adapters.store import ReportJob
+
+    store, other = DynamoMovementStore(), DynamoMovementStore()
+    a, b = "CLAIM A/é", "CLAIM B&+"
+    other.claim(a, lambda c: c.apply_deemed("reimb-1", 2))  # a reimbursement deemed 2 units of A lost
+    real = ReportJob.batch_get
+
+    def racing(keys, **kw):  # another worker changes B's item between our read and our write
+        got = list(real(keys, **kw))
+        other.claim(b, lambda c: c.apply_loss("theirs", 1))
+        return iter(got)
+
+    monkeypatch.setattr(ReportJob, "batch_get", racing)
+    out = store.claim_many([(a, lambda c: c.apply_loss("l1", 3)), (a, lambda c: c.apply_loss("l2", 1)),
+                            (b, lambda c: c.apply_loss("l3", 5))])
+    monkeypatch.setattr(ReportJob, "batch_get", real)
+    assert out == [1, 1, None]  # 3 - 2 deemed, then 1; B not written: its caller claims it alone
+    detail = ReportJob.get(DynamoMovementStore.CLAIMS + a).detail
+    assert (detail["losses"], detail["deemed"]) == (2, 0) and set(detail["counted"]) == {"reimb-1", "l1", "l2"}
+    assert ReportJob.get(DynamoMovementStore.CLAIMS + b).detail["losses"] == 1  # theirs only
+    assert store.claim(b, lambda c: c.apply_loss("l3", 5)) == 5

@@ -90,6 +90,9 @@ class InMemoryMovementStore:
             self.claims[sku] = claims
         return out
 
+    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
+        return [self.claim(sku, fn) for sku, fn in requests]
+
     def update_index(self, update: IndexUpdate) -> None:
         self._index = _merge_index(self._index, update)
 
@@ -302,6 +305,54 @@ class DynamoMovementStore:
             return out[0]
         self._update(self.CLAIMS + sku, change)
         return out[0]
+
+    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
+        """``claim`` for many movements at once, in order: the SKUs' claims items read with one BatchGetItem
+        per 100, each ``fn`` applied in turn, and the changed items written back in TransactWriteItems of
+        100 under their versions (as ``claim`` does one at a time). A SKU whose item another worker changed
+        meanwhile gets None for each of its requests, and nothing of it is written: the caller claims those
+        one at a time (``claim`` reads again and retries)."""
+        if not requests:
+            return []
+        keys = {self.CLAIMS + sku for sku, _fn in requests}
+        items = {i.job_id: i for i in ReportJob.batch_get(keys, consistent_read=True)}
+        state: dict[str, tuple[ReportJob, DeemedClaims, dict[str, str]]] = {}
+        out: list[int] = []
+        for sku, fn in requests:
+            key = self.CLAIMS + sku
+            if key not in state:
+                job = items.get(key) or ReportJob(key, report_type="-", status="state", detail={})
+                d = dict(job.detail or {})
+                claims = DeemedClaims(int(d.get("losses", 0)), int(d.get("deemed", 0)), dict(d.get("counted") or {}))
+                state[key] = (job, claims, dict(d.get("at") or {}))
+            out.append(fn(state[key][1]))
+        now = self.clock()
+        to_write = []
+        for job, claims, at in state.values():
+            counted, at = prune_counted(claims.counted, at, now)
+            job.detail = {"losses": claims.losses, "deemed": claims.deemed, "counted": counted, "at": at}
+            job.updated_at = datetime.now(UTC)
+            to_write.append(job)
+        lost: set[str] = set()
+        for start in range(0, len(to_write), TRANSACT_ITEMS):
+            part = to_write[start:start + TRANSACT_ITEMS]
+            while part:
+                try:
+                    with TransactWrite(connection=ReportJob._get_connection().connection) as tx:
+                        for job in part:
+                            tx.save(job)
+                    part = []
+                except TransactWriteError as exc:
+                    reasons = exc.cancellation_reasons
+                    if not reasons:
+                        raise
+                    failed = {j.job_id for j, why in zip(part, reasons, strict=False)
+                              if why is not None and why.code == "ConditionalCheckFailed"}
+                    if not failed and all(why is None or why.code == "TransactionConflict" for why in reasons):
+                        failed = {j.job_id for j in part}  # a concurrent transaction: claimed one at a time
+                    lost |= failed
+                    part = [j for j in part if j.job_id not in failed]
+        return [None if self.CLAIMS + sku in lost else left for (sku, _fn), left in zip(requests, out, strict=True)]
 
     def update_index(self, update: IndexUpdate) -> None:
         """Movements to retry are found through the ``by_retry`` index (kept by each save); the index item

@@ -107,6 +107,10 @@ def account(tally: LineTally, rec: MovementRecord | None, n: int, line: int) -> 
         tally.wait(rec.status, n)
 
 
+def _take_claim(key: str, units: int, claim: str, claims: DeemedClaims) -> int:
+    return claims.apply_loss(key, units) if claim == "loss" else claims.apply_deemed(key, units)
+
+
 class MovementService:
     def __init__(self, store: MovementStore, brightpearl: Movements, resolve_sku: SkuResolver,
                  settings: Callable[[], GlobalSettings], *, currency: str = "GBP",
@@ -186,10 +190,8 @@ class MovementService:
         lost = set(fresh) - created
         if lost:  # created by another worker between our read and our create: read what it wrote
             found.update(self.store.get_many(lost))
-        current = (found.get(r.key) or r for r in recs)
-        self._resolve_together(r.sku for r in current if r.status not in FINAL and r.kind != RETURN_KIND)
-        intents: list[_Intent] = []
-        returns: list[tuple[MovementRecord, int]] = []
+        # What to do with each row: book it as it stands, or drive its movement (each movement once).
+        plan: list[tuple[int, int, MovementRecord | None, bool]] = []
         driven: set[str] = set()
         for (item, n), rec in zip(chunk, recs, strict=True):
             if rec.key in created:
@@ -201,7 +203,7 @@ class MovementService:
                                                   "sku": rec.sku, "report_id": report_id}
                 found[rec.key] = rec
                 if rec.status in FINAL:
-                    account(tally, rec, n, item.line)
+                    plan.append((item.line, n, rec, False))
                     continue
                 todo = rec
             else:
@@ -209,16 +211,25 @@ class MovementService:
                 existing = found.get(rec.key)
                 if existing is None or existing.status in FINAL or (existing.status == DRY_RUN and s.dry_run) \
                         or rec.key in driven:
-                    account(tally, existing, n, item.line)
+                    plan.append((item.line, n, existing, False))
                     continue
                 todo = existing
             driven.add(todo.key)
-            if todo.kind == RETURN_KIND:
-                returns.append((todo, n))
-            elif self._drive_stock(todo, s, intents, index):
+            plan.append((item.line, n, todo, True))
+        stock = [r for _line, _n, r, drive in plan if drive and r is not None and r.kind != RETURN_KIND]
+        self._resolve_together(r.sku for r in stock)
+        self._claim_together(stock, s)
+        intents: list[_Intent] = []
+        returns: list[tuple[MovementRecord, int]] = []
+        for line, n, todo_or_seen, drive in plan:
+            if not drive or todo_or_seen is None:
+                account(tally, todo_or_seen, n, line)
+            elif todo_or_seen.kind == RETURN_KIND:
+                returns.append((todo_or_seen, n))
+            elif self._drive_stock(todo_or_seen, s, intents, index):
                 intents[-1].lines = n
             else:
-                account(tally, todo, n, item.line)
+                account(tally, todo_or_seen, n, line)
         self._flush(intents, index, s)
         self._account_intents(tally, intents)
         self._save_later(index)
@@ -241,7 +252,9 @@ class MovementService:
         for start in range(0, len(keys), self.chunk_size):
             part = keys[start:start + self.chunk_size]
             found = self.store.get_many(part)  # strongly consistent: the index is a GSI, read eventually
-            self._resolve_together(r.sku for r in found.values() if r.status not in FINAL and r.kind != RETURN_KIND)
+            stock = [r for r in found.values() if r.status not in FINAL and r.kind != RETURN_KIND]
+            self._resolve_together(r.sku for r in stock)
+            self._claim_together(stock, s)
             intents: list[_Intent] = []
             for key in part:
                 rec = found.get(key)
@@ -269,6 +282,24 @@ class MovementService:
         if self.resolve_skus is not None and wanted:
             linked = self.resolve_skus(wanted)
             self._linked = {sku: linked.get(sku) for sku in wanted}
+
+    def _claim_together(self, recs: list[MovementRecord], s: GlobalSettings) -> None:
+        """Deemed matching for the chunk's movements that take part in it, in one batch (their SKUs' claims
+        items read and written together, in order, before any of them is posted). A movement whose SKU's
+        item another worker changed meanwhile is left without ``claim_left``: ``_drive_stock`` claims it
+        alone, as before."""
+        if s.dry_run or s.fba_warehouse_id is None:
+            return
+        todo = [r for r in recs if r.detail.get("claim") and r.detail.get("claim_left") is None
+                and r.status != IN_FLIGHT]
+        if not todo:
+            return
+        requests: list[tuple[str, Callable[[DeemedClaims], int]]] = [
+            (r.sku, partial(_take_claim, r.key, abs(int(r.detail.get("amazon_quantity", r.quantity))),
+                            str(r.detail["claim"]))) for r in todo]
+        for rec, left in zip(todo, self.store.claim_many(requests), strict=True):
+            if left is not None:
+                rec.detail["claim_left"] = left
 
     def _product_of(self, sku: str) -> int | None:
         return self._linked[sku] if sku in self._linked else self.resolve_sku(sku)

@@ -71,6 +71,9 @@ class ObservingStore:
     def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
         return self.inner.claim(sku, fn, commit=commit)
 
+    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
+        return self.inner.claim_many(requests)
+
     def update_index(self, update: IndexUpdate) -> None:
         self.inner.update_index(update)
 

@@ -128,8 +128,10 @@ class MovementService:
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self._later: list[tuple[MovementRecord, Callable[[], None] | None]] = []
+        self._releases: list[tuple[str, Callable[[DeemedClaims], int]]] = []
         self.resolve_skus = resolve_skus
         self._linked: dict[str, int | None] = {}  # this chunk's SKUs, resolved together; cleared after it
+        self._restocks: dict[str, set[str | None]] = {}  # this chunk's restocked returns by SKU; cleared after it
 
     # ================================================================== ingest
     def ingest(self, items: Iterable[StockChange | CustomerReturn | Quarantine], *,
@@ -233,7 +235,7 @@ class MovementService:
         self._flush(intents, index, s)
         self._account_intents(tally, intents)
         self._save_later(index)
-        self._linked = {}
+        self._linked, self._restocks = {}, {}
         for rec, n in returns:
             self.returns.drive(rec, s, index)
             account(tally, rec, n, rec.line or 0)
@@ -268,7 +270,7 @@ class MovementService:
                     self._drive_stock(rec, s, intents, index)
             self._flush(intents, index, s)
             self._save_later(index)
-            self._linked = {}
+            self._linked, self._restocks = {}, {}
         self.store.update_index(index)
         return summary
 
@@ -300,6 +302,13 @@ class MovementService:
         for rec, left in zip(todo, self.store.claim_many(requests), strict=True):
             if left is not None:
                 rec.detail["claim_left"] = left
+
+    def _restocked(self, sku: str) -> set[str | None]:
+        """The match keys of the SKU's returns restocked by their credit; one query per SKU per chunk."""
+        if sku not in self._restocks:
+            self._restocks[sku] = {o.match_key for o in self.store.by_sku(sku)
+                                   if o.kind == RETURN_KIND and o.detail.get("restocked")}
+        return self._restocks[sku]
 
     def _product_of(self, sku: str) -> int | None:
         return self._linked[sku] if sku in self._linked else self.resolve_sku(sku)
@@ -346,6 +355,11 @@ class MovementService:
         later, self._later = self._later, []
         if later:
             self._finish_all([r for r, _ in later], index, then={r.key: f for r, f in later if f})
+        releases, self._releases = self._releases, []
+        if releases:  # the netted movements saved above: their claims released together
+            for (sku, fn), left in zip(releases, self.store.claim_many(releases), strict=True):
+                if left is None:
+                    self.store.claim(sku, fn)  # the SKU's item changed meanwhile: released alone
 
     def _finish_all(self, recs: list[MovementRecord], index: IndexUpdate, *,
                     then: dict[str, Callable[[], None]] | None = None) -> set[str]:
@@ -405,8 +419,7 @@ class MovementService:
                 return False
         amazon_qty = int(rec.detail.get("amazon_quantity", rec.quantity))
         if rec.kind == "customer_return":
-            restocked = any(o.kind == RETURN_KIND and o.match_key == rec.match_key and o.detail.get("restocked")
-                            for o in self.store.by_sku(rec.sku))
+            restocked = rec.match_key in self._restocked(rec.sku)
             apply, why = ledger_return_decision(restock_on=s.restock_returns, credit_restocked=restocked)
             if not apply:
                 self._finish_later(rec, SKIPPED, reason=f"{rec.reason}; {why}")
@@ -476,7 +489,7 @@ class MovementService:
                 c.release(key, str(claim))
                 return 0
 
-            self.store.claim(rec.sku, release)
+            self._releases.append((rec.sku, release))  # written with the chunk's others (_save_later)
             rec.detail["claim_left"] = 0
 
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:

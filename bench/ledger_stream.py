@@ -140,8 +140,26 @@ def run_ingest(rows: int) -> Any:
                 note=f"{again.run.dynamodb_calls} calls re-reading {n_movements} movements: "
                 + ", ".join(f"{k} {v}" for k, v in again.run.dynamodb_by_operation().items())),
             Row("ledger ingest", size, "Brightpearl requests on re-read", sum(again.bp.values()), 0),
-            Row("ledger ingest", size, "stock-correction requests (no documented cap)", movements)])
+            Row("ledger ingest", size, "stock-correction requests (no documented cap)", movements),
+            _largest_bookkeeping_item(size)])
         return cost
+
+
+def _largest_bookkeeping_item(size: str) -> Any:
+    """The movements' bookkeeping items in ReportJobs (quarantine log ``index#movements``, ``claims#<sku>``,
+    ``state#…``) against DynamoDB's 400 KB item limit; the retry index is a sparse GSI, not an item."""
+    import json
+
+    from bench import limits
+    from bench.measure import Row
+    from connector.adapters.store import ReportJob
+
+    sizes = {job.job_id: len(job.job_id) + len(json.dumps(job.detail or {}, ensure_ascii=False).encode())
+             for job in ReportJob.scan() if job.job_id.startswith(("index#", "claims#", "state#"))}
+    key, biggest = max(sizes.items(), key=lambda kv: kv[1], default=("none", 0))
+    return Row("ledger ingest", size, "largest bookkeeping item / 400 KB", biggest / limits.DYNAMODB_ITEM_BYTES,
+               1 - limits.HEADROOM, "%", scales="ratio",
+               note=f"{biggest:,} bytes ({key}; {len(sizes)} items); quarantine log capped at 500 rows")
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ receiver never imports this module, and the others pay for SP-API or pynamodb on
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -131,6 +131,13 @@ class Parts:
 
         return resolve
 
+    def sku_batch_resolver(self) -> Callable[[Collection[str]], dict[str, int]]:
+        """Many Amazon SKUs → linked products at once (BatchGetItem): a report chunk's SKUs together."""
+        from connector.adapters.link_lookup import linked_products
+
+        marketplaces = list(self.env.amazon_marketplace_ids)
+        return lambda skus: linked_products(skus, marketplaces)
+
 
 # ---------------------------------------------------------------------------------------------- builders
 
@@ -168,7 +175,7 @@ def movement_service(parts: Parts, store: MovementStore | None = None) -> Moveme
     assert parts.bound
     return MovementService(store or DynamoMovementStore(), BrightpearlMovements(parts.brightpearl),
                            parts.sku_resolver(remember=True), parts.settings.global_settings, clock=clock,
-                           finances=finances(parts))
+                           resolve_skus=parts.sku_batch_resolver(), finances=finances(parts))
 
 
 def finances(parts: Parts) -> Finances:

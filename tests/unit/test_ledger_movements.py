@@ -174,3 +174,94 @@ def test_a_loss_that_is_not_netted_still_matches_its_reimbursement():
     assert bp.stock[1] == 9
     svc.ingest([_deemed(1, 2)])
     assert bp.stock[1] == 9  # the reimbursement is the same two units the ledger already reduced
+
+
+class CountingStore(InMemoryMovementStore):
+    """The in-memory store, counting the store operations a run makes (each one is a DynamoDB call or
+    batch of calls in the stack: single get/create/save one each, the *_many ones one per 100 keys)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ops: dict[str, int] = {}
+        self.keys: dict[str, int] = {}
+
+    def _count(self, op: str, n: int = 1) -> None:
+        self.ops[op] = self.ops.get(op, 0) + 1
+        self.keys[op] = self.keys.get(op, 0) + n
+
+    def get(self, key):
+        self._count("get")
+        return super().get(key)
+
+    def create(self, rec):
+        self._count("create")
+        return super().create(rec)
+
+    def save(self, rec):
+        self._count("save")
+        super().save(rec)
+
+    def get_many(self, keys):
+        keys = list(keys)
+        self._count("get_many", len(keys))
+        return super().get_many(keys)
+
+    def create_many(self, recs):
+        recs = list(recs)
+        self._count("create_many", len(recs))
+        return {r.key for r in recs if InMemoryMovementStore.create(self, r)}
+
+    def save_many(self, recs):
+        recs = list(recs)
+        self._count("save_many", len(recs))
+        for r in recs:
+            InMemoryMovementStore.save(self, r)
+        return set()
+
+
+def _calls(store: CountingStore) -> int:
+    """DynamoDB calls the operations stand for: 100 keys per batch call."""
+    singles = sum(store.ops.get(op, 0) for op in ("get", "create", "save"))
+    return singles + sum(-(-store.keys.get(op, 0) // 100) for op in ("get_many", "create_many", "save_many"))
+
+
+def test_movements_are_recorded_and_driven_in_batches_and_a_re_read_costs_almost_nothing():
+    bp = FakeBrightpearl({1: 100_000, 2: 100_000})
+    store = CountingStore()
+    settings = GlobalSettings(fba_warehouse_id=7)
+    links = {"SKU-1": 1, "SKU-2": 2}
+    svc = MovementService(store, bp, links.get, lambda: settings,  # type: ignore[arg-type]
+                          clock=lambda: datetime(2026, 7, 1, tzinfo=UTC))
+    rows = [change(i, qty=-1 - i % 3, sku="SKU-1" if i % 2 else "SKU-2") for i in range(5_000)]
+    rows += [change(5_000 + i, sku="UNLINKED") for i in range(100)]  # unmatched: saved in the chunk's batch
+    svc.ingest(iter(rows))
+    assert store.ops.get("get", 0) == store.ops.get("create", 0) == store.ops.get("save", 0) == 0
+    assert _calls(store) <= 0.1 * len(rows)  # pending → in flight → applied, all in batches of 100
+    assert bp.stock[1] == 100_000 - sum(1 + i % 3 for i in range(5_000) if i % 2)
+    store.ops.clear()
+    store.keys.clear()
+    svc.ingest(iter(rows))  # the 3-day overlap reads it again
+    assert _calls(store) <= 0.02 * len(rows) and set(store.ops) == {"get_many"}  # unmatched as before: no write
+    assert bp.stock[1] == 100_000 - sum(1 + i % 3 for i in range(5_000) if i % 2)
+
+
+def test_a_key_twice_in_one_report_moves_stock_once():
+    bp = FakeBrightpearl({1: 100})
+    svc = service(bp)
+    svc.ingest(iter([change(1, qty=-3), change(2, qty=-1), change(1, qty=-3)]))
+    assert bp.stock[1] == 96
+
+
+def test_a_stopped_ingest_continues_where_it_stopped_and_moves_each_row_once():
+    bp = FakeBrightpearl({1: 100_000})
+    settings = GlobalSettings(fba_warehouse_id=7)
+    store = CountingStore()
+    svc = MovementService(store, bp, {"SKU-1": 1}.get, lambda: settings,  # type: ignore[arg-type]
+                          clock=lambda: datetime(2026, 7, 1, tzinfo=UTC), chunk_size=100)
+    rows = [change(i) for i in range(1_050)]
+    first = svc.ingest(iter(rows), stop=lambda: True)  # out of time after the first chunk
+    assert first.stopped_at == 100 and first.rows == 100 and bp.stock[1] == 99_900
+    store.ops.clear()
+    rest = svc.ingest(iter(rows), skip=first.stopped_at)  # the next invocation: rows before it not looked up
+    assert rest.stopped_at is None and rest.rows == 950 and rest.seen_before == 0
+    assert bp.stock[1] == 100_000 - 1_050

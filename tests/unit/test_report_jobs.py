@@ -109,3 +109,38 @@ def test_stock_moves_by_the_report_exactly_once_for_any_rows_and_deliveries(dama
     for _ in range(polls):
         jobs.run_schedule()
     assert bp.on_hand(FBA, [TEA]) == {TEA: 1000 - sum(damages)}
+
+
+def test_a_report_too_large_for_one_invocation_continues_where_it_stopped():
+    clock, bp, reports = FakeClock(), FakeBrightpearl(products={TEA: "TEA"}), FakeReports()
+    bp.stock(FBA, TEA, 10_000)
+    store = InMemoryMovementStore()
+    movements = MovementService(store, bp, {"TEA": TEA}.get, lambda: GlobalSettings(fba_warehouse_id=FBA),
+                                clock=clock, chunk_size=10)
+    ticks = [0.0]
+
+    def monotonic() -> float:  # each look at the time costs 100 s: the 250 s budget ends after 3 chunks
+        ticks[0] += 100.0
+        return ticks[0]
+
+    jobs = ReportJobs(reports, movements, FakeReportJobs(), specs=[SPEC], clock=clock, apply_budget_s=250,
+                      monotonic=monotonic)
+    jobs.run_schedule()
+    (report,) = reports.requested(LEDGER)
+    doc = reports.finish(report.report_id, ledger([1] * 95))
+    looked_up: list[int] = []
+    real_get_many = store.get_many
+    store.get_many = lambda keys: looked_up.append(len(list(keys))) or real_get_many(keys)  # type: ignore[method-assign]
+    assert jobs.on_report_finished(report.report_id, "DONE", doc) == "continued"
+    assert bp.on_hand(FBA, [TEA]) == {TEA: 10_000 - 30}  # three chunks of 10 applied, then stopped
+    states = []
+    for _ in range(10):
+        states.append(jobs.on_report_finished(report.report_id, "DONE", doc))  # the redelivery continues it
+        if states[-1] == "applied":
+            break
+    assert states == ["continued", "continued", "applied"]
+    assert bp.on_hand(FBA, [TEA]) == {TEA: 10_000 - 95}
+    assert sum(looked_up) == 95  # no row looked up twice: each invocation started where the last stopped
+    job = jobs.jobs.by_report_id(report.report_id)
+    assert job.detail["lines"]["accounted"] == job.detail["lines"]["lines_in"] == 95
+    assert sum(b["applied"] for b in job.detail["lines_before"]) + job.detail["lines"]["applied"] == 95

@@ -12,11 +12,13 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.connection import Connection
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
 
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
 from connector.domain.movement_records import IndexUpdate, MovementRecord
@@ -27,6 +29,9 @@ from connector.usecases.ports import MovementStore
 __all__ = ["DynamoMovementStore", "InMemoryMovementStore", "IndexUpdate", "MovementRecord", "MovementStore"]
 
 QUARANTINE_LOG_CAP = 500
+# DynamoDB's documented caps: BatchGetItem reads at most 100 keys, TransactWriteItems writes at most 100 items.
+BATCH_GET = 100
+TRANSACT_ITEMS = 100
 
 
 def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
@@ -64,6 +69,17 @@ class InMemoryMovementStore:
     def save(self, rec: MovementRecord) -> None:
         self.items[rec.key] = copy.deepcopy(rec)
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
+        return {k: copy.deepcopy(self.items[k]) for k in set(keys) if k in self.items}
+
+    def create_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        return {r.key for r in recs if self.create(r)}
+
+    def save_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        for r in recs:
+            self.save(r)
+        return set()
+
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return sorted((copy.deepcopy(r) for r in self.items.values() if r.sku == sku), key=lambda r: r.created_at)
 
@@ -73,6 +89,9 @@ class InMemoryMovementStore:
         if commit:
             self.claims[sku] = claims
         return out
+
+    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
+        return [self.claim(sku, fn) for sku, fn in requests]
 
     def update_index(self, update: IndexUpdate) -> None:
         self._index = _merge_index(self._index, update)
@@ -161,10 +180,94 @@ class DynamoMovementStore:
         item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
         with conflict_as(f"movement {rec.key!r}"):
             self._fill(item, rec).save()
+        self._keep(rec, item)
+
+    def _keep(self, rec: MovementRecord, item: StockMovement) -> None:
         if rec.status in FINAL:
             self._items.pop(rec.key, None)  # finished: keep memory flat on a large report
         else:
             self._items[rec.key] = item
+
+    # ------------------------------------------------------------------ batches (issue 14)
+    def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
+        """The movements that exist among ``keys``: BatchGetItem, 100 keys a call, strongly consistent
+        (a movement created a moment ago by another worker is seen); pynamodb sends unprocessed keys again."""
+        out: dict[str, MovementRecord] = {}
+        for item in StockMovement.batch_get(set(keys), consistent_read=True):
+            rec = self._record(item)
+            out[rec.key] = rec
+            if rec.status not in FINAL:
+                self._items[rec.key] = item  # its version, for the optimistic save that drives it
+        return out
+
+    def create_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        """Create each movement only if its key is absent; the keys created. Each item of a
+        TransactWriteItems call (≤ 100) carries ``attribute_not_exists``, exactly like the single create,
+        so two workers creating the same movement create it once: the transaction is cancelled for the
+        keys that exist, and is sent again without them."""
+        items = [self._fill(StockMovement(r.key), r) for r in recs]
+        done = self._transact(items, lambda item: StockMovement.movement_key.does_not_exist())
+        by_key = {r.key: r for r in recs}
+        for item in items:
+            if item.movement_key in done:
+                self._keep(by_key[item.movement_key], item)
+        return done
+
+    def save_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        """Save each movement under its version condition (optimistic locking, like ``save``), 100 per
+        TransactWriteItems call; returns the keys NOT saved because another worker changed them since
+        they were read (the same outcome as ``save`` raising ``Conflict``, per movement)."""
+        recs = list(recs)
+        missing = [r.key for r in recs if r.key not in self._items]
+        if missing:
+            self.get_many(missing)
+        items = [self._fill(self._items.get(r.key) or StockMovement(r.key), r) for r in recs]
+        done = self._transact(items, None)
+        for r, item in zip(recs, items, strict=True):
+            if r.key in done:
+                self._keep(r, item)
+            else:
+                self._items.pop(r.key, None)  # stale: read it again before any later save
+        return {r.key for r in recs} - done
+
+    @staticmethod
+    def _connection() -> Connection:
+        # The model's own (cached) connection: a new one per call would build a botocore client each time.
+        return StockMovement._get_connection().connection
+
+    def _transact(self, items: list[StockMovement], condition: Callable[[StockMovement], Any] | None) -> set[str]:
+        """Write ``items`` in transactions of 100; the keys written. An item whose condition fails (its
+        own, or its version) is left out and the rest sent again; a transaction that collides with
+        another one on the same item is sent again as it was (DynamoDB's TransactionConflict)."""
+        written: set[str] = set()
+        seen: set[str] = set()
+        unique = []
+        for item in items:  # one transaction may not name an item twice; the first occurrence wins
+            if item.movement_key not in seen:
+                seen.add(item.movement_key)
+                unique.append(item)
+        connection = self._connection() if unique else None
+        for start in range(0, len(unique), TRANSACT_ITEMS):
+            todo = unique[start:start + TRANSACT_ITEMS]
+            for _attempt in range(10):
+                try:
+                    with TransactWrite(connection=connection) as tx:
+                        for item in todo:
+                            tx.save(item, condition=condition(item) if condition else None)
+                    written.update(item.movement_key for item in todo)
+                    todo = []
+                except TransactWriteError as exc:
+                    # pynamodb bumps the local versions only after a commit: nothing to undo here.
+                    reasons = exc.cancellation_reasons
+                    if not reasons:
+                        raise
+                    todo = [item for item, why in zip(todo, reasons, strict=False)
+                            if why is None or why.code != "ConditionalCheckFailed"]
+                if not todo:
+                    break
+            if todo:
+                raise RuntimeError(f"movements not written after 10 attempts: {[i.movement_key for i in todo][:5]}")
+        return written
 
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return [self._record(i) for i in StockMovement.by_sku.query(sku)]
@@ -202,6 +305,54 @@ class DynamoMovementStore:
             return out[0]
         self._update(self.CLAIMS + sku, change)
         return out[0]
+
+    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
+        """``claim`` for many movements at once, in order: the SKUs' claims items read with one BatchGetItem
+        per 100, each ``fn`` applied in turn, and the changed items written back in TransactWriteItems of
+        100 under their versions (as ``claim`` does one at a time). A SKU whose item another worker changed
+        meanwhile gets None for each of its requests, and nothing of it is written: the caller claims those
+        one at a time (``claim`` reads again and retries)."""
+        if not requests:
+            return []
+        keys = {self.CLAIMS + sku for sku, _fn in requests}
+        items = {i.job_id: i for i in ReportJob.batch_get(keys, consistent_read=True)}
+        state: dict[str, tuple[ReportJob, DeemedClaims, dict[str, str]]] = {}
+        out: list[int] = []
+        for sku, fn in requests:
+            key = self.CLAIMS + sku
+            if key not in state:
+                job = items.get(key) or ReportJob(key, report_type="-", status="state", detail={})
+                d = dict(job.detail or {})
+                claims = DeemedClaims(int(d.get("losses", 0)), int(d.get("deemed", 0)), dict(d.get("counted") or {}))
+                state[key] = (job, claims, dict(d.get("at") or {}))
+            out.append(fn(state[key][1]))
+        now = self.clock()
+        to_write = []
+        for job, claims, at in state.values():
+            counted, at = prune_counted(claims.counted, at, now)
+            job.detail = {"losses": claims.losses, "deemed": claims.deemed, "counted": counted, "at": at}
+            job.updated_at = datetime.now(UTC)
+            to_write.append(job)
+        lost: set[str] = set()
+        for start in range(0, len(to_write), TRANSACT_ITEMS):
+            part = to_write[start:start + TRANSACT_ITEMS]
+            while part:
+                try:
+                    with TransactWrite(connection=ReportJob._get_connection().connection) as tx:
+                        for job in part:
+                            tx.save(job)
+                    part = []
+                except TransactWriteError as exc:
+                    reasons = exc.cancellation_reasons
+                    if not reasons:
+                        raise
+                    failed = {j.job_id for j, why in zip(part, reasons, strict=False)
+                              if why is not None and why.code == "ConditionalCheckFailed"}
+                    if not failed and all(why is None or why.code == "TransactionConflict" for why in reasons):
+                        failed = {j.job_id for j in part}  # a concurrent transaction: claimed one at a time
+                    lost |= failed
+                    part = [j for j in part if j.job_id not in failed]
+        return [None if self.CLAIMS + sku in lost else left for (sku, _fn), left in zip(requests, out, strict=True)]
 
     def update_index(self, update: IndexUpdate) -> None:
         """Movements to retry are found through the ``by_retry`` index (kept by each save); the index item

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.domain.movement_records import IndexUpdate, MovementRecord
@@ -41,12 +41,38 @@ class ObservingStore:
         self.saved.add(rec.key)
         self.status[rec.key] = rec
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
+        found = self.inner.get_many(keys)
+        self.status.update(found)
+        return found
+
+    def create_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        recs = list(recs)
+        created = self.inner.create_many(recs)
+        for r in recs:
+            if r.key in created:
+                self.saved.add(r.key)
+                self.status[r.key] = r
+        return created
+
+    def save_many(self, recs: Iterable[MovementRecord]) -> set[str]:
+        recs = list(recs)
+        lost = self.inner.save_many(recs)
+        for r in recs:
+            if r.key not in lost:
+                self.saved.add(r.key)
+                self.status[r.key] = r
+        return lost
+
     # The rest is passed through unchanged.
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return self.inner.by_sku(sku)
 
     def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
         return self.inner.claim(sku, fn, commit=commit)
+
+    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
+        return self.inner.claim_many(requests)
 
     def update_index(self, update: IndexUpdate) -> None:
         self.inner.update_index(update)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from connector.domain.errors import Conflict, Throttled
 from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.reports import REPORT_SPECS, SPECS_BY_TYPE, Item, ReportSpec, report_items
 from connector.observability import MetricUnit, logger, metrics
-from connector.usecases.movements import MovementService, Summary
+from connector.usecases.movements import EARLIER, MovementService, Summary
 from connector.usecases.ports import ReportJob, ReportJobStore, Reports
 
 REQUESTED, IN_PROGRESS, DONE, CANCELLED, FATAL = "requested", "in_progress", "done", "cancelled", "fatal"
@@ -31,6 +32,10 @@ OPEN = (REQUESTED, IN_PROGRESS, DONE, DOWNLOADED)
 LEASE = timedelta(minutes=15)
 STUCK_AFTER = timedelta(hours=2)  # a report still IN_QUEUE this long is cancelled and asked for again
 RETRY_FIRST, RETRY_MAX = timedelta(minutes=5), timedelta(hours=6)  # back-off of a job whose apply failed
+# How long one invocation applies a report before it stops at a chunk's end and leaves the rest to the
+# next (the job keeps where it stopped): inside the 15-minute Lambda timeout with room for the last chunk.
+APPLY_BUDGET_S = 600.0
+CONTINUED = "continued"
 
 
 def _iso(dt: datetime) -> str:
@@ -40,7 +45,10 @@ def _iso(dt: datetime) -> str:
 class ReportJobs:
     def __init__(self, reports: Reports, movements: MovementService, jobs: ReportJobStore, *,
                  specs: Iterable[ReportSpec] = REPORT_SPECS,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 apply_budget_s: float = APPLY_BUDGET_S, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self.apply_budget_s = apply_budget_s
+        self.monotonic = monotonic
         self.reports = reports
         self.jobs = jobs
         self.movements = movements
@@ -191,6 +199,18 @@ class ReportJobs:
             self._set(job, DONE, error=f"apply interrupted (attempt {attempts}), retried after "
                                        f"{int(backoff.total_seconds())} s: {type(exc).__name__}: {exc}")
             raise
+        if summary.stopped_at is not None:
+            # Out of this invocation's time: the job keeps how far it got and is free at once; the
+            # redelivered notification or the schedule's next poll continues from there, not from the start.
+            detail = dict(job.detail or {})
+            before = list(detail.get("lines_before") or [])
+            job.detail = {**detail, "lease_until": None, "retry_after": None,
+                          "consumed": {"document_id": document_id, "items": summary.stopped_at},
+                          "lines_before": [*before, _own_lines(summary.lines.as_dict())]}
+            self._set(job, DONE, error=None)
+            logger.info("report too large for one invocation; continued by the next",
+                        extra={"report_id": job.report_id, "items": summary.stopped_at})
+            return CONTINUED
         job.detail = {**(job.detail or {}), "lease_until": None, "retry_after": None, "rows": summary.rows,
                       "recorded": summary.recorded, "seen_before": summary.seen_before,
                       "statuses": summary.statuses, "lines": summary.lines.as_dict()}
@@ -203,7 +223,13 @@ class ReportJobs:
             self._set(job, DOWNLOADED)
             tally = LineTally()
             items: Iterator[Item] = report_items(job.report_type, lines, tally)
-            summary = self.movements.ingest(items, report_id=job.report_id, lines=tally)
+            done = (job.detail or {}).get("consumed") or {}
+            skip = int(done.get("items", 0)) if done.get("document_id") == document_id else 0
+            deadline = self.monotonic() + self.apply_budget_s
+            summary = self.movements.ingest(items, report_id=job.report_id, lines=tally, skip=skip,
+                                            stop=lambda: self.monotonic() >= deadline)
+        if summary.stopped_at is not None:
+            return summary  # the rest by the next invocation: the tally is complete only then
         if not tally.balanced:  # every line must be applied, skipped or quarantined: say so loudly if not
             logger.error("report lines not all accounted for", extra={"report_id": job.report_id, **tally.as_dict()})
             metrics.add_metric(name="ReportLinesUnaccounted", unit=MetricUnit.Count,
@@ -247,6 +273,13 @@ class ReportJobs:
 
         if report_type in SPECS_BY_TYPE:
             self._save_cursor(report_type, closed)
+
+
+def _own_lines(lines: dict[str, Any]) -> dict[str, Any]:
+    """One invocation's tally without the bucket of lines recorded by the invocations before it."""
+    skipped = dict(lines.get("skipped") or {})
+    earlier = skipped.pop(EARLIER, 0)
+    return {**lines, "skipped": skipped, "accounted": int(lines.get("accounted", 0)) - earlier}
 
 
 def report_finished(jobs: ReportJobStore, use_case: Callable[[], ReportJobs], report_id: str,

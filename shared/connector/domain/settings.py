@@ -64,6 +64,11 @@ class GlobalSettings(BaseModel):
         "the Brightpearl order field holding the Amazon order id"))
     dry_run: bool = Field(False, description="compute and record movements without writing to Brightpearl")
 
+    # Removal orders (docs/removals.md)
+    removal_warehouse_id: WarehouseId | None = Field(None, description=(
+        "where units Amazon ships back on a removal order are transferred to from the FBA warehouse; unset: "
+        "return removals wait (disposals still reduce the FBA warehouse)"))
+
 
 class ChannelSettings(BaseModel):
     """Per Amazon marketplace (``channel#<marketplaceId>``)."""

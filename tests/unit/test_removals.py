@@ -10,9 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.removal_store import SettingsRemovalStore
-from connector.domain.flatfile import LineTally
+from connector.domain.flatfile import LineTally, read_rows
 from connector.domain.ledger import LedgerColumns, classify_ledger
-from connector.domain.flatfile import read_rows
 from connector.domain.movements import StockChange
 from connector.domain.removals import ORDER_DETAIL, SHIPMENT_DETAIL
 from connector.domain.settings import GlobalSettings
@@ -46,6 +45,9 @@ def doc(cols: list[str], *rows: str) -> list[str]:
     return ["\t".join(cols), *rows]
 
 
+LINKS = {"TEA": TEA, "CUP": CUP, "CUP/ü & +": CUP}
+
+
 def world(fba_stock: int = 20, **cfg: object) -> tuple[Removals, FakeBrightpearl, SettingsRemovalStore, Outbox]:
     bp = FakeBrightpearl(products={TEA: "TEA", CUP: "CUP"}, warehouse_names={7: "Amazon FBA", 9: "Removals"})
     bp.stock(FBA, TEA, fba_stock)
@@ -53,8 +55,7 @@ def world(fba_stock: int = 20, **cfg: object) -> tuple[Removals, FakeBrightpearl
     store = SettingsRemovalStore(FakeSettings())
     outbox = Outbox()
     gs = GlobalSettings.model_validate({"fba_warehouse_id": FBA, "removal_warehouse_id": BACK, **cfg})
-    usecase = Removals(FakeReports(), bp, store, lambda: gs, {"TEA": TEA, "CUP": CUP, "CUP/ü & +": CUP}.get,
-                       outbox)
+    usecase = Removals(FakeReports(), bp, store, lambda: gs, LINKS.copy().get, outbox)
     return usecase, bp, store, outbox
 
 
@@ -135,15 +136,19 @@ def test_lost_answers_are_settled_by_reference_and_figures_not_written_twice():
 
 
 def test_unknown_sku_waits_with_its_reason_and_moves_once_linked():
-    uc, bp, store, _ = world()
-    cfg = uc.settings()
-    t = uc.apply_lines(SHIPMENT_DETAIL, doc(SHIP_COLS, ship_row("R3", "NEW", 1, "1ZN")), cfg)
+    uc, bp, _, _ = world()
+    links = dict(LINKS)
+    uc.product_for = links.get
+    t = uc.apply_lines(SHIPMENT_DETAIL, doc(SHIP_COLS, ship_row("R3", "NEW", 1, "1ZN")), uc.settings())
     assert t.balanced and t.pending == {"no Brightpearl product linked to NEW": 1}
     assert not bp.transfers
+    links["NEW"] = TEA
+    uc.run()
+    assert fig(bp, BACK, TEA)["inTransit"] == 1 and len(bp.transfers) == 1
 
 
 def test_removal_warehouse_unset_waits_and_is_named():
-    uc, bp, store, _ = world(removal_warehouse_id=None)
+    uc, bp, _, _ = world(removal_warehouse_id=None)
     t = uc.apply_lines(SHIPMENT_DETAIL, doc(SHIP_COLS, ship_row("R4", "TEA", 1, "1ZW")), uc.settings())
     assert "removal_warehouse_id is not set" in next(iter(t.pending))
     assert not bp.transfers

@@ -300,7 +300,7 @@ class Removal:
             pkg = self.packages[ln.package_id] = Package(ln.package_id, ln.shipped_at, ln.carrier, ln.tracking)
         if pkg.transfer_attempted:
             return (f"package {ln.tracking or pkg.package_id} already has its Brightpearl transfer: an amended "
-                    f"or late row ({ln.quantity} × {ln.sku}) is not applied; check the transfer by hand")
+                    f"or late row ({ln.quantity} x {ln.sku}) is not applied; check the transfer by hand")
         before = int(seen[3]) if seen is not None else 0
         pkg.units[ln.sku] = pkg.units.get(ln.sku, 0) - before + ln.quantity
         self.shipment_rows[ln.key] = [ln.package_id, ln.sku, ln.disposition, ln.quantity]

@@ -6,7 +6,7 @@ Brightpearl. Emails when a removal arrives short. Rules in ``domain/removals.py`
 Never twice:
 - report rows merge into the order's record (figures never lowered, shipment rows keyed by their natural
   key), so a re-read report, an overlapping window or a replayed run finds nothing new;
-- a disposal sends ``disposed − already reduced``; a transfer is created under a reference looked up
+- a disposal sends ``disposed - already reduced``; a transfer is created under a reference looked up
   (upwards from the high-water mark saved before the create) when its answer is lost; releases and
   disposals save the figure they move before the write (``pending``) and a lost answer is settled by
   reading it again, never by writing twice (as inbound shipments do).
@@ -24,7 +24,6 @@ from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.messages import Message, Table
 from connector.domain.movements import Quarantine
 from connector.domain.removals import (
-    ORDER_DETAIL,
     REPORT_TYPES,
     SELLABLE,
     OrderLine,
@@ -271,7 +270,7 @@ class Removals:
             return
         except Refused as exc:
             removal.pending = None
-            removal.errors[sku] = f"Brightpearl refused the disposal of {qty} × {sku}: {exc}"
+            removal.errors[sku] = f"Brightpearl refused the disposal of {qty} x {sku}: {exc}"
             return
         out.count("disposal")
         self._done(removal)

@@ -124,8 +124,7 @@ class Removals:
         last = cur.get("last_requested_at")
         if last and now - datetime.fromisoformat(last) < EVERY and not cur.get("behind"):
             return
-        covered = datetime.fromisoformat(cur["data_end"]) if cur.get("data_end") else now - FIRST_WINDOW
-        start = covered - OVERLAP
+        start = datetime.fromisoformat(cur["data_end"]) - OVERLAP if cur.get("data_end") else now - FIRST_WINDOW
         end = min(now, start + MAX_WINDOW)
         rid = self.reports.create(report_type, start, end, None)
         cur.update({"open": rid, "window_start": _iso(start), "window_end": _iso(end),

@@ -232,3 +232,40 @@ def test_every_line_of_random_removal_reports_is_accounted_for_and_a_reread_move
     assert ({k: dict(v) for k, v in bp.figures([TEA, CUP], FBA).items()}, bp.figures([TEA, CUP], BACK)) == before
     # Never below zero, never more out of the FBA warehouse than Amazon removed.
     assert all(f["onHand"] >= 0 for f in bp.figures([TEA, CUP], FBA).values())
+
+
+def test_a_receive_interrupted_after_its_release_releases_nothing_more_when_confirmed_again():
+    uc, bp, store, outbox = world()
+    cfg = uc.settings()
+    uc.apply_lines(SHIPMENT_DETAIL, doc(SHIP_COLS, ship_row("R7", "TEA", 5, "1Z7")), cfg)
+    real_save = store.save
+    calls = {"n": 0}
+
+    def crash_after_release(removal):  # the process dies once the release is recorded
+        real_save(removal)
+        pkg = next(iter(removal.packages.values()))
+        if pkg.received and not pkg.closed:
+            calls["n"] += 1
+            raise SystemExit("killed")
+
+    store.save = crash_after_release  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        uc.receive("R7", {"TEA": 4})
+    store.save = real_save  # type: ignore[method-assign]
+    uc.receive("R7", {"TEA": 4})
+    assert fig(bp, BACK, TEA)["onHand"] == 4 and fig(bp, BACK, TEA)["inTransit"] == 1
+    assert len(outbox.sent) == 1
+
+
+def test_an_unknown_removal_warehouse_is_refused_by_name_when_set():
+    from connector.usecases.operator import CommandError as OperatorError
+    from tests.unit.test_operator import operator
+
+    op, _, _, settings_store, _ = operator()
+    with pytest.raises(OperatorError, match="global.removal_warehouse_id: warehouse 99 does not exist"):
+        op.run({"command": "set-settings", "global": {"removal_warehouse_id": 99}})
+    assert settings_store.global_settings().removal_warehouse_id is None
+    op.run({"command": "set-settings", "global": {"removal_warehouse_id": 7}})
+    assert settings_store.global_settings().removal_warehouse_id == 7
+    with pytest.raises(OperatorError, match="removal_warehouse_id 7 is the FBA warehouse"):
+        op.run({"command": "set-settings", "global": {"fba_warehouse_id": 7}})

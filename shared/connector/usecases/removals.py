@@ -21,7 +21,7 @@ from typing import Any
 
 from connector.domain.errors import PortError, Refused, Throttled, UncertainWrite
 from connector.domain.flatfile import HeaderError, LineTally
-from connector.domain.messages import Message, Table
+from connector.domain.messages import Column, Message, Table, product_label
 from connector.domain.movements import Quarantine
 from connector.domain.removals import (
     REPORT_TYPES,
@@ -380,13 +380,16 @@ class Removals:
                                f"(waiting: {', '.join(sorted(known))})")
         if any(int(v) < 0 for v in (counts or {}).values()):
             raise CommandError("removals receive: a count cannot be negative")
-        left = dict(counts) if counts is not None else None
+        # Counts are what arrived in all: units an interrupted earlier ``receive`` already released for
+        # these packages count towards them, so confirming again never releases twice.
+        left = None if counts is None else {
+            sku: int(n) - sum(p.received.get(sku, 0) for p in open_pkgs) for sku, n in counts.items()}
         out = RunReport()
         if removal.pending:
             self._settle(removal)
         for pkg in open_pkgs:
             for sku, outstanding in sorted(pkg.outstanding.items()):
-                take = outstanding if left is None else min(outstanding, int(left.get(sku, 0)))
+                take = outstanding if left is None else max(0, min(outstanding, int(left.get(sku, 0))))
                 if left is not None:
                     left[sku] = int(left.get(sku, 0)) - take
                 if take > 0:
@@ -489,28 +492,35 @@ class Removals:
 
     # ------------------------------------------------------------------ email
     def _mail_short(self, removal: Removal, pkg: Package, out: RunReport) -> None:
-        short = short_lines(pkg)
         key = f"short:{pkg.package_id}"
-        if not short or key in removal.mailed:
+        msg = short_arrival_message(removal, pkg)
+        if msg is None or key in removal.mailed:
             return
-        rows = [(sku, removal.products.get(sku), q, got, q - got) for sku, (q, got) in sorted(short.items())]
-        units = sum(r[4] for r in rows)
-        msg = Message(
-            title=f"Removal {removal.order_id} arrived short: {units} unit(s) missing",
-            summary=(f"Amazon shipped removal order {removal.order_id} (package {pkg.tracking or pkg.package_id}, "
-                     f"{pkg.carrier or 'carrier unknown'}, shipped {pkg.shipped_at}); fewer units arrived than "
-                     f"Brightpearl transfer {pkg.transfer_id} carried."),
-            meaning=("The missing units stay in the removal warehouse's quarantine (in transit) in Brightpearl: "
-                     "they are neither on hand there nor back in the FBA warehouse."),
-            todo=("Check the parcel and the carrier's tracking; open a case with Amazon for units that never "
-                  "arrived (Seller Central, removal order), then write the missing units off the transfer in "
-                  "Brightpearl, or receive them there if they turn up."),
-            facts=(("Removal order", removal.order_id), ("Package", pkg.tracking or pkg.package_id),
-                   ("Brightpearl transfer", str(pkg.transfer_id))),
-            tables=(Table.of("Arrived short", ["Amazon SKU", "Brightpearl product", "Shipped", "Arrived", "Short"],
-                             rows),),
-            cli=f"connector --stack {{stack}} removals show {removal.order_id}", cli_doc="removals")
         self.mail.send(msg)
         removal.mailed.append(key)
         self.store.save(removal)
         out.emails += 1
+
+
+def short_arrival_message(removal: Removal, pkg: Package) -> Message | None:
+    """The email for a removal package that arrived short (None: it arrived in full)."""
+    short = short_lines(pkg)
+    if not short:
+        return None
+    rows = [(sku, product_label(removal.products.get(sku)), q, got, q - got) for sku, (q, got) in sorted(short.items())]
+    units = sum(r[4] for r in rows)
+    return Message(
+        title=f"Removal {removal.order_id} arrived short: {units} unit(s) missing",
+        summary=(f"Amazon shipped removal order {removal.order_id} (package {pkg.tracking or pkg.package_id}, "
+                 f"{pkg.carrier or 'carrier unknown'}, shipped {pkg.shipped_at}); fewer units arrived than "
+                 f"Brightpearl transfer {pkg.transfer_id} carried."),
+        meaning=("The missing units stay in the removal warehouse's quarantine (in transit) in Brightpearl: "
+                 "they are neither on hand there nor back in the FBA warehouse."),
+        todo=("Check the parcel and the carrier's tracking; open a case with Amazon for units that never "
+              "arrived (Seller Central, the removal order), then write the missing units off in Brightpearl, "
+              "or receive them there if they turn up."),
+        facts=(("Removal order", removal.order_id), ("Package", pkg.tracking or pkg.package_id),
+               ("Brightpearl transfer", str(pkg.transfer_id))),
+        tables=(Table.of("Arrived short", ["Amazon SKU", "Brightpearl product", Column("Shipped", numeric=True),
+                                           Column("Arrived", numeric=True), Column("Short", numeric=True)], rows),),
+        cli=f"connector --stack {{stack}} removals show {removal.order_id}", cli_doc="removals")

@@ -262,7 +262,7 @@ def test_an_unknown_removal_warehouse_is_refused_by_name_when_set():
     from tests.unit.test_operator import operator
 
     op, _, _, settings_store, _ = operator()
-    with pytest.raises(OperatorError, match="global.removal_warehouse_id: warehouse 99 does not exist"):
+    with pytest.raises(OperatorError, match=r"global\.removal_warehouse_id: warehouse 99 does not exist"):
         op.run({"command": "set-settings", "global": {"removal_warehouse_id": 99}})
     assert settings_store.global_settings().removal_warehouse_id is None
     op.run({"command": "set-settings", "global": {"removal_warehouse_id": 7}})

@@ -205,8 +205,7 @@ class Removals:
         try:
             if removal.pending:
                 self._settle(removal)
-            if not self._products(removal):
-                return
+            self._products(removal)
             if cfg.fba_warehouse_id is None:
                 removal.errors["*"] = "fba_warehouse_id is not set"
                 return
@@ -222,7 +221,7 @@ class Removals:
         finally:
             self.store.save(removal)
 
-    def _products(self, removal: Removal) -> bool:
+    def _products(self, removal: Removal) -> None:
         missing = []
         for sku in sorted(removal.skus()):
             if sku not in removal.products:
@@ -238,7 +237,6 @@ class Removals:
             gone = [s for s in pkg.units if s in missing]
             if gone:
                 removal.errors[pkg.package_id] = f"no Brightpearl product linked to {', '.join(gone)}"
-        return True
 
     # ------------------------------------------------------------------ disposals
     def _dispose(self, removal: Removal, cfg: GlobalSettings, sku: str, units: int, out: RunReport) -> None:

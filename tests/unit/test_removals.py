@@ -269,3 +269,39 @@ def test_an_unknown_removal_warehouse_is_refused_by_name_when_set():
     assert settings_store.global_settings().removal_warehouse_id == 7
     with pytest.raises(OperatorError, match="removal_warehouse_id 7 is the FBA warehouse"):
         op.run({"command": "set-settings", "global": {"fba_warehouse_id": 7}})
+
+
+def test_the_schedule_requests_both_reports_applies_them_once_and_survives_a_bad_one():
+    from datetime import timedelta
+
+    from tests.fakes import FakeClock
+
+    uc, bp, store, _ = world()
+    clock = FakeClock()
+    uc.clock = clock
+    reports: FakeReports = uc.reports  # type: ignore[assignment]
+    out = uc.run()
+    order_rid, ship_rid = out.requested
+    assert {r.report_type for r in reports.requested()} == {ORDER_DETAIL, SHIPMENT_DETAIL}
+    assert reports.get(order_rid).end == clock() and reports.get(order_rid).start == clock() - timedelta(days=30)
+    assert uc.run().requested == []  # both still in the queue: nothing asked twice
+    reports.finish(order_rid, doc(ORDER_COLS, order_row("D1", "Disposal", "TEA", 2, disposed=2)))
+    # The shipment document lacks a column the connector needs: refused whole, the other applies.
+    reports.finish(ship_rid, ["\t".join(c for c in SHIP_COLS if c != "shipment-date"),
+                              ship_row("R1", "TEA", 1, "1Z").replace("\t2026-11-03T09:00:00+00:00", "", 1)])
+    clock.advance(minutes=5)
+    out = uc.run()
+    assert out.applied[order_rid]["applied"] == 1 and fig(bp, FBA, TEA)["onHand"] == 18
+    assert out.failed and "shipment-date" in out.failed[0]["error"]
+    assert store.cursor(SHIPMENT_DETAIL)["error"].startswith("unusable report")
+    clock.advance(minutes=5)
+    (retry,) = uc.run().requested  # the unusable shipment report is asked for again; the order report not yet
+    assert reports.get(retry).report_type == SHIPMENT_DETAIL
+    # Four hours on: the order report's next window overlaps the last by three days and moves nothing.
+    clock.advance(hours=4)
+    (again,) = [r for r in uc.run().requested if reports.get(r).report_type == ORDER_DETAIL]
+    assert reports.get(again).start == reports.get(order_rid).end - timedelta(days=3)
+    reports.finish(again, doc(ORDER_COLS, order_row("D1", "Disposal", "TEA", 2, disposed=2, status="Completed")))
+    clock.advance(minutes=5)
+    uc.run()
+    assert fig(bp, FBA, TEA)["onHand"] == 18 and store.get("D1").finished  # type: ignore[union-attr]

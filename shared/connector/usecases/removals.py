@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.domain.errors import PortError, Refused, Throttled, UncertainWrite
+from connector.domain.errors import NotFound, PortError, Refused, Throttled, UncertainWrite
 from connector.domain.flatfile import HeaderError, LineTally
 from connector.domain.messages import Column, Message, Table, product_label
 from connector.domain.movements import Quarantine
@@ -90,6 +90,12 @@ class Removals:
             except Throttled as exc:
                 logger.warning("removal report quota spent; the next run continues",
                                extra={"report_type": report_type, "error": str(exc)})
+            except NotFound as exc:
+                # The report is gone on Amazon's side (expired, or another account's id): ask again.
+                cur = self.store.cursor(report_type)
+                cur.update({"open": None, "error": f"report not found: {exc}", "last_requested_at": None})
+                self.store.save_cursor(report_type, cur)
+                out.failed.append({"report_type": report_type, "error": str(exc)})
             except HeaderError as exc:
                 # The whole document is unusable (a column we need is missing): nothing guessed, the
                 # window is asked for again on the next run, and the error is on the cursor.
@@ -97,6 +103,14 @@ class Removals:
                 cur.update({"open": None, "error": f"unusable report: {exc}", "last_requested_at": None})
                 self.store.save_cursor(report_type, cur)
                 out.failed.append({"report_type": report_type, "error": str(exc)})
+            except Exception as exc:
+                # Amazon down, a document host fault, a document cut short: this report type waits (its
+                # report stays open and is read again next run; merged rows make that harmless), the
+                # other type and the open removals go on. Logged as an error and counted.
+                out.failed.append({"report_type": report_type, "error": f"{type(exc).__name__}: {exc}"})
+                metrics.add_metric(name="RemovalReportFailed", unit=MetricUnit.Count, value=1)
+                logger.error("removal report failed this run; the rest goes on",
+                             extra={"report_type": report_type, "error": str(exc)})
         for removal in self.store.open():
             self.drive(removal, cfg, out)
         self._seen_in_brightpearl(cfg, out)
@@ -186,13 +200,13 @@ class Removals:
                 if removal.disposed_applied.get(item.sku, 0) >= item.disposed:
                     tally.applied += 1
                 else:
-                    tally.wait(removal.errors.get(item.sku, "disposal waiting"))
+                    tally.wait(removal.errors.get(item.sku) or removal.errors.get("*") or "disposal waiting")
             else:
                 pkg = removal.packages[item.package_id]
                 if pkg.shipped_in_brightpearl:
                     tally.applied += 1
                 else:
-                    tally.wait(removal.errors.get(pkg.package_id, "transfer waiting"))
+                    tally.wait(removal.errors.get(pkg.package_id) or removal.errors.get("*") or "transfer waiting")
         if not tally.balanced:
             logger.error("removal report lines not all accounted for", extra=tally.as_dict())
         metrics.add_metric(name="RemovalLinesQuarantined", unit=MetricUnit.Count, value=tally.quarantined)

@@ -480,6 +480,69 @@ def explain(ctx: Ctx, sku: str) -> None:
     show(ctx, data, human)
 
 
+# ---------------------------------------------------------------------------------------------- removals
+@cli.group("removals")
+def removals() -> None:
+    """FBA removal orders: units Amazon ships back (a transfer FBA → removal warehouse) or disposes of."""
+
+
+def _removal_human(r: dict[str, Any]) -> str:
+    out = [f"{r['order_id']}  {r['order_type']}  {r.get('status') or '?'}"
+           f"{'  (finished)' if r.get('finished') else ''}"]
+    rows = [[p.get("tracking") or p["package"], p.get("shipped_at"), p.get("transfer_id"),
+             ", ".join(f"{s} {q}" for s, q in sorted((p.get("transferred") or {}).items())),
+             ", ".join(f"{s} {q}" for s, q in sorted((p.get("received") or {}).items())),
+             "received" if p.get("closed") else ("in transit" if p.get("shipped_in_brightpearl") else "waiting")]
+            for p in r.get("packages") or []]
+    if rows:
+        out.append(table(rows, ["package", "shipped", "transfer", "transferred", "received", "state"]))
+    if r.get("disposed_applied"):
+        out.append("disposed (reduced in Brightpearl): " + ", ".join(
+            f"{s} {q}" for s, q in sorted(r["disposed_applied"].items())))
+    for what, why in sorted((r.get("errors") or {}).items()):
+        out.append(f"waiting ({what}): {why}")
+    return "\n".join(out)
+
+
+@removals.command("list")
+@command
+def removals_list(ctx: Ctx) -> None:
+    """The removal orders not finished yet."""
+    out = ctx.call("RemovalsFunction", {"action": "list"}).get("removals") or []
+    show(ctx, out, lambda: "\n\n".join(_removal_human(r) for r in out) or "no open removal order")
+
+
+@removals.command("show")
+@click.argument("order_id")
+@command
+def removals_show(ctx: Ctx, order_id: str) -> None:
+    """One removal order: its packages, transfers, receipts, disposals and what waits."""
+    out = _strip_ok(ctx.call("RemovalsFunction", {"action": "show", "order_id": order_id}))
+    show(ctx, out, lambda: _removal_human(out))
+
+
+@removals.command("receive")
+@click.argument("order_id")
+@click.option("--count", "counts", multiple=True, metavar="SKU=N",
+              help="Units of SKU that arrived (repeatable); without any, everything shipped arrived.")
+@command
+def removals_receive(ctx: Ctx, order_id: str, counts: tuple[str, ...]) -> None:
+    """Confirm what arrived of ORDER_ID's shipped packages: released from the removal warehouse's
+    quarantine in Brightpearl; what arrived short is emailed."""
+    parsed: dict[str, int] = {}
+    for item in counts:
+        sku, sep, n = item.rpartition("=")
+        if not sep or not sku or not n.strip().isdigit():
+            raise click.BadParameter(f"{item!r}: expected SKU=N (a whole number of units)", param_hint="--count")
+        parsed[sku] = int(n)
+    event: dict[str, Any] = {"action": "receive", "order_id": order_id}
+    if counts:
+        event["counts"] = parsed
+    out = _strip_ok(ctx.call("RemovalsFunction", event))
+    show(ctx, out, lambda: _removal_human(out) + (f"\nemailed: {out['emails']} short-arrival email(s)"
+                                                  if out.get("emails") else ""))
+
+
 # ---------------------------------------------------------------------------------------------- DLQs
 @cli.group("dlq")
 def dlq() -> None:

@@ -159,6 +159,22 @@ def reconciliation_sample(s: Sender) -> Sample:
                   ["Review and apply the corrections", "approve 20261201T040000Z-9ea4"])
 
 
+def removal_short_sample(s: Sender) -> Sample:
+    from connector.domain.removals import Package, Removal
+    from connector.usecases.removals import short_arrival_message
+
+    pkg = Package("9F2C4A10BE", "2026-11-03T09:00:00+00:00", "UPS", "1Z999AA10123456784",
+                  units={"TEA-FBA": 5, "MUG-FBA": 2}, transferred={"TEA-FBA": 5, "MUG-FBA": 2},
+                  received={"TEA-FBA": 4, "MUG-FBA": 2}, transfer_id=5012, closed=True)
+    removal = Removal("RMV-7Q2K", "Return", "Completed", products={"TEA-FBA": 1020, "MUG-FBA": 1021},
+                      packages={pkg.package_id: pkg})
+    msg = short_arrival_message(removal, pkg)
+    assert msg is not None
+    return Sample("removal-short", render(msg, s), [["TEA-FBA", "#1020", "5", "4", "1"]],
+                  ["1Z999AA10123456784", "removals show RMV-7Q2K"])
+
+
 def every_email(s: Sender | None = None) -> list[Sample]:
     s = s or sender()
-    return [*inbound_samples(s), eu_sample(s), nightly_sample(s), digest_sample(s), reconciliation_sample(s)]
+    return [*inbound_samples(s), eu_sample(s), nightly_sample(s), digest_sample(s), reconciliation_sample(s),
+            removal_short_sample(s)]

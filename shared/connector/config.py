@@ -121,6 +121,10 @@ class FbaReconciliationEnv(ConnectorEnv):
     """Reads Amazon FBA inventory and the Brightpearl FBA warehouse, writes corrections, emails the report."""
 
 
+class RemovalsEnv(ConnectorEnv):
+    """FBA removal orders: Amazon's removal reports in, Brightpearl transfers and disposals out, emails."""
+
+
 class ImportLinksEnv(MfnSyncEnv):
     """The import-links job: the operator's import run chunk by chunk from its own queue."""
 

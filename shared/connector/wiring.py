@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.operator import Operator
     from connector.usecases.ports import Finances, MovementStore
+    from connector.usecases.removals import Removals
     from connector.usecases.report_jobs import ReportJobs
 
 
@@ -234,6 +235,19 @@ def inbound_shipments(parts: Parts) -> InboundShipments:
         records=ShipmentRecords(), settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
         product_for=parts.sku_resolver(remember=False), mail=parts.mailer)
+
+
+def removals(parts: Parts) -> Removals:
+    """FBA removal orders (docs/removals.md): its own report requests, Brightpearl transfers and disposals."""
+    from connector.adapters.amazon.reports import AmazonReports
+    from connector.adapters.brightpearl.transfers import BrightpearlTransfers
+    from connector.adapters.removal_store import SettingsRemovalStore
+    from connector.usecases.removals import Removals
+
+    assert parts.bound
+    return Removals(AmazonReports(parts.amazon_on_clock, parts.env.amazon_marketplace_ids),
+                    BrightpearlTransfers(parts.brightpearl), SettingsRemovalStore(parts.settings),
+                    parts.settings.global_settings, parts.sku_resolver(remember=False), parts.mailer, clock=clock)
 
 
 def operator(parts: Parts) -> Operator:

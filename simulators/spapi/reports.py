@@ -20,6 +20,7 @@ from simulators.spapi.common import JSON, Shared, iso_ms
 from simulators.spapi.inbound import FulfillmentInbound
 from simulators.spapi.inventory import FbaInventory
 from simulators.spapi.listings import Listing, ListingsItems
+from simulators.spapi.removals import ORDER_DETAIL_COLUMNS, SHIPMENT_DETAIL_COLUMNS
 
 SUPPORTED_REPORTS = (
     "GET_LEDGER_DETAIL_VIEW_DATA",
@@ -30,6 +31,8 @@ SUPPORTED_REPORTS = (
     "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA",
     "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE",
     "GET_MERCHANT_LISTINGS_ALL_DATA",
+    "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA",
+    "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA",
 )
 
 
@@ -42,6 +45,7 @@ class ReportSources:
     inventory: FbaInventory
     inbound: FulfillmentInbound
     utc_offset: timedelta = field(default_factory=timedelta)
+    removals: Any = None  # simulators.spapi.removals.Removals (removal orders and their packages)
 
 
 @dataclass
@@ -320,6 +324,16 @@ def _all_listings(src: ReportSources, report: Report, at: datetime) -> tuple[str
     return _tsv(ALL_LISTINGS_COLUMNS, rows), len(rows)
 
 
+def _removal_order_detail(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
+    rows = src.removals.order_detail_rows(report.data_start, min(report.data_end, at)) if src.removals else []
+    return _tsv(ORDER_DETAIL_COLUMNS, rows), len(rows)
+
+
+def _removal_shipment_detail(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
+    rows = src.removals.shipment_detail_rows(report.data_start, min(report.data_end, at)) if src.removals else []
+    return _tsv(SHIPMENT_DETAIL_COLUMNS, rows), len(rows)
+
+
 Renderer = Callable[[ReportSources, Report, datetime], tuple[str, int]]
 RENDERERS: dict[str, Renderer] = {
     "GET_LEDGER_DETAIL_VIEW_DATA": _ledger_detail,
@@ -330,6 +344,8 @@ RENDERERS: dict[str, Renderer] = {
     "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA": _myi,
     "GET_FLAT_FILE_RETURNS_DATA_BY_RETURN_DATE": _mfn_returns,
     "GET_MERCHANT_LISTINGS_ALL_DATA": _all_listings,
+    "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA": _removal_order_detail,
+    "GET_FBA_FULFILLMENT_REMOVAL_SHIPMENT_DETAIL_DATA": _removal_shipment_detail,
 }
 
 

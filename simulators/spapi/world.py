@@ -30,6 +30,7 @@ from simulators.spapi.finances import Finances
 from simulators.spapi.inbound import V0_STATUSES, FulfillmentInbound
 from simulators.spapi.inventory import FbaInventory
 from simulators.spapi.listings import Listing, ListingsItems
+from simulators.spapi.removals import REMOVAL_OPERATIONS, Removals
 from simulators.spapi.report_jobs import ReportJobs
 from simulators.spapi.reports import Report, ReportSources
 from simulators.spapi.scenario import ScenarioState
@@ -41,7 +42,8 @@ INVENTORY_OPERATIONS = ("customer_order", "customer_shipment", "customer_return"
 INBOUND_OPERATIONS = ("create_inbound_shipment", "ship_inbound", "receive_inbound", "close_inbound",
                       "cancel_inbound", "set_inbound_status", "stale_inbound_v0")
 FINANCES_OPERATIONS = ("refund",)
-WORLD_OPERATIONS = INVENTORY_OPERATIONS + INBOUND_OPERATIONS + FINANCES_OPERATIONS + ("add_listing",)
+WORLD_OPERATIONS = (INVENTORY_OPERATIONS + INBOUND_OPERATIONS + FINANCES_OPERATIONS + REMOVAL_OPERATIONS
+                    + ("add_listing",))
 
 
 class World:
@@ -60,8 +62,10 @@ class World:
         self.listings_items.fba_sellable = self.inventory.sellable
         self.inventory.inbound_quantities = self.inbound.inbound_quantities
         self.document_store = Documents(shared)
+        self.removals = Removals(shared, self.inventory)  # FBA removal orders (simulators/spapi/removals.py)
         self.report_jobs = ReportJobs(shared, self.document_store,
-                                      ReportSources(shared, self.listings_items, self.inventory, self.inbound),
+                                      ReportSources(shared, self.listings_items, self.inventory, self.inbound,
+                                                    removals=self.removals),
                                       self.scenario)
         self.feed_jobs = FeedJobs(shared, self.document_store, self.listings_items)
         self.finances = Finances(shared)  # refund financial events (simulators/spapi/finances.py)
@@ -105,6 +109,8 @@ class World:
                 if status not in V0_STATUSES:
                     raise ValueError(f"unknown inbound status {status!r}")
                 shp.status = status
+        for spec in data.get("removals") or []:
+            self.removals.seed(spec)
 
     def operation(self, name: str) -> Callable[..., Any]:
         """The world operation ``name`` (one of :data:`WORLD_OPERATIONS`)."""
@@ -112,7 +118,8 @@ class World:
             raise ValueError(f"unknown world operation {name!r}; expected one of {WORLD_OPERATIONS}")
         part: object = self.inventory if name in INVENTORY_OPERATIONS else \
             self.inbound if name in INBOUND_OPERATIONS else \
-            self.finances if name in FINANCES_OPERATIONS else self
+            self.finances if name in FINANCES_OPERATIONS else \
+            self.removals if name in REMOVAL_OPERATIONS else self
         fn: Callable[..., Any] = getattr(part, name)
         return fn
 
@@ -142,6 +149,7 @@ class World:
             **self.inventory.state(),
             **self.inbound.state(),
             **self.finances.state(),
+            **self.removals.state(),
             "reports": {rid: r.to_api() for rid, r in self.reports.items()},
             "feeds": {fid: f.to_api() for fid, f in self.feeds.items()},
             "counts": self.inventory.counts(),

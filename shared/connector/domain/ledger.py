@@ -62,7 +62,7 @@ IGNORED_EVENTS = {
                  "the replacement report)",
     "receipts": "inbound receipts are released from the inbound shipment's transfer",
     "whsetransfers": "moves between fulfilment centres net to zero",
-    "vendorreturns": "removal orders are not synchronised by this feature",
+    "vendorreturns": "removal order units are owned by the removal order and shipment reports (docs/removals.md)",
 }
 
 

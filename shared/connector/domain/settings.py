@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from connector.domain.mfn_sync import ChannelRule
 from connector.domain.quantities import NO_BUFFER, BufferRule
@@ -94,6 +94,19 @@ class GlobalSettings(BaseModel):
     refund_nominal_codes: RefundNominalCodes = Field(default_factory=RefundNominalCodes, description=(
         "Brightpearl nominal code per part of a refund: item, shipping, gift_wrap, restocking_fee, promotion, "
         "other"))
+
+    # Removal orders (docs/removals.md)
+    removal_warehouse_id: WarehouseId | None = Field(None, description=(
+        "where units Amazon ships back on a removal order are transferred to from the FBA warehouse; unset: "
+        "return removals wait (disposals still reduce the FBA warehouse)"))
+
+    @model_validator(mode="after")
+    def _removals_leave_the_fba_warehouse(self) -> GlobalSettings:
+        # A transfer from the FBA warehouse to itself would move nothing and hide every removal.
+        if self.removal_warehouse_id is not None and self.removal_warehouse_id == self.fba_warehouse_id:
+            raise ValueError(f"removal_warehouse_id {self.removal_warehouse_id} is the FBA warehouse "
+                             "(fba_warehouse_id): removals are transferred out of it, choose another warehouse")
+        return self
 
 
 class ChannelSettings(BaseModel):

@@ -310,7 +310,8 @@ class Operator:
                                                     dry_run=cmd.dry_run))
 
 
-WAREHOUSE_FIELDS = ("mfn_warehouses", "fba_warehouse_id", "inbound_source_warehouse_id", "returns_warehouse_id")
+WAREHOUSE_FIELDS = ("mfn_warehouses", "fba_warehouse_id", "inbound_source_warehouse_id", "returns_warehouse_id",
+                    "removal_warehouse_id")
 
 
 def _ids(value: int | list[int] | None) -> list[int]:

@@ -1,0 +1,79 @@
+"""FBA removal orders (hourly schedule, and the operator's `connector removals …`): Amazon's removal
+reports → Brightpearl disposals and transfers FBA → removal warehouse; receipts; short-arrival emails.
+
+Events: ``{}`` (the schedule) runs; ``{"action": "receive", "order_id": "…", "counts": {"SKU": n}}``
+confirms what arrived (no counts: everything shipped); ``{"action": "show", "order_id": "…"}`` and
+``{"action": "list"}`` answer what the connector knows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from connector import wiring
+from connector.adapters.run_log import record_run
+from connector.config import RemovalsEnv, load
+from connector.observability import logger, metrics
+
+if TYPE_CHECKING:
+    from connector.usecases.removals import Removals
+
+ENV = load(RemovalsEnv)  # fails at cold start naming any missing variable
+PARTS = wiring.Parts(ENV)
+
+
+@cache
+def build() -> Removals:
+    return wiring.removals(PARTS)
+
+
+def _command(usecase: Removals, event: dict[str, Any]) -> dict[str, Any]:
+    from connector.usecases.removals import CommandError
+
+    action = event.get("action")
+    unknown = set(event) - {"action", "order_id", "counts"}
+    try:
+        if unknown:
+            raise CommandError(f"removals: unknown field(s) {', '.join(sorted(unknown))}")
+        if action == "list":
+            return {"ok": True, "removals": [r.summary() for r in usecase.store.open()]}
+        order_id = event.get("order_id")
+        if not isinstance(order_id, str) or not order_id:
+            raise CommandError(f"removals {action}: order_id is required")
+        if action == "show":
+            removal = usecase.store.get(order_id)
+            if removal is None:
+                raise CommandError(f"removals show: no removal order {order_id!r} known to the connector")
+            return {"ok": True, **removal.summary()}
+        if action == "receive":
+            counts = event.get("counts")
+            if counts is not None and (not isinstance(counts, dict) or not all(
+                    isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in counts.items())):
+                raise CommandError("removals receive: counts must map SKUs to whole numbers of units")
+            return {"ok": True, **usecase.receive(order_id, counts)}
+        raise CommandError(f"removals: unknown action {action!r} (list, show, receive)")
+    except CommandError as exc:
+        logger.warning("removals command refused", extra={"action": action, "error": str(exc)})
+        return {"ok": False, "error": str(exc)}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    usecase = build()
+    if isinstance(event, dict) and event.get("action"):
+        return _command(usecase, event)
+    started = datetime.now(UTC)
+    try:
+        report = usecase.run()
+    except Exception as exc:
+        record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    out = report.as_dict()
+    record_run("removals", started, outcome="ok", writes=report.writes, emails=report.emails)
+    logger.info("removals ran", extra=out)
+    return out

@@ -3,17 +3,20 @@
 One run (every 30 minutes): read Amazon's shipments, then for each one bring Brightpearl in step,
 one idempotent step at a time, saving the shipment record after each step. A run that dies anywhere
 is resumed by the next: every step first looks at what Brightpearl (or the record) already has.
+A run that stops for its time budget with shipments left asks for the next run at once (``continue_run``,
+a bounded number of hops) instead of leaving them for the next schedule; one run at a time (``run_lock``).
 See docs/inbound-shipments.md for the lifecycle, settings and rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.domain.errors import NotFound, Refused, UncertainWrite
+from connector.domain.errors import Conflict, NotFound, Refused, UncertainWrite
 from connector.domain.inbound import (
     CANCELLED_STATUSES,
     FINAL_STATUSES,
@@ -38,6 +41,12 @@ from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, line
 from connector.usecases.ports import Inbound, Mail, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
+# Time budget (seconds left in the invocation): no shipment is started with less than START_MARGIN left, no
+# Brightpearl write sent with less than WRITE_MARGIN (a 200-SKU shipment needs ~61 s of Brightpearl's 200/min).
+START_MARGIN = 60.0
+WRITE_MARGIN = 20.0
+# Continuations one chain may ask for back to back (50 x 300 s ~ 4 h); the schedule takes over after that.
+MAX_HOPS = 50
 
 
 class NotConfigured(RuntimeError):
@@ -56,6 +65,9 @@ class RunReport:
     failed: list[str] = field(default_factory=list)
     writes: dict[str, int] = field(default_factory=dict)
     emails: int = 0
+    resume_from: str | None = None  # stopped for time: the first shipment not finished this run
+    continued: bool = False  # the next run was asked for at once
+    skipped_busy: bool = False  # another run holds the lock: this one did nothing
 
     def count(self, what: str, n: int = 1) -> None:
         self.writes[what] = self.writes.get(what, 0) + n
@@ -65,7 +77,9 @@ class RunReport:
 class InboundShipments:
     def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
                  settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True,
+                 continue_run: Callable[[dict[str, Any]], None] | None = None,
+                 run_lock: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
         self.amazon = amazon
         self.transfers = transfers
         self.records = records
@@ -74,12 +88,43 @@ class InboundShipments:
         self.mail = mail
         self.now = now
         self.use_2024_plans = use_2024_plans
+        self.continue_run = continue_run
+        self.run_lock = run_lock
+        self._remaining: Callable[[], float] = lambda: float("inf")
         self.pending = PendingWrites(transfers, self._save)
         self.notices = Notices(mail, self._save, now)
         self.transfer = TransferSteps(transfers, records, self._save, self.notices, now)
 
     # ------------------------------------------------------------------ run
-    def run(self) -> RunReport:
+    def run(self, *, remaining: Callable[[], float] | None = None, resume_from: str | None = None,
+            hop: int = 0) -> RunReport:
+        """One run. ``remaining``: seconds left in the invocation (Lambda's context); ``resume_from`` and
+        ``hop`` come from the continuation message that started it (None / 0 for the schedule)."""
+        self._remaining = remaining or (lambda: float("inf"))
+        try:
+            with self.run_lock():
+                report = self._run(resume_from)
+        except Conflict:
+            # Another run (the schedule meeting a continuation) is on it: both would act on the same records.
+            logger.info("another inbound run holds the lock; this one does nothing")
+            return RunReport(skipped_busy=True)
+        # Asked for after the lock is let go, so the next run never finds this one still holding it.
+        if report.resume_from is not None and self.continue_run is not None:
+            if report.processed and hop < MAX_HOPS:
+                self.continue_run({"resumeFrom": report.resume_from, "hop": hop + 1})
+                report.continued = True
+                metrics.add_metric(name="InboundShipmentsContinued", unit=MetricUnit.Count, value=1)
+            else:
+                logger.warning("inbound run stopped for time; left for the schedule",
+                               extra={"resume_from": report.resume_from, "hop": hop, "processed": report.processed})
+        if report.failed:
+            raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
+        return report
+
+    def _time_left(self, margin: float) -> bool:
+        return self._remaining() >= margin
+
+    def _run(self, resume_from: str | None) -> RunReport:
         cfg = self.settings()
         if cfg.fba_warehouse_id is None or cfg.inbound_source_warehouse_id is None:
             raise NotConfigured("settings fba_warehouse_id and inbound_source_warehouse_id are required "
@@ -99,13 +144,21 @@ class InboundShipments:
         shipments = self._poll(open_records)
         report.seen = len(shipments)
         self._fold_ledger(open_records, {s.shipment_id: s.status.upper() for s in shipments})
+        if resume_from is not None:  # a continuation starts where the last run stopped, then wraps round
+            shipments = ([s for s in shipments if s.shipment_id >= resume_from]
+                         + [s for s in shipments if s.shipment_id < resume_from])
         for shipment in shipments:
             if shipment.shipment_id in report.failed:
                 continue
+            if not self._time_left(START_MARGIN):
+                report.resume_from = shipment.shipment_id
+                break
             known = open_records.get(shipment.shipment_id) or self.records.get(shipment.shipment_id)
             try:
                 if self._process(known, shipment, cfg, report):
                     report.processed += 1
+                if report.resume_from is not None:  # its writes were cut short by the time budget
+                    break
             except Exception:
                 logger.exception("inbound shipment failed; the next run resumes it",
                                  extra={"shipment": shipment.shipment_id})
@@ -114,8 +167,6 @@ class InboundShipments:
         if report.failed:
             metrics.add_metric(name="InboundShipmentFailures", unit=MetricUnit.Count, value=len(report.failed))
         logger.info("inbound shipments run", extra={"report": report.__dict__})
-        if report.failed:
-            raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
         return report
 
     def _poll(self, open_records: Mapping[str, Shipment]) -> list[AmazonShipment]:
@@ -165,6 +216,7 @@ class InboundShipments:
             record.status_history = []
         if record.finished:
             return False
+        header = _header(record)
         if shipment.name and not record.name:
             record.name = shipment.name
         if shipment.plan_id and not record.plan_id:
@@ -186,8 +238,10 @@ class InboundShipments:
         lines, notes = update_lines(lines, figures, products, sources)
         for note in notes:
             logger.warning(note, extra={"shipment": sid})
-        store_lines(record, lines)
-        self._save(record)
+        if record.version is None or lines != record.lines or _header(record) != header:
+            # Unchanged (most polls of an open shipment): no rewrite of the whole item.
+            store_lines(record, lines)
+            self._save(record)
 
         if record.status in CANCELLED_STATUSES:
             self._cancel(record, cfg, report)
@@ -278,14 +332,23 @@ class InboundShipments:
 
     # ------------------------------------------------------------------ receive: release, correct
     def _receive(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> None:
-        lines = lines_of(record)
-        by_sku = {ln.sku: ln for ln in lines}
+        """Releases, then corrections, each as one batch (figures read once, two saves; inbound_pending)."""
         if record.bp_shipped:
-            for sku, qty in releases_due(lines).items():
-                self._write(record, cfg, "release", by_sku[sku], qty, report)
-        if cfg.over_receipt == "correct":
-            for sku, qty in corrections_due(lines_of(record)).items():
-                self._write(record, cfg, "correct", by_sku[sku], qty, report)
+            self._batch(record, cfg, "release", releases_due(lines_of(record)), report)
+        if cfg.over_receipt == "correct" and report.resume_from is None:
+            self._batch(record, cfg, "correct", corrections_due(lines_of(record)), report)
+
+    def _batch(self, record: Shipment, cfg: GlobalSettings, kind: str, due: Mapping[str, int],
+               report: RunReport) -> None:
+        if not due:
+            return
+        by_sku = {ln.sku: ln for ln in lines_of(record)}
+        sent, complete = self.pending.write_batch(record, cfg, kind, [(by_sku[sku], q) for sku, q in due.items()],
+                                                  stop=lambda: not self._time_left(WRITE_MARGIN))
+        if sent:
+            report.count("quarantine-release" if kind == "release" else "stock-correction", sent)
+        if not complete:
+            report.resume_from = record.shipment_id
 
     def _write(self, record: Shipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
                report: RunReport) -> None:
@@ -360,6 +423,8 @@ class InboundShipments:
         if tid is not None and record.bp_shipped:
             if "back" not in (record.undo or {}):
                 self._receive(record, cfg, report)  # what Amazon did receive is released first, as usual
+                if report.resume_from is not None:
+                    return  # cut short by the time budget: the undo waits for every receipt to be released
             back = self._bring_back(record, cfg, report)
             if back:
                 notes.append(f"Brightpearl transfer #{tid} had been shipped: "
@@ -396,3 +461,8 @@ class InboundShipments:
                         raise Unconfirmed(f"{step} of {sku} for cancelled shipment {record.shipment_id} "
                                           "not applied; retried next run")
         return {sku: int(q) for sku, q in undo["back"].items() if q}
+
+
+def _header(record: Shipment) -> tuple[object, ...]:
+    """What a poll may change on the record besides its lines (compared to skip an unchanged save)."""
+    return record.status, len(record.status_history), record.name, record.plan_id, record.plan_shipment_id

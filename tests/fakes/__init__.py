@@ -4,6 +4,7 @@ conditional writes that lose races, an outbox that holds the emails. Unit tests 
 from tests.fakes.amazon import FakeFbaInventory, FakeInbound, FakeListings, FakeReports
 from tests.fakes.brightpearl import FakeBrightpearl
 from tests.fakes.clock import FakeClock
+from tests.fakes.continuations import FakeContinuations
 from tests.fakes.mail import Outbox
 from tests.fakes.stores import (
     FakeLink,
@@ -18,6 +19,7 @@ from tests.fakes.stores import (
 __all__ = [
     "FakeBrightpearl",
     "FakeClock",
+    "FakeContinuations",
     "FakeFbaInventory",
     "FakeInbound",
     "FakeLink",

@@ -3,24 +3,25 @@
 One run (every 30 minutes): read Amazon's shipments, then for each one bring Brightpearl in step,
 one idempotent step at a time, saving the shipment record after each step. A run that dies anywhere
 is resumed by the next: every step first looks at what Brightpearl (or the record) already has.
-A run that stops for its time budget with shipments left asks for the next run at once (``continue_run``,
-a bounded number of hops) instead of leaving them for the next schedule; one run at a time (``run_lock``).
+A run that stops for its time budget with shipments left asks for the next run at once (``continuations``,
+a bounded number of hops) instead of leaving them for the next schedule; while such a chain runs, the
+schedule's runs step aside, so two runs never act on one shipment's pending writes at once.
 See docs/inbound-shipments.md for the lifecycle, settings and rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.domain.errors import Conflict, NotFound, Refused, UncertainWrite
+from connector.domain.errors import NotFound, Refused, UncertainWrite
 from connector.domain.inbound import (
     CANCELLED_STATUSES,
     FINAL_STATUSES,
     LEDGER_REPORTS_KEPT,
+    MAX_HOPS,
     OPEN_STATUSES,
     SHIPPED_RANK,
     Line,
@@ -38,15 +39,13 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.inbound_notices import Notices
 from connector.usecases.inbound_pending import PendingWrites
 from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, lines_of, store_lines
-from connector.usecases.ports import Inbound, Mail, ShipmentStore, Transfers
+from connector.usecases.ports import Continuations, Inbound, Mail, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
 # Time budget (seconds left in the invocation): no shipment is started with less than START_MARGIN left, no
 # Brightpearl write sent with less than WRITE_MARGIN (a 200-SKU shipment needs ~61 s of Brightpearl's 200/min).
-START_MARGIN = 60.0
+START_MARGIN = 45.0
 WRITE_MARGIN = 20.0
-# Continuations one chain may ask for back to back (50 x 300 s ~ 4 h); the schedule takes over after that.
-MAX_HOPS = 50
 
 
 class NotConfigured(RuntimeError):
@@ -67,7 +66,7 @@ class RunReport:
     emails: int = 0
     resume_from: str | None = None  # stopped for time: the first shipment not finished this run
     continued: bool = False  # the next run was asked for at once
-    skipped_busy: bool = False  # another run holds the lock: this one did nothing
+    skipped_busy: bool = False  # a continuation chain is running: this scheduled run did nothing
 
     def count(self, what: str, n: int = 1) -> None:
         self.writes[what] = self.writes.get(what, 0) + n
@@ -78,8 +77,7 @@ class InboundShipments:
     def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
                  settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True,
-                 continue_run: Callable[[dict[str, Any]], None] | None = None,
-                 run_lock: Callable[[], AbstractContextManager[object]] = nullcontext) -> None:
+                 continuations: Continuations | None = None) -> None:
         self.amazon = amazon
         self.transfers = transfers
         self.records = records
@@ -88,8 +86,7 @@ class InboundShipments:
         self.mail = mail
         self.now = now
         self.use_2024_plans = use_2024_plans
-        self.continue_run = continue_run
-        self.run_lock = run_lock
+        self.continuations = continuations
         self._remaining: Callable[[], float] = lambda: float("inf")
         self.pending = PendingWrites(transfers, self._save)
         self.notices = Notices(mail, self._save, now)
@@ -101,17 +98,19 @@ class InboundShipments:
         """One run. ``remaining``: seconds left in the invocation (Lambda's context); ``resume_from`` and
         ``hop`` come from the continuation message that started it (None / 0 for the schedule)."""
         self._remaining = remaining or (lambda: float("inf"))
-        try:
-            with self.run_lock():
-                report = self._run(resume_from)
-        except Conflict:
-            # Another run (the schedule meeting a continuation) is on it: both would act on the same records.
-            logger.info("another inbound run holds the lock; this one does nothing")
-            return RunReport(skipped_busy=True)
-        # Asked for after the lock is let go, so the next run never finds this one still holding it.
-        if report.resume_from is not None and self.continue_run is not None:
+        chain = self.continuations
+        if chain is not None:
+            if hop == 0 and chain.active():
+                # A continuation is running (or about to): two runs would settle each other's pending writes.
+                logger.info("an inbound continuation is running; this scheduled run steps aside")
+                return RunReport(skipped_busy=True)
+            if hop > 0:
+                chain.mark()  # the schedule steps aside for as long as this run can last
+        report = self._run(resume_from)
+        if report.resume_from is not None and chain is not None:
+            # Only a run that got something done continues, and at most MAX_HOPS times: never a loop.
             if report.processed and hop < MAX_HOPS:
-                self.continue_run({"resumeFrom": report.resume_from, "hop": hop + 1})
+                chain.send(report.resume_from, hop + 1)
                 report.continued = True
                 metrics.add_metric(name="InboundShipmentsContinued", unit=MetricUnit.Count, value=1)
             else:

@@ -152,7 +152,7 @@ def test_a_batch_saves_the_shipment_a_few_times_and_reads_the_figures_once_whate
     assert len(saves) <= 5 and reads == [150]
 
 
-def budget(bp: FakeBrightpearl, seconds_per_release: float = 120.0, start: float = 300.0):
+def budget(bp: FakeBrightpearl, seconds_per_release: float = 80.0, start: float = 300.0):
     """Lambda's remaining time, charged per release this run sends (as Brightpearl's 200/min would)."""
     at_start = bp.writes.count("release")
     return lambda: start - seconds_per_release * (bp.writes.count("release") - at_start)
@@ -169,7 +169,7 @@ def test_three_runs_worth_of_shipments_are_received_back_to_back_without_the_sch
     run(usecase)
     for sid in ids:
         amazon.ship(sid, "RECEIVING", {"TEA": (4, 3), "CUP": (2, 2)})
-    report = run(usecase, remaining=budget(bp))  # the schedule's run: 3 releases fit its budget
+    report = run(usecase, remaining=budget(bp))  # the schedule's run: 3 releases fit its 70 % budget
     runs = [report]
     while chain.sent:  # what the queue delivers, at once, one run after the other
         resume_from, hop = chain.sent.pop(0)

@@ -42,10 +42,12 @@ from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, line
 from connector.usecases.ports import Continuations, Inbound, Mail, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
-# Time budget (seconds left in the invocation): no shipment is started with less than START_MARGIN left, no
-# Brightpearl write sent with less than WRITE_MARGIN (a 200-SKU shipment needs ~61 s of Brightpearl's 200/min).
-START_MARGIN = 45.0
-WRITE_MARGIN = 20.0
+# Time budget, as shares of the time the run had when it started (issue 14: 30 % headroom on the timeout):
+# no Brightpearl write is sent once less than WRITE_RESERVE of it is left, no shipment started below
+# START_RESERVE; the floors keep a short invocation from starting what it cannot finish (a 200-SKU shipment
+# needs ~61 s of Brightpearl's 200/min).
+WRITE_RESERVE, WRITE_FLOOR_S = 0.30, 20.0
+START_RESERVE, START_FLOOR_S = 0.35, 45.0
 
 
 class NotConfigured(RuntimeError):
@@ -88,6 +90,7 @@ class InboundShipments:
         self.use_2024_plans = use_2024_plans
         self.continuations = continuations
         self._remaining: Callable[[], float] = lambda: float("inf")
+        self._margins = (0.0, 0.0)  # (start, write) seconds, fixed when the run starts
         self.pending = PendingWrites(transfers, self._save)
         self.notices = Notices(mail, self._save, now)
         self.transfer = TransferSteps(transfers, records, self._save, self.notices, now)
@@ -98,6 +101,8 @@ class InboundShipments:
         """One run. ``remaining``: seconds left in the invocation (Lambda's context); ``resume_from`` and
         ``hop`` come from the continuation message that started it (None / 0 for the schedule)."""
         self._remaining = remaining or (lambda: float("inf"))
+        at_start = self._remaining()
+        self._margins = (max(START_RESERVE * at_start, START_FLOOR_S), max(WRITE_RESERVE * at_start, WRITE_FLOOR_S))
         chain = self.continuations
         if chain is not None:
             if hop == 0 and chain.active():
@@ -149,7 +154,7 @@ class InboundShipments:
         for shipment in shipments:
             if shipment.shipment_id in report.failed:
                 continue
-            if not self._time_left(START_MARGIN):
+            if not self._time_left(self._margins[0]):
                 report.resume_from = shipment.shipment_id
                 break
             known = open_records.get(shipment.shipment_id) or self.records.get(shipment.shipment_id)
@@ -343,7 +348,7 @@ class InboundShipments:
             return
         by_sku = {ln.sku: ln for ln in lines_of(record)}
         sent, complete = self.pending.write_batch(record, cfg, kind, [(by_sku[sku], q) for sku, q in due.items()],
-                                                  stop=lambda: not self._time_left(WRITE_MARGIN))
+                                                  stop=lambda: not self._time_left(self._margins[1]))
         if sent:
             report.count("quarantine-release" if kind == "release" else "stock-correction", sent)
         if not complete:

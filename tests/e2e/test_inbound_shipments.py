@@ -437,9 +437,11 @@ def test_shipment_v0_shows_no_items_for_is_planned_from_2024_items_and_received_
 
 
 def test_three_runs_worth_of_receipts_continue_at_once_through_the_queue_not_the_schedule(world, local_aws,
-                                                                                          monkeypatch):
+                                                                                          monkeypatch, request):
     """Issue 14 item 4: a run stopped by its time budget queues the next; the queue's runs finish the work
     (each unit released once) and the chain ends by itself, with no further schedule."""
+    from connector.adapters.inbound_records import QueueContinuations
+    from connector.adapters.store import GovernorItem
     from local.queues import pump
     from local.runtime import FakeContext
 
@@ -460,6 +462,7 @@ def test_three_runs_worth_of_receipts_continue_at_once_through_the_queue_not_the
         return 300_000 - 80_000 * (done - started.setdefault(ctx.aws_request_id, done))
 
     monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", remaining)
+    request.addfinalizer(lambda: GovernorItem(QueueContinuations.KEY).delete(add_version_condition=False))
     first = run()  # the schedule's run
     chained = pump(local_aws, "InboundShipmentsFunction")  # what the event source mapping delivers, at once
     assert first["continued"] and [(r["hop"], r["continued"]) for r in chained] == [(1, True), (2, False)]
@@ -469,3 +472,4 @@ def test_three_runs_worth_of_receipts_continue_at_once_through_the_queue_not_the
     assert bp.figures(TEA, FBA) == {"inStock": 12, "onHand": 12, "allocated": 0, "inTransit": 4}
     assert bp.figures(MUG, FBA) == {"inStock": 8, "onHand": 8, "allocated": 0, "inTransit": 0}
     assert pump(local_aws, "InboundShipmentsFunction") == []  # the chain ended: nothing left on the queue
+    assert run()["skippedBusy"] is False  # ... and said so: the next schedule does not step aside

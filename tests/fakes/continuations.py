@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 @dataclass
 class FakeContinuations:
     sent: list[tuple[str, int]] = field(default_factory=list)  # (resume_from, hop) queued, oldest first
-    running: bool = False  # a chain run marked itself (the real mark expires; tests clear it by hand)
+    running: bool = False  # a chain run marked itself (and has not ended it)
 
     def send(self, resume_from: str, hop: int) -> None:
         self.running = True
@@ -16,6 +16,9 @@ class FakeContinuations:
 
     def mark(self) -> None:
         self.running = True
+
+    def end(self) -> None:
+        self.running = False
 
     def active(self) -> bool:
         return self.running

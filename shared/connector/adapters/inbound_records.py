@@ -102,6 +102,9 @@ class QueueContinuations:
         GovernorItem(self.KEY, lease_until=(now + timedelta(seconds=CHAIN_FRESH_S)).timestamp(),
                      expires_at=now + timedelta(days=1)).save(add_version_condition=False)
 
+    def end(self) -> None:
+        GovernorItem(self.KEY).delete(add_version_condition=False)
+
     def active(self) -> bool:
         try:
             item = GovernorItem.get(self.KEY, consistent_read=True)

@@ -121,6 +121,8 @@ class InboundShipments:
             else:
                 logger.warning("inbound run stopped for time; left for the schedule",
                                extra={"resume_from": report.resume_from, "hop": hop, "processed": report.processed})
+        if chain is not None and hop > 0 and not report.continued:
+            chain.end()  # the chain is over: the next scheduled run need not step aside
         if report.failed:
             raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
         return report

@@ -464,6 +464,9 @@ def test_three_runs_worth_of_receipts_continue_at_once_through_the_queue_not_the
     monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", remaining)
     request.addfinalizer(lambda: GovernorItem(QueueContinuations.KEY).delete(add_version_condition=False))
     first = run()  # the schedule's run
+    released = len(bp.requests(route="post-quarantine-release", ok_only=True))
+    assert run()["skippedBusy"]  # a schedule firing while the chain runs steps aside and writes nothing
+    assert len(bp.requests(route="post-quarantine-release", ok_only=True)) == released
     chained = pump(local_aws, "InboundShipmentsFunction")  # what the event source mapping delivers, at once
     assert first["continued"] and [(r["hop"], r["continued"]) for r in chained] == [(1, True), (2, False)]
     releases = sorted((e.body["productId"], e.body["quantity"])

@@ -26,6 +26,10 @@ BP_REQUESTS_PER_MINUTE = 200
 # simulators/brightpearl/world.py, marked "unconfirmed" in the contract), so a connector obeying the
 # simulator cannot go below 2x this bound on availability reads: that gap is reported, not hidden.
 BP_IDS_PER_GET = 200
+# Product Availability by ID set, as the connector and the simulator read it: "product-availability: keep
+# <= 100 (limit unconfirmed)" (contract /work/shared/contracts/brightpearl.md §8a, and §4a: "long URIs fail
+# with 414"). The inbound receipt's bound uses it (issue 14 item 4); BP_IDS_PER_GET stays the documented 200.
+BP_AVAILABILITY_IDS = 100
 # product-search pages: pageSize up to 500 (contract §8, "max 500"; the simulator enforces the same).
 BP_SEARCH_PAGE = 500
 
@@ -81,6 +85,11 @@ HEADROOM = 0.30  # time and memory: at most 70 % of the Lambda's configured time
 def bp_reads(ids: int) -> int:
     """Fewest GETs that read ``ids`` products by ID set."""
     return math.ceil(ids / BP_IDS_PER_GET) if ids else 0
+
+
+def bp_availability_reads(ids: int) -> int:
+    """Fewest Product Availability GETs for ``ids`` products at the contract's 100 per call."""
+    return math.ceil(ids / BP_AVAILABILITY_IDS) if ids else 0
 
 
 def feeds_for(messages: int) -> int:

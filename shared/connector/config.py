@@ -112,6 +112,10 @@ class MfnSyncEnv(ConnectorEnv):
 class InboundShipmentsEnv(ConnectorEnv):
     """FBA inbound shipments: polls Amazon, writes Brightpearl transfers, emails discrepancies."""
 
+    # The function's own queue: a run stopped for time asks for the next at once (unset: wait for the schedule).
+    inbound_continue_queue_url: str | None = Field(default=None, alias="INBOUND_CONTINUE_QUEUE_URL",
+                                                   pattern=r"^https?://")
+
 
 class MovementsEnv(ConnectorEnv):
     """Report requests and REPORT_PROCESSING_FINISHED: Amazon reports in, Brightpearl movements out."""

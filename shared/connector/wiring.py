@@ -226,15 +226,18 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
 def inbound_shipments(parts: Parts) -> InboundShipments:
     from connector.adapters.amazon.inbound import AmazonInbound
     from connector.adapters.brightpearl.transfers import BrightpearlTransfers
-    from connector.adapters.inbound_records import ShipmentRecords
+    from connector.adapters.inbound_records import QueueContinuations, ShipmentRecords
+    from connector.adapters.queues import Queue
     from connector.usecases.inbound_shipments import InboundShipments
 
     assert parts.bound
+    url = getattr(parts.env, "inbound_continue_queue_url", None)
     return InboundShipments(
         amazon=AmazonInbound(parts.amazon), transfers=BrightpearlTransfers(parts.brightpearl),
         records=ShipmentRecords(), settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
-        product_for=parts.sku_resolver(remember=False), mail=parts.mailer)
+        product_for=parts.sku_resolver(remember=False), mail=parts.mailer,
+        continuations=QueueContinuations(Queue(url)) if url else None)
 
 
 def removals(parts: Parts) -> Removals:

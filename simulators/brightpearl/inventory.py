@@ -335,6 +335,12 @@ class Inventory:
                       f"Insufficient stock of product {pid} to allocate {qty} (location {where})")
 
     def quarantine_release(self, wid: int, body: dict[str, Any]) -> int:
+        # One product per call: the body "has three simple arguments" (productId, quantity, toLocationId),
+        # https://api-docs.brightpearl.com/warehouse/quarantine-release/post.html; no multi-product form is
+        # documented, so anything else (e.g. a list of products) is refused rather than half-applied.
+        if unknown := sorted(set(body) - {"productId", "quantity", "toLocationId"}):
+            raise BPError(400, "CMNC-400", f"quarantine release takes productId, quantity and toLocationId; "
+                                           f"unknown field(s): {', '.join(unknown)}")
         wh = self.warehouse(wid)
         p = self.w.catalog.tracked(_require(body, "productId"))
         qty = _int(_require(body, "quantity"), "quantity")

@@ -434,3 +434,45 @@ def test_shipment_v0_shows_no_items_for_is_planned_from_2024_items_and_received_
     (line,) = ShipmentRecords().get("FBA7V2024").skus
     assert (line.expected, line.received, line.released, line.source) == (6, 6, 6, "ledger")
     assert_quiet(bp, local_aws)
+
+
+def test_three_runs_worth_of_receipts_continue_at_once_through_the_queue_not_the_schedule(world, local_aws,
+                                                                                          monkeypatch, request):
+    """Issue 14 item 4: a run stopped by its time budget queues the next; the queue's runs finish the work
+    (each unit released once) and the chain ends by itself, with no further schedule."""
+    from connector.adapters.inbound_records import QueueContinuations
+    from connector.adapters.store import GovernorItem
+    from local.queues import pump
+    from local.runtime import FakeContext
+
+    bp, amazon = world
+    ids = [amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 4, "MFN-MUG": 2}).shipment_id
+           for _ in range(4)]
+    run()
+    for sid in ids:
+        amazon.world_op("ship_inbound", shipment_id=sid)
+    run()
+    for sid in ids:
+        amazon.world_op("receive_inbound", shipment_id=sid, items={"FBA-TEA": 3, "MFN-MUG": 2})
+    # Lambda's remaining time, charged 80 s per quarantine release the invocation sent (300 s to start with).
+    started: dict[str, int] = {}
+
+    def remaining(ctx):
+        done = len(bp.requests(route="post-quarantine-release", ok_only=True))
+        return 300_000 - 80_000 * (done - started.setdefault(ctx.aws_request_id, done))
+
+    monkeypatch.setattr(FakeContext, "get_remaining_time_in_millis", remaining)
+    request.addfinalizer(lambda: GovernorItem(QueueContinuations.KEY).delete(add_version_condition=False))
+    first = run()  # the schedule's run
+    released = len(bp.requests(route="post-quarantine-release", ok_only=True))
+    assert run()["skippedBusy"]  # a schedule firing while the chain runs steps aside and writes nothing
+    assert len(bp.requests(route="post-quarantine-release", ok_only=True)) == released
+    chained = pump(local_aws, "InboundShipmentsFunction")  # what the event source mapping delivers, at once
+    assert first["continued"] and [(r["hop"], r["continued"]) for r in chained] == [(1, True), (2, False)]
+    releases = sorted((e.body["productId"], e.body["quantity"])
+                      for e in bp.requests(route="post-quarantine-release", ok_only=True))
+    assert releases == [(TEA, 3)] * 4 + [(MUG, 2)] * 4
+    assert bp.figures(TEA, FBA) == {"inStock": 12, "onHand": 12, "allocated": 0, "inTransit": 4}
+    assert bp.figures(MUG, FBA) == {"inStock": 8, "onHand": 8, "allocated": 0, "inTransit": 0}
+    assert pump(local_aws, "InboundShipmentsFunction") == []  # the chain ended: nothing left on the queue
+    assert run()["skippedBusy"] is False  # ... and said so: the next schedule does not step aside

@@ -4,6 +4,7 @@ conditional writes that lose races, an outbox that holds the emails. Unit tests 
 from tests.fakes.amazon import FakeFbaInventory, FakeInbound, FakeListings, FakeReports
 from tests.fakes.brightpearl import FakeBrightpearl
 from tests.fakes.clock import FakeClock
+from tests.fakes.continuations import FakeContinuations
 from tests.fakes.finances import FakeCreditsBrightpearl, FakeFinances
 from tests.fakes.mail import Outbox
 from tests.fakes.stores import (
@@ -19,6 +20,7 @@ from tests.fakes.stores import (
 __all__ = [
     "FakeBrightpearl",
     "FakeClock",
+    "FakeContinuations",
     "FakeCreditsBrightpearl",
     "FakeFbaInventory",
     "FakeFinances",

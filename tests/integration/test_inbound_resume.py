@@ -135,7 +135,8 @@ def test_a_release_cut_short_is_settled_by_the_next_run_and_sent_once(setup, whe
     transfers.crash_release = when
     with pytest.raises(RunIncomplete):
         usecase.run()
-    assert ShipmentRecords().get(f"FBA9{when.upper()}").pending["quantity"] == 4
+    pending = ShipmentRecords().get(f"FBA9{when.upper()}").pending
+    assert pending["of"] == "release" and [(w[0], w[1]) for w in pending["writes"]] == [(TEA, 4)]
     usecase.run()
     assert (bp.on_hand(TEA, FBA), bp.in_transit(TEA, FBA)) == (4, 2)
     assert len(bp.requests(route="post-quarantine-release", ok_only=True)) == 1

@@ -578,6 +578,8 @@ def test_transfer_lifecycle_exact_numbers_at_every_step(sim: BrightpearlSimulato
         {"code": "WHSB-023", "message": "None of the requested products are available in location 10"}]}
     assert api.figures(1007)["total"] == {"inStock": 48, "onHand": 48, "allocated": 0, "inTransit": 0}
     assert len(sim.requests(route="post-quarantine-release", ok_only=True)) == 2
+    many = api.post(release, {"products": [{"productId": 1007, "quantity": 1}], "toLocationId": 3})
+    assert many.status_code == 400 and "unknown field(s): products" in many.json()["errors"][0]["message"]
 
 
 def test_external_transfer_without_location_allocates_fifo_across_locations(sim: BrightpearlSimulator,

@@ -7,10 +7,14 @@ Items are converted to and from the domain's ``Shipment`` here and nowhere else;
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
 from pynamodb.exceptions import DoesNotExist
 
-from connector.adapters.store import InboundShipment, ShipmentSku, conflict_as
-from connector.domain.inbound import Line, Shipment
+from connector.adapters.queues import Queue
+from connector.adapters.store import GovernorItem, InboundShipment, ShipmentSku, conflict_as
+from connector.domain.inbound import CHAIN_FRESH_S, Line, Shipment
 
 # Attributes copied as they are, both ways (the lines, ints and version are converted below).
 PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "reference", "bp_shipped", "transfer_attempted",
@@ -77,3 +81,33 @@ class ShipmentRecords:
         ids = [int(r.stock_transfer_id) for r in InboundShipment.scan(attributes_to_get=["stock_transfer_id"])
                if r.stock_transfer_id is not None]
         return max(ids, default=0)
+
+
+class QueueContinuations:
+    """Inbound continuations: one SQS message to the function's own queue (``InboundContinueQueue``) per hop;
+    the chain's "running until" time is a small governor-table item the scheduled runs read."""
+
+    KEY = "inbound#continuation"
+
+    def __init__(self, queue: Queue, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.queue = queue
+        self.clock = clock
+
+    def send(self, resume_from: str, hop: int) -> None:
+        self.mark()  # before the message: the next run may start before this one has returned
+        self.queue.send({"resumeFrom": resume_from, "hop": hop, "sentAt": self.clock().isoformat()})
+
+    def mark(self) -> None:
+        now = self.clock()
+        GovernorItem(self.KEY, lease_until=(now + timedelta(seconds=CHAIN_FRESH_S)).timestamp(),
+                     expires_at=now + timedelta(days=1)).save(add_version_condition=False)
+
+    def end(self) -> None:
+        GovernorItem(self.KEY).delete(add_version_condition=False)
+
+    def active(self) -> bool:
+        try:
+            item = GovernorItem.get(self.KEY, consistent_read=True)
+        except DoesNotExist:
+            return False
+        return item.lease_until is not None and float(item.lease_until) > self.clock().timestamp()

@@ -28,6 +28,36 @@ OPEN_STATUSES = ("WORKING", "READY_TO_SHIP", "SHIPPED", "IN_TRANSIT", "DELIVERED
 SHIPPED_RANK = STATUS_ORDER["SHIPPED"]
 LEDGER_REPORTS_KEPT = 20  # ledger report ids remembered per shipment (already read: not read again)
 RECEIVING_RANK = STATUS_ORDER["RECEIVING"]
+# Continuation chains (a run stopped for time asks for the next at once): at most MAX_HOPS runs back to back
+# (50 x 300 s ~ 4 h, then the 30-minute schedule takes over); a chain counts as running for CHAIN_FRESH_S
+# after its last run started or asked for the next (longer than one run, 300 s, plus the queue's delivery).
+MAX_HOPS = 50
+CHAIN_FRESH_S = 360
+CONTINUATION_FIELDS = frozenset({"resumeFrom", "hop", "sentAt"})
+
+
+def continuation_of(body: Mapping[str, Any], now: datetime) -> tuple[str, int] | None:
+    """(resume_from, hop) of a continuation message; None when it is stale (sent more than CHAIN_FRESH_S
+    ago: a redelivery after a failed run, by which time the schedule has taken over). ValueError names
+    the bad field."""
+    if not isinstance(body, Mapping):
+        raise ValueError(f"continuation message must be an object, got {type(body).__name__}")
+    if unknown := sorted(set(body) - CONTINUATION_FIELDS):
+        raise ValueError(f"continuation message: unknown field(s) {', '.join(unknown)}")
+    resume_from, hop, sent_at = body.get("resumeFrom"), body.get("hop"), body.get("sentAt")
+    if not isinstance(resume_from, str) or not resume_from:
+        raise ValueError(f"continuation message: resumeFrom must be a shipment id, got {resume_from!r}")
+    if not isinstance(hop, int) or isinstance(hop, bool) or not 1 <= hop <= MAX_HOPS:
+        raise ValueError(f"continuation message: hop must be an integer 1..{MAX_HOPS}, got {hop!r}")
+    try:
+        sent = datetime.fromisoformat(str(sent_at))
+    except ValueError:
+        raise ValueError(f"continuation message: sentAt must be an ISO date-time, got {sent_at!r}") from None
+    if sent.tzinfo is None:
+        raise ValueError(f"continuation message: sentAt needs a time zone, got {sent_at!r}")
+    if (now - sent).total_seconds() > CHAIN_FRESH_S:
+        return None
+    return resume_from, hop
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,9 @@
 One run (every 30 minutes): read Amazon's shipments, then for each one bring Brightpearl in step,
 one idempotent step at a time, saving the shipment record after each step. A run that dies anywhere
 is resumed by the next: every step first looks at what Brightpearl (or the record) already has.
+A run that stops for its time budget with shipments left asks for the next run at once (``continuations``,
+a bounded number of hops) instead of leaving them for the next schedule; while such a chain runs, the
+schedule's runs step aside, so two runs never act on one shipment's pending writes at once.
 See docs/inbound-shipments.md for the lifecycle, settings and rules.
 """
 
@@ -18,6 +21,7 @@ from connector.domain.inbound import (
     CANCELLED_STATUSES,
     FINAL_STATUSES,
     LEDGER_REPORTS_KEPT,
+    MAX_HOPS,
     OPEN_STATUSES,
     SHIPPED_RANK,
     Line,
@@ -35,9 +39,15 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.inbound_notices import Notices
 from connector.usecases.inbound_pending import PendingWrites
 from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, lines_of, store_lines
-from connector.usecases.ports import Inbound, Mail, ShipmentStore, Transfers
+from connector.usecases.ports import Continuations, Inbound, Mail, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
+# Time budget, as shares of the time the run had when it started (issue 14: 30 % headroom on the timeout):
+# no Brightpearl write is sent once less than WRITE_RESERVE of it is left, no shipment started below
+# START_RESERVE; the floors keep a short invocation from starting what it cannot finish (a 200-SKU shipment
+# needs ~61 s of Brightpearl's 200/min).
+WRITE_RESERVE, WRITE_FLOOR_S = 0.30, 20.0
+START_RESERVE, START_FLOOR_S = 0.35, 45.0
 
 
 class NotConfigured(RuntimeError):
@@ -56,6 +66,9 @@ class RunReport:
     failed: list[str] = field(default_factory=list)
     writes: dict[str, int] = field(default_factory=dict)
     emails: int = 0
+    resume_from: str | None = None  # stopped for time: the first shipment not finished this run
+    continued: bool = False  # the next run was asked for at once
+    skipped_busy: bool = False  # a continuation chain is running: this scheduled run did nothing
 
     def count(self, what: str, n: int = 1) -> None:
         self.writes[what] = self.writes.get(what, 0) + n
@@ -65,7 +78,8 @@ class RunReport:
 class InboundShipments:
     def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
                  settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True,
+                 continuations: Continuations | None = None) -> None:
         self.amazon = amazon
         self.transfers = transfers
         self.records = records
@@ -74,12 +88,49 @@ class InboundShipments:
         self.mail = mail
         self.now = now
         self.use_2024_plans = use_2024_plans
+        self.continuations = continuations
+        self._remaining: Callable[[], float] = lambda: float("inf")
+        self._margins = (0.0, 0.0)  # (start, write) seconds, fixed when the run starts
         self.pending = PendingWrites(transfers, self._save)
         self.notices = Notices(mail, self._save, now)
         self.transfer = TransferSteps(transfers, records, self._save, self.notices, now)
 
     # ------------------------------------------------------------------ run
-    def run(self) -> RunReport:
+    def run(self, *, remaining: Callable[[], float] | None = None, resume_from: str | None = None,
+            hop: int = 0) -> RunReport:
+        """One run. ``remaining``: seconds left in the invocation (Lambda's context); ``resume_from`` and
+        ``hop`` come from the continuation message that started it (None / 0 for the schedule)."""
+        self._remaining = remaining or (lambda: float("inf"))
+        at_start = self._remaining()
+        self._margins = (max(START_RESERVE * at_start, START_FLOOR_S), max(WRITE_RESERVE * at_start, WRITE_FLOOR_S))
+        chain = self.continuations
+        if chain is not None:
+            if hop == 0 and chain.active():
+                # A continuation is running (or about to): two runs would settle each other's pending writes.
+                logger.info("an inbound continuation is running; this scheduled run steps aside")
+                return RunReport(skipped_busy=True)
+            if hop > 0:
+                chain.mark()  # the schedule steps aside for as long as this run can last
+        report = self._run(resume_from)
+        if report.resume_from is not None and chain is not None:
+            # Only a run that got something done continues, and at most MAX_HOPS times: never a loop.
+            if report.processed and hop < MAX_HOPS:
+                chain.send(report.resume_from, hop + 1)
+                report.continued = True
+                metrics.add_metric(name="InboundShipmentsContinued", unit=MetricUnit.Count, value=1)
+            else:
+                logger.warning("inbound run stopped for time; left for the schedule",
+                               extra={"resume_from": report.resume_from, "hop": hop, "processed": report.processed})
+        if chain is not None and hop > 0 and not report.continued:
+            chain.end()  # the chain is over: the next scheduled run need not step aside
+        if report.failed:
+            raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
+        return report
+
+    def _time_left(self, margin: float) -> bool:
+        return self._remaining() >= margin
+
+    def _run(self, resume_from: str | None) -> RunReport:
         cfg = self.settings()
         if cfg.fba_warehouse_id is None or cfg.inbound_source_warehouse_id is None:
             raise NotConfigured("settings fba_warehouse_id and inbound_source_warehouse_id are required "
@@ -99,13 +150,21 @@ class InboundShipments:
         shipments = self._poll(open_records)
         report.seen = len(shipments)
         self._fold_ledger(open_records, {s.shipment_id: s.status.upper() for s in shipments})
+        if resume_from is not None:  # a continuation starts where the last run stopped, then wraps round
+            shipments = ([s for s in shipments if s.shipment_id >= resume_from]
+                         + [s for s in shipments if s.shipment_id < resume_from])
         for shipment in shipments:
             if shipment.shipment_id in report.failed:
                 continue
+            if not self._time_left(self._margins[0]):
+                report.resume_from = shipment.shipment_id
+                break
             known = open_records.get(shipment.shipment_id) or self.records.get(shipment.shipment_id)
             try:
                 if self._process(known, shipment, cfg, report):
                     report.processed += 1
+                if report.resume_from is not None:  # its writes were cut short by the time budget
+                    break
             except Exception:
                 logger.exception("inbound shipment failed; the next run resumes it",
                                  extra={"shipment": shipment.shipment_id})
@@ -114,8 +173,6 @@ class InboundShipments:
         if report.failed:
             metrics.add_metric(name="InboundShipmentFailures", unit=MetricUnit.Count, value=len(report.failed))
         logger.info("inbound shipments run", extra={"report": report.__dict__})
-        if report.failed:
-            raise RunIncomplete(f"inbound shipments failed this run: {', '.join(sorted(report.failed))}")
         return report
 
     def _poll(self, open_records: Mapping[str, Shipment]) -> list[AmazonShipment]:
@@ -165,6 +222,7 @@ class InboundShipments:
             record.status_history = []
         if record.finished:
             return False
+        header = _header(record)
         if shipment.name and not record.name:
             record.name = shipment.name
         if shipment.plan_id and not record.plan_id:
@@ -186,8 +244,10 @@ class InboundShipments:
         lines, notes = update_lines(lines, figures, products, sources)
         for note in notes:
             logger.warning(note, extra={"shipment": sid})
-        store_lines(record, lines)
-        self._save(record)
+        if record.version is None or lines != record.lines or _header(record) != header:
+            # Unchanged (most polls of an open shipment): no rewrite of the whole item.
+            store_lines(record, lines)
+            self._save(record)
 
         if record.status in CANCELLED_STATUSES:
             self._cancel(record, cfg, report)
@@ -278,14 +338,23 @@ class InboundShipments:
 
     # ------------------------------------------------------------------ receive: release, correct
     def _receive(self, record: Shipment, cfg: GlobalSettings, report: RunReport) -> None:
-        lines = lines_of(record)
-        by_sku = {ln.sku: ln for ln in lines}
+        """Releases, then corrections, each as one batch (figures read once, two saves; inbound_pending)."""
         if record.bp_shipped:
-            for sku, qty in releases_due(lines).items():
-                self._write(record, cfg, "release", by_sku[sku], qty, report)
-        if cfg.over_receipt == "correct":
-            for sku, qty in corrections_due(lines_of(record)).items():
-                self._write(record, cfg, "correct", by_sku[sku], qty, report)
+            self._batch(record, cfg, "release", releases_due(lines_of(record)), report)
+        if cfg.over_receipt == "correct" and report.resume_from is None:
+            self._batch(record, cfg, "correct", corrections_due(lines_of(record)), report)
+
+    def _batch(self, record: Shipment, cfg: GlobalSettings, kind: str, due: Mapping[str, int],
+               report: RunReport) -> None:
+        if not due:
+            return
+        by_sku = {ln.sku: ln for ln in lines_of(record)}
+        sent, complete = self.pending.write_batch(record, cfg, kind, [(by_sku[sku], q) for sku, q in due.items()],
+                                                  stop=lambda: not self._time_left(self._margins[1]))
+        if sent:
+            report.count("quarantine-release" if kind == "release" else "stock-correction", sent)
+        if not complete:
+            report.resume_from = record.shipment_id
 
     def _write(self, record: Shipment, cfg: GlobalSettings, kind: str, line: Line, qty: int,
                report: RunReport) -> None:
@@ -360,6 +429,8 @@ class InboundShipments:
         if tid is not None and record.bp_shipped:
             if "back" not in (record.undo or {}):
                 self._receive(record, cfg, report)  # what Amazon did receive is released first, as usual
+                if report.resume_from is not None:
+                    return  # cut short by the time budget: the undo waits for every receipt to be released
             back = self._bring_back(record, cfg, report)
             if back:
                 notes.append(f"Brightpearl transfer #{tid} had been shipped: "
@@ -396,3 +467,8 @@ class InboundShipments:
                         raise Unconfirmed(f"{step} of {sku} for cancelled shipment {record.shipment_id} "
                                           "not applied; retried next run")
         return {sku: int(q) for sku, q in undo["back"].items() if q}
+
+
+def _header(record: Shipment) -> tuple[object, ...]:
+    """What a poll may change on the record besides its lines (compared to skip an unchanged save)."""
+    return record.status, len(record.status_history), record.name, record.plan_id, record.plan_shipment_id

@@ -262,6 +262,16 @@ class ShipmentStore(Protocol):
     def max_transfer_id(self) -> int: ...
 
 
+class Continuations(Protocol):
+    """Inbound runs that stopped for time ask for the next run at once; while such a chain runs (``active``,
+    refreshed by each of its runs with ``mark``) the scheduled runs step aside."""
+
+    def send(self, resume_from: str, hop: int) -> None: ...
+    def mark(self) -> None: ...
+    def end(self) -> None: ...
+    def active(self) -> bool: ...
+
+
 class Reconciliations(Protocol):
     """FBA reconciliations: header, lines in chunks, the latest id, and small bookkeeping items."""
 

@@ -52,3 +52,45 @@ def test_lease_is_exclusive_and_expires(local_aws):
     time.sleep(0.7)
     with DynamoLease(key, ttl_seconds=5, max_wait=2):
         pass
+
+
+def _counting_dynamodb_calls():
+    import botocore.client
+
+    calls = {"n": 0}
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        if self.meta.service_model.service_name == "dynamodb":
+            calls["n"] += 1
+        return original(self, operation_name, api_params)
+
+    return calls, original, counting
+
+
+def test_a_process_alone_pays_one_call_per_request_and_a_stale_guess_is_corrected(local_aws):
+    import botocore.client
+
+    # Plenty of budget: nobody waits; 30 acquisitions by one process cost one read and 30 writes.
+    shape = BucketShape.for_limit(6000, 60.0)
+    key = f"bp#alone#{time.time_ns()}"
+    calls, original, counting = _counting_dynamodb_calls()
+    botocore.client.BaseClient._make_api_call = counting
+    try:
+        alone = DynamoGovernor(key, shape)
+        for _ in range(30):
+            alone.acquire()
+        assert calls["n"] <= 31, calls
+        # Another process takes tokens: the first process's remembered item is stale; its conditional
+        # write fails and it reads again, so no token is taken twice and the count stays exact.
+        other = DynamoGovernor(key, shape)
+        for _ in range(5):
+            other.acquire()
+        alone.acquire()
+    finally:
+        botocore.client.BaseClient._make_api_call = original
+    from connector.adapters.store import GovernorItem
+
+    item = GovernorItem.get(key, consistent_read=True)
+    assert item.version == 36  # 30 + 5 + 1 saves, none lost to a stale write
+    assert alone.stats["conflicts"] == 1

@@ -164,6 +164,10 @@ class FakeLinks:
         if result is not None:
             link.last_result = result
 
+    def set_amazon_statuses(self, checked: Iterable[tuple[str, str, int | None, str | None]]) -> None:
+        for link_id, status, lead, result in checked:
+            self.set_amazon_status(link_id, status, lead_time_days=lead, result=result)
+
     def mark_replan(self, link_ids: Iterable[str]) -> None:
         for link_id in link_ids:
             link = self.links.get(link_id)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,22 @@ __all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRepositor
 
 
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
+BATCH_GET, BATCH_WRITE = 100, 25  # BatchGetItem / BatchWriteItem maxima (DynamoDB API reference)
+BATCH_RETRIES = 8
+
+
+def _batch_put(items: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem of serialized ListingLink items; unprocessed ones again, with backoff."""
+    connection = ListingLink._get_connection()
+    pending = items
+    for attempt in range(BATCH_RETRIES):
+        data = connection.batch_write_item(put_items=pending) or {}
+        left = (data.get("UnprocessedItems") or {}).get(ListingLink.Meta.table_name) or []
+        if not left:
+            return
+        pending = [entry["PutRequest"]["Item"] for entry in left]
+        time.sleep(min(2.0, 0.05 * 2 ** attempt))
+    raise PutError(f"BatchWriteItem left {len(pending)} listing link(s) unprocessed after {BATCH_RETRIES} tries")
 
 
 def _pending(data: dict[str, Any] | None) -> int | None:
@@ -76,6 +92,7 @@ class LinkRepository:
         yield from ListingLink.scan()
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
+        """One outcome (a patch): a conditional UpdateItem, one call."""
         self._record(link_id, quantity, confirmed, result, datetime.now(UTC))
 
     def eu_siblings(self, links: Iterable[ListingLink], eu_marketplaces: Iterable[str]) -> list[ListingLink]:
@@ -103,39 +120,44 @@ class LinkRepository:
     def set_amazon_status(self, link_id: str, status: str, *, lead_time_days: int | None = None,
                           result: str | None = None) -> None:
         """Record whether Amazon holds the listing (and the lead time read with it)."""
-        link = self._get_by_id(link_id)
-        if link is None:
-            return
-        actions: list[Any] = [ListingLink.amazon_status.set(status)]
-        if lead_time_days is not None:
-            actions.append(ListingLink.buffer.set({**(link.buffer or {}), "lead_time_days": lead_time_days}))
-        if result is not None:
-            actions.append(ListingLink.last_result.set(result))
-        self._update(link_id, actions)
+        self.set_amazon_statuses([(link_id, status, lead_time_days, result)])
+
+    def set_amazon_statuses(self, checked: Iterable[tuple[str, str, int | None, str | None]]) -> None:
+        """Many at once: (link id, "confirmed" / "not-found", lead time or None, result or None)."""
+        def change(status: str, lead: int | None, result: str | None) -> Callable[[ListingLink], None]:
+            def apply(link: ListingLink) -> None:
+                link.amazon_status = status
+                if lead is not None:
+                    link.buffer = {**(link.buffer or {}), "lead_time_days": lead}
+                if result is not None:
+                    link.last_result = result
+            return apply
+
+        self._batch_update({link_id: change(status, lead, result) for link_id, status, lead, result in checked})
 
     def record_feed_sent(self, sent: Iterable[tuple[ListingLink, int, str, int]]) -> None:
         """Listings sent in a feed (link, quantity, feed id, message id): pending until its result."""
         now = datetime.now(UTC)
 
-        def one(link_id: str, quantity: int, feed_id: str, message_id: int) -> None:
-            self._update(link_id, [
-                ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
-                ListingLink.last_result.set(f"feed:{feed_id}:{message_id}"),
-                ListingLink.pending_feed.set({"feed": feed_id, "msg": message_id, "q": quantity,
-                                              "at": now.isoformat()}),
-                ListingLink.pending_feed_id.set(feed_id)])
+        def change(quantity: int, feed_id: str, message_id: int) -> Callable[[ListingLink], None]:
+            def apply(link: ListingLink) -> None:
+                link.last_pushed_quantity, link.last_push_at = quantity, now
+                link.last_result = f"feed:{feed_id}:{message_id}"
+                link.pending_feed = {"feed": feed_id, "msg": message_id, "q": quantity, "at": now.isoformat()}
+                link.pending_feed_id = feed_id
+            return apply
 
-        work = [(link.listing_id, q, f, m) for link, q, f, m in sent]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for future in [pool.submit(one, *w) for w in work]:
-                future.result()
+        self._batch_update({link.listing_id: change(q, f, m) for link, q, f, m in sent})
 
     def mark_replan(self, link_ids: Iterable[str]) -> None:
         """The plan changed while a feed message is in flight: re-plan when its result arrives."""
-        for link_id in link_ids:
-            link = self._get_by_id(link_id)
-            if link is not None and link.pending_feed:
-                self._update(link_id, [ListingLink.pending_feed.set({**link.pending_feed, "replan": True})])
+        def apply(link: ListingLink) -> bool:
+            if not link.pending_feed:
+                return False
+            link.pending_feed = {**link.pending_feed, "replan": True}
+            return True
+
+        self._batch_update(dict.fromkeys(link_ids, apply))
 
     def pending_in_feed(self, feed_id: str) -> list[ListingLink]:
         """Links whose latest send is a message of this feed (a superseded send no longer names it)."""
@@ -149,6 +171,33 @@ class LinkRepository:
         except DoesNotExist:
             return None
 
+    def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
+        """What was pushed to each listing and how Amazon took it (many at once, e.g. after a feed).
+
+        Only the bookkeeping fields change, on a link that still exists: a listing the operator
+        disconnected, re-linked or switched to FBA during a long sync keeps that change (see
+        :meth:`_batch_update`)."""
+        now = datetime.now(UTC)
+
+        def change(quantity: int, confirmed: bool, result: str) -> Callable[[ListingLink], None]:
+            def apply(link: ListingLink) -> None:
+                link.last_pushed_quantity, link.last_push_at, link.last_result = quantity, now, result
+                if confirmed:
+                    link.last_confirmed_quantity = quantity
+                # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
+                link.pending_feed = link.pending_feed_id = None
+            return apply
+
+        self._batch_update({link.listing_id: change(q, ok, why) for link, q, ok, why in outcomes})
+
+    def _record(self, link_id: str, quantity: int, confirmed: bool, result: str, now: datetime) -> None:
+        actions: list[Any] = [ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
+                              ListingLink.last_result.set(result)]
+        if confirmed:
+            actions.append(ListingLink.last_confirmed_quantity.set(quantity))
+        actions += [ListingLink.pending_feed.remove(), ListingLink.pending_feed_id.remove()]
+        self._update(link_id, actions)
+
     @staticmethod
     def _update(link_id: str, actions: list[Any]) -> None:
         try:
@@ -159,28 +208,25 @@ class LinkRepository:
                 raise
             # Disconnected meanwhile: nothing to record, and the link must not come back.
 
-    def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
-        """What was pushed to each listing and how Amazon took it (many at once, e.g. after a feed).
-
-        Each write sets only the four bookkeeping fields, on a link that still exists: a listing the
-        operator disconnected, re-linked or switched to FBA during a long sync keeps that change.
-        DynamoDB has no batch update, so the writes run on a few threads.
-        """
-        now = datetime.now(UTC)
-        work = [(link.listing_id, quantity, confirmed, result) for link, quantity, confirmed, result in outcomes]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for future in [pool.submit(self._record, *w, now) for w in work]:
-                future.result()
-
     @staticmethod
-    def _record(link_id: str, quantity: int, confirmed: bool, result: str, now: datetime) -> None:
-        actions: list[Any] = [ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
-                              ListingLink.last_result.set(result)]
-        if confirmed:
-            actions.append(ListingLink.last_confirmed_quantity.set(quantity))
-        # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
-        actions += [ListingLink.pending_feed.remove(), ListingLink.pending_feed_id.remove()]
-        LinkRepository._update(link_id, actions)
+    def _batch_update(changes: Mapping[str, Callable[[ListingLink], object]]) -> None:
+        """Bookkeeping of many links in batches: one BatchGetItem per 100 links reads them fresh, the
+        change is applied to the fresh item, one BatchWriteItem per 25 puts them back (0.05 calls per
+        link instead of one UpdateItem each; DynamoDB has no batch update).
+
+        Why this is safe: the item written is the one just read, so a link disconnected before the
+        read is absent and not written (never resurrected) and an operator's re-link or FBA switch
+        before the read is kept; only the bookkeeping fields change. The window between the read and
+        the write of one chunk is milliseconds (the operator's own writes are single calls); a change
+        returning ``False`` leaves its link unwritten. Unprocessed items are sent again with backoff;
+        still unprocessed after that, the call raises (the caller's message is retried, and every
+        write here is an absolute value, so a retry repeats nothing)."""
+        ids = list(changes)
+        for start in range(0, len(ids), BATCH_GET):
+            fresh = list(ListingLink.batch_get(ids[start:start + BATCH_GET]))
+            items = [link for link in fresh if changes[link.listing_id](link) is not False]
+            for at in range(0, len(items), BATCH_WRITE):
+                _batch_put([link.serialize() for link in items[at:at + BATCH_WRITE]])
 
     @staticmethod
     def view(link: ListingLink) -> LinkView:

@@ -146,6 +146,7 @@ class MfnSync:
         """Ask Amazon whether it holds each listing not checked yet (once per link, then recorded):
         a quantity is only ever pushed to a SKU Amazon has for this seller."""
         out: dict[str, LinkView] = {}
+        checked: list[tuple[str, str, int | None, str | None]] = []
         for view in views:
             try:
                 found = self.listings.lookup(view.sku, view.marketplace_id)
@@ -155,10 +156,12 @@ class MfnSync:
                 continue
             status = "confirmed" if found.exists else "not-found"
             lead = found.lead_time_days if view.lead_time_days is None else None
-            self.links.set_amazon_status(view.listing_id, status, lead_time_days=lead,
-                                         result=None if found.exists else f"not on Amazon: {found.reason}"[:500])
+            why = None if found.exists else f"not on Amazon: {found.reason}"[:500]
+            checked.append((view.listing_id, status, lead, why))
             out[view.listing_id] = replace(view, amazon_status=status,
                                            lead_time_days=view.lead_time_days if lead is None else lead)
+        if checked:
+            self.links.set_amazon_statuses(checked)  # recorded in batches, not one write per listing
         return out
 
     def _patch(self, push: Push, report: SyncReport, siblings: Sequence[Push] = ()) -> None:

@@ -143,13 +143,15 @@ class NightlyReconciliation:
             # not pushed (Amazon would create an offer-only listing) and is flagged; one that appeared
             # since is confirmed. Only changes are written (the first night need not touch every link).
             statuses = {}
+            changed: list[tuple[str, str, int | None, str | None]] = []
             for link in links:
                 lid = listing_id(link.marketplace_id, link.sku)
                 statuses[lid] = "confirmed" if link.sku in amazon else "not-found"
                 if link.fulfillment_channel == "MFN" and statuses[lid] != (link.amazon_status or "confirmed"):
-                    self.links.set_amazon_status(
-                        lid, statuses[lid], result=None if statuses[lid] == "confirmed"
-                        else "not on Amazon: missing from the All Listings report")
+                    changed.append((lid, statuses[lid], None, None if statuses[lid] == "confirmed"
+                                    else "not on Amazon: missing from the All Listings report"))
+            if changed:
+                self.links.set_amazon_statuses(changed)
         report = self.sync.sync_links(links, trigger="nightly reconciliation", amazon_quantities=shown,
                                       amazon_statuses=statuses, eu_complete=scope == "EU")
         corrected = [{"sku": sku, "marketplace": mid, "amazon_had": amazon.get(sku), "pushed": q}

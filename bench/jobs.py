@@ -150,7 +150,8 @@ def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
             b.amazon_finishes()  # the report: compare, push the differences
         b.amazon_finishes()  # the feed's processing report confirms what was pushed
         changed = _changed_skus(b.stack, before)
-        reads = limits.bp_reads(n + n_components) + limits.bp_reads(n_bundles)
+        # Availability in ID sets of 100 (contract §4a, unconfirmed), bundle GETs in sets of 200 (documented).
+        reads = limits.availability_reads(n + n_components) + limits.bp_reads(n_bundles)
         sp_bound = (0 if force else limits.REPORT_CALLS) + limits.FEED_CALLS * limits.feeds_for(changed)
         job = "sync-on (force)" if force else "MFN nightly, 3 EU"
         return JobCost(job, n, changed, "changed SKU", b.phases, reads, sp_bound, extra=[
@@ -268,7 +269,7 @@ def import_links(n: int) -> JobCost:
         # Bound: the catalogue by product-search pages of 500 and the linked products' availability by ID
         # set; each SKU's existence on Amazon from one All Listings report instead of one getListingsItem
         # per SKU at 5/s; the first push in feeds of 25 000.
-        bp_bound = -(-n // limits.BP_SEARCH_PAGE) + limits.bp_reads(n)
+        bp_bound = -(-n // limits.BP_SEARCH_PAGE) + limits.availability_reads(n)
         sp_bound = limits.REPORT_CALLS + limits.FEED_CALLS * limits.feeds_for(n)
         return JobCost("import-links", n, n, "link", b.phases, bp_bound, sp_bound)
 

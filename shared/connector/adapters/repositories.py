@@ -119,8 +119,14 @@ class LinkRepository:
 
     def set_amazon_status(self, link_id: str, status: str, *, lead_time_days: int | None = None,
                           result: str | None = None) -> None:
-        """Record whether Amazon holds the listing (and the lead time read with it)."""
-        self.set_amazon_statuses([(link_id, status, lead_time_days, result)])
+        """Record whether Amazon holds the listing (and the lead time read with it): one UpdateItem."""
+        link = self._get_by_id(link_id) if lead_time_days is not None else None
+        actions: list[Any] = [ListingLink.amazon_status.set(status)]
+        if link is not None:
+            actions.append(ListingLink.buffer.set({**(link.buffer or {}), "lead_time_days": lead_time_days}))
+        if result is not None:
+            actions.append(ListingLink.last_result.set(result))
+        self._update(link_id, actions)
 
     def set_amazon_statuses(self, checked: Iterable[tuple[str, str, int | None, str | None]]) -> None:
         """Many at once: (link id, "confirmed" / "not-found", lead time or None, result or None)."""

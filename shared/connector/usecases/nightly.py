@@ -74,7 +74,7 @@ class NightlyReconciliation:
         started: dict[str, str] = {}
         for scope, marketplaces in self.scopes.items():
             job = self.settings.get_value(self._job_key(scope))
-            if job.get("night") == night and job.get("status") in ("requested", "applied"):
+            if job.get("night") == night and job.get("status") in ("requested", "continuing", "applied"):
                 continue  # this night's job exists: a repeated schedule does not request again
             report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
             self.settings.set_value(self._job_key(scope), {"night": night, "status": "requested",
@@ -97,6 +97,11 @@ class NightlyReconciliation:
         out: dict[str, Any] = {}
         for scope, marketplaces in self.scopes.items():
             job = self.settings.get_value(self._job_key(scope))
+            if job.get("status") == "continuing":
+                # Feeds deferred by JSON_LISTINGS_FEED's 5 per 5 minutes: go on once the window allows.
+                if self.now() >= datetime.fromisoformat(str(job["continue_after"])):
+                    out[scope] = self._finish(scope, job, job.get("document_id"), "DONE")
+                continue
             if job.get("status") != "requested":
                 continue
             st = self.reports_for(marketplaces).get(job["report_id"])
@@ -125,7 +130,18 @@ class NightlyReconciliation:
             except HeaderError:
                 amazon = {}  # an empty report: Amazon shows no listing, every linked one is pushed
         # A DONE report with rows lists every listing of the seller: it confirms (or not) each link.
-        summary = self.process(scope, marketplaces, amazon, authoritative=status == "DONE" and bool(amazon))
+        # A continuation re-reads the same report: a listing pushed since the first pass is compared with
+        # what was pushed, not with the report's (older) quantity, so it is not pushed twice.
+        since = job.get("first_pass_at")
+        pass_at = datetime.now(UTC)  # the links' push times are real time (the repository's clock)
+        summary = self.process(scope, marketplaces, amazon, authoritative=status == "DONE" and bool(amazon),
+                               pushed_since=datetime.fromisoformat(since) if since else None)
+        if summary["deferred"]:
+            self.settings.set_value(self._job_key(scope), {
+                **job, "status": "continuing", "document_id": document_id,
+                "first_pass_at": since or pass_at.isoformat(), "passes": int(job.get("passes", 0)) + 1,
+                "continue_after": (self.now() + CONTINUE_AFTER).isoformat()})
+            return summary
         # The job keeps counts and the first examples (an item holds 400 KB); the email has them all.
         kept = {**summary, "corrected": summary["corrected"][:50], "failing": summary["failing"][:50],
                 "corrected_count": len(summary["corrected"]), "failing_count": len(summary["failing"])}
@@ -133,10 +149,12 @@ class NightlyReconciliation:
         return summary
 
     def process(self, scope: str, marketplaces: list[str], amazon: dict[str, int | None], *,
-                authoritative: bool = False) -> dict[str, Any]:
+                authoritative: bool = False, pushed_since: datetime | None = None) -> dict[str, Any]:
         links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
-        # What Amazon shows replaces our last confirmed value in the comparison (None: not shown).
-        shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links}
+        # What Amazon shows replaces our last confirmed value in the comparison (None: not shown), except
+        # for a listing pushed since ``pushed_since`` (an earlier pass of this job): the report predates it.
+        shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links
+                 if not _pushed_since(link, pushed_since)}
         statuses: dict[str, str] | None = None
         if authoritative:
             # The All Listings report is the seller's whole catalogue: a linked SKU missing from it is
@@ -163,14 +181,24 @@ class NightlyReconciliation:
         summary = {"scope": scope, "night": self.now().date().isoformat(), "listings": len(links),
                    "corrected": corrected, "failing": failing, "feeds": report.feeds,
                    "deleted_products": report.plan.get("deleted_products", []),
-                   "eu_conflicts": report.plan.get("eu_conflicts", [])}
+                   "eu_conflicts": report.plan.get("eu_conflicts", []), "deferred": len(report.deferred)}
         metrics.add_metric(name="NightlyCorrections", unit=MetricUnit.Count, value=len(corrected))
         metrics.add_metric(name="NightlyFailingListings", unit=MetricUnit.Count, value=len(failing))
         logger.info("nightly reconciliation", extra={k: (len(v) if isinstance(v, list) else v)
                                                      for k, v in summary.items()})
+        if report.deferred:
+            return summary  # the job continues in 5 minutes; its last pass sends the email
         if self.mailer and (corrected or failing or summary["deleted_products"]):
             self.mailer.send(_summary_email(summary))
         return summary
+
+
+CONTINUE_AFTER = timedelta(minutes=5)  # JSON_LISTINGS_FEED: 5 feeds per 5 minutes per region
+
+
+def _pushed_since(link: Any, since: datetime | None) -> bool:
+    at = getattr(link, "last_push_at", None)
+    return since is not None and at is not None and at >= since
 
 
 MAX_ROWS_IN_BODY = 200

@@ -427,3 +427,40 @@ def test_nightly_poll_finishes_the_job_when_the_notification_is_lost(world):
     assert polled["EU"]["corrected"] == [{"sku": "SHIRT-BL-L", "marketplace": UK, "amazon_had": 0, "pushed": 12}]
     assert qty(amazon, "SHIRT-BL-L") == 12
 
+
+
+def test_a_nightly_feed_over_amazons_feed_quota_is_deferred_then_continued_not_failed(world):
+    """JSON_LISTINGS_FEED allows 5 feeds per 5 minutes: the simulator answers the 6th with 429. The nightly
+    does not fail the job nor mark the listings failed; it continues from the same report once the window
+    has passed, sending the correction once."""
+    _bp, amazon, aws = world
+    operator("sync-on", marketplaceId=UK)
+    operator("sync-on", marketplaceId=DE)
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=0))
+    amazon.world.listings["SHIRT-BL-M"].quantity = 99
+    limiter = amazon._listings_feed_limiter  # other feeds of the region used this window up
+    while limiter.try_hit():
+        pass
+    before = len(sent_emails(aws))
+    nightly("start")
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")
+    assert len(amazon.requests(route="createFeed", ok_only=True)) == 0 and qty(amazon, "SHIRT-BL-M") == 99
+    job = SettingsRepository().get_value("nightly#EU")
+    assert job["status"] == "continuing"
+    assert not (LinkRepository().get(UK, "SHIRT-BL-M").last_result or "").startswith(("error", "rejected"))
+    assert nightly("poll") == {"polled": {}}  # not before the window has passed
+    assert len(sent_emails(aws)) == before  # the summary waits for the last pass
+
+    amazon.clock.advance(300)  # Amazon's window passes (the job's own clock is real time: moved back)
+    SettingsRepository().set_value("nightly#EU", {**job, "continue_after": "2000-01-01T00:00:00+00:00"})
+    nightly("poll")
+    assert len(amazon.requests(route="createFeed", ok_only=True)) == 1
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")
+    assert qty(amazon, "SHIRT-BL-M") == 48
+    assert SettingsRepository().get_value("nightly#EU")["status"] == "applied"
+    mails = sent_emails(aws)[before:]
+    assert len(mails) == 1 and title(mails[0]["subject"]).startswith("Amazon stock nightly check: 1 corrected")

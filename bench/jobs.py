@@ -144,6 +144,7 @@ def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
         if force:
             b.phase("OperatorFunction", [{"invoke": "OperatorFunction",
                                           "event": {"command": "sync-on", "marketplaceId": marketplaces[0]}}])
+            b.amazon_finishes()  # the All Listings report confirms the unchecked links: push them all
         else:
             b.phase("NightlyReconciliationFunction", [{"invoke": "NightlyReconciliationFunction",
                                                         "event": {"action": "start"}}])
@@ -152,7 +153,8 @@ def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
         changed = _changed_skus(b.stack, before)
         # Availability in ID sets of 100 (contract §4a, unconfirmed), bundle GETs in sets of 200 (documented).
         reads = limits.availability_reads(n + n_components) + limits.bp_reads(n_bundles)
-        sp_bound = (0 if force else limits.REPORT_CALLS) + limits.FEED_CALLS * limits.feeds_for(changed)
+        # sync-on too: one All Listings report confirms the links instead of one getListingsItem per SKU.
+        sp_bound = limits.REPORT_CALLS + limits.FEED_CALLS * limits.feeds_for(changed)
         job = "sync-on (force)" if force else "MFN nightly, 3 EU"
         return JobCost(job, n, changed, "changed SKU", b.phases, reads, sp_bound, extra=[
             Row(job, f"{n:,}", "feeds submitted / bound", sum(ph.sp.get("createFeed", 0) for ph in b.phases)
@@ -266,6 +268,8 @@ def import_links(n: int) -> JobCost:
         b.phase("OperatorFunction", [{"invoke": "OperatorFunction", "event": {
             "command": "import-links", "marketplaceId": UK,
             "listings": [{"sku": sku("IMP", i), "channel": "MFN"} for i in range(n)]}}])
+        b.amazon_finishes()  # the All Listings report confirms the new links: the first push, one feed
+        b.amazon_finishes()  # the feed's processing report confirms what was pushed
         # Bound: the catalogue by product-search pages of 500 and the linked products' availability by ID
         # set; each SKU's existence on Amazon from one All Listings report instead of one getListingsItem
         # per SKU at 5/s; the first push in feeds of 25 000.

@@ -14,7 +14,7 @@ calls, many as one JSON_LISTINGS_FEED per marketplace whose per-SKU results come
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -49,6 +49,7 @@ class SyncReport:
     # (marketplace, sku, quantity) not sent: JSON_LISTINGS_FEED's 5 per 5 minutes were used up. Nothing is
     # recorded on their links, so the caller's next run (re-queued message, nightly continuation) sends them.
     deferred: list[tuple[str, str, int]] = field(default_factory=list)
+    confirming: str | None = None  # the All Listings report whose arrival confirms and pushes (sync-on)
 
 
 class FeedResultBusy(RuntimeError):
@@ -64,6 +65,9 @@ class MfnSync:
                  listings: Listings, marketplace_ids: Sequence[str], notifier: ConflictNotifier | None = None,
                  feed_max_messages: int = FEED_MAX_MESSAGES) -> None:
         self.feed_max_messages = feed_max_messages
+        # (marketplace id, whole channel?) → report id: confirm many unchecked listings from one All
+        # Listings report instead of one getListingsItem each (the nightly's; set by the composition root).
+        self.confirm_by_report: Callable[[str, bool], str] | None = None
         self.catalog = catalog
         self.links = links
         self.settings = settings
@@ -103,7 +107,20 @@ class MfnSync:
         in_scope = [link for link in self.links.all() if link.marketplace_id in scope]
         skus = {link.sku for link in in_scope if link.marketplace_id == marketplace_id}
         links = [link for link in in_scope if link.sku in skus]
+        if self.needs_report(links):
+            report = SyncReport(trigger="sync re-activated")
+            report.confirming = self.confirm_by_report(marketplace_id, True)  # type: ignore[misc]
+            logger.info("sync-on waits for the All Listings report to confirm its listings",
+                        extra={"marketplace_id": marketplace_id, "report_id": report.confirming})
+            return report
         return self.sync_links(links, trigger="sync re-activated", force=True, eu_complete=True)
+
+    def needs_report(self, links: Sequence[Link]) -> bool:
+        """More unchecked MFN listings than the patch threshold: one report beats a read per SKU (5/s)."""
+        if self.confirm_by_report is None:
+            return False
+        unchecked = sum(1 for link in links if link.fulfillment_channel == "MFN" and link.amazon_status is None)
+        return unchecked > self.settings.global_settings().patch_threshold
 
     # ------------------------------------------------------------------ the sync itself
     def sync_links(self, links: Sequence[Link], *, trigger: str, force: bool = False,

@@ -25,6 +25,7 @@ from connector.usecases.ports import Links, Mail, Reports, Settings
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
+CONFIRM_PREFIX = "confirm#"  # the settings item of a confirmation by report (sync-on, import-links)
 
 
 def scopes(marketplace_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -84,18 +85,98 @@ class NightlyReconciliation:
         logger.info("nightly reconciliation requested", extra={"reports": started})
         return {"requested": started}
 
+    # ------------------------------------------------------------------ confirmation by report
+    def request_confirmation(self, marketplace_id: str, channel_wide: bool) -> str:
+        """Confirm many unchecked listings from one All Listings report of the marketplace's scope (sync-on
+        of a channel, a large import-links) instead of one getListingsItem per SKU: when the report is
+        done, the unchecked links are confirmed (or flagged) and pushed (forced), and with
+        ``channel_wide`` every link of the channel too. A request while one is in flight rides on it and
+        asks for one more report at its end (links made after a report was generated are not in it)."""
+        scope = next(s for s, mids in self.scopes.items() if marketplace_id in mids)
+        key = f"{CONFIRM_PREFIX}{scope}"
+        job = self.settings.get_value(key)
+        channels = sorted(set(job.get("channels", []) if job.get("status") == "requested" else [])
+                          | ({marketplace_id} if channel_wide else set()))
+        if job.get("status") == "requested":
+            self.settings.set_value(key, {**job, "channels": channels, "again": True})
+            return str(job["report_id"])
+        report_id = self.reports_for(self.scopes[scope]).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+        self.settings.set_value(key, {"status": "requested", "report_id": report_id, "channels": channels,
+                                      "attempts": 1, "requested_at": self.now().isoformat()})
+        return report_id
+
+    def _confirm(self, scope: str, job: dict[str, Any], document_id: str | None, status: str) -> dict[str, Any]:
+        key, marketplaces = f"{CONFIRM_PREFIX}{scope}", self.scopes[scope]
+        if status != "DONE" or not document_id:
+            attempts = int(job.get("attempts", 1))
+            if attempts >= MAX_ATTEMPTS:
+                self.settings.set_value(key, {**job, "status": "failed"})
+                metrics.add_metric(name="ConfirmReportFailed", unit=MetricUnit.Count, value=1)
+                return {"scope": scope, "confirm": "failed"}
+            report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+            self.settings.set_value(key, {**job, "report_id": report_id, "attempts": attempts + 1})
+            return {"scope": scope, "confirm": "re-requested"}
+        try:
+            with self.reports_for(marketplaces).open_document(document_id) as lines:
+                amazon = amazon_mfn_quantities(lines)
+        except HeaderError:
+            amazon = {}
+        again = bool(job.get("again"))
+        channels = set(job.get("channels", []))
+        links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
+        checked: list[tuple[str, str, int | None, str | None]] = []
+        statuses: dict[str, str] = {}
+        chosen: set[str] = set()
+        for link in links:
+            if link.fulfillment_channel != "MFN":
+                continue
+            if link.amazon_status is None and (link.sku in amazon or not again):
+                # Missing from the report: not on Amazon, unless a link made after the report was
+                # generated may be missing for that reason (``again``: the next report decides).
+                found = link.sku in amazon
+                statuses[link.listing_id] = "confirmed" if found else "not-found"
+                checked.append((link.listing_id, statuses[link.listing_id], None,
+                                None if found else "not on Amazon: missing from the All Listings report"))
+                chosen.add(link.sku)
+            elif link.marketplace_id in channels:
+                chosen.add(link.sku)
+        if checked:
+            self.links.set_amazon_statuses(checked)
+        # Every EU link of a chosen SKU goes along (the EU rule: one quantity per SKU there).
+        selected = [link for link in links if link.sku in chosen]
+        report = self.sync.sync_links(selected, trigger="confirmed by report", force=True, amazon_statuses=statuses,
+                                      eu_complete=True)
+        if again:  # links made while this report ran: one more report confirms them
+            report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+            self.settings.set_value(key, {"status": "requested", "report_id": report_id, "channels": [],
+                                          "attempts": 1, "requested_at": self.now().isoformat()})
+        else:
+            self.settings.set_value(key, {**job, "status": "applied", "confirmed": len(checked),
+                                          "pushed": len(report.pushes), "deferred": len(report.deferred)})
+        logger.info("listings confirmed by report", extra={"scope": scope, "checked": len(checked),
+                                                           "pushes": len(report.pushes), "again": again})
+        return {"scope": scope, "confirmed": len(checked), "pushed": len(report.pushes), "feeds": report.feeds}
+
     # ------------------------------------------------------------------ step 2
     def report_finished(self, report_id: str, document_id: str | None, status: str) -> dict[str, Any] | None:
         for scope in self.scopes:
             job = self.settings.get_value(self._job_key(scope))
             if job.get("report_id") == report_id:
                 return self._finish(scope, job, document_id, status)
+            confirm = self.settings.get_value(f"{CONFIRM_PREFIX}{scope}")
+            if confirm.get("report_id") == report_id and confirm.get("status") == "requested":
+                return self._confirm(scope, confirm, document_id, status)
         return None  # not a report this stack asked for (or an older night's)
 
     def poll(self) -> dict[str, Any]:
         """Fallback for lost notifications: look at requested jobs, finish the ready ones."""
         out: dict[str, Any] = {}
         for scope, marketplaces in self.scopes.items():
+            confirm = self.settings.get_value(f"{CONFIRM_PREFIX}{scope}")
+            if confirm.get("status") == "requested":
+                st = self.reports_for(marketplaces).get(confirm["report_id"])
+                if st.status in ("DONE", "CANCELLED", "FATAL"):
+                    out[f"confirm {scope}"] = self._confirm(scope, confirm, st.document_id, st.status)
             job = self.settings.get_value(self._job_key(scope))
             if job.get("status") == "continuing":
                 # Feeds deferred by JSON_LISTINGS_FEED's 5 per 5 minutes: go on once the window allows.

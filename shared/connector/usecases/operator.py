@@ -132,14 +132,15 @@ class Operator:
                 **({"reason": checked["reason"]} if checked.get("reason") else {}),
                 "pushed": bool(report and (report.patched or report.feeds)), "plan": report.plan if report else None}
 
-    def _link(self, marketplace_id: str, sku: str, product_id: int, channel: str) -> dict[str, Any]:
+    def _link(self, marketplace_id: str, sku: str, product_id: int, channel: str,
+              check: bool = True) -> dict[str, Any]:
         """Store one link, having asked Amazon whether it holds the listing (and its lead time, which
         every quantity push must send again since a push replaces the whole fulfillment_availability).
         A SKU Amazon lacks is linked but flagged and never pushed; a failed check is retried at the
         first push. One getListingsItem per MFN SKU, paced at Amazon's 5/s."""
         out: dict[str, Any] = {"onAmazon": None, "leadTimeDays": None}
         found = None
-        if channel == "MFN":
+        if channel == "MFN" and check:
             try:
                 found = self.sync.listings.lookup(sku, marketplace_id)
             except Exception as exc:  # one listing's trouble must not stop the others
@@ -167,17 +168,26 @@ class Operator:
         by_sku = self._product_by_sku()
         created, unmatched, not_on_amazon = [], [], []
         results: list[dict[str, Any]] = []
+        # Many MFN SKUs: linked unchecked, then confirmed and pushed from one All Listings report when it
+        # is done, instead of one getListingsItem per SKU at 5/s.
+        mfn = sum(1 for item in cmd.listings if item.channel == "MFN" and item.sku in by_sku)
+        by_report = self.sync.confirm_by_report is not None and mfn > self.settings.global_settings().patch_threshold
         for item in cmd.listings:
             pid = by_sku.get(item.sku)
             if pid is None:
                 unmatched.append(item.sku)
                 results.append({"sku": item.sku, "result": "no Brightpearl product has this SKU"})
                 continue
-            checked = self._link(cmd.marketplace_id, item.sku, pid, item.channel)
+            checked = self._link(cmd.marketplace_id, item.sku, pid, item.channel, check=not by_report)
             created.append(item.sku)
             if checked["onAmazon"] is False:
                 not_on_amazon.append(item.sku)
             results.append({"sku": item.sku, "result": "linked", "productId": pid, **checked})
+        if by_report and created:
+            assert self.sync.confirm_by_report is not None
+            report_id = self.sync.confirm_by_report(cmd.marketplace_id, False)
+            return {"linked": len(created), "unmatched": unmatched, "notOnAmazon": not_on_amazon, "results": results,
+                    "pushed": 0, "feeds": [], "confirmingReport": report_id}
         links = [link for link in (self.links.get(cmd.marketplace_id, s) for s in created) if link is not None]
         report = self.sync.sync_links(links, trigger="links imported", force=True) if links else None
         return {"linked": len(created), "unmatched": unmatched, "notOnAmazon": not_on_amazon, "results": results,
@@ -187,7 +197,8 @@ class Operator:
         cmd = SyncSwitch.model_validate(payload)
         report = self.sync.set_sync(cmd.marketplace_id, True)
         return {"marketplaceId": cmd.marketplace_id, "sync": "on",
-                "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else []}
+                "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else [],
+                **({"confirmingReport": report.confirming} if report and report.confirming else {})}
 
     def sync_off(self, payload: dict[str, Any]) -> dict[str, Any]:
         cmd = SyncSwitch.model_validate(payload)

@@ -112,6 +112,14 @@ class FakeLinks:
         self.links[link.listing_id] = link
         return link
 
+    def connect_many(self, *, seller_id: str, marketplace_id: str, items: Iterable[tuple[str, int, str]]) -> int:
+        n = 0
+        for sku, product_id, channel in items:
+            self.connect(seller_id=seller_id, marketplace_id=marketplace_id, sku=sku, product_id=product_id,
+                         channel=channel)
+            n += 1
+        return n
+
     def disconnect(self, marketplace_id: str, sku: str) -> bool:
         return self.links.pop(listing_id(marketplace_id, sku), None) is not None
 

@@ -75,6 +75,30 @@ class LinkRepository:
         link.save()
         return link
 
+    def connect_many(self, *, seller_id: str, marketplace_id: str, items: Iterable[tuple[str, int, str]]) -> int:
+        """Link many (SKU, product id, channel) at once, unchecked on Amazon: one BatchGetItem per 100
+        (an existing link keeps its bookkeeping, as :meth:`connect`), one BatchWriteItem per 25."""
+        wanted: dict[str, tuple[str, int, str]] = {}
+        for sku, product_id, channel in items:
+            if channel not in ("MFN", "FBA"):
+                raise ValueError(f"fulfillment channel must be MFN or FBA, got {channel!r} (SKU {sku!r})")
+            wanted[listing_id(marketplace_id, sku)] = (sku, product_id, channel)
+        ids = list(wanted)
+        for start in range(0, len(ids), BATCH_GET):
+            chunk = ids[start:start + BATCH_GET]
+            found = {link.listing_id: link for link in ListingLink.batch_get(chunk)}
+            out = []
+            for link_id in chunk:
+                sku, product_id, channel = wanted[link_id]
+                link = found.get(link_id) or ListingLink(link_id)
+                link.seller_id, link.marketplace_id, link.sku = seller_id, marketplace_id, sku
+                link.product_id, link.fulfillment_channel = product_id, channel
+                link.version = (link.version or 0) + 1  # as save() would
+                out.append(link)
+            for at in range(0, len(out), BATCH_WRITE):
+                _batch_put([link.serialize() for link in out[at:at + BATCH_WRITE]])
+        return len(ids)
+
     def disconnect(self, marketplace_id: str, sku: str) -> bool:
         link = self.get(marketplace_id, sku)
         if link is None:

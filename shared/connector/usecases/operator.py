@@ -132,15 +132,14 @@ class Operator:
                 **({"reason": checked["reason"]} if checked.get("reason") else {}),
                 "pushed": bool(report and (report.patched or report.feeds)), "plan": report.plan if report else None}
 
-    def _link(self, marketplace_id: str, sku: str, product_id: int, channel: str,
-              check: bool = True) -> dict[str, Any]:
+    def _link(self, marketplace_id: str, sku: str, product_id: int, channel: str) -> dict[str, Any]:
         """Store one link, having asked Amazon whether it holds the listing (and its lead time, which
         every quantity push must send again since a push replaces the whole fulfillment_availability).
         A SKU Amazon lacks is linked but flagged and never pushed; a failed check is retried at the
         first push. One getListingsItem per MFN SKU, paced at Amazon's 5/s."""
         out: dict[str, Any] = {"onAmazon": None, "leadTimeDays": None}
         found = None
-        if channel == "MFN" and check:
+        if channel == "MFN":
             try:
                 found = self.sync.listings.lookup(sku, marketplace_id)
             except Exception as exc:  # one listing's trouble must not stop the others
@@ -172,13 +171,21 @@ class Operator:
         # is done, instead of one getListingsItem per SKU at 5/s.
         mfn = sum(1 for item in cmd.listings if item.channel == "MFN" and item.sku in by_sku)
         by_report = self.sync.confirm_by_report is not None and mfn > self.settings.global_settings().patch_threshold
+        if by_report:
+            matched = [(item.sku, by_sku[item.sku], item.channel) for item in cmd.listings if item.sku in by_sku]
+            self.links.connect_many(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, items=matched)
         for item in cmd.listings:
             pid = by_sku.get(item.sku)
             if pid is None:
                 unmatched.append(item.sku)
                 results.append({"sku": item.sku, "result": "no Brightpearl product has this SKU"})
                 continue
-            checked = self._link(cmd.marketplace_id, item.sku, pid, item.channel, check=not by_report)
+            if by_report:  # linked above in batches; Amazon's answer comes with the report
+                created.append(item.sku)
+                results.append({"sku": item.sku, "result": "linked", "productId": pid, "onAmazon": None,
+                                "leadTimeDays": None})
+                continue
+            checked = self._link(cmd.marketplace_id, item.sku, pid, item.channel)
             created.append(item.sku)
             if checked["onAmazon"] is False:
                 not_on_amazon.append(item.sku)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -54,6 +55,36 @@ def _pending(data: dict[str, Any] | None) -> int | None:
     except ValueError:
         return None
     return int(data["q"]) if datetime.now(UTC) - at < PENDING_FEED_STALE else None
+
+
+@dataclass(slots=True)
+class LinkRecord:
+    """A listing link as read (the ListingLink fields, for reading only; writes go through the repository)."""
+
+    listing_id: str
+    seller_id: str | None
+    marketplace_id: str
+    sku: str
+    product_id: int
+    fulfillment_channel: str
+    last_pushed_quantity: int | None
+    last_confirmed_quantity: int | None
+    last_push_at: datetime | None
+    last_result: str | None
+    buffer: dict[str, Any] | None
+    amazon_status: str | None
+    pending_feed: dict[str, Any] | None
+    pending_feed_id: str | None
+
+    @classmethod
+    def of(cls, link: ListingLink) -> LinkRecord:
+        def num(value: Any) -> int | None:
+            return None if value is None else int(value)
+
+        return cls(link.listing_id, link.seller_id, link.marketplace_id, link.sku, int(link.product_id),
+                   link.fulfillment_channel, num(link.last_pushed_quantity), num(link.last_confirmed_quantity),
+                   link.last_push_at, link.last_result, link.buffer or None, link.amazon_status,
+                   link.pending_feed or None, link.pending_feed_id)
 
 
 class LinkRepository:
@@ -112,17 +143,20 @@ class LinkRepository:
             out.extend(ListingLink.by_product.query(pid))
         return out
 
-    def all(self) -> Iterator[ListingLink]:
-        yield from ListingLink.scan()
+    def all(self) -> Iterator[LinkRecord]:
+        """Every link as a compact read-only record (a slotted value, not a pynamodb object per link: a
+        nightly over 100 000 SKUs x 3 marketplaces holds 300 000 of them)."""
+        for link in ListingLink.scan():
+            yield LinkRecord.of(link)
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
         """One outcome (a patch): a conditional UpdateItem, one call."""
         self._record(link_id, quantity, confirmed, result, datetime.now(UTC))
 
-    def eu_siblings(self, links: Iterable[ListingLink], eu_marketplaces: Iterable[str]) -> list[ListingLink]:
+    def eu_siblings(self, links: Iterable[Any], eu_marketplaces: Iterable[str]) -> list[Any]:
         """``links`` plus every link of the same SKU in the other EU marketplaces: Amazon keeps one
         quantity per SKU across the EU, so a plan must see all of them (the EU rule)."""
-        out = {link.listing_id: link for link in links}
+        out: dict[str, Any] = {link.listing_id: link for link in links}
         eu = sorted(set(eu_marketplaces))
         skus = sorted({link.sku for link in out.values() if link.marketplace_id in eu})
         if not skus or len(eu) < 2:
@@ -259,7 +293,7 @@ class LinkRepository:
                 _batch_put([link.serialize() for link in items[at:at + BATCH_WRITE]])
 
     @staticmethod
-    def view(link: ListingLink) -> LinkView:
+    def view(link: Any) -> LinkView:
         extra = link.buffer or {}
         return LinkView(
             listing_id=link.listing_id, sku=link.sku, marketplace_id=link.marketplace_id,

@@ -111,7 +111,7 @@ class NightlyReconciliation:
             attempts = int(job.get("attempts", 1))
             if attempts >= MAX_ATTEMPTS:
                 self.settings.set_value(key, {**job, "status": "failed"})
-                metrics.add_metric(name="ConfirmReportFailed", unit=MetricUnit.Count, value=1)
+                metrics.add_metric(name="NightlyReportFailed", unit=MetricUnit.Count, value=1)
                 return {"scope": scope, "confirm": "failed"}
             report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
             self.settings.set_value(key, {**job, "report_id": report_id, "attempts": attempts + 1})

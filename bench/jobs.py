@@ -144,14 +144,17 @@ def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
         if force:
             b.phase("OperatorFunction", [{"invoke": "OperatorFunction",
                                           "event": {"command": "sync-on", "marketplaceId": marketplaces[0]}}])
+            b.amazon_finishes()  # the All Listings report confirms the unchecked links: push them all
         else:
             b.phase("NightlyReconciliationFunction", [{"invoke": "NightlyReconciliationFunction",
                                                         "event": {"action": "start"}}])
             b.amazon_finishes()  # the report: compare, push the differences
         b.amazon_finishes()  # the feed's processing report confirms what was pushed
         changed = _changed_skus(b.stack, before)
-        reads = limits.bp_reads(n + n_components) + limits.bp_reads(n_bundles)
-        sp_bound = (0 if force else limits.REPORT_CALLS) + limits.FEED_CALLS * limits.feeds_for(changed)
+        # Availability in ID sets of 100 (contract §4a, unconfirmed), bundle GETs in sets of 200 (documented).
+        reads = limits.availability_reads(n + n_components) + limits.bp_reads(n_bundles)
+        # sync-on too: one All Listings report confirms the links instead of one getListingsItem per SKU.
+        sp_bound = limits.REPORT_CALLS + limits.FEED_CALLS * limits.feeds_for(changed)
         job = "sync-on (force)" if force else "MFN nightly, 3 EU"
         return JobCost(job, n, changed, "changed SKU", b.phases, reads, sp_bound, extra=[
             Row(job, f"{n:,}", "feeds submitted / bound", sum(ph.sp.get("createFeed", 0) for ph in b.phases)
@@ -265,10 +268,12 @@ def import_links(n: int) -> JobCost:
         b.phase("OperatorFunction", [{"invoke": "OperatorFunction", "event": {
             "command": "import-links", "marketplaceId": UK,
             "listings": [{"sku": sku("IMP", i), "channel": "MFN"} for i in range(n)]}}])
+        b.amazon_finishes()  # the All Listings report confirms the new links: the first push, one feed
+        b.amazon_finishes()  # the feed's processing report confirms what was pushed
         # Bound: the catalogue by product-search pages of 500 and the linked products' availability by ID
         # set; each SKU's existence on Amazon from one All Listings report instead of one getListingsItem
         # per SKU at 5/s; the first push in feeds of 25 000.
-        bp_bound = -(-n // limits.BP_SEARCH_PAGE) + limits.bp_reads(n)
+        bp_bound = -(-n // limits.BP_SEARCH_PAGE) + limits.availability_reads(n)
         sp_bound = limits.REPORT_CALLS + limits.FEED_CALLS * limits.feeds_for(n)
         return JobCost("import-links", n, n, "link", b.phases, bp_bound, sp_bound)
 
@@ -312,7 +317,7 @@ def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
         # §8a), one release per product: Quarantine Release POST takes one productId, quantity and toLocationId
         # (https://api-docs.brightpearl.com/warehouse/quarantine-release/post.html); no multi-product release is
         # documented. Amazon: the shipments list and each shipment's items once.
-        bp_bound = shipments * (limits.bp_availability_reads(skus_per_shipment) + skus_per_shipment)
+        bp_bound = shipments * (limits.availability_reads(skus_per_shipment) + skus_per_shipment)
         sp_bound = 1 + shipments
         by_op = ph.run.dynamodb_by_operation()
         ops = ", ".join(f"{k} {v}" for k, v in by_op.items())

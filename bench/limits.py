@@ -20,15 +20,14 @@ BP_REQUESTS_PER_MINUTE = 200
 # GET by ID set: "we limit the number of products you can request using the GET message ... The limit for
 # one request is currently set to 200 products" — https://api-docs.brightpearl.com/product/product/options.html
 # (the same 200 for sales orders: https://api-docs.brightpearl.com/order/sales-order/options.html, contacts:
-# https://api-docs.brightpearl.com/contact/contact/options.html). Product Availability GET
-# (https://api-docs.brightpearl.com/warehouse/product-availability/get.html) documents no cap of its own:
-# the documented 200 is used for it too. The simulator caps availability at 100 (MAX_IDS in
-# simulators/brightpearl/world.py, marked "unconfirmed" in the contract), so a connector obeying the
-# simulator cannot go below 2x this bound on availability reads: that gap is reported, not hidden.
+# https://api-docs.brightpearl.com/contact/contact/options.html). That 200 is documented for product GET
+# (bundle reads), not for Product Availability.
 BP_IDS_PER_GET = 200
-# Product Availability by ID set, as the connector and the simulator read it: "product-availability: keep
-# <= 100 (limit unconfirmed)" (contract /work/shared/contracts/brightpearl.md §8a, and §4a: "long URIs fail
-# with 414"). The inbound receipt's bound uses it (issue 14 item 4); BP_IDS_PER_GET stays the documented 200.
+# Product Availability GET (https://api-docs.brightpearl.com/warehouse/product-availability/get.html) documents
+# no cap of its own. The project's contract (/work/shared/contracts/brightpearl.md §4a "Availability", the
+# availability note of §8a): "Keep ID sets ≤ 100 ids per call (long URIs fail with 414; exact limit
+# unconfirmed)". The stricter plausible limit is taken, as the simulator enforces it (MAX_IDS = 100 in
+# simulators/brightpearl/world.py), instead of pretending the product GET's 200 is documented here.
 BP_AVAILABILITY_IDS = 100
 # product-search pages: pageSize up to 500 (contract §8, "max 500"; the simulator enforces the same).
 BP_SEARCH_PAGE = 500
@@ -87,8 +86,8 @@ def bp_reads(ids: int) -> int:
     return math.ceil(ids / BP_IDS_PER_GET) if ids else 0
 
 
-def bp_availability_reads(ids: int) -> int:
-    """Fewest Product Availability GETs for ``ids`` products at the contract's 100 per call."""
+def availability_reads(ids: int) -> int:
+    """Fewest Product Availability GETs for ``ids`` products (100 per call, unconfirmed: see above)."""
     return math.ceil(ids / BP_AVAILABILITY_IDS) if ids else 0
 
 

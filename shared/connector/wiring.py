@@ -257,7 +257,10 @@ def operator(parts: Parts) -> Operator:
     from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.operator import Operator
 
-    return Operator(sync=mfn_sync(parts), links=parts.links, settings=parts.settings,
+    sync = mfn_sync(parts)
+    # Many unchecked listings (sync-on, import-links) are confirmed from one All Listings report.
+    sync.confirm_by_report = nightly(parts, sync).request_confirmation
+    return Operator(sync=sync, links=parts.links, settings=parts.settings,
                     seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
                     fba_reconciliation=lambda: fba_reconciliation(parts))
 

@@ -427,3 +427,94 @@ def test_nightly_poll_finishes_the_job_when_the_notification_is_lost(world):
     assert polled["EU"]["corrected"] == [{"sku": "SHIRT-BL-L", "marketplace": UK, "amazon_had": 0, "pushed": 12}]
     assert qty(amazon, "SHIRT-BL-L") == 12
 
+
+
+def test_a_nightly_feed_over_amazons_feed_quota_is_deferred_then_continued_not_failed(world):
+    """JSON_LISTINGS_FEED allows 5 feeds per 5 minutes: the simulator answers the 6th with 429. The nightly
+    does not fail the job nor mark the listings failed; it continues from the same report once the window
+    has passed, sending the correction once."""
+    _bp, amazon, aws = world
+    operator("sync-on", marketplaceId=UK)
+    operator("sync-on", marketplaceId=DE)
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=0))
+    amazon.world.listings["SHIRT-BL-M"].quantity = 99
+    limiter = amazon._listings_feed_limiter  # other feeds of the region used this window up
+    while limiter.try_hit():
+        pass
+    before = len(sent_emails(aws))
+    nightly("start")
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")
+    assert len(amazon.requests(route="createFeed", ok_only=True)) == 0 and qty(amazon, "SHIRT-BL-M") == 99
+    job = SettingsRepository().get_value("nightly#EU")
+    assert job["status"] == "continuing"
+    assert not (LinkRepository().get(UK, "SHIRT-BL-M").last_result or "").startswith(("error", "rejected"))
+    assert nightly("poll") == {"polled": {}}  # not before the window has passed
+    assert len(sent_emails(aws)) == before  # the summary waits for the last pass
+
+    amazon.clock.advance(300)  # Amazon's window passes (the job's own clock is real time: moved back)
+    SettingsRepository().set_value("nightly#EU", {**job, "continue_after": "2000-01-01T00:00:00+00:00"})
+    nightly("poll")
+    assert len(amazon.requests(route="createFeed", ok_only=True)) == 1
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")
+    assert qty(amazon, "SHIRT-BL-M") == 48
+    assert SettingsRepository().get_value("nightly#EU")["status"] == "applied"
+    mails = sent_emails(aws)[before:]
+    assert len(mails) == 1 and title(mails[0]["subject"]).startswith("Amazon stock nightly check: 1 corrected")
+
+
+def test_sync_on_over_the_patch_threshold_confirms_from_one_report_not_a_read_per_sku(world):
+    """Above patch_threshold, sync-on does not ask getListingsItem per unchecked SKU (5/s: 16.7 h at
+    100 000 SKUs x 3): one All Listings report confirms them all, then every listing is pushed once; a SKU
+    Amazon does not hold is flagged and never sent."""
+    _bp, amazon, aws = world
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=2))
+    LinkRepository().connect(seller_id=SELLER, marketplace_id=UK, sku="GHOST-SKU", product_id=1011, channel="MFN")
+    out = operator("sync-on", marketplaceId=UK)
+    assert out["confirmingReport"] and out["pushed"] == 0
+    assert nightly("poll") == {"polled": {}}  # the report is not done yet: nothing happens
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")  # the report: confirm, then one feed for UK and DE together
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")  # the feed's processing report
+    assert amazon.requests(route="getListingsItem") == []
+    assert len(amazon.requests(route="createReport", ok_only=True)) == 1
+    assert len(amazon.requests(route="createFeed", ok_only=True)) == 1
+    assert (qty(amazon, "SHIRT-BL-M"), qty(amazon, "SHIRT-BL-L"), qty(amazon, "GIFT-SET"), qty(amazon, "MUG-EU")) \
+        == (48, 12, 15, 13)
+    ghost = LinkRepository().get(UK, "GHOST-SKU")
+    assert ghost.amazon_status == "not-found" and ghost.last_pushed_quantity is None
+    assert amazon.world.offer_only == {}
+    assert LinkRepository().get(UK, "GIFT-SET").last_result == "ACCEPTED"
+    assert SettingsRepository().get_value("confirm#EU")["status"] == "applied"
+
+
+def test_import_links_over_the_patch_threshold_confirms_from_one_report_then_pushes(world):
+    """Many SKUs: linked unchecked, confirmed from one All Listings report, pushed in one feed; a link
+    made while that report runs is confirmed by one more report, never flagged wrongly."""
+    _bp, amazon, aws = world
+    SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=1))
+    for sku in ("SHIRT-BL-M", "SHIRT-BL-L", "GIFT-SET"):
+        LinkRepository().disconnect(UK, sku)
+    result = operator("import-links", marketplaceId=UK, listings=[
+        {"sku": "SHIRT-BL-M"}, {"sku": "SHIRT-BL-L"}, {"sku": "NOT-IN-BRIGHTPEARL"}])
+    assert (result["linked"], result["unmatched"], result["pushed"]) == (2, ["NOT-IN-BRIGHTPEARL"], 0)
+    amazon.clock.advance(120)
+    amazon.tick()  # the report is generated without the next import's SKU
+    operator("import-links", marketplaceId=UK, listings=[{"sku": "GIFT-SET"}, {"sku": "SOCKS-GR"}])
+    for _ in range(4):  # report → feed → second report → feed
+        amazon.clock.advance(120)
+        amazon.tick()
+        pump(aws, "NotificationsFunction")
+    assert amazon.requests(route="getListingsItem") == []
+    assert len(amazon.requests(route="createReport", ok_only=True)) == 2
+    assert (qty(amazon, "SHIRT-BL-M"), qty(amazon, "SHIRT-BL-L"), qty(amazon, "GIFT-SET")) == (48, 12, 15)
+    assert LinkRepository().get(UK, "GIFT-SET").amazon_status == "confirmed"
+    socks = LinkRepository().get(UK, "SOCKS-GR")  # Brightpearl has it, Amazon does not
+    assert socks.amazon_status == "not-found" and socks.last_pushed_quantity is None
+    assert SettingsRepository().get_value("confirm#EU")["status"] == "applied"

@@ -71,6 +71,7 @@ class FakeListings:
     quantities: dict[tuple[str, str], int] = field(default_factory=dict)
     pushes: list[QuantityUpdate] = field(default_factory=list)
     feeds: dict[str, dict[int, str]] = field(default_factory=dict)
+    feed_quota: int | None = None  # feeds Amazon still accepts before answering 429 (None: no limit)
 
     def lookup(self, sku: str, marketplace_id: str) -> ListingLookup:
         q = self.quantities.get((marketplace_id, sku))
@@ -89,6 +90,12 @@ class FakeListings:
         return PatchOutcome(update.sku, True)
 
     def submit_feed(self, marketplace_id: str, updates: list[QuantityUpdate]) -> tuple[str, dict[int, str]]:
+        if self.feed_quota is not None:
+            if self.feed_quota <= 0:  # JSON_LISTINGS_FEED's 5 per 5 minutes used up
+                from connector.domain.errors import Throttled
+
+                raise Throttled("SP-API createFeed throttled (429 QuotaExceeded)")
+            self.feed_quota -= 1
         fid = f"F{len(self.feeds) + 1}"
         self.feeds[fid] = {i: u.sku for i, u in enumerate(updates, start=1)}
         for u in updates:

@@ -112,6 +112,14 @@ class FakeLinks:
         self.links[link.listing_id] = link
         return link
 
+    def connect_many(self, *, seller_id: str, marketplace_id: str, items: Iterable[tuple[str, int, str]]) -> int:
+        n = 0
+        for sku, product_id, channel in items:
+            self.connect(seller_id=seller_id, marketplace_id=marketplace_id, sku=sku, product_id=product_id,
+                         channel=channel)
+            n += 1
+        return n
+
     def disconnect(self, marketplace_id: str, sku: str) -> bool:
         return self.links.pop(listing_id(marketplace_id, sku), None) is not None
 
@@ -163,6 +171,10 @@ class FakeLinks:
             link.buffer = {**(link.buffer or {}), "lead_time_days": lead_time_days}
         if result is not None:
             link.last_result = result
+
+    def set_amazon_statuses(self, checked: Iterable[tuple[str, str, int | None, str | None]]) -> None:
+        for link_id, status, lead, result in checked:
+            self.set_amazon_status(link_id, status, lead_time_days=lead, result=result)
 
     def mark_replan(self, link_ids: Iterable[str]) -> None:
         for link_id in link_ids:

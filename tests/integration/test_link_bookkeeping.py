@@ -18,3 +18,32 @@ def test_bookkeeping_from_a_stale_link_does_not_resurrect_or_revert_it(local_aws
     assert (b.product_id, b.fulfillment_channel) == (99, "FBA")
     assert (b.last_pushed_quantity, b.last_confirmed_quantity, b.last_result) == (7, 7, "ACCEPTED")
     repo.disconnect("M1", "B-1")
+
+
+def test_feed_bookkeeping_in_batches_over_chunk_edges_never_resurrects_and_records_every_link(local_aws):
+    """130 links (two BatchGetItem chunks of 100, six BatchWriteItem chunks of 25): a feed's send and its
+    result land on every link still connected; the ones disconnected meanwhile stay gone; an operator's
+    re-link to another product is kept."""
+    repo = LinkRepository()
+    skus = [f"B-{i:03d}{['', ' blue', '/XL', '&co', '+1', '-thé'][i % 6]}" for i in range(130)]
+    links = [repo.connect(seller_id="S", marketplace_id="M1", sku=s, product_id=100 + i) for i, s in enumerate(skus)]
+    repo.record_feed_sent((link, i, "F1", i + 1) for i, link in enumerate(links))
+    gone = set(skus[::7])
+    for s in gone:
+        repo.disconnect("M1", s)
+    repo.connect(seller_id="S", marketplace_id="M1", sku=skus[1], product_id=999)
+    assert {link.listing_id for link in repo.pending_in_feed("F1")} == {
+        link.listing_id for link in links if link.sku not in gone}
+
+    repo.record_pushes((link, i, True, "ACCEPTED") for i, link in enumerate(links))
+
+    for i, s in enumerate(skus):
+        got = repo.get("M1", s)
+        if s in gone:
+            assert got is None
+            continue
+        assert (got.last_confirmed_quantity, got.last_result, got.pending_feed) == (i, "ACCEPTED", None)
+        assert got.product_id == (999 if i == 1 else 100 + i)
+    assert repo.pending_in_feed("F1") == []
+    for s in set(skus) - gone:
+        repo.disconnect("M1", s)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from connector.domain.settings import ChannelSettings, GlobalSettings
 from connector.usecases.mfn_sync import MfnSync
 from connector.usecases.nightly import REPORT_TYPE, NightlyReconciliation
@@ -49,3 +52,44 @@ def test_a_repeated_schedule_or_notification_neither_requests_nor_applies_again(
     assert nightly.report_finished(rid, doc, "DONE") == {"scope": "EU", "already": "applied"}  # UK: EU pool
     assert len(reports.requested(REPORT_TYPE)) == 1 and len(outbox.sent) == emailed
     assert listings.pushes == []  # nothing drifted: nothing pushed
+
+
+@settings(max_examples=40, deadline=None)
+@given(drift=st.lists(st.tuples(st.integers(0, 30), st.integers(0, 30)), min_size=1, max_size=40),
+       feed_max=st.integers(1, 6), quota=st.integers(0, 3))
+def test_feeds_over_amazons_five_per_five_minutes_are_deferred_and_continued_each_sku_pushed_once(
+        drift, feed_max, quota):
+    """More feeds than JSON_LISTINGS_FEED's quota allows: the rest wait (not failed, nothing recorded on
+    their links) and the job continues after 5 minutes from the same report until every drifted SKU is
+    right; no SKU is pushed twice and one summary email goes out at the end."""
+    skus = [f"SKU {i}/é&+" for i in range(len(drift))]
+    bp = FakeBrightpearl(products={i + 1: s for i, s in enumerate(skus)})
+    for i, (have, _shown) in enumerate(drift):
+        bp.stock(1, i + 1, have)
+    listings = FakeListings({(UK, s): shown for s, (_h, shown) in zip(skus, drift, strict=True)}, feed_quota=quota)
+    links = FakeLinks()
+    for i, s in enumerate(skus):
+        links.connect(seller_id="S", marketplace_id=UK, sku=s, product_id=i + 1)
+    conf = FakeSettings(GlobalSettings(mfn_warehouses=[1], patch_threshold=0), {UK: ChannelSettings()})
+    sync = MfnSync(catalog=bp, links=links, settings=conf, listings=listings, marketplace_ids=[UK],
+                   feed_max_messages=feed_max)
+    reports, outbox, clock = FakeReports(), Outbox(), FakeClock()
+    nightly = NightlyReconciliation(sync=sync, reports_for=lambda _m: reports, links=links, settings=conf,
+                                    mailer=outbox, marketplace_ids=[UK], now=clock)
+    (rid,) = nightly.start()["requested"].values()
+    doc = reports.finish(rid, [HEADER, *(f"x\t{s}\t1\t{shown}\tDEFAULT\n"
+                                         for s, (_h, shown) in zip(skus, drift, strict=True))])
+    nightly.report_finished(rid, doc, "DONE")
+    for _ in range(len(drift) + 2):  # each pass sends at least one feed once the quota refills
+        if conf.get_value("nightly#EU").get("status") == "applied":
+            break
+        assert nightly.poll() == {}, "continued before Amazon's 5-minute window"
+        clock.advance(minutes=5)
+        listings.feed_quota = 5
+        nightly.poll()
+    assert conf.get_value("nightly#EU")["status"] == "applied"
+    wanted = {s: have for s, (have, _shown) in zip(skus, drift, strict=True)}
+    assert {s: listings.quantities[(UK, s)] for s in skus} == wanted
+    pushed = [u.sku for u in listings.pushes]
+    assert sorted(pushed) == sorted(s for s, (have, shown) in zip(skus, drift, strict=True) if have != shown)
+    assert len(outbox.sent) == (1 if pushed else 0)

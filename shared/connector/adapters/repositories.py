@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,22 @@ __all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRepositor
 
 
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
+BATCH_GET, BATCH_WRITE = 100, 25  # BatchGetItem / BatchWriteItem maxima (DynamoDB API reference)
+BATCH_RETRIES = 8
+
+
+def _batch_put(items: list[dict[str, Any]]) -> None:
+    """One BatchWriteItem of serialized ListingLink items; unprocessed ones again, with backoff."""
+    connection = ListingLink._get_connection()
+    pending = items
+    for attempt in range(BATCH_RETRIES):
+        data = connection.batch_write_item(put_items=pending) or {}
+        left = (data.get("UnprocessedItems") or {}).get(ListingLink.Meta.table_name) or []
+        if not left:
+            return
+        pending = [entry["PutRequest"]["Item"] for entry in left]
+        time.sleep(min(2.0, 0.05 * 2 ** attempt))
+    raise PutError(f"BatchWriteItem left {len(pending)} listing link(s) unprocessed after {BATCH_RETRIES} tries")
 
 
 def _pending(data: dict[str, Any] | None) -> int | None:
@@ -38,6 +55,36 @@ def _pending(data: dict[str, Any] | None) -> int | None:
     except ValueError:
         return None
     return int(data["q"]) if datetime.now(UTC) - at < PENDING_FEED_STALE else None
+
+
+@dataclass(slots=True)
+class LinkRecord:
+    """A listing link as read (the ListingLink fields, for reading only; writes go through the repository)."""
+
+    listing_id: str
+    seller_id: str | None
+    marketplace_id: str
+    sku: str
+    product_id: int
+    fulfillment_channel: str
+    last_pushed_quantity: int | None
+    last_confirmed_quantity: int | None
+    last_push_at: datetime | None
+    last_result: str | None
+    buffer: dict[str, Any] | None
+    amazon_status: str | None
+    pending_feed: dict[str, Any] | None
+    pending_feed_id: str | None
+
+    @classmethod
+    def of(cls, link: ListingLink) -> LinkRecord:
+        def num(value: Any) -> int | None:
+            return None if value is None else int(value)
+
+        return cls(link.listing_id, link.seller_id, link.marketplace_id, link.sku, int(link.product_id),
+                   link.fulfillment_channel, num(link.last_pushed_quantity), num(link.last_confirmed_quantity),
+                   link.last_push_at, link.last_result, link.buffer or None, link.amazon_status,
+                   link.pending_feed or None, link.pending_feed_id)
 
 
 class LinkRepository:
@@ -59,6 +106,30 @@ class LinkRepository:
         link.save()
         return link
 
+    def connect_many(self, *, seller_id: str, marketplace_id: str, items: Iterable[tuple[str, int, str]]) -> int:
+        """Link many (SKU, product id, channel) at once, unchecked on Amazon: one BatchGetItem per 100
+        (an existing link keeps its bookkeeping, as :meth:`connect`), one BatchWriteItem per 25."""
+        wanted: dict[str, tuple[str, int, str]] = {}
+        for sku, product_id, channel in items:
+            if channel not in ("MFN", "FBA"):
+                raise ValueError(f"fulfillment channel must be MFN or FBA, got {channel!r} (SKU {sku!r})")
+            wanted[listing_id(marketplace_id, sku)] = (sku, product_id, channel)
+        ids = list(wanted)
+        for start in range(0, len(ids), BATCH_GET):
+            chunk = ids[start:start + BATCH_GET]
+            found = {link.listing_id: link for link in ListingLink.batch_get(chunk)}
+            out = []
+            for link_id in chunk:
+                sku, product_id, channel = wanted[link_id]
+                link = found.get(link_id) or ListingLink(link_id)
+                link.seller_id, link.marketplace_id, link.sku = seller_id, marketplace_id, sku
+                link.product_id, link.fulfillment_channel = product_id, channel
+                link.version = (link.version or 0) + 1  # as save() would
+                out.append(link)
+            for at in range(0, len(out), BATCH_WRITE):
+                _batch_put([link.serialize() for link in out[at:at + BATCH_WRITE]])
+        return len(ids)
+
     def disconnect(self, marketplace_id: str, sku: str) -> bool:
         link = self.get(marketplace_id, sku)
         if link is None:
@@ -72,16 +143,20 @@ class LinkRepository:
             out.extend(ListingLink.by_product.query(pid))
         return out
 
-    def all(self) -> Iterator[ListingLink]:
-        yield from ListingLink.scan()
+    def all(self) -> Iterator[LinkRecord]:
+        """Every link as a compact read-only record (a slotted value, not a pynamodb object per link: a
+        nightly over 100 000 SKUs x 3 marketplaces holds 300 000 of them)."""
+        for link in ListingLink.scan():
+            yield LinkRecord.of(link)
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
+        """One outcome (a patch): a conditional UpdateItem, one call."""
         self._record(link_id, quantity, confirmed, result, datetime.now(UTC))
 
-    def eu_siblings(self, links: Iterable[ListingLink], eu_marketplaces: Iterable[str]) -> list[ListingLink]:
+    def eu_siblings(self, links: Iterable[Any], eu_marketplaces: Iterable[str]) -> list[Any]:
         """``links`` plus every link of the same SKU in the other EU marketplaces: Amazon keeps one
         quantity per SKU across the EU, so a plan must see all of them (the EU rule)."""
-        out = {link.listing_id: link for link in links}
+        out: dict[str, Any] = {link.listing_id: link for link in links}
         eu = sorted(set(eu_marketplaces))
         skus = sorted({link.sku for link in out.values() if link.marketplace_id in eu})
         if not skus or len(eu) < 2:
@@ -102,40 +177,51 @@ class LinkRepository:
 
     def set_amazon_status(self, link_id: str, status: str, *, lead_time_days: int | None = None,
                           result: str | None = None) -> None:
-        """Record whether Amazon holds the listing (and the lead time read with it)."""
-        link = self._get_by_id(link_id)
-        if link is None:
-            return
+        """Record whether Amazon holds the listing (and the lead time read with it): one UpdateItem."""
+        link = self._get_by_id(link_id) if lead_time_days is not None else None
         actions: list[Any] = [ListingLink.amazon_status.set(status)]
-        if lead_time_days is not None:
+        if link is not None:
             actions.append(ListingLink.buffer.set({**(link.buffer or {}), "lead_time_days": lead_time_days}))
         if result is not None:
             actions.append(ListingLink.last_result.set(result))
         self._update(link_id, actions)
 
+    def set_amazon_statuses(self, checked: Iterable[tuple[str, str, int | None, str | None]]) -> None:
+        """Many at once: (link id, "confirmed" / "not-found", lead time or None, result or None)."""
+        def change(status: str, lead: int | None, result: str | None) -> Callable[[ListingLink], None]:
+            def apply(link: ListingLink) -> None:
+                link.amazon_status = status
+                if lead is not None:
+                    link.buffer = {**(link.buffer or {}), "lead_time_days": lead}
+                if result is not None:
+                    link.last_result = result
+            return apply
+
+        self._batch_update({link_id: change(status, lead, result) for link_id, status, lead, result in checked})
+
     def record_feed_sent(self, sent: Iterable[tuple[ListingLink, int, str, int]]) -> None:
         """Listings sent in a feed (link, quantity, feed id, message id): pending until its result."""
         now = datetime.now(UTC)
 
-        def one(link_id: str, quantity: int, feed_id: str, message_id: int) -> None:
-            self._update(link_id, [
-                ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
-                ListingLink.last_result.set(f"feed:{feed_id}:{message_id}"),
-                ListingLink.pending_feed.set({"feed": feed_id, "msg": message_id, "q": quantity,
-                                              "at": now.isoformat()}),
-                ListingLink.pending_feed_id.set(feed_id)])
+        def change(quantity: int, feed_id: str, message_id: int) -> Callable[[ListingLink], None]:
+            def apply(link: ListingLink) -> None:
+                link.last_pushed_quantity, link.last_push_at = quantity, now
+                link.last_result = f"feed:{feed_id}:{message_id}"
+                link.pending_feed = {"feed": feed_id, "msg": message_id, "q": quantity, "at": now.isoformat()}
+                link.pending_feed_id = feed_id
+            return apply
 
-        work = [(link.listing_id, q, f, m) for link, q, f, m in sent]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for future in [pool.submit(one, *w) for w in work]:
-                future.result()
+        self._batch_update({link.listing_id: change(q, f, m) for link, q, f, m in sent})
 
     def mark_replan(self, link_ids: Iterable[str]) -> None:
         """The plan changed while a feed message is in flight: re-plan when its result arrives."""
-        for link_id in link_ids:
-            link = self._get_by_id(link_id)
-            if link is not None and link.pending_feed:
-                self._update(link_id, [ListingLink.pending_feed.set({**link.pending_feed, "replan": True})])
+        def apply(link: ListingLink) -> bool:
+            if not link.pending_feed:
+                return False
+            link.pending_feed = {**link.pending_feed, "replan": True}
+            return True
+
+        self._batch_update(dict.fromkeys(link_ids, apply))
 
     def pending_in_feed(self, feed_id: str) -> list[ListingLink]:
         """Links whose latest send is a message of this feed (a superseded send no longer names it)."""
@@ -149,6 +235,33 @@ class LinkRepository:
         except DoesNotExist:
             return None
 
+    def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
+        """What was pushed to each listing and how Amazon took it (many at once, e.g. after a feed).
+
+        Only the bookkeeping fields change, on a link that still exists: a listing the operator
+        disconnected, re-linked or switched to FBA during a long sync keeps that change (see
+        :meth:`_batch_update`)."""
+        now = datetime.now(UTC)
+
+        def change(quantity: int, confirmed: bool, result: str) -> Callable[[ListingLink], None]:
+            def apply(link: ListingLink) -> None:
+                link.last_pushed_quantity, link.last_push_at, link.last_result = quantity, now, result
+                if confirmed:
+                    link.last_confirmed_quantity = quantity
+                # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
+                link.pending_feed = link.pending_feed_id = None
+            return apply
+
+        self._batch_update({link.listing_id: change(q, ok, why) for link, q, ok, why in outcomes})
+
+    def _record(self, link_id: str, quantity: int, confirmed: bool, result: str, now: datetime) -> None:
+        actions: list[Any] = [ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
+                              ListingLink.last_result.set(result)]
+        if confirmed:
+            actions.append(ListingLink.last_confirmed_quantity.set(quantity))
+        actions += [ListingLink.pending_feed.remove(), ListingLink.pending_feed_id.remove()]
+        self._update(link_id, actions)
+
     @staticmethod
     def _update(link_id: str, actions: list[Any]) -> None:
         try:
@@ -159,31 +272,28 @@ class LinkRepository:
                 raise
             # Disconnected meanwhile: nothing to record, and the link must not come back.
 
-    def record_pushes(self, outcomes: Iterable[tuple[ListingLink, int, bool, str]]) -> None:
-        """What was pushed to each listing and how Amazon took it (many at once, e.g. after a feed).
+    @staticmethod
+    def _batch_update(changes: Mapping[str, Callable[[ListingLink], object]]) -> None:
+        """Bookkeeping of many links in batches: one BatchGetItem per 100 links reads them fresh, the
+        change is applied to the fresh item, one BatchWriteItem per 25 puts them back (0.05 calls per
+        link instead of one UpdateItem each; DynamoDB has no batch update).
 
-        Each write sets only the four bookkeeping fields, on a link that still exists: a listing the
-        operator disconnected, re-linked or switched to FBA during a long sync keeps that change.
-        DynamoDB has no batch update, so the writes run on a few threads.
-        """
-        now = datetime.now(UTC)
-        work = [(link.listing_id, quantity, confirmed, result) for link, quantity, confirmed, result in outcomes]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for future in [pool.submit(self._record, *w, now) for w in work]:
-                future.result()
+        Why this is safe: the item written is the one just read, so a link disconnected before the
+        read is absent and not written (never resurrected) and an operator's re-link or FBA switch
+        before the read is kept; only the bookkeeping fields change. The window between the read and
+        the write of one chunk is milliseconds (the operator's own writes are single calls); a change
+        returning ``False`` leaves its link unwritten. Unprocessed items are sent again with backoff;
+        still unprocessed after that, the call raises (the caller's message is retried, and every
+        write here is an absolute value, so a retry repeats nothing)."""
+        ids = list(changes)
+        for start in range(0, len(ids), BATCH_GET):
+            fresh = list(ListingLink.batch_get(ids[start:start + BATCH_GET]))
+            items = [link for link in fresh if changes[link.listing_id](link) is not False]
+            for at in range(0, len(items), BATCH_WRITE):
+                _batch_put([link.serialize() for link in items[at:at + BATCH_WRITE]])
 
     @staticmethod
-    def _record(link_id: str, quantity: int, confirmed: bool, result: str, now: datetime) -> None:
-        actions: list[Any] = [ListingLink.last_pushed_quantity.set(quantity), ListingLink.last_push_at.set(now),
-                              ListingLink.last_result.set(result)]
-        if confirmed:
-            actions.append(ListingLink.last_confirmed_quantity.set(quantity))
-        # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
-        actions += [ListingLink.pending_feed.remove(), ListingLink.pending_feed_id.remove()]
-        LinkRepository._update(link_id, actions)
-
-    @staticmethod
-    def view(link: ListingLink) -> LinkView:
+    def view(link: Any) -> LinkView:
         extra = link.buffer or {}
         return LinkView(
             listing_id=link.listing_id, sku=link.sku, marketplace_id=link.marketplace_id,

@@ -19,7 +19,7 @@ from connector.domain.quantities import (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkView:
     listing_id: str
     sku: str
@@ -45,7 +45,7 @@ class ChannelRule:
         return "warehouses:" + ",".join(map(str, sorted(self.warehouses)))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Push:
     link: LinkView
     quantity: int

@@ -110,7 +110,7 @@ def sellable_quantity(product_id: int, compositions: Mapping[int, Composition],
     return best or 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListingTarget:
     """One MFN listing and the quantity its own settings give it."""
 

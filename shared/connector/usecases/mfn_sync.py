@@ -14,11 +14,12 @@ calls, many as one JSON_LISTINGS_FEED per marketplace whose per-SKU results come
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from connector.domain.errors import Throttled
 from connector.domain.listings import QuantityUpdate
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
@@ -45,18 +46,28 @@ class SyncReport:
     retryable_failures: int = 0  # failures worth another try (Amazon unreachable, throttled, 5xx)
     ignored_products: int = 0  # webhook ids that no listing is linked to
     not_on_amazon: list[tuple[str, str]] = field(default_factory=list)  # (marketplace, sku): never pushed
+    # (marketplace, sku, quantity) not sent: JSON_LISTINGS_FEED's 5 per 5 minutes were used up. Nothing is
+    # recorded on their links, so the caller's next run (re-queued message, nightly continuation) sends them.
+    deferred: list[tuple[str, str, int]] = field(default_factory=list)
+    confirming: str | None = None  # the All Listings report whose arrival confirms and pushes (sync-on)
 
 
 class FeedResultBusy(RuntimeError):
     """Another run is applying this feed's result right now: retry later (the message goes back)."""
 
 
+FEED_MAX_MESSAGES = 25_000  # JSON_LISTINGS_FEED's documented maximum (see bench/limits.py for the source)
 FEED_CLAIM_SECONDS = 300  # a claim older than this belongs to a run that died: take it over
 
 
 class MfnSync:
     def __init__(self, *, catalog: Catalog, links: Links, settings: Settings,
-                 listings: Listings, marketplace_ids: Sequence[str], notifier: ConflictNotifier | None = None) -> None:
+                 listings: Listings, marketplace_ids: Sequence[str], notifier: ConflictNotifier | None = None,
+                 feed_max_messages: int = FEED_MAX_MESSAGES) -> None:
+        self.feed_max_messages = feed_max_messages
+        # (marketplace id, whole channel?) → report id: confirm many unchecked listings from one All
+        # Listings report instead of one getListingsItem each (the nightly's; set by the composition root).
+        self.confirm_by_report: Callable[[str, bool], str] | None = None
         self.catalog = catalog
         self.links = links
         self.settings = settings
@@ -89,15 +100,35 @@ class MfnSync:
         logger.info("sync switched", extra={"marketplace_id": marketplace_id, "enabled": enabled})
         if not enabled:
             return None
-        links = [link for link in self.links.all() if link.marketplace_id == marketplace_id]
-        return self.sync_links(links, trigger="sync re-activated", force=True)
+        # One scan gives the channel's links and, for an EU channel, their EU siblings (the EU rule),
+        # instead of a point read per SKU and sibling marketplace.
+        eu = [m for m in self.marketplace_ids if m in EU_MARKETPLACES]
+        scope = eu if marketplace_id in eu else [marketplace_id]
+        in_scope = [link for link in self.links.all() if link.marketplace_id in scope]
+        skus = {link.sku for link in in_scope if link.marketplace_id == marketplace_id}
+        links = [link for link in in_scope if link.sku in skus]
+        if self.needs_report(links):
+            report = SyncReport(trigger="sync re-activated")
+            report.confirming = self.confirm_by_report(marketplace_id, True)  # type: ignore[misc]
+            logger.info("sync-on waits for the All Listings report to confirm its listings",
+                        extra={"marketplace_id": marketplace_id, "report_id": report.confirming})
+            return report
+        return self.sync_links(links, trigger="sync re-activated", force=True, eu_complete=True)
+
+    def needs_report(self, links: Sequence[Link]) -> bool:
+        """More unchecked MFN listings than the patch threshold: one report beats a read per SKU (5/s)."""
+        if self.confirm_by_report is None:
+            return False
+        unchecked = sum(1 for link in links if link.fulfillment_channel == "MFN" and link.amazon_status is None)
+        return unchecked > self.settings.global_settings().patch_threshold
 
     # ------------------------------------------------------------------ the sync itself
     def sync_links(self, links: Sequence[Link], *, trigger: str, force: bool = False,
                    amazon_quantities: Mapping[str, int | None] | None = None,
                    amazon_statuses: Mapping[str, str] | None = None, eu_complete: bool = False) -> SyncReport:
-        """Recompute and push. ``amazon_quantities`` (listing id → what Amazon shows) replaces the
-        last confirmed value in the comparison, and ``amazon_statuses`` (listing id → "confirmed" /
+        """Recompute and push. ``amazon_quantities`` (listing id → what Amazon shows, None: not shown)
+        replaces the last confirmed value in the comparison (a listing id left out keeps its own), and
+        ``amazon_statuses`` (listing id → "confirmed" /
         "not-found") whether Amazon holds the listing, as the nightly reconciliation does.
         ``eu_complete``: ``links`` already hold every EU link of their SKUs (the nightly EU scope)."""
         report = SyncReport(trigger=trigger)
@@ -106,7 +137,8 @@ class MfnSync:
             links = self.links.eu_siblings(links, [m for m in self.marketplace_ids if m in EU_MARKETPLACES])
         views = [self.links.view(link) for link in links]
         if amazon_quantities is not None:
-            views = [_with_confirmed(v, amazon_quantities.get(v.listing_id)) for v in views]
+            views = [_with_confirmed(v, amazon_quantities[v.listing_id]) if v.listing_id in amazon_quantities
+                     else v for v in views]
         if amazon_statuses is not None:
             views = [replace(v, amazon_status=amazon_statuses.get(v.listing_id, v.amazon_status)) for v in views]
         marketplaces = sorted({v.marketplace_id for v in views})
@@ -132,12 +164,22 @@ class MfnSync:
         threshold = self.settings.global_settings().patch_threshold
         report.pushes = [(p.link.marketplace_id, p.link.sku, p.quantity) for p in plan.pushes]
         sent, siblings = _one_push_per_eu_sku(plan.pushes)
-        patches, feeds = split_for_push(sent, threshold)
+        patches, feeds = split_for_push(sent, threshold, self.feed_max_messages)
         for push in patches:
             self._patch(push, report, siblings.get(push.link.listing_id, []))
         by_id = {link.listing_id: link for link in links}
+        throttled = False
         for batch in feeds:
-            self._feed(batch, report, by_id, siblings)
+            # Once Amazon refuses a feed for its 5-per-5-minutes cap, the rest wait too (untouched).
+            throttled = throttled or not self._feed(batch, report, by_id, siblings)
+            if throttled:
+                report.deferred += [(s.link.marketplace_id, s.link.sku, s.quantity)
+                                    for p in batch for s in [p, *siblings.get(p.link.listing_id, [])]]
+        if report.deferred:
+            logger.info("listings feeds deferred: JSON_LISTINGS_FEED quota used up",
+                        extra={"deferred": len(report.deferred)})
+            metrics.add_metric(name="ListingPushDeferred", unit=MetricUnit.Count, value=len(report.deferred))
+            report.retryable_failures += len(report.deferred)  # a queued trigger goes back to its queue
         logger.info("mfn sync", extra={"trigger": trigger, **report.plan, "patched": len(report.patched),
                                        "feeds": report.feeds, "failed": len(report.failed)})
         return report
@@ -146,6 +188,7 @@ class MfnSync:
         """Ask Amazon whether it holds each listing not checked yet (once per link, then recorded):
         a quantity is only ever pushed to a SKU Amazon has for this seller."""
         out: dict[str, LinkView] = {}
+        checked: list[tuple[str, str, int | None, str | None]] = []
         for view in views:
             try:
                 found = self.listings.lookup(view.sku, view.marketplace_id)
@@ -155,10 +198,12 @@ class MfnSync:
                 continue
             status = "confirmed" if found.exists else "not-found"
             lead = found.lead_time_days if view.lead_time_days is None else None
-            self.links.set_amazon_status(view.listing_id, status, lead_time_days=lead,
-                                         result=None if found.exists else f"not on Amazon: {found.reason}"[:500])
+            why = None if found.exists else f"not on Amazon: {found.reason}"[:500]
+            checked.append((view.listing_id, status, lead, why))
             out[view.listing_id] = replace(view, amazon_status=status,
                                            lead_time_days=view.lead_time_days if lead is None else lead)
+        if checked:
+            self.links.set_amazon_statuses(checked)  # recorded in batches, not one write per listing
         return out
 
     def _patch(self, push: Push, report: SyncReport, siblings: Sequence[Push] = ()) -> None:
@@ -188,12 +233,15 @@ class MfnSync:
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=1)
 
     def _feed(self, batch: list[Push], report: SyncReport, by_id: dict[str, Link],
-              siblings: Mapping[str, Sequence[Push]] | None = None) -> None:
+              siblings: Mapping[str, Sequence[Push]] | None = None) -> bool:
+        """Submit one feed; False when Amazon throttled it (nothing recorded: the push is deferred)."""
         marketplace_id = batch[0].link.marketplace_id
         siblings = siblings or {}
         with_siblings = [(p, [p, *siblings.get(p.link.listing_id, [])]) for p in batch]
         try:
             feed_id, ids = self.listings.submit_feed(marketplace_id, [_update(p) for p in batch])
+        except Throttled:
+            return False
         except Exception as exc:  # throttled or unreachable: only this feed's listings are handed back
             why = f"error: {exc}"[:500]
             self.links.record_pushes((by_id[s.link.listing_id], s.quantity, False, why)
@@ -202,7 +250,7 @@ class MfnSync:
                 report.failed[p.link.sku] = str(exc)
             report.retryable_failures += len(batch)
             metrics.add_metric(name="ListingPushFailed", unit=MetricUnit.Count, value=len(batch))
-            return
+            return True
         # Pending until the processing report says otherwise; the message id finds each one again
         # (an EU sibling waits on its SKU's one message).
         self.links.record_feed_sent((by_id[s.link.listing_id], s.quantity, feed_id, message_id)
@@ -210,6 +258,7 @@ class MfnSync:
                                     for s in group)
         report.feeds.append(feed_id)
         metrics.add_metric(name="ListingsFeedsSubmitted", unit=MetricUnit.Count, value=1)
+        return True
 
     def apply_feed_result(self, feed_id: str, result_document_id: str | None, processing_status: str) -> dict[str, int]:
         """Confirm or fail each listing of a finished feed from its processing report.

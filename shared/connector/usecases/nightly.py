@@ -25,6 +25,7 @@ from connector.usecases.ports import Links, Mail, Reports, Settings
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
+CONFIRM_PREFIX = "confirm#"  # the settings item of a confirmation by report (sync-on, import-links)
 
 
 def scopes(marketplace_ids: Sequence[str]) -> dict[str, list[str]]:
@@ -74,7 +75,7 @@ class NightlyReconciliation:
         started: dict[str, str] = {}
         for scope, marketplaces in self.scopes.items():
             job = self.settings.get_value(self._job_key(scope))
-            if job.get("night") == night and job.get("status") in ("requested", "applied"):
+            if job.get("night") == night and job.get("status") in ("requested", "continuing", "applied"):
                 continue  # this night's job exists: a repeated schedule does not request again
             report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
             self.settings.set_value(self._job_key(scope), {"night": night, "status": "requested",
@@ -84,19 +85,104 @@ class NightlyReconciliation:
         logger.info("nightly reconciliation requested", extra={"reports": started})
         return {"requested": started}
 
+    # ------------------------------------------------------------------ confirmation by report
+    def request_confirmation(self, marketplace_id: str, channel_wide: bool) -> str:
+        """Confirm many unchecked listings from one All Listings report of the marketplace's scope (sync-on
+        of a channel, a large import-links) instead of one getListingsItem per SKU: when the report is
+        done, the unchecked links are confirmed (or flagged) and pushed (forced), and with
+        ``channel_wide`` every link of the channel too. A request while one is in flight rides on it and
+        asks for one more report at its end (links made after a report was generated are not in it)."""
+        scope = next(s for s, mids in self.scopes.items() if marketplace_id in mids)
+        key = f"{CONFIRM_PREFIX}{scope}"
+        job = self.settings.get_value(key)
+        channels = sorted(set(job.get("channels", []) if job.get("status") == "requested" else [])
+                          | ({marketplace_id} if channel_wide else set()))
+        if job.get("status") == "requested":
+            self.settings.set_value(key, {**job, "channels": channels, "again": True})
+            return str(job["report_id"])
+        report_id = self.reports_for(self.scopes[scope]).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+        self.settings.set_value(key, {"status": "requested", "report_id": report_id, "channels": channels,
+                                      "attempts": 1, "requested_at": self.now().isoformat()})
+        return report_id
+
+    def _confirm(self, scope: str, job: dict[str, Any], document_id: str | None, status: str) -> dict[str, Any]:
+        key, marketplaces = f"{CONFIRM_PREFIX}{scope}", self.scopes[scope]
+        if status != "DONE" or not document_id:
+            attempts = int(job.get("attempts", 1))
+            if attempts >= MAX_ATTEMPTS:
+                self.settings.set_value(key, {**job, "status": "failed"})
+                metrics.add_metric(name="NightlyReportFailed", unit=MetricUnit.Count, value=1)
+                return {"scope": scope, "confirm": "failed"}
+            report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+            self.settings.set_value(key, {**job, "report_id": report_id, "attempts": attempts + 1})
+            return {"scope": scope, "confirm": "re-requested"}
+        try:
+            with self.reports_for(marketplaces).open_document(document_id) as lines:
+                amazon = amazon_mfn_quantities(lines)
+        except HeaderError:
+            amazon = {}
+        again = bool(job.get("again"))
+        channels = set(job.get("channels", []))
+        links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
+        checked: list[tuple[str, str, int | None, str | None]] = []
+        statuses: dict[str, str] = {}
+        chosen: set[str] = set()
+        for link in links:
+            if link.fulfillment_channel != "MFN":
+                continue
+            if link.amazon_status is None and (link.sku in amazon or not again):
+                # Missing from the report: not on Amazon, unless a link made after the report was
+                # generated may be missing for that reason (``again``: the next report decides).
+                found = link.sku in amazon
+                statuses[link.listing_id] = "confirmed" if found else "not-found"
+                checked.append((link.listing_id, statuses[link.listing_id], None,
+                                None if found else "not on Amazon: missing from the All Listings report"))
+                chosen.add(link.sku)
+            elif link.marketplace_id in channels:
+                chosen.add(link.sku)
+        if checked:
+            self.links.set_amazon_statuses(checked)
+        # Every EU link of a chosen SKU goes along (the EU rule: one quantity per SKU there).
+        selected = [link for link in links if link.sku in chosen]
+        report = self.sync.sync_links(selected, trigger="confirmed by report", force=True, amazon_statuses=statuses,
+                                      eu_complete=True)
+        if again:  # links made while this report ran: one more report confirms them
+            report_id = self.reports_for(marketplaces).create(REPORT_TYPE, self.now() - timedelta(days=1), self.now())
+            self.settings.set_value(key, {"status": "requested", "report_id": report_id, "channels": [],
+                                          "attempts": 1, "requested_at": self.now().isoformat()})
+        else:
+            self.settings.set_value(key, {**job, "status": "applied", "confirmed": len(checked),
+                                          "pushed": len(report.pushes), "deferred": len(report.deferred)})
+        logger.info("listings confirmed by report", extra={"scope": scope, "checked": len(checked),
+                                                           "pushes": len(report.pushes), "again": again})
+        return {"scope": scope, "confirmed": len(checked), "pushed": len(report.pushes), "feeds": report.feeds}
+
     # ------------------------------------------------------------------ step 2
     def report_finished(self, report_id: str, document_id: str | None, status: str) -> dict[str, Any] | None:
         for scope in self.scopes:
             job = self.settings.get_value(self._job_key(scope))
             if job.get("report_id") == report_id:
                 return self._finish(scope, job, document_id, status)
+            confirm = self.settings.get_value(f"{CONFIRM_PREFIX}{scope}")
+            if confirm.get("report_id") == report_id and confirm.get("status") == "requested":
+                return self._confirm(scope, confirm, document_id, status)
         return None  # not a report this stack asked for (or an older night's)
 
     def poll(self) -> dict[str, Any]:
         """Fallback for lost notifications: look at requested jobs, finish the ready ones."""
         out: dict[str, Any] = {}
         for scope, marketplaces in self.scopes.items():
+            confirm = self.settings.get_value(f"{CONFIRM_PREFIX}{scope}")
+            if confirm.get("status") == "requested":
+                st = self.reports_for(marketplaces).get(confirm["report_id"])
+                if st.status in ("DONE", "CANCELLED", "FATAL"):
+                    out[f"confirm {scope}"] = self._confirm(scope, confirm, st.document_id, st.status)
             job = self.settings.get_value(self._job_key(scope))
+            if job.get("status") == "continuing":
+                # Feeds deferred by JSON_LISTINGS_FEED's 5 per 5 minutes: go on once the window allows.
+                if self.now() >= datetime.fromisoformat(str(job["continue_after"])):
+                    out[scope] = self._finish(scope, job, job.get("document_id"), "DONE")
+                continue
             if job.get("status") != "requested":
                 continue
             st = self.reports_for(marketplaces).get(job["report_id"])
@@ -125,7 +211,18 @@ class NightlyReconciliation:
             except HeaderError:
                 amazon = {}  # an empty report: Amazon shows no listing, every linked one is pushed
         # A DONE report with rows lists every listing of the seller: it confirms (or not) each link.
-        summary = self.process(scope, marketplaces, amazon, authoritative=status == "DONE" and bool(amazon))
+        # A continuation re-reads the same report: a listing pushed since the first pass is compared with
+        # what was pushed, not with the report's (older) quantity, so it is not pushed twice.
+        since = job.get("first_pass_at")
+        pass_at = datetime.now(UTC)  # the links' push times are real time (the repository's clock)
+        summary = self.process(scope, marketplaces, amazon, authoritative=status == "DONE" and bool(amazon),
+                               pushed_since=datetime.fromisoformat(since) if since else None)
+        if summary["deferred"]:
+            self.settings.set_value(self._job_key(scope), {
+                **job, "status": "continuing", "document_id": document_id,
+                "first_pass_at": since or pass_at.isoformat(), "passes": int(job.get("passes", 0)) + 1,
+                "continue_after": (self.now() + CONTINUE_AFTER).isoformat()})
+            return summary
         # The job keeps counts and the first examples (an item holds 400 KB); the email has them all.
         kept = {**summary, "corrected": summary["corrected"][:50], "failing": summary["failing"][:50],
                 "corrected_count": len(summary["corrected"]), "failing_count": len(summary["failing"])}
@@ -133,23 +230,27 @@ class NightlyReconciliation:
         return summary
 
     def process(self, scope: str, marketplaces: list[str], amazon: dict[str, int | None], *,
-                authoritative: bool = False) -> dict[str, Any]:
+                authoritative: bool = False, pushed_since: datetime | None = None) -> dict[str, Any]:
         links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
-        # What Amazon shows replaces our last confirmed value in the comparison (None: not shown).
-        shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links}
+        # What Amazon shows replaces our last confirmed value in the comparison (None: not shown), except
+        # for a listing pushed since ``pushed_since`` (an earlier pass of this job): the report predates it.
+        shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links
+                 if not _pushed_since(link, pushed_since)}
         statuses: dict[str, str] | None = None
         if authoritative:
             # The All Listings report is the seller's whole catalogue: a linked SKU missing from it is
             # not pushed (Amazon would create an offer-only listing) and is flagged; one that appeared
             # since is confirmed. Only changes are written (the first night need not touch every link).
             statuses = {}
+            changed: list[tuple[str, str, int | None, str | None]] = []
             for link in links:
                 lid = listing_id(link.marketplace_id, link.sku)
                 statuses[lid] = "confirmed" if link.sku in amazon else "not-found"
                 if link.fulfillment_channel == "MFN" and statuses[lid] != (link.amazon_status or "confirmed"):
-                    self.links.set_amazon_status(
-                        lid, statuses[lid], result=None if statuses[lid] == "confirmed"
-                        else "not on Amazon: missing from the All Listings report")
+                    changed.append((lid, statuses[lid], None, None if statuses[lid] == "confirmed"
+                                    else "not on Amazon: missing from the All Listings report"))
+            if changed:
+                self.links.set_amazon_statuses(changed)
         report = self.sync.sync_links(links, trigger="nightly reconciliation", amazon_quantities=shown,
                                       amazon_statuses=statuses, eu_complete=scope == "EU")
         corrected = [{"sku": sku, "marketplace": mid, "amazon_had": amazon.get(sku), "pushed": q}
@@ -161,14 +262,24 @@ class NightlyReconciliation:
         summary = {"scope": scope, "night": self.now().date().isoformat(), "listings": len(links),
                    "corrected": corrected, "failing": failing, "feeds": report.feeds,
                    "deleted_products": report.plan.get("deleted_products", []),
-                   "eu_conflicts": report.plan.get("eu_conflicts", [])}
+                   "eu_conflicts": report.plan.get("eu_conflicts", []), "deferred": len(report.deferred)}
         metrics.add_metric(name="NightlyCorrections", unit=MetricUnit.Count, value=len(corrected))
         metrics.add_metric(name="NightlyFailingListings", unit=MetricUnit.Count, value=len(failing))
         logger.info("nightly reconciliation", extra={k: (len(v) if isinstance(v, list) else v)
                                                      for k, v in summary.items()})
+        if report.deferred:
+            return summary  # the job continues in 5 minutes; its last pass sends the email
         if self.mailer and (corrected or failing or summary["deleted_products"]):
             self.mailer.send(_summary_email(summary))
         return summary
+
+
+CONTINUE_AFTER = timedelta(minutes=5)  # JSON_LISTINGS_FEED: 5 feeds per 5 minutes per region
+
+
+def _pushed_since(link: Any, since: datetime | None) -> bool:
+    at = getattr(link, "last_push_at", None)
+    return since is not None and at is not None and at >= since
 
 
 MAX_ROWS_IN_BODY = 200

@@ -167,17 +167,34 @@ class Operator:
         by_sku = self._product_by_sku()
         created, unmatched, not_on_amazon = [], [], []
         results: list[dict[str, Any]] = []
+        # Many MFN SKUs: linked unchecked, then confirmed and pushed from one All Listings report when it
+        # is done, instead of one getListingsItem per SKU at 5/s.
+        mfn = sum(1 for item in cmd.listings if item.channel == "MFN" and item.sku in by_sku)
+        by_report = self.sync.confirm_by_report is not None and mfn > self.settings.global_settings().patch_threshold
+        if by_report:
+            matched = [(item.sku, by_sku[item.sku], item.channel) for item in cmd.listings if item.sku in by_sku]
+            self.links.connect_many(seller_id=self.seller_id, marketplace_id=cmd.marketplace_id, items=matched)
         for item in cmd.listings:
             pid = by_sku.get(item.sku)
             if pid is None:
                 unmatched.append(item.sku)
                 results.append({"sku": item.sku, "result": "no Brightpearl product has this SKU"})
                 continue
+            if by_report:  # linked above in batches; Amazon's answer comes with the report
+                created.append(item.sku)
+                results.append({"sku": item.sku, "result": "linked", "productId": pid, "onAmazon": None,
+                                "leadTimeDays": None})
+                continue
             checked = self._link(cmd.marketplace_id, item.sku, pid, item.channel)
             created.append(item.sku)
             if checked["onAmazon"] is False:
                 not_on_amazon.append(item.sku)
             results.append({"sku": item.sku, "result": "linked", "productId": pid, **checked})
+        if by_report and created:
+            assert self.sync.confirm_by_report is not None
+            report_id = self.sync.confirm_by_report(cmd.marketplace_id, False)
+            return {"linked": len(created), "unmatched": unmatched, "notOnAmazon": not_on_amazon, "results": results,
+                    "pushed": 0, "feeds": [], "confirmingReport": report_id}
         links = [link for link in (self.links.get(cmd.marketplace_id, s) for s in created) if link is not None]
         report = self.sync.sync_links(links, trigger="links imported", force=True) if links else None
         return {"linked": len(created), "unmatched": unmatched, "notOnAmazon": not_on_amazon, "results": results,
@@ -187,7 +204,8 @@ class Operator:
         cmd = SyncSwitch.model_validate(payload)
         report = self.sync.set_sync(cmd.marketplace_id, True)
         return {"marketplaceId": cmd.marketplace_id, "sync": "on",
-                "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else []}
+                "pushed": len(report.patched) if report else 0, "feeds": report.feeds if report else [],
+                **({"confirmingReport": report.confirming} if report and report.confirming else {})}
 
     def sync_off(self, payload: dict[str, Any]) -> dict[str, Any]:
         cmd = SyncSwitch.model_validate(payload)

@@ -47,3 +47,42 @@ def test_feed_bookkeeping_in_batches_over_chunk_edges_never_resurrects_and_recor
     assert repo.pending_in_feed("F1") == []
     for s in set(skus) - gone:
         repo.disconnect("M1", s)
+
+
+def test_an_operator_change_between_a_batch_read_and_its_write_is_kept(local_aws, monkeypatch):
+    """The race the batch path must win: the operator disconnects one link, re-links another to another
+    product and a single patch records a push on a third, all *after* the batch read its chunk and before
+    it writes. Each of the three is written under the version it was read at, so its write fails, it is
+    read again and only the bookkeeping is re-applied: nothing is undone, nothing resurrected."""
+    from connector.adapters.store import ListingLink
+
+    repo = LinkRepository()
+    skus = ["R 1", "R/2", "R&3", "R+4", "R-é5"]
+    links = [repo.connect(seller_id="S", marketplace_id="M9", sku=s, product_id=500 + i) for i, s in enumerate(skus)]
+    original = ListingLink.batch_get.__func__
+    raced = {"done": False}
+
+    def racing_batch_get(cls, keys, *args, **kwargs):
+        got = list(original(cls, keys, *args, **kwargs))
+        if not raced["done"]:
+            raced["done"] = True
+            repo.disconnect("M9", skus[0])
+            repo.connect(seller_id="S", marketplace_id="M9", sku=skus[1], product_id=777, channel="FBA")
+            repo.record_push(links[2].listing_id, quantity=42, confirmed=True, result="PATCHED")
+        return got
+
+    monkeypatch.setattr(ListingLink, "batch_get", classmethod(racing_batch_get))
+    repo.record_feed_sent((link, 10 + i, "F9", i + 1) for i, link in enumerate(links))
+    monkeypatch.undo()
+
+    assert raced["done"]
+    assert repo.get("M9", skus[0]) is None  # disconnected meanwhile: not brought back
+    relinked = repo.get("M9", skus[1])
+    assert (relinked.product_id, relinked.fulfillment_channel) == (777, "FBA")
+    assert relinked.pending_feed["feed"] == "F9"
+    patched = repo.get("M9", skus[2])
+    assert patched.last_confirmed_quantity == 42  # the patch's confirmation is kept
+    assert patched.last_pushed_quantity == 12 and patched.pending_feed["feed"] == "F9"
+    for s in skus[1:]:
+        assert repo.get("M9", s).pending_feed["q"] == 10 + skus.index(s)
+        repo.disconnect("M9", s)

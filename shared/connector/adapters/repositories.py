@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
 
 from connector.adapters.store import ListingLink, Setting
 from connector.domain.mfn_sync import ChannelRule, LinkView
@@ -28,22 +29,40 @@ __all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRepositor
 
 
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
-BATCH_GET, BATCH_WRITE = 100, 25  # BatchGetItem / BatchWriteItem maxima (DynamoDB API reference)
+BATCH_GET, TRANSACT_ITEMS = 100, 100  # BatchGetItem / TransactWriteItems maxima (DynamoDB API reference)
 BATCH_RETRIES = 8
 
 
-def _batch_put(items: list[dict[str, Any]]) -> None:
-    """One BatchWriteItem of serialized ListingLink items; unprocessed ones again, with backoff."""
-    connection = ListingLink._get_connection()
-    pending = items
-    for attempt in range(BATCH_RETRIES):
-        data = connection.batch_write_item(put_items=pending) or {}
-        left = (data.get("UnprocessedItems") or {}).get(ListingLink.Meta.table_name) or []
-        if not left:
-            return
-        pending = [entry["PutRequest"]["Item"] for entry in left]
-        time.sleep(min(2.0, 0.05 * 2 ** attempt))
-    raise PutError(f"BatchWriteItem left {len(pending)} listing link(s) unprocessed after {BATCH_RETRIES} tries")
+def _put_under_version(links: list[ListingLink],
+                       again: Callable[[list[str]], list[ListingLink]]) -> None:
+    """Write ``links`` in TransactWriteItems of 100, each conditional on the version it was read at (or
+    on being absent, for a new link), as ``save()`` would be. A link another writer changed or deleted
+    since the read fails its condition: ``again`` reads those fresh and re-applies the change (returning
+    none for a link that is gone, which is never brought back), and the rest are sent again. So no
+    operator command or concurrent push landing between the read and the write is overwritten."""
+    connection = ListingLink._get_connection().connection
+    for start in range(0, len(links), TRANSACT_ITEMS):
+        todo = links[start:start + TRANSACT_ITEMS]
+        for attempt in range(BATCH_RETRIES):
+            if not todo:
+                break
+            try:
+                with TransactWrite(connection=connection) as tx:
+                    for link in todo:
+                        tx.save(link)
+                todo = []
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons
+                if not reasons:
+                    raise
+                stale = [link.listing_id for link, why in zip(todo, reasons, strict=False)
+                         if why is not None and why.code == "ConditionalCheckFailed"]
+                todo = [link for link, why in zip(todo, reasons, strict=False)
+                        if why is None or why.code != "ConditionalCheckFailed"] + (again(stale) if stale else [])
+                time.sleep(min(2.0, 0.05 * 2 ** attempt))  # a TransactionConflict clears once the other ends
+        if todo:
+            raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
+                           f"(e.g. {todo[0].listing_id!r})")
 
 
 def _pending(data: dict[str, Any] | None) -> int | None:
@@ -108,7 +127,7 @@ class LinkRepository:
 
     def connect_many(self, *, seller_id: str, marketplace_id: str, items: Iterable[tuple[str, int, str]]) -> int:
         """Link many (SKU, product id, channel) at once, unchecked on Amazon: one BatchGetItem per 100
-        (an existing link keeps its bookkeeping, as :meth:`connect`), one BatchWriteItem per 25."""
+        (an existing link keeps its bookkeeping, as :meth:`connect`), one TransactWriteItems per 100."""
         wanted: dict[str, tuple[str, int, str]] = {}
         for sku, product_id, channel in items:
             if channel not in ("MFN", "FBA"):
@@ -118,16 +137,18 @@ class LinkRepository:
         for start in range(0, len(ids), BATCH_GET):
             chunk = ids[start:start + BATCH_GET]
             found = {link.listing_id: link for link in ListingLink.batch_get(chunk)}
-            out = []
-            for link_id in chunk:
-                sku, product_id, channel = wanted[link_id]
-                link = found.get(link_id) or ListingLink(link_id)
+
+            def linked(link: ListingLink) -> ListingLink:
+                sku, product_id, channel = wanted[link.listing_id]
                 link.seller_id, link.marketplace_id, link.sku = seller_id, marketplace_id, sku
                 link.product_id, link.fulfillment_channel = product_id, channel
-                link.version = (link.version or 0) + 1  # as save() would
-                out.append(link)
-            for at in range(0, len(out), BATCH_WRITE):
-                _batch_put([link.serialize() for link in out[at:at + BATCH_WRITE]])
+                return link
+
+            def again(stale: list[str]) -> list[ListingLink]:
+                fresh = {link.listing_id: link for link in ListingLink.batch_get(stale, consistent_read=True)}
+                return [linked(fresh.get(link_id) or ListingLink(link_id)) for link_id in stale]
+
+            _put_under_version([linked(found.get(link_id) or ListingLink(link_id)) for link_id in chunk], again)
         return len(ids)
 
     def disconnect(self, marketplace_id: str, sku: str) -> bool:
@@ -264,9 +285,12 @@ class LinkRepository:
 
     @staticmethod
     def _update(link_id: str, actions: list[Any]) -> None:
+        # A version of 0 makes pynamodb ADD 1 to the stored version (an unknown version would SET it to 1):
+        # the version keeps growing, so a batch writer that read the link before this update sees it changed.
+        link = ListingLink(link_id)
+        link.version = 0
         try:
-            ListingLink(link_id).update(actions=actions, condition=ListingLink.listing_id.exists(),
-                                        add_version_condition=False)
+            link.update(actions=actions, condition=ListingLink.listing_id.exists(), add_version_condition=False)
         except UpdateError as exc:
             if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
                 raise
@@ -275,22 +299,22 @@ class LinkRepository:
     @staticmethod
     def _batch_update(changes: Mapping[str, Callable[[ListingLink], object]]) -> None:
         """Bookkeeping of many links in batches: one BatchGetItem per 100 links reads them fresh, the
-        change is applied to the fresh item, one BatchWriteItem per 25 puts them back (0.05 calls per
-        link instead of one UpdateItem each; DynamoDB has no batch update).
+        change is applied to the fresh item, one TransactWriteItems per 100 puts them back, each under the
+        version it was read at (0.02 calls per link instead of one UpdateItem each).
 
-        Why this is safe: the item written is the one just read, so a link disconnected before the
-        read is absent and not written (never resurrected) and an operator's re-link or FBA switch
-        before the read is kept; only the bookkeeping fields change. The window between the read and
-        the write of one chunk is milliseconds (the operator's own writes are single calls); a change
-        returning ``False`` leaves its link unwritten. Unprocessed items are sent again with backoff;
-        still unprocessed after that, the call raises (the caller's message is retried, and every
+        Why this is safe: each item is written under the version it was read at, so a link disconnected
+        or changed (an operator's re-link, an FBA switch, a concurrent push's bookkeeping) between the
+        read and the write fails its condition and is read again and the change re-applied to it; a
+        deleted link is not brought back. A change returning ``False`` leaves its link unwritten. Still
+        not written after the retries, the call raises (the caller's message is retried, and every
         write here is an absolute value, so a retry repeats nothing)."""
+        def changed(stale: list[str]) -> list[ListingLink]:
+            fresh = list(ListingLink.batch_get(stale, consistent_read=True))
+            return [link for link in fresh if changes[link.listing_id](link) is not False]
+
         ids = list(changes)
         for start in range(0, len(ids), BATCH_GET):
-            fresh = list(ListingLink.batch_get(ids[start:start + BATCH_GET]))
-            items = [link for link in fresh if changes[link.listing_id](link) is not False]
-            for at in range(0, len(items), BATCH_WRITE):
-                _batch_put([link.serialize() for link in items[at:at + BATCH_WRITE]])
+            _put_under_version(changed(ids[start:start + BATCH_GET]), changed)
 
     @staticmethod
     def view(link: Any) -> LinkView:

@@ -20,6 +20,7 @@ from connector.usecases.fba_reconciliation import reconciliation_message
 from connector.usecases.mfn_sync import EmailConflictNotifier
 from connector.usecases.movements_digest import build_digest
 from connector.usecases.nightly import _summary_email
+from tests.fakes.mail import once
 
 UK, DE, FR = "A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH"
 SENDER_LINK = "http://127.0.0.1:9/pages/{kind}/{id}?t=SIGNED"
@@ -100,7 +101,7 @@ def inbound_samples(s: Sender) -> list[Sample]:
 
 def eu_sample(s: Sender) -> Sample:
     mailer = _Capture()
-    EmailConflictNotifier(mailer, _Settings()).eu_conflicts([  # type: ignore[arg-type]
+    EmailConflictNotifier(once(mailer), _Settings()).eu_conflicts([  # type: ignore[arg-type]
         EuConflict("MUG-EU", {UK: 12, DE: 8, FR: 8}, {UK: "default", DE: "de-warehouses", FR: "de-warehouses"}, 8),
         EuConflict("=HYPERLINK(\"x\")", {DE: 5, FR: 3}, {DE: "a", FR: "b"}, 3),
     ])

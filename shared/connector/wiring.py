@@ -20,7 +20,6 @@ if TYPE_CHECKING:
     from connector.adapters.brightpearl.client import BrightpearlClient
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
-    from connector.emails.sending import DesignMailer
     from connector.usecases.approval_page import Pages
     from connector.usecases.fba_reconciliation import FbaReconciliation
     from connector.usecases.import_job import ImportJobs
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from connector.usecases.operator import Operator
     from connector.usecases.ports import MovementStore
     from connector.usecases.report_jobs import ReportJobs
+    from connector.usecases.send_once import SendOnce
 
 
 def _now() -> datetime:
@@ -83,11 +83,15 @@ class Parts:
         return amazon
 
     @cached_property
-    def mailer(self) -> DesignMailer:
-        """SES, behind the design: a :class:`Message` is rendered with this stack's name, stage and links."""
+    def mailer(self) -> SendOnce:
+        """SES, behind the design (a :class:`Message` is rendered with this stack's name, stage and links),
+        with the one send-once mechanism: emails that must leave once go through ``send_once(key, …)``."""
+        from connector.adapters.sent_mail import DynamoSentMail
         from connector.emails.sending import mailer_from_env
+        from connector.usecases.send_once import SendOnce
 
-        return mailer_from_env(self.env)
+        assert self.bound
+        return SendOnce(mailer_from_env(self.env), DynamoSentMail(), now=clock)
 
     @cached_property
     def links(self) -> LinkRepository:

@@ -4,7 +4,7 @@ conditional writes that lose races, an outbox that holds the emails. Unit tests 
 from tests.fakes.amazon import FakeFbaInventory, FakeInbound, FakeListings, FakeReports
 from tests.fakes.brightpearl import FakeBrightpearl
 from tests.fakes.clock import FakeClock
-from tests.fakes.mail import Outbox
+from tests.fakes.mail import FakeSentMail, Outbox, once
 from tests.fakes.stores import (
     FakeLink,
     FakeLinks,
@@ -26,8 +26,10 @@ __all__ = [
     "FakeReconciliations",
     "FakeReportJobs",
     "FakeReports",
+    "FakeSentMail",
     "FakeSettings",
     "FakeShipments",
     "InMemoryMovementStore",
     "Outbox",
+    "once",
 ]

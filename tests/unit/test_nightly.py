@@ -5,7 +5,7 @@ from __future__ import annotations
 from connector.domain.settings import ChannelSettings, GlobalSettings
 from connector.usecases.mfn_sync import MfnSync
 from connector.usecases.nightly import REPORT_TYPE, NightlyReconciliation
-from tests.fakes import FakeBrightpearl, FakeClock, FakeLinks, FakeListings, FakeReports, FakeSettings, Outbox
+from tests.fakes import FakeBrightpearl, FakeClock, FakeLinks, FakeListings, FakeReports, FakeSettings, Outbox, once
 
 UK = "A1F83G8C2ARO7P"
 HEADER = "item-name\tseller-sku\tprice\tquantity\tfulfillment-channel\n"
@@ -22,7 +22,7 @@ def world() -> tuple[NightlyReconciliation, FakeReports, FakeListings, Outbox]:
     sync = MfnSync(catalog=bp, links=links, settings=settings, listings=listings, marketplace_ids=[UK])
     reports, outbox = FakeReports(), Outbox()
     nightly = NightlyReconciliation(sync=sync, reports_for=lambda _m: reports, links=links, settings=settings,
-                                    mailer=outbox, marketplace_ids=[UK], now=FakeClock())
+                                    mailer=once(outbox), marketplace_ids=[UK], now=FakeClock())
     return nightly, reports, listings, outbox
 
 

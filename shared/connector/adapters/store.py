@@ -215,6 +215,10 @@ class ReportJob(Model):
     requested_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    # Send-once claims and page nonces (issue 17/12): a claim's lease, and the table's TTL attribute
+    # (DynamoDB deletes lazily, so the code checks expiry itself too).
+    lease_until = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
     by_report_id = ReportJobsByReportId()
     version = VersionAttribute()
 

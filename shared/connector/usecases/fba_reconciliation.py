@@ -54,8 +54,8 @@ from connector.usecases.ports import (
     Catalog,
     FbaInventory,
     Inbound,
-    Mail,
     MovementStore,
+    OnceMail,
     Reconciliations,
     Reports,
     Settings,
@@ -98,7 +98,7 @@ class FbaReconciliation:
     def __init__(self, *, links: Callable[[], Iterable[Any]], marketplace_ids: Sequence[str], inventory: FbaInventory,
                  reports_for: Callable[[list[str]], Reports], catalog: Catalog, shipments: Callable[[], list[Any]],
                  inbound: Inbound | None, movements: MovementIngest, observed: ObservingStore,
-                 settings: Settings, store: Reconciliations, mailer: Mail | None,
+                 settings: Settings, store: Reconciliations, mailer: OnceMail | None,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.links = links
         self.marketplace_ids = list(marketplace_ids)
@@ -254,12 +254,14 @@ class FbaReconciliation:
     def _email(self, rid: str, lines: list[Line], top: int) -> str | None:
         mail = reconciliation_message(rid, lines, top)
         try:
-            message_id = self.mailer.send(mail)  # type: ignore[union-attr]
+            message_id = self.mailer.send_once(f"recon#{rid}", mail)  # type: ignore[union-attr]
         except Exception as exc:  # the reconciliation stands without its email; the header says so
             logger.exception("FBA reconciliation email failed")
             error = str(exc)
             self.store.update_header(rid, lambda h: {**h, "email_error": error})
             return None
+        if message_id is None:
+            return None  # sent by an earlier try of this reconciliation
         self.store.update_header(rid, lambda h: {**h, "emailed": message_id})
         return message_id
 

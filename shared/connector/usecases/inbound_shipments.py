@@ -35,7 +35,7 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.inbound_notices import Notices
 from connector.usecases.inbound_pending import PendingWrites
 from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, lines_of, store_lines
-from connector.usecases.ports import Inbound, Mail, ShipmentStore, Transfers
+from connector.usecases.ports import Inbound, OnceMail, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
 
@@ -64,7 +64,7 @@ class RunReport:
 # ------------------------------------------------------------------------------ the use case
 class InboundShipments:
     def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
-                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
+                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: OnceMail,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True) -> None:
         self.amazon = amazon
         self.transfers = transfers

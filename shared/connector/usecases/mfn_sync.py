@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from connector.domain.listings import QuantityUpdate
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
 from connector.observability import MetricUnit, logger, metrics
-from connector.usecases.ports import Catalog, Link, Links, Listings, Mail, Settings
+from connector.usecases.ports import Catalog, Link, Links, Listings, OnceMail, Settings
 
 
 class SyncSettingsError(RuntimeError):
@@ -325,25 +325,24 @@ def conflict_fingerprint(conflicts: Sequence[EuConflict]) -> str:
 
 
 class EmailConflictNotifier:
-    """Emails the EU SKU warning once per distinct set of conflicts (not on every sync)."""
+    """Emails the EU SKU warning once per distinct set of conflicts (not on every sync), through the one
+    send-once mechanism keyed by the set's fingerprint; the same set again after ``KEEP`` is told again."""
 
-    KEY = "eu-conflicts#last-emailed"
+    KEEP = timedelta(days=7)
 
-    def __init__(self, mailer: Mail, settings: Settings) -> None:
+    def __init__(self, mailer: OnceMail, settings: Settings) -> None:
         self.mailer = mailer
-        self.settings = settings
+        self.settings = settings  # kept for the builders' signature; the sent keys live in SentMail
 
     def eu_conflicts(self, conflicts: Sequence[EuConflict]) -> None:
         from connector.domain.messages import Column, Message, Table
 
         fingerprint = conflict_fingerprint(conflicts)
-        if self.settings.get_value(self.KEY).get("fingerprint") == fingerprint:
-            return
         # The conflicts carry SKUs and marketplaces only; product names would need a product-service read.
         rows = [[c.sku, ", ".join(f"{m}: {q}" for m, q in sorted(c.quantities.items())),
                  ", ".join(f"{m}: {s}" for m, s in sorted(c.settings.items())), c.pushed] for c in conflicts]
         markets = tuple(sorted({m for c in conflicts for m in c.quantities}))
-        self.mailer.send(Message(
+        self.mailer.send_once(f"eu-conflicts#{fingerprint}", Message(
             title=f"Amazon EU: {len(conflicts)} SKU(s) fed from different settings",
             summary=("These SKUs are linked in several EU marketplaces whose settings give different quantities. "
                      "In the EU, Amazon keeps one quantity per SKU across all marketplaces, so the connector "
@@ -354,5 +353,4 @@ class EmailConflictNotifier:
                 "SKU", "quantity per marketplace", "settings per marketplace", Column("pushed", numeric=True)],
                 rows),),
             marketplaces=markets, cli="connector --stack {stack} settings get -m MARKETPLACE",
-            cli_doc="settings-get--m-marketplace--settings-set--m-marketplace-keyvalue"))
-        self.settings.set_value(self.KEY, {"fingerprint": fingerprint})
+            cli_doc="settings-get--m-marketplace--settings-set--m-marketplace-keyvalue"), keep=self.KEEP)

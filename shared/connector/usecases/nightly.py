@@ -21,7 +21,7 @@ from connector.domain.quantities import EU_MARKETPLACES
 from connector.domain.settings import listing_id
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
-from connector.usecases.ports import Links, Mail, Reports, Settings
+from connector.usecases.ports import Links, OnceMail, Reports, Settings
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
@@ -55,7 +55,7 @@ def amazon_mfn_quantities(lines: Iterable[str]) -> dict[str, int | None]:
 
 class NightlyReconciliation:
     def __init__(self, *, sync: MfnSync, reports_for: Callable[[list[str]], Reports], links: Links,
-                 settings: Settings, mailer: Mail | None, marketplace_ids: Sequence[str],
+                 settings: Settings, mailer: OnceMail | None, marketplace_ids: Sequence[str],
                  now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.sync = sync
         self.reports_for = reports_for
@@ -167,7 +167,8 @@ class NightlyReconciliation:
         logger.info("nightly reconciliation", extra={k: (len(v) if isinstance(v, list) else v)
                                                      for k, v in summary.items()})
         if self.mailer and (corrected or failing or summary["deleted_products"]):
-            self.mailer.send(_summary_email(summary))
+            # Once per scope and night: a re-delivered notification or a poll after a crash mails nothing.
+            self.mailer.send_once(f"nightly#{scope}#{summary['night']}", lambda: _summary_email(summary))
         return summary
 
 

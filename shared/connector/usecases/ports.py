@@ -141,6 +141,22 @@ class Mail(Protocol):
     def send(self, email: Email | Message) -> str: ...  # a Message is rendered in the stack's design
 
 
+class SentMail(Protocol):
+    """The keys of emails that must leave once (``usecases/send_once.py``): ``claim`` is atomic — True for
+    exactly one caller while the key is new, or its earlier claim's lease ran out unconfirmed (a crash
+    between claim and send); never True again once confirmed (until ``keep_until``)."""
+
+    def claim(self, key: str, *, now: datetime, lease_until: datetime) -> bool: ...
+    def confirm(self, key: str, message_id: str, *, keep_until: datetime) -> None: ...
+    def release(self, key: str) -> None: ...
+
+
+class OnceMail(Mail, Protocol):
+    """A ``Mail`` that also sends once per key (``usecases.send_once.SendOnce``); None: sent already."""
+
+    def send_once(self, key: str, email: Any, *, keep: Any = ...) -> str | None: ...
+
+
 class Queue(Protocol):
     """A message queue; ``Unavailable`` when it would not take them (nothing was lost: retry)."""
 

@@ -8,6 +8,7 @@ from tests.fakes.mail import FakeSentMail, Outbox, once
 from tests.fakes.stores import (
     FakeLink,
     FakeLinks,
+    FakePageNonces,
     FakeReconciliations,
     FakeReportJobs,
     FakeSettings,
@@ -23,6 +24,7 @@ __all__ = [
     "FakeLink",
     "FakeLinks",
     "FakeListings",
+    "FakePageNonces",
     "FakeReconciliations",
     "FakeReportJobs",
     "FakeReports",

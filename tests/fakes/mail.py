@@ -41,8 +41,9 @@ class FakeSentMail:
         with self._lock:
             item = self.items.get(key)
             if item is not None:
-                lease = item.get("lease_until")
-                if item["state"] != "claimed" or not isinstance(lease, datetime) or lease >= now:
+                # An unconfirmed claim past its lease, or a sent key past its keep (TTL), may be taken.
+                until = item.get("lease_until") if item["state"] == "claimed" else item.get("keep_until")
+                if not isinstance(until, datetime) or until >= now:
                     return False
             self.items[key] = {"state": "claimed", "lease_until": lease_until}
             return True

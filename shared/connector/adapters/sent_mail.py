@@ -31,9 +31,15 @@ class DynamoSentMail:
             held = ReportJob.get(_id(key), consistent_read=True)
         except DoesNotExist:  # released meanwhile: try once more from scratch
             return create_if_absent(item, ReportJob.job_id)
-        if held.status != CLAIMED or (held.lease_until or 0) >= now.timestamp():
+        # An unconfirmed claim past its lease (its sender died) or a sent key past its keep (DynamoDB's TTL
+        # deletes lazily, up to days late) is taken over; the item's version decides between two takers.
+        if held.status == CLAIMED:
+            if (held.lease_until or 0) >= now.timestamp():
+                return False
+        elif held.expires_at is None or held.expires_at >= now.astimezone(UTC):
             return False
-        held.lease_until = lease_until.timestamp()  # the dead claim is taken over; the version decides who
+        held.status, held.detail, held.expires_at = CLAIMED, None, None
+        held.lease_until = lease_until.timestamp()
         held.updated_at = now.astimezone(UTC)
         try:
             held.save()

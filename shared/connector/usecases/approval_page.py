@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from connector.domain.signed_links import LinkError, check_form_token, form_token, verify
+from connector.domain.signed_links import LinkError, check_form_token, check_nonce, form_token, new_nonce, verify
 from connector.emails.design import Sender, environment, marketplace_label, product_label
 
 FORM_FIELDS = frozenset({"t", "nonce", "csrf", "sku", "max_units"})
@@ -32,7 +32,7 @@ class Page:
 
 
 class Nonces(Protocol):
-    def claim(self, nonce: str, what: dict[str, Any]) -> bool: ...
+    def claim(self, nonce: str, what: dict[str, Any], *, expires: int) -> bool: ...
     def finish(self, nonce: str, result: dict[str, Any]) -> None: ...
     def get(self, nonce: str) -> dict[str, Any] | None: ...
 
@@ -83,6 +83,7 @@ class Pages:
             key = self.key()
             verify(key, token, kind=kind, id_=id_, now=self.clock())
             check_form_token(key, csrf, id_=id_, nonce=nonce)
+            nonce_expires = check_nonce(nonce, now=self.clock())
             skus = [s for s in form.get("sku", []) if s]
             max_units = _max_units(form.get("max_units", [""]))
         except LinkError as exc:
@@ -93,7 +94,7 @@ class Pages:
             return self.error(400, "Nothing chosen", "Choose at least one line to apply; nothing was applied.",
                                back=self._link(id_, token))
         if not self.nonces.claim(nonce, {"id": id_, "skus": skus, "max_units": max_units,
-                                         "at": self.clock().isoformat()}):
+                                         "at": self.clock().isoformat()}, expires=nonce_expires):
             return self._replayed(id_, token, self.nonces.get(nonce) or {})
         recon = self.reconciliation()
         try:
@@ -113,7 +114,9 @@ class Pages:
         except ValueError as exc:
             return self.error(404, "No such reconciliation", str(exc))
         header = shown["reconciliation"]
-        nonce = secrets.token_urlsafe(18)
+        # The form lives as long as the link it was opened from (the token's expiry), no longer.
+        nonce = new_nonce(verify(self.key(), token, kind="reconciliation", id_=rid, now=self.clock()).expires,
+                          secrets.token_urlsafe(18))
         lines = [{**ln, "product": product_label(ln.get("product_id")),
                   "explanation": "; ".join(e["note"] for e in ln.get("explained") or []) or ln.get("note") or "—",
                   "applicable": ln["status"] == "difference" and bool(ln.get("suggested"))

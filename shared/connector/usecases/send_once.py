@@ -59,7 +59,7 @@ class SendOnce:
         try:
             message = email() if callable(email) else email
             message_id = self.mail.send(message)
-        except BaseException:
+        except Exception:  # SES refused or the email could not be built: the next trigger sends
             self.sent.release(key)
             raise
         self.sent.confirm(key, message_id, keep_until=self.now() + keep)

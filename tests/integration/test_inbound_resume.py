@@ -21,7 +21,7 @@ from connector.adapters.email import Email, Mailer
 from connector.adapters.inbound_records import ShipmentRecords
 from connector.adapters.repositories import GlobalSettings, SettingsRepository
 from connector.adapters.sent_mail import DynamoSentMail
-from connector.adapters.store import InboundShipment, ReportJob
+from connector.adapters.store import InboundShipment
 from connector.emails.design import Message, Sender
 from connector.emails.sending import DesignMailer
 from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
@@ -108,7 +108,7 @@ def stack(local_aws):
 def setup(stack, local_aws):
     bp, amazon = stack.bp, stack.amazon
     stack.reset(BP_SEED, DEMO_SEED)
-    stack.clear(InboundShipment, ReportJob)
+    stack.clear(InboundShipment)
     SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE))
     client = BrightpearlClient(base_url=bp.url, account="acme", governor=NoGovernor(),
                                auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"))

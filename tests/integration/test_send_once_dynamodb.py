@@ -72,7 +72,7 @@ def test_sent_keys_and_page_nonces_carry_the_tables_ttl_attribute(local_aws):
     from datetime import UTC, datetime, timedelta
 
     from connector.adapters.page_nonces import MARGIN, PageNonces
-    from connector.adapters.store import ReportJob
+    from connector.adapters.store import ReportJob, Setting
 
     run = uuid.uuid4().hex[:8]
     clock = FakeClock()
@@ -85,10 +85,11 @@ def test_sent_keys_and_page_nonces_carry_the_tables_ttl_attribute(local_aws):
 
     SendOnce(Box(), DynamoSentMail(), now=clock).send_once(f"ttl#{run}", Email("s", "t", "h"),
                                                            keep=timedelta(days=7))
-    assert ReportJob.get(f"mail#ttl#{run}").expires_at == clock() + timedelta(days=7)
+    assert Setting.get(f"mail#ttl#{run}").expires_at == clock() + timedelta(days=7)
     expires = int(datetime(2026, 12, 4, tzinfo=UTC).timestamp())
     assert PageNonces().claim(f"{expires}~{run}", {"id": "r"}, expires=expires)
     assert not PageNonces().claim(f"{expires}~{run}", {"id": "r"}, expires=expires)
     assert ReportJob.get(f"page-nonce#{expires}~{run}").expires_at == datetime(2026, 12, 4, tzinfo=UTC) + MARGIN
-    ttl = local_aws.client("dynamodb").describe_time_to_live(TableName=ReportJob.Meta.table_name)
-    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+    for model in (ReportJob, Setting):
+        ttl = local_aws.client("dynamodb").describe_time_to_live(TableName=model.Meta.table_name)
+        assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"

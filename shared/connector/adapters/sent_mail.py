@@ -1,8 +1,10 @@
-"""The keys of emails that must leave once, in the ``ReportJobs`` table as ``mail#<key>`` (``SentMail``).
+"""The keys of emails that must leave once (the ``SentMail`` port), in the ``Settings`` table as ``mail#<key>``:
+every function that sends email already reads and writes that table.
 
 ``claim`` is a conditional create; an unconfirmed claim whose lease ran out (its sender died between claim
-and send) is taken over with the item's version as the condition, so of two runs taking it over one wins.
-A sent key carries ``expires_at`` (the table's TTL attribute) so the table does not grow for ever.
+and send), or a sent key past its keep, is taken over with the item's version as the condition, so of two
+runs taking it over exactly one wins. A sent key carries ``expires_at`` (the table's TTL attribute); DynamoDB
+deletes lazily, so the code checks the expiry itself.
 """
 
 from __future__ import annotations
@@ -11,9 +13,8 @@ from datetime import UTC, datetime
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError
 
-from connector.adapters.store import ReportJob, create_if_absent, is_conditional
+from connector.adapters.store import Setting, create_if_absent, is_conditional
 
-KIND = "SENT_MAIL"
 CLAIMED, SENT = "claimed", "sent"
 
 
@@ -23,26 +24,24 @@ def _id(key: str) -> str:
 
 class DynamoSentMail:
     def claim(self, key: str, *, now: datetime, lease_until: datetime) -> bool:
-        item = ReportJob(_id(key), report_type=KIND, status=CLAIMED, lease_until=lease_until.timestamp(),
-                         updated_at=now.astimezone(UTC))
-        if create_if_absent(item, ReportJob.job_id):
+        item = Setting(_id(key), value={"state": CLAIMED}, lease_until=lease_until.timestamp(),
+                       updated_at=now.astimezone(UTC))
+        if create_if_absent(item, Setting.key):
             return True
         try:
-            held = ReportJob.get(_id(key), consistent_read=True)
+            held = Setting.get(_id(key), consistent_read=True)
         except DoesNotExist:  # released meanwhile: try once more from scratch
-            return create_if_absent(item, ReportJob.job_id)
-        # An unconfirmed claim past its lease (its sender died) or a sent key past its keep (DynamoDB's TTL
-        # deletes lazily, up to days late) is taken over; the item's version decides between two takers.
-        if held.status == CLAIMED:
+            return create_if_absent(item, Setting.key)
+        if (held.value or {}).get("state") == CLAIMED:
             if (held.lease_until or 0) >= now.timestamp():
                 return False
         elif held.expires_at is None or held.expires_at >= now.astimezone(UTC):
             return False
-        held.status, held.detail, held.expires_at = CLAIMED, None, None
+        held.value, held.expires_at = {"state": CLAIMED}, None
         held.lease_until = lease_until.timestamp()
         held.updated_at = now.astimezone(UTC)
         try:
-            held.save()
+            held.save()  # the version condition: of two takers, one wins
         except PutError as exc:
             if is_conditional(exc):
                 return False
@@ -50,13 +49,19 @@ class DynamoSentMail:
         return True
 
     def confirm(self, key: str, message_id: str, *, keep_until: datetime) -> None:
-        item = ReportJob(_id(key), report_type=KIND, status=SENT, detail={"message_id": message_id},
-                         expires_at=keep_until.astimezone(UTC), updated_at=datetime.now(UTC))
-        item.save(add_version_condition=False)  # ours since the claim; a confirm never loses to anything
+        item = Setting(_id(key), value={"state": SENT, "message_id": message_id}, lease_until=None,
+                       expires_at=keep_until.astimezone(UTC), updated_at=datetime.now(UTC))
+        item.save(add_version_condition=False)  # ours since the claim: a confirm never loses to anything
 
     def release(self, key: str) -> None:
         try:
-            ReportJob(_id(key)).delete(condition=ReportJob.status == CLAIMED, add_version_condition=False)
+            held = Setting.get(_id(key), consistent_read=True)
+        except DoesNotExist:
+            return
+        if (held.value or {}).get("state") != CLAIMED:
+            return
+        try:
+            held.delete()  # only the claim as read (version condition), never a newer one
         except DeleteError as exc:
             if not is_conditional(exc):
                 raise

@@ -18,6 +18,7 @@ from connector.config import ConnectorEnv, ImportLinksEnv
 if TYPE_CHECKING:
     from connector.adapters.amazon.client import AmazonClients
     from connector.adapters.brightpearl.client import BrightpearlClient
+    from connector.adapters.exports import S3Exports
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
     from connector.usecases.approval_page import Pages
@@ -91,7 +92,25 @@ class Parts:
         from connector.usecases.send_once import SendOnce
 
         assert self.bound
-        return SendOnce(mailer_from_env(self.env), DynamoSentMail(), now=clock)
+        return SendOnce(mailer_from_env(self.env, self.exports), DynamoSentMail(), now=clock)
+
+    @cached_property
+    def exports(self) -> S3Exports | None:
+        """Where email attachments too large to attach go (issue 14 item 5), linked through the signed page."""
+        from connector.adapters.exports import S3Exports
+        from connector.domain.messages import PageLink
+        from connector.emails.sending import page_links
+
+        bucket = getattr(self.env, "exports_bucket", None)
+        if not bucket:
+            return None
+        links = page_links(self.env)
+
+        def link(export_id: str, filename: str) -> str:
+            assert links is not None
+            return links.url(PageLink("export", export_id, filename))
+
+        return S3Exports(bucket, link=link if links is not None else None)
 
     @cached_property
     def links(self) -> LinkRepository:
@@ -267,8 +286,9 @@ def pages(parts: Parts) -> Pages:
             recon.append(fba_reconciliation(parts))
         return recon[0]
 
+    exports = parts.exports
     return Pages(key=signing_key(env.page_link_secret_name), reconciliation=reconciliation, nonces=PageNonces(),
-                 failing=failing, sender=sender_from_env(env))
+                 failing=failing, sender=sender_from_env(env), download=exports.presign if exports else None)
 
 
 FAILING = ("rejected", "error", "not on Amazon")  # the nightly check's "failing" (usecases/nightly.py)

@@ -4,7 +4,7 @@ conditional writes that lose races, an outbox that holds the emails. Unit tests 
 from tests.fakes.amazon import FakeFbaInventory, FakeInbound, FakeListings, FakeReports
 from tests.fakes.brightpearl import FakeBrightpearl
 from tests.fakes.clock import FakeClock
-from tests.fakes.mail import FakeSentMail, Outbox, once
+from tests.fakes.mail import FakeExports, FakeSentMail, Outbox, once
 from tests.fakes.stores import (
     FakeLink,
     FakeLinks,
@@ -19,6 +19,7 @@ from tests.fakes.stores import (
 __all__ = [
     "FakeBrightpearl",
     "FakeClock",
+    "FakeExports",
     "FakeFbaInventory",
     "FakeInbound",
     "FakeLink",

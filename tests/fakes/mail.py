@@ -66,3 +66,15 @@ def once(outbox: Any = None, clock: object = None) -> SendOnce:
     if not hasattr(outbox, "sent_keys"):
         outbox.sent_keys = FakeSentMail()
     return SendOnce(outbox, outbox.sent_keys, now=now)
+
+
+class FakeExports:
+    """The ``Exports`` port: files kept in memory, each behind a link naming it."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+
+    def publish(self, filename: str, content: bytes, content_type: str) -> str:
+        export_id = f"{len(self.files) + 1}.{filename}"
+        self.files[export_id] = (content, content_type)
+        return f"https://pages.example/pages/export/{export_id}?t=signed"

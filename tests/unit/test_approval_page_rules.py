@@ -79,3 +79,17 @@ def test_a_nonce_the_page_did_not_make_is_refused_by_name():
         else:
             raise AssertionError(bad)
     assert check_nonce(new_nonce(int(clock().timestamp()) + 1, "r"), now=clock()) > clock().timestamp()
+
+
+def test_an_export_link_redirects_to_a_fresh_short_lived_file_link_only_while_signed():
+    clock = FakeClock()
+    pages = Pages(key=lambda: KEY, reconciliation=Recon, nonces=FakePageNonces(), failing=list,
+                  sender=Sender("test", "unit"), clock=clock, download=lambda eid: f"https://s3.example/{eid}?sig")
+    eid = "0123456789abcdef0123456789abcdef.all.csv.gz"
+    token = sign(KEY, "export", eid, int((clock() + timedelta(hours=72)).timestamp()))
+    page = pages.get("export", eid, {"t": [token]})
+    assert (page.status, page.location) == (302, f"https://s3.example/{eid}?sig")
+    assert pages.get("export", "ffff" + eid[4:], {"t": [token]}).status == 403  # another file
+    clock.advance(hours=73)
+    assert pages.get("export", eid, {"t": [token]}).location is None
+    assert pages.post("export", eid, {"t": [token]}).status == 405

@@ -15,7 +15,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-KINDS = ("reconciliation", "nightly")
+KINDS = ("reconciliation", "nightly", "export")
 
 
 class LinkError(ValueError):

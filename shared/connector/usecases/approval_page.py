@@ -29,6 +29,7 @@ _STATUS_FOR = {"expired": 410, "replayed": 409}
 class Page:
     status: int
     html: str
+    location: str | None = None  # a redirect (an export's file)
 
 
 class Nonces(Protocol):
@@ -51,7 +52,9 @@ class FormError(ValueError):
 class Pages:
     def __init__(self, *, key: Callable[[], bytes], reconciliation: Callable[[], ReconciliationPort],
                  nonces: Nonces, failing: Callable[[], list[dict[str, Any]]], sender: Sender,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 download: Callable[[str], str] | None = None) -> None:
+        self.download = download  # an export's id → a short-lived link to the file (S3 presigned)
         self.key = key
         self.reconciliation = reconciliation
         self.nonces = nonces
@@ -70,6 +73,12 @@ class Pages:
             return self.error(400, "This link is incomplete", str(exc))
         if kind == "nightly":
             return self._nightly(id_)
+        if kind == "export":
+            if self.download is None:
+                return self.error(404, "No such file", "this stack stores no files for its emails")
+            # The email's link is the page's (signed, PageLinkHours); S3's own presigned links end with the
+            # function's session credentials (hours), so each click gets a fresh one for a few minutes.
+            return Page(302, "<!DOCTYPE html><title>Download</title><p>Downloading…</p>", location=self.download(id_))
         return self._reconciliation(id_, token, skus=[s for s in query.get("sku", []) if s.strip()])
 
     def post(self, kind: str, id_: str, form: Mapping[str, Sequence[str]]) -> Page:

@@ -15,7 +15,7 @@ reported, and applied on approval as stock movements (exactly once).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -339,6 +339,18 @@ class FbaReconciliation:
         return {**base, "dry_run": False, "statuses": counts, "problems": problems[:200]}
 
 
+def headline(lines: Sequence[Line], names: Mapping[int, str] | None = None) -> str:
+    """The one line a merchant reads first: how many SKUs differ and the largest difference (issue 14 item 5:
+    the body stays this summary and the top lines, whatever the catalogue's size)."""
+    differ = [ln for ln in lines if ln.difference]
+    if not differ:
+        return "No SKU differs."
+    big = max(differ, key=lambda ln: (abs(ln.difference), ln.sku))
+    name = (names or {}).get(int(big.product_id)) if big.product_id is not None else None
+    return (f"{len(differ):,} SKU(s) differ; largest {big.difference:+,} on SKU {big.sku}"
+            f"{f' ({name})' if name else ''}.")
+
+
 def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
     """The reconciliation email (issue 17): the differences first, every line in the CSV, and a signed link
     to the page where the merchant reviews and applies the corrections."""
@@ -352,7 +364,7 @@ def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
              "; ".join(e["note"] for e in ln.explained) or ln.note or "—", ln.suggested] for ln in shown]
     to_fix = sum(1 for ln in lines if ln.status == DIFFERENCE)
     return Message(
-        title=c.subject, summary=c.intro,
+        title=c.subject, summary=f"{headline(lines)} {c.intro}",
         meaning=(f"{to_fix} SKU(s) differ by more than what is in flight: Brightpearl's FBA warehouse would be "
                  "wrong until corrected." if to_fix else "Brightpearl's FBA warehouse agrees with Amazon once "
                  "what is in flight is counted."),

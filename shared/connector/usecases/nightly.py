@@ -172,7 +172,11 @@ class NightlyReconciliation:
         return summary
 
 
-MAX_ROWS_IN_BODY = 200
+MAX_ROWS_IN_BODY = 50  # the largest corrections in the body; every row in the CSV (issue 14 item 5)
+
+
+def _change(c: dict[str, Any]) -> int:
+    return int(c["pushed"]) - int(c["amazon_had"] or 0)
 
 
 def _summary_email(summary: dict[str, Any]) -> Any:
@@ -182,12 +186,18 @@ def _summary_email(summary: dict[str, Any]) -> Any:
 
     # Links hold SKUs and product ids, no names: a name would need a Brightpearl product-service read.
     tables = []
-    if summary["corrected"]:
+    # Largest corrections first: the body shows the top ones, the CSV every one.
+    corrected = sorted(summary["corrected"], key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
+    headline = ""
+    if corrected:
+        big = corrected[0]
+        headline = (f" {len(corrected):,} listing(s) differed from Brightpearl; largest {_change(big):+,} on SKU "
+                    f"{big['sku']} ({marketplace_label(big['marketplace'])}).")
         tables.append(Table.of("Corrected", ["SKU", "marketplace", Column("Amazon showed", numeric=True),
-                                             Column("pushed", numeric=True)],
+                                             Column("pushed", numeric=True), Column("change", numeric=True)],
                                [[c["sku"], marketplace_label(c["marketplace"]),
                                  "—" if c["amazon_had"] is None else c["amazon_had"],
-                                 c["pushed"]] for c in summary["corrected"]],
+                                 c["pushed"], f"{_change(c):+d}"] for c in corrected],
                                csv_name="corrected.csv", limit=MAX_ROWS_IN_BODY))
     if summary["failing"]:
         tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
@@ -203,7 +213,7 @@ def _summary_email(summary: dict[str, Any]) -> Any:
     return Message(
         title=f"Amazon stock nightly check: {len(summary['corrected'])} corrected, {failing} failing",
         summary=(f"Nightly check of {summary['listings']} merchant-fulfilled listing(s) ({summary['scope']}): "
-                 f"{len(summary['corrected'])} corrected, {failing} failing."),
+                 f"{len(summary['corrected'])} corrected, {failing} failing.{headline}"),
         meaning=("Corrected listings showed a quantity on Amazon that Brightpearl's stock did not give; they are "
                  "right again. " + (f"{failing} listing(s) could not be updated and may oversell or undersell."
                                     if failing else "Every listing was updated.")),

@@ -141,6 +141,12 @@ class Mail(Protocol):
     def send(self, email: Email | Message) -> str: ...  # a Message is rendered in the stack's design
 
 
+class Exports(Protocol):
+    """Files too large to attach to an email (issue 14 item 5): stored privately, returned as a link."""
+
+    def publish(self, filename: str, content: bytes, content_type: str) -> str: ...
+
+
 class SentMail(Protocol):
     """The keys of emails that must leave once (``usecases/send_once.py``): ``claim`` is atomic — True for
     exactly one caller while the key is new, or its earlier claim's lease ran out unconfirmed (a crash

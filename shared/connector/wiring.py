@@ -165,19 +165,21 @@ def mfn_sync(parts: Parts) -> MfnSync:
     return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=parts.links, settings=parts.settings,
                    listings=AmazonListings(parts.amazon, parts.env.amazon_seller_id),
                    marketplace_ids=parts.env.amazon_marketplace_ids,
-                   notifier=EmailConflictNotifier(parts.mailer, parts.settings))
+                   notifier=EmailConflictNotifier(parts.mailer, parts.settings, links=parts.links,
+                                                  names=BrightpearlCatalog(parts.brightpearl)))
 
 
 def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
     """``sync``: the container's merchant-fulfilled sync when it has one already (notifications)."""
     from connector.adapters.amazon.reports import AmazonReports
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.nightly import NightlyReconciliation
 
     amazon = parts.amazon  # one SP-API client for the sync and the report
     return NightlyReconciliation(
         sync=sync or mfn_sync(parts), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
         links=parts.links, settings=parts.settings, mailer=parts.mailer,
-        marketplace_ids=parts.env.amazon_marketplace_ids)
+        marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl))
 
 
 def movement_service(parts: Parts, store: MovementStore | None = None) -> MovementService:
@@ -213,17 +215,19 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
 
     amazon = parts.amazon
     observed = ObservingStore(DynamoMovementStore())
+    catalog = BrightpearlCatalog(parts.brightpearl)
     # Corrections go through the movements service: same keys, batching, governor, recovery and audit.
     return FbaReconciliation(
         links=parts.links.all, marketplace_ids=parts.env.amazon_marketplace_ids,
         inventory=AmazonFbaInventory(amazon), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
-        catalog=BrightpearlCatalog(parts.brightpearl), shipments=ShipmentRecords().open,
+        catalog=catalog, names=catalog, shipments=ShipmentRecords().open,
         inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
         settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
 
 
 def inbound_shipments(parts: Parts) -> InboundShipments:
     from connector.adapters.amazon.inbound import AmazonInbound
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.adapters.brightpearl.transfers import BrightpearlTransfers
     from connector.adapters.inbound_records import ShipmentRecords
     from connector.usecases.inbound_shipments import InboundShipments
@@ -233,7 +237,8 @@ def inbound_shipments(parts: Parts) -> InboundShipments:
         amazon=AmazonInbound(parts.amazon), transfers=BrightpearlTransfers(parts.brightpearl),
         records=ShipmentRecords(), settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
-        product_for=parts.sku_resolver(remember=False), mail=parts.mailer)
+        product_for=parts.sku_resolver(remember=False), mail=parts.mailer,
+        names=BrightpearlCatalog(parts.brightpearl))
 
 
 def operator(parts: Parts) -> Operator:

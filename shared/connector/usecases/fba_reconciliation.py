@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from connector.domain.email import Attachment
 from connector.domain.fba_reconciliation import (
     DIFFERENCE,
+    MATCH,
     NOT_IN_BRIGHTPEARL,
     UNLINKED,
     AmazonFba,
@@ -56,10 +57,12 @@ from connector.usecases.ports import (
     Inbound,
     MovementStore,
     OnceMail,
+    ProductNames,
     Reconciliations,
     Reports,
     Settings,
 )
+from connector.usecases.product_names import Names
 
 MYI_REPORT = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 SOURCE = "fba-reconciliation"
@@ -99,7 +102,8 @@ class FbaReconciliation:
                  reports_for: Callable[[list[str]], Reports], catalog: Catalog, shipments: Callable[[], list[Any]],
                  inbound: Inbound | None, movements: MovementIngest, observed: ObservingStore,
                  settings: Settings, store: Reconciliations, mailer: OnceMail | None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), names: ProductNames | None = None) -> None:
+        self.names = names  # Brightpearl product names for the email (None: SKU and id only)
         self.links = links
         self.marketplace_ids = list(marketplace_ids)
         self.inventory = inventory
@@ -252,7 +256,12 @@ class FbaReconciliation:
         return out
 
     def _email(self, rid: str, lines: list[Line], top: int) -> str | None:
-        mail = reconciliation_message(rid, lines, top)
+        def mail() -> Any:
+            # Names only for what the email shows: its rows and the CSV lines that do not simply match
+            # (a name for every agreeing line would cost one more product read per 200 SKUs).
+            named = [ln.product_id for ln in lines if ln.status != MATCH]
+            return reconciliation_message(rid, lines, top, Names(self.names)(named))
+
         try:
             message_id = self.mailer.send_once(f"recon#{rid}", mail)  # type: ignore[union-attr]
         except Exception as exc:  # the reconciliation stands without its email; the header says so
@@ -351,20 +360,18 @@ def headline(lines: Sequence[Line], names: Mapping[int, str] | None = None) -> s
             f"{f' ({name})' if name else ''}.")
 
 
-def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
+def reconciliation_message(rid: str, lines: Sequence[Line], top: int, names: Mapping[int, str] | None = None) -> Any:
     """The reconciliation email (issue 17): the differences first, every line in the CSV, and a signed link
     to the page where the merchant reviews and applies the corrections."""
     from connector.domain.messages import Column, Message, PageLink, Table, product_label
 
     c = email_content(rid, lines, top=top)
     shown = [ln for ln in lines if ln.difference or ln.status in (UNLINKED, NOT_IN_BRIGHTPEARL)][:top]
-    # Lines carry the product id; Brightpearl's product name is not read by the reconciliation (it would
-    # be a product-service read per 100 products), so the product shows as its id.
-    rows = [[ln.sku, product_label(ln.product_id), ln.amazon, ln.brightpearl, ln.difference,
+    rows = [[ln.sku, product_label(ln.product_id, names), ln.amazon, ln.brightpearl, ln.difference,
              "; ".join(e["note"] for e in ln.explained) or ln.note or "—", ln.suggested] for ln in shown]
     to_fix = sum(1 for ln in lines if ln.status == DIFFERENCE)
     return Message(
-        title=c.subject, summary=f"{headline(lines)} {c.intro}",
+        title=c.subject, summary=f"{headline(lines, names)} {c.intro}",
         meaning=(f"{to_fix} SKU(s) differ by more than what is in flight: Brightpearl's FBA warehouse would be "
                  "wrong until corrected." if to_fix else "Brightpearl's FBA warehouse agrees with Amazon once "
                  "what is in flight is counted."),
@@ -378,4 +385,4 @@ def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
         page=PageLink("reconciliation", rid, "Review and apply the corrections") if to_fix else None,
         cli=f"connector --stack {{stack}} approve {rid} --dry-run",
         cli_doc="reconcile---no-email---set-keyvalue-show-approve",
-        attachments=(Attachment(f"fba-reconciliation-{rid}.csv", to_csv(lines)),))
+        attachments=(Attachment(f"fba-reconciliation-{rid}.csv", to_csv(lines, names)),))

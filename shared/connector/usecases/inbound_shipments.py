@@ -35,7 +35,7 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.inbound_notices import Notices
 from connector.usecases.inbound_pending import PendingWrites
 from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, lines_of, store_lines
-from connector.usecases.ports import Inbound, OnceMail, ShipmentStore, Transfers
+from connector.usecases.ports import Inbound, OnceMail, ProductNames, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
 
@@ -65,7 +65,8 @@ class RunReport:
 class InboundShipments:
     def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
                  settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: OnceMail,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True,
+                 names: ProductNames | None = None) -> None:
         self.amazon = amazon
         self.transfers = transfers
         self.records = records
@@ -75,7 +76,7 @@ class InboundShipments:
         self.now = now
         self.use_2024_plans = use_2024_plans
         self.pending = PendingWrites(transfers, self._save)
-        self.notices = Notices(mail, self._save, now)
+        self.notices = Notices(mail, self._save, now, names)
         self.transfer = TransferSteps(transfers, records, self._save, self.notices, now)
 
     # ------------------------------------------------------------------ run

@@ -21,7 +21,8 @@ from connector.domain.quantities import EU_MARKETPLACES
 from connector.domain.settings import listing_id
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
-from connector.usecases.ports import Links, OnceMail, Reports, Settings
+from connector.usecases.ports import Links, OnceMail, ProductNames, Reports, Settings
+from connector.usecases.product_names import Names
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
@@ -56,7 +57,8 @@ def amazon_mfn_quantities(lines: Iterable[str]) -> dict[str, int | None]:
 class NightlyReconciliation:
     def __init__(self, *, sync: MfnSync, reports_for: Callable[[list[str]], Reports], links: Links,
                  settings: Settings, mailer: OnceMail | None, marketplace_ids: Sequence[str],
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), names: ProductNames | None = None) -> None:
+        self.names = names  # Brightpearl product names for the summary email (None: SKU and id only)
         self.sync = sync
         self.reports_for = reports_for
         self.links = links
@@ -168,7 +170,9 @@ class NightlyReconciliation:
                                                      for k, v in summary.items()})
         if self.mailer and (corrected or failing or summary["deleted_products"]):
             # Once per scope and night: a re-delivered notification or a poll after a crash mails nothing.
-            self.mailer.send_once(f"nightly#{scope}#{summary['night']}", lambda: _summary_email(summary))
+            products = {(link.marketplace_id, link.sku): link.product_id for link in links}
+            self.mailer.send_once(f"nightly#{scope}#{summary['night']}",
+                                  lambda: _summary_email(summary, products, Names(self.names)))
         return summary
 
 
@@ -179,12 +183,19 @@ def _change(c: dict[str, Any]) -> int:
     return int(c["pushed"]) - int(c["amazon_had"] or 0)
 
 
-def _summary_email(summary: dict[str, Any]) -> Any:
-    """The nightly summary: tables in the body (first rows), every row in CSV attachments, and a link to
-    the page of failing listings."""
-    from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label
+def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any] | None = None,
+                   names: Callable[[Iterable[Any]], dict[int, str]] | None = None) -> Any:
+    """The nightly summary: a headline, the largest corrections in the body, every row in CSV attachments,
+    products by SKU and Brightpearl name, and a link to the page of failing listings."""
+    from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label, product_label
 
-    # Links hold SKUs and product ids, no names: a name would need a Brightpearl product-service read.
+    products = products or {}
+    rows_of = summary["corrected"] + summary["failing"]
+    known = names([products.get((r["marketplace"], r["sku"])) for r in rows_of]) if names else {}
+
+    def product(r: dict[str, Any]) -> str:
+        return product_label(products.get((r["marketplace"], r["sku"])), known)
+
     tables = []
     # Largest corrections first: the body shows the top ones, the CSV every one.
     corrected = sorted(summary["corrected"], key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
@@ -193,15 +204,15 @@ def _summary_email(summary: dict[str, Any]) -> Any:
         big = corrected[0]
         headline = (f" {len(corrected):,} listing(s) differed from Brightpearl; largest {_change(big):+,} on SKU "
                     f"{big['sku']} ({marketplace_label(big['marketplace'])}).")
-        tables.append(Table.of("Corrected", ["SKU", "marketplace", Column("Amazon showed", numeric=True),
+        tables.append(Table.of("Corrected", ["SKU", "Product", "marketplace", Column("Amazon showed", numeric=True),
                                              Column("pushed", numeric=True), Column("change", numeric=True)],
-                               [[c["sku"], marketplace_label(c["marketplace"]),
+                               [[c["sku"], product(c), marketplace_label(c["marketplace"]),
                                  "—" if c["amazon_had"] is None else c["amazon_had"],
                                  c["pushed"], f"{_change(c):+d}"] for c in corrected],
                                csv_name="corrected.csv", limit=MAX_ROWS_IN_BODY))
     if summary["failing"]:
-        tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
-                               [[f["sku"], marketplace_label(f["marketplace"]), f["result"]]
+        tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "Product", "marketplace", "last result"],
+                               [[f["sku"], product(f), marketplace_label(f["marketplace"]), f["result"]]
                                 for f in summary["failing"]],
                                csv_name="failing.csv", limit=MAX_ROWS_IN_BODY))
     notes: tuple[str, ...] = ()

@@ -47,6 +47,12 @@ class Catalog(Protocol):
     def availability(self, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]: ...
 
 
+class ProductNames(Protocol):
+    """Brightpearl product names (``salesChannels[0].productName``) for the products an email shows."""
+
+    def product_names(self, product_ids: Iterable[int]) -> dict[int, str]: ...
+
+
 class Directory(Protocol):
     """The account's products by SKU (the operator's link matching) and its warehouses (settings checks)."""
 

@@ -21,7 +21,7 @@ MAX_ROWS_IN_BODY = 50  # longer lists: the first rows in the body, every row in 
 # Issue 14 item 5: an email's size stays flat in the work size. A CSV over COMPRESS_ABOVE is attached
 # GZIP-compressed (.csv.gz); when the attachments still exceed LINK_ABOVE they are not attached but stored
 # in the stack's exports bucket and linked — well under SES's 10 MB per message after base64 (4/3 of the bytes).
-COMPRESS_ABOVE = 100_000
+COMPRESS_ABOVE = 16_000  # a few hundred rows
 LINK_ABOVE = 3_000_000
 
 

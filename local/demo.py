@@ -18,6 +18,7 @@ import logging
 import secrets
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from local.stack import QUIET, SELLER, LocalStack, start_stack
@@ -83,7 +84,9 @@ def amazon_seed(client_id: str, client_secret: str, refresh_token: str) -> dict[
     }
 
 
-def main() -> int:
+def main(review: Callable[[LocalStack, str, dict[str, Any]], None] | None = None) -> int:
+    """The demo; ``review(stack, reconciliation id, email)`` is called with the reconciliation's email before
+    the operator approves it (the browser test clicks Apply on the email's page there)."""
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -176,7 +179,7 @@ def main() -> int:
     for mail in stack.emails(before):
         say(f"    email to {', '.join(mail['to'])}: {mail['subject']}")
 
-    fba_demo(stack)
+    fba_demo(stack, review)
 
     bp_requests = len([e for e in bp.requests() if e.path.startswith("/public-api/")])
     throttled = len([e for e in bp.requests() if e.status == 503])
@@ -187,7 +190,7 @@ def main() -> int:
     return 0
 
 
-def fba_demo(stack: LocalStack) -> None:
+def fba_demo(stack: LocalStack, review: Callable[[LocalStack, str, dict[str, Any]], None] | None = None) -> None:
     """Steps 7-9: what Amazon's fulfilment centres do, mirrored in the Brightpearl FBA warehouse."""
     bp, amazon = stack.bp, stack.amazon
 
@@ -284,6 +287,8 @@ def fba_demo(stack: LocalStack) -> None:
         if rid in mail["subject"]:
             say(f"    email: {mail['subject']} (attached: {', '.join(mail['attachments'])})")
             _review_page(mail["text"])
+            if review is not None:
+                review(stack, rid, mail)
     approved = stack.operator("approve-reconciliation", id=rid)["statuses"]
     say(f"    approve-reconciliation: {_counts(approved)}")
     fba_stock()
@@ -308,6 +313,7 @@ def _review_page(text: str) -> None:
     if not found:
         say("    review page: no link in the email")
         return
+    say(f"    approval link (open it in a browser to review and apply): {found.group(1)}")
     with urllib.request.urlopen(found.group(1), timeout=30) as resp:  # noqa: S310 - loopback
         page = resp.read().decode("utf-8")
         status = resp.status

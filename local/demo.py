@@ -18,7 +18,6 @@ import logging
 import secrets
 import sys
 import time
-from collections.abc import Callable
 from typing import Any
 
 from local.stack import QUIET, SELLER, LocalStack, start_stack
@@ -84,9 +83,10 @@ def amazon_seed(client_id: str, client_secret: str, refresh_token: str) -> dict[
     }
 
 
-def main(review: Callable[[LocalStack, str, dict[str, Any]], None] | None = None) -> int:
-    """The demo; ``review(stack, reconciliation id, email)`` is called with the reconciliation's email before
-    the operator approves it (the browser test clicks Apply on the email's page there)."""
+def main(argv: list[str] | None = None) -> int:
+    """The demo. ``--pause-for-review``: wait (for a line on stdin) once the reconciliation email's approval
+    link is printed, before the operator approves it — a person or the browser test clicks Apply on it."""
+    pause = "--pause-for-review" in (argv or [])
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -179,7 +179,7 @@ def main(review: Callable[[LocalStack, str, dict[str, Any]], None] | None = None
     for mail in stack.emails(before):
         say(f"    email to {', '.join(mail['to'])}: {mail['subject']}")
 
-    fba_demo(stack, review)
+    fba_demo(stack, pause_for_review=pause)
 
     bp_requests = len([e for e in bp.requests() if e.path.startswith("/public-api/")])
     throttled = len([e for e in bp.requests() if e.status == 503])
@@ -190,7 +190,7 @@ def main(review: Callable[[LocalStack, str, dict[str, Any]], None] | None = None
     return 0
 
 
-def fba_demo(stack: LocalStack, review: Callable[[LocalStack, str, dict[str, Any]], None] | None = None) -> None:
+def fba_demo(stack: LocalStack, *, pause_for_review: bool = False) -> None:
     """Steps 7-9: what Amazon's fulfilment centres do, mirrored in the Brightpearl FBA warehouse."""
     bp, amazon = stack.bp, stack.amazon
 
@@ -287,8 +287,11 @@ def fba_demo(stack: LocalStack, review: Callable[[LocalStack, str, dict[str, Any
         if rid in mail["subject"]:
             say(f"    email: {mail['subject']} (attached: {', '.join(mail['attachments'])})")
             _review_page(mail["text"])
-            if review is not None:
-                review(stack, rid, mail)
+            if pause_for_review:
+                fba_stock("Brightpearl FBA warehouse before the review")
+                say("    paused for the review: open the link, apply, then press Enter")
+                sys.stdout.flush()
+                sys.stdin.readline()
     approved = stack.operator("approve-reconciliation", id=rid)["statuses"]
     say(f"    approve-reconciliation: {_counts(approved)}")
     fba_stock()
@@ -327,4 +330,4 @@ def _counts(statuses: dict[str, int]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

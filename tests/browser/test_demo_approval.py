@@ -1,41 +1,54 @@
-"""The demo's own FBA reconciliation approved from the page (issue 17): ``local.demo`` runs as ``make demo``
-does (its data, its local stack and API Gateway stand-in); when the reconciliation email is in SES (moto)
-the test opens the email's link in headless Chromium, chooses the lines, clicks Apply, and the Brightpearl
-simulator shows the corrections once — a second click, a replayed POST and the demo's own
-approve-reconciliation afterwards change nothing."""
+"""The demo's own FBA reconciliation approved from the page (issue 17): ``python -m local.demo`` runs as
+``make demo`` does (its data, its local stack and API Gateway stand-in), pausing once the reconciliation
+email — read back from SES (moto) — has given its approval link. The test opens that link in headless
+Chromium, chooses the lines, clicks Apply; the Brightpearl simulator records one correction request and
+the FBA warehouse moves by the suggested corrections. Apply again from the page applies nothing, the
+first form replayed gets 409, and the demo's own approve-reconciliation afterwards finds both lines
+already applied and moves nothing."""
 
 from __future__ import annotations
 
+import json
 import re
-from typing import Any
+import subprocess
+import sys
+import threading
+import urllib.request
 
 import pytest
 
-from local import demo
-from local.stack import LocalStack
 from tests.browser.conftest import screenshot
 from tests.browser.test_approval_page import http
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+STOCK = r"Brightpearl FBA warehouse{}: TEA-FBA (\d+), MUG-FBA (\d+)"
 
 
-def test_the_demos_reconciliation_is_approved_from_the_page_once(page, capsys) -> None:
-    seen: dict[str, Any] = {}
+def corrections_posted(bp_url: str) -> int:
+    with urllib.request.urlopen(f"{bp_url}/_sim/journal?route=post-stock-correction", timeout=30) as resp:
+        return sum(1 for e in json.loads(resp.read()) if 200 <= int(e["status"]) < 300)
 
-    def review(stack: LocalStack, rid: str, mail: dict[str, Any]) -> None:
-        bp = stack.bp
-        link = re.search(r"Review and apply the corrections: (\S+)", mail["text"])
-        assert link, mail["text"]
 
-        def stock() -> dict[str, int]:
-            return {sku: bp.on_hand(pid, demo.FBA) for sku, pid in (("TEA-FBA", demo.TEA), ("MUG-FBA", demo.MUG))}
+def test_the_demos_reconciliation_is_approved_from_the_page_once(page) -> None:
+    demo = subprocess.Popen([sys.executable, "-m", "local.demo", "--pause-for-review"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    timer = threading.Timer(240, demo.kill)  # a demo that never pauses fails the test, not the session
+    timer.start()
+    try:
+        assert demo.stdout is not None and demo.stdin is not None
+        head = []
+        for line in demo.stdout:
+            head.append(line)
+            if "paused for the review" in line:
+                break
+        text = "".join(head)
+        assert "paused for the review" in text, text[-3000:]
+        link = re.search(r"approval link \(open it in a browser to review and apply\): (\S+)", text)
+        bp_url = re.search(r"Brightpearl simulator (http://127\.0\.0\.1:\d+)", text)
+        before = re.search(STOCK.format(" before the review"), text)
+        assert link and bp_url and before, text[-3000:]
+        posted0 = corrections_posted(bp_url.group(1))
 
-        def posted() -> int:
-            return len(bp.requests(route="post-stock-correction", ok_only=True))
-
-        before, posted0 = stock(), posted()
-        page.set_content(mail["html"])  # the email as the merchant sees it, its button is the same link
-        assert page.get_attribute("#page-link", "href") == link.group(1)
         assert page.goto(link.group(1)).status == 200
         rows = page.eval_on_selector_all(
             "#lines tbody tr", "trs => trs.map(tr => [...tr.cells].map(td => td.innerText.trim()))")
@@ -47,23 +60,23 @@ def test_the_demos_reconciliation_is_approved_from_the_page_once(page, capsys) -
         assert answered.value.status == 200, answered.value.text()[:500]
         assert "2 correction(s) applied now" in page.inner_text("#result")
         screenshot(page, "demo-page-applied")
-        after = stock()
-        assert {s: after[s] - before[s] for s in after} == suggested
-        assert posted() == posted0 + 1
+        assert corrections_posted(bp_url.group(1)) == posted0 + 1
         form, url = answered.value.request.post_data, answered.value.request.url
-        page.go_back()  # a second click on the same page
+        page.go_back()  # back to the page (shown afresh: no-store) and Apply clicked again
         with page.expect_response(lambda r: r.request.method == "POST") as again:
             page.click("#apply-button")
-        assert again.value.status == 409
-        status, _, _ = http(url, data=form.encode())  # a replayed request
-        assert status == 409
-        assert stock() == after and posted() == posted0 + 1
-        seen.update(after=after, posted=posted())
+        assert again.value.status == 200 and "0 correction(s) applied now" in page.inner_text("#result")
+        assert http(url, data=form.encode())[0] == 409  # the first form replayed
+        assert corrections_posted(bp_url.group(1)) == posted0 + 1
 
-    assert demo.main(review=review) == 0
-    out = capsys.readouterr().out
-    assert re.search(r"approval link \(open it in a browser to review and apply\): http://127\.0\.0\.1:\d+/pages/"
-                     r"reconciliation/\S+\?t=\S+", out)
-    # The demo's approve-reconciliation after the page: both lines already applied, nothing moved.
-    assert "approve-reconciliation: 2 already applied" in out
-    assert f"Brightpearl FBA warehouse: TEA-FBA {seen['after']['TEA-FBA']}, MUG-FBA {seen['after']['MUG-FBA']}" in out
+        rest, err = demo.communicate("\n", timeout=200)
+    finally:
+        timer.cancel()
+        if demo.poll() is None:
+            demo.kill()
+    assert demo.returncode == 0, err[-3000:]
+    assert "approve-reconciliation: 2 already applied" in rest
+    after = re.search(STOCK.format(""), rest)
+    assert after, rest
+    tea0, mug0 = int(before.group(1)), int(before.group(2))
+    assert (int(after.group(1)) - tea0, int(after.group(2)) - mug0) == (suggested["TEA-FBA"], suggested["MUG-FBA"])

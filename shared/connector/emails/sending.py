@@ -74,7 +74,8 @@ class DesignMailer:
         self.exports = exports
 
     def render(self, message: Message) -> Email:
-        return render(message, self.sender, attached=self._attach(message)[1])
+        """The email as it would be sent, every file attached (nothing is stored: no side effect)."""
+        return render(message, self.sender)
 
     def _attach(self, message: Message) -> tuple[Message, tuple[Attachment, ...]]:
         attached = list(files(message))

@@ -196,6 +196,11 @@ def _create_resources(local: LocalAws) -> None:
             local.physical[logical] = arn
         elif res["Type"] == "AWS::SNS::Topic":
             local.physical[logical] = sns.create_topic(Name=f"{stage}-{logical}")["TopicArn"]
+        elif res["Type"] == "AWS::S3::Bucket":  # the email exports (issue 14 item 5)
+            name = f"{stage}-{logical}".lower()
+            local.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={
+                "LocationConstraint": local.parameters.get("Region", "eu-west-1")})
+            local.physical[logical] = name
 
     # SES refuses to send from an unverified sender; verifying it is a deploy step, done here for local use.
     ses.verify_email_identity(EmailAddress=local.parameters["SesSender"])

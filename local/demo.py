@@ -83,7 +83,10 @@ def amazon_seed(client_id: str, client_secret: str, refresh_token: str) -> dict[
     }
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """The demo. ``--pause-for-review``: wait (for a line on stdin) once the reconciliation email's approval
+    link is printed, before the operator approves it — a person or the browser test clicks Apply on it."""
+    pause = "--pause-for-review" in (argv or [])
     import warnings
 
     warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -176,7 +179,7 @@ def main() -> int:
     for mail in stack.emails(before):
         say(f"    email to {', '.join(mail['to'])}: {mail['subject']}")
 
-    fba_demo(stack)
+    fba_demo(stack, pause_for_review=pause)
 
     bp_requests = len([e for e in bp.requests() if e.path.startswith("/public-api/")])
     throttled = len([e for e in bp.requests() if e.status == 503])
@@ -187,7 +190,7 @@ def main() -> int:
     return 0
 
 
-def fba_demo(stack: LocalStack) -> None:
+def fba_demo(stack: LocalStack, *, pause_for_review: bool = False) -> None:
     """Steps 7-9: what Amazon's fulfilment centres do, mirrored in the Brightpearl FBA warehouse."""
     bp, amazon = stack.bp, stack.amazon
 
@@ -290,6 +293,11 @@ def fba_demo(stack: LocalStack) -> None:
         if rid in mail["subject"]:
             say(f"    email: {mail['subject']} (attached: {', '.join(mail['attachments'])})")
             _review_page(mail["text"])
+            if pause_for_review:
+                fba_stock("Brightpearl FBA warehouse before the review")
+                say("    paused for the review: open the link, apply, then press Enter")
+                sys.stdout.flush()
+                sys.stdin.readline()
     approved = stack.operator("approve-reconciliation", id=rid)["statuses"]
     say(f"    approve-reconciliation: {_counts(approved)}")
     fba_stock()
@@ -314,6 +322,7 @@ def _review_page(text: str) -> None:
     if not found:
         say("    review page: no link in the email")
         return
+    say(f"    approval link (open it in a browser to review and apply): {found.group(1)}")
     with urllib.request.urlopen(found.group(1), timeout=30) as resp:  # noqa: S310 - loopback
         page = resp.read().decode("utf-8")
         status = resp.status
@@ -327,4 +336,4 @@ def _counts(statuses: dict[str, int]) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

@@ -20,8 +20,13 @@ from connector.usecases.fba_reconciliation import reconciliation_message
 from connector.usecases.mfn_sync import EmailConflictNotifier
 from connector.usecases.movements_digest import build_digest
 from connector.usecases.nightly import _summary_email
+from tests.fakes.mail import once
 
 UK, DE, FR = "A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH"
+# Brightpearl product names, as the emails read them (salesChannels[0].productName)
+NAMES = {1020: "Sencha green tea 100 g", 1021: "Blue mug & saucer", 1022: "Beeswax candle",
+         1023: "Olive soap <3 bars>", 4000: "Breakfast mug", 2100: "Wool socks", 2101: "Gift set"}
+TEA_L, MUG_L, CANDLE_L, SOAP_L = (f"{NAMES[i]} (#{i})" for i in (1020, 1021, 1022, 1023))
 SENDER_LINK = "http://127.0.0.1:9/pages/{kind}/{id}?t=SIGNED"
 
 
@@ -75,37 +80,49 @@ def inbound_samples(s: Sender) -> list[Sample]:
     out = []
     for kind, view, event, short_map, rows in [
         ("receiving", _view("RECEIVING", tea, mug), EmailEvent("receiving", "receiving"), None,
-         [["TEA-FBA", "#1020", "10", "12", "2"], ["MUG & CO/Blue", "#1021", "5", "4", "-1"]]),
+         [["TEA-FBA", TEA_L, "10", "12", "2"], ["MUG & CO/Blue", MUG_L, "5", "4", "-1"]]),
         ("closed-short", _view("CLOSED", mug), EmailEvent("closed", "closed"), None,
-         [["MUG & CO/Blue", "#1021", "5", "4", "-1"]]),
+         [["MUG & CO/Blue", MUG_L, "5", "4", "-1"]]),
         ("over", _view("RECEIVING", tea, mug), EmailEvent("over:TEA-FBA=2", "over"), None,
-         [["TEA-FBA", "#1020", "10", "12", "2"]]),
+         [["TEA-FBA", TEA_L, "10", "12", "2"]]),
         ("unexpected", _view("RECEIVING", tea, new), EmailEvent("unexpected:CANDLE-NEW=2", "unexpected"), None,
          [["CANDLE-NEW", "not linked", "0", "2", "2"]]),
         ("short", _view("SHIPPED", short), EmailEvent("short:SOAP-FBA=3", "short"), None,
-         [["SOAP-FBA", "#1023", "8", "5", "3"]]),
+         [["SOAP-FBA", SOAP_L, "8", "5", "3"]]),
         ("held", _view("WORKING", InboundLine("SOAP-FBA", 1023, expected=8), transfer=None),
-         EmailEvent("held:SOAP-FBA=3", "held"), {"SOAP-FBA": 3}, [["SOAP-FBA", "#1023", "8", "3"]]),
+         EmailEvent("held:SOAP-FBA=3", "held"), {"SOAP-FBA": 3}, [["SOAP-FBA", SOAP_L, "8", "3"]]),
         ("unlinked", _view("WORKING", new), EmailEvent("unlinked:CANDLE-NEW", "unlinked"), None,
          [["CANDLE-NEW", "not linked", "0", "2", "2"]]),
         ("cancelled", _view("CANCELLED", tea), EmailEvent("cancelled:CANCELLED", "cancelled"), None,
-         [["TEA-FBA", "#1020", "10", "12", "2"]]),
+         [["TEA-FBA", TEA_L, "10", "12", "2"]]),
     ]:
-        msg = render_email(view, event, short=short_map)
+        msg = render_email(view, event, short=short_map, product_names=NAMES)
         if kind == "cancelled":
             msg = msg.with_note("Goods-out note #88 was deleted: 10 allocated unit(s) are free again.")
         out.append(Sample(f"inbound-{kind}", render(msg, s), rows, ["FBA15SPRING (Spring restock)"]))
     return out
 
 
+class _Names:
+    def product_names(self, ids: Any) -> dict[int, str]:
+        return {i: NAMES[i] for i in ids if i in NAMES}
+
+
+class _Links:
+    def get(self, marketplace_id: str, sku: str) -> Any:
+        return type("L", (), {"product_id": 4000})() if sku == "MUG-EU" else None
+
+
 def eu_sample(s: Sender) -> Sample:
     mailer = _Capture()
-    EmailConflictNotifier(mailer, _Settings()).eu_conflicts([  # type: ignore[arg-type]
+    notifier = EmailConflictNotifier(once(mailer), _Settings(), links=_Links(), names=_Names())  # type: ignore[arg-type]
+    notifier.eu_conflicts([
         EuConflict("MUG-EU", {UK: 12, DE: 8, FR: 8}, {UK: "default", DE: "de-warehouses", FR: "de-warehouses"}, 8),
         EuConflict("=HYPERLINK(\"x\")", {DE: 5, FR: 3}, {DE: "a", FR: "b"}, 3),
     ])
     (msg,) = mailer.sent
-    return Sample("eu-conflicts", render(msg, s), [["MUG-EU"], ['=HYPERLINK("x")']], ["lowest value"])
+    return Sample("eu-conflicts", render(msg, s),
+                  [["MUG-EU", "Breakfast mug (#4000)"], ['=HYPERLINK("x")', "not linked"]], ["lowest value"])
 
 
 def nightly_sample(s: Sender) -> Sample:
@@ -116,10 +133,14 @@ def nightly_sample(s: Sender) -> Sample:
                             "result": "not on Amazon: missing from the All Listings report"},
                            {"sku": "BAD <tag>", "marketplace": DE, "result": "rejected: 8541 quantity invalid"}],
                "feeds": 1, "deleted_products": [1099], "eu_conflicts": []}
-    msg = _summary_email(summary)
+    products = {(UK, f"SHIRT-{i:03d}"): 3000 + i for i in range(12)} | {(UK, "NOT-ON-AMAZON"): 2100,
+                                                                        (DE, "BAD <tag>"): 2101}
+    names = {**NAMES, **{3000 + i: f"Linen shirt {i}" for i in range(12)}}
+    msg = _summary_email(summary, products, lambda ids: {i: names[i] for i in ids if i in names})
     return Sample("nightly-mfn-check", render(msg, s),
-                  [["SHIRT-000", f"UK ({UK})", "100", "40"], ["NOT-ON-AMAZON", f"UK ({UK})"],
-                   ["BAD <tag>", f"DE ({DE})"]],
+                  [["SHIRT-000", "Linen shirt 0 (#3000)", f"UK ({UK})", "100", "40", "-60"],
+                   ["NOT-ON-AMAZON", "Wool socks (#2100)", f"UK ({UK})"],
+                   ["BAD <tag>", "Gift set (#2101)", f"DE ({DE})"]],
                   ["also in corrected.csv", "Open the failing listings", "1099"])
 
 
@@ -152,10 +173,10 @@ def reconciliation_lines() -> list[Line]:
 
 
 def reconciliation_sample(s: Sender) -> Sample:
-    msg = reconciliation_message("20261201T040000Z-9ea4", reconciliation_lines(), top=20)
+    msg = reconciliation_message("20261201T040000Z-9ea4", reconciliation_lines(), top=20, names=NAMES)
     return Sample("fba-reconciliation", render(msg, s),
-                  [["CANDLE-FBA", "#1022", "13", "10", "3"], ["MUG-FBA", "#1021", "20", "18", "2"],
-                   ["TEA-FBA", "#1020", "56", "50", "6", "inbound FBA15TEA: 6 received, not yet released", "0"]],
+                  [["CANDLE-FBA", CANDLE_L, "13", "10", "3"], ["MUG-FBA", MUG_L, "20", "18", "2"],
+                   ["TEA-FBA", TEA_L, "56", "50", "6", "inbound FBA15TEA: 6 received, not yet released", "0"]],
                   ["Review and apply the corrections", "approve 20261201T040000Z-9ea4"])
 
 

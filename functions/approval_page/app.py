@@ -17,7 +17,7 @@ from connector.observability import logger, metrics
 from connector.usecases.approval_page import Page, Pages
 
 PAGES: Pages | None = None
-KINDS = ("reconciliation", "nightly")
+KINDS = ("reconciliation", "nightly", "export")
 # The link token is in the URL: no referrer leaves the page, nothing caches it, no one frames it.
 HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Content-Type-Options": "nosniff", "X-Robots-Tag": "noindex, nofollow",
@@ -33,7 +33,10 @@ def _pages() -> Pages:
 
 
 def _answer(page: Page) -> dict[str, Any]:
-    return {"statusCode": page.status, "headers": dict(HEADERS), "body": page.html}
+    headers = dict(HEADERS)
+    if page.location:  # an export: to the file itself, through a short-lived S3 link
+        headers["Location"] = page.location
+    return {"statusCode": page.status, "headers": headers, "body": page.html}
 
 
 def _form(event: dict[str, Any]) -> dict[str, list[str]]:

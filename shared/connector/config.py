@@ -83,6 +83,8 @@ class EmailEnv(CommonEnv):
     page_base_url: str | None = Field(None, alias="PAGE_BASE_URL", pattern=r"^https?://[^\s?#]+$")
     page_link_secret_name: str | None = Field(None, alias="PAGE_LINK_SECRET_NAME", min_length=1)
     page_link_hours: float = Field(72, alias="PAGE_LINK_HOURS", gt=0, le=24 * 30)
+    # Issue 14 item 5: attachments too large for an email are stored here and linked (none: attached anyway).
+    exports_bucket: str | None = Field(None, alias="EXPORTS_BUCKET", min_length=3)
 
 
 def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) -> M:

@@ -18,10 +18,10 @@ from connector.config import ConnectorEnv, ImportLinksEnv
 if TYPE_CHECKING:
     from connector.adapters.amazon.client import AmazonClients
     from connector.adapters.brightpearl.client import BrightpearlClient
+    from connector.adapters.exports import S3Exports
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
     from connector.domain.refunds import Refund
-    from connector.emails.sending import DesignMailer
     from connector.usecases.approval_page import Pages
     from connector.usecases.fba_reconciliation import FbaReconciliation
     from connector.usecases.import_job import ImportJobs
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from connector.usecases.ports import Finances, MovementStore
     from connector.usecases.removals import Removals
     from connector.usecases.report_jobs import ReportJobs
+    from connector.usecases.send_once import SendOnce
 
 
 def _now() -> datetime:
@@ -85,11 +86,33 @@ class Parts:
         return amazon
 
     @cached_property
-    def mailer(self) -> DesignMailer:
-        """SES, behind the design: a :class:`Message` is rendered with this stack's name, stage and links."""
+    def mailer(self) -> SendOnce:
+        """SES, behind the design (a :class:`Message` is rendered with this stack's name, stage and links),
+        with the one send-once mechanism: emails that must leave once go through ``send_once(key, …)``."""
+        from connector.adapters.sent_mail import DynamoSentMail
         from connector.emails.sending import mailer_from_env
+        from connector.usecases.send_once import SendOnce
 
-        return mailer_from_env(self.env)
+        assert self.bound
+        return SendOnce(mailer_from_env(self.env, self.exports), DynamoSentMail(), now=clock)
+
+    @cached_property
+    def exports(self) -> S3Exports | None:
+        """Where email attachments too large to attach go (issue 14 item 5), linked through the signed page."""
+        from connector.adapters.exports import S3Exports
+        from connector.domain.messages import PageLink
+        from connector.emails.sending import page_links
+
+        bucket = getattr(self.env, "exports_bucket", None)
+        if not bucket:
+            return None
+        links = page_links(self.env)
+
+        def link(export_id: str, filename: str) -> str:
+            assert links is not None
+            return links.url(PageLink("export", export_id, filename))
+
+        return S3Exports(bucket, link=link if links is not None else None)
 
     @cached_property
     def links(self) -> LinkRepository:
@@ -151,19 +174,21 @@ def mfn_sync(parts: Parts) -> MfnSync:
     return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=parts.links, settings=parts.settings,
                    listings=AmazonListings(parts.amazon, parts.env.amazon_seller_id),
                    marketplace_ids=parts.env.amazon_marketplace_ids,
-                   notifier=EmailConflictNotifier(parts.mailer, parts.settings))
+                   notifier=EmailConflictNotifier(parts.mailer, parts.settings, links=parts.links,
+                                                  names=BrightpearlCatalog(parts.brightpearl)))
 
 
 def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
     """``sync``: the container's merchant-fulfilled sync when it has one already (notifications)."""
     from connector.adapters.amazon.reports import AmazonReports
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.nightly import NightlyReconciliation
 
     amazon = parts.amazon  # one SP-API client for the sync and the report
     return NightlyReconciliation(
         sync=sync or mfn_sync(parts), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
         links=parts.links, settings=parts.settings, mailer=parts.mailer,
-        marketplace_ids=parts.env.amazon_marketplace_ids)
+        marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl))
 
 
 def movement_service(parts: Parts, store: MovementStore | None = None) -> MovementService:
@@ -214,17 +239,19 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
 
     amazon = parts.amazon
     observed = ObservingStore(DynamoMovementStore())
+    catalog = BrightpearlCatalog(parts.brightpearl)
     # Corrections go through the movements service: same keys, batching, governor, recovery and audit.
     return FbaReconciliation(
         links=parts.links.all, marketplace_ids=parts.env.amazon_marketplace_ids,
         inventory=AmazonFbaInventory(amazon), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
-        catalog=BrightpearlCatalog(parts.brightpearl), shipments=ShipmentRecords().open,
+        catalog=catalog, names=catalog, shipments=ShipmentRecords().open,
         inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
         settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
 
 
 def inbound_shipments(parts: Parts) -> InboundShipments:
     from connector.adapters.amazon.inbound import AmazonInbound
+    from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.adapters.brightpearl.transfers import BrightpearlTransfers
     from connector.adapters.inbound_records import QueueContinuations, ShipmentRecords
     from connector.adapters.queues import Queue
@@ -237,7 +264,7 @@ def inbound_shipments(parts: Parts) -> InboundShipments:
         records=ShipmentRecords(), settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
         product_for=parts.sku_resolver(remember=False), mail=parts.mailer,
-        continuations=QueueContinuations(Queue(url)) if url else None)
+        continuations=QueueContinuations(Queue(url)) if url else None, names=BrightpearlCatalog(parts.brightpearl))
 
 
 def removals(parts: Parts) -> Removals:
@@ -306,8 +333,9 @@ def pages(parts: Parts) -> Pages:
             recon.append(fba_reconciliation(parts))
         return recon[0]
 
+    exports = parts.exports
     return Pages(key=signing_key(env.page_link_secret_name), reconciliation=reconciliation, nonces=PageNonces(),
-                 failing=failing, sender=sender_from_env(env))
+                 failing=failing, sender=sender_from_env(env), download=exports.presign if exports else None)
 
 
 FAILING = ("rejected", "error", "not on Amazon")  # the nightly check's "failing" (usecases/nightly.py)

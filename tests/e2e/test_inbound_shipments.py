@@ -116,7 +116,7 @@ def test_create_ship_receive_in_two_steps_close(world, local_aws):
     (started,) = mails(local_aws, mail0)
     assert started["subject"] == "Amazon started receiving inbound shipment FBA1LIFE"
     assert "FBA1LIFE" in started["text"] and f"#{transfer.id}" in started["text"]
-    assert has_row(started["html"], 'FBA-TEA', '#1007', '10', '4', '-6')
+    assert has_row(started["html"], 'FBA-TEA', 'Sencha (#1007)', '10', '4', '-6')
 
     amazon.world_op("receive_inbound", shipment_id=shp.shipment_id, items={"FBA-TEA": 6, "FBA-CUP": 5})
     run()
@@ -130,7 +130,7 @@ def test_create_ship_receive_in_two_steps_close(world, local_aws):
     run()
     subjects = [m["subject"] for m in mails(local_aws, mail0)]
     assert subjects[1:] == ["Amazon received inbound shipment FBA1LIFE in full"]
-    assert has_row(mails(local_aws, mail0)[1]["html"], 'FBA-CUP', '#1011', '5', '5', '0')
+    assert has_row(mails(local_aws, mail0)[1]["html"], 'FBA-CUP', 'Cup (#1011)', '5', '5', '0')
     assert ShipmentRecords().get("FBA1LIFE").finished
     assert_quiet(bp, local_aws)
 
@@ -146,7 +146,7 @@ def test_short_stock_over_receipt_unexpected_and_unlinked(world, local_aws):
     by_subject = {m["subject"]: m for m in mails(local_aws, mail0)}
     short = by_subject["Brightpearl is short of stock for inbound shipment FBA2DISC"]
     assert ["SKU", "Product", "Expected", "Transferred", "Short"] in table_rows(short["html"])
-    assert has_row(short["html"], 'FBA-CUP', '#1011', '5', '3', '2')
+    assert has_row(short["html"], 'FBA-CUP', 'Cup (#1011)', '5', '3', '2')
     unlinked = by_subject["Inbound shipment FBA2DISC has SKUs not linked to Brightpearl products"]
     assert has_row(unlinked["html"], 'FBA-NEW', 'not linked', '2', '0', '-2')
     assert len(by_subject) == 2
@@ -163,10 +163,10 @@ def test_short_stock_over_receipt_unexpected_and_unlinked(world, local_aws):
     assert all("FBA2DISC" in c["reason"] for c in corrections)
     new = {m["subject"]: m for m in mails(local_aws, mail0 + 2)}
     over = new["Amazon received more than expected on inbound shipment FBA2DISC"]
-    assert has_row(over["html"], 'FBA-TEA', '#1007', '10', '12', '2')
+    assert has_row(over["html"], 'FBA-TEA', 'Sencha (#1007)', '10', '12', '2')
     assert "FBA-CUP" not in over["html"]
     extra = new["Amazon received unexpected SKUs on inbound shipment FBA2DISC"]
-    assert has_row(extra["html"], 'MFN-MUG', '#1013', '0', '1', '1')
+    assert has_row(extra["html"], 'MFN-MUG', 'Mug (#1013)', '0', '1', '1')
     assert "Amazon started receiving inbound shipment FBA2DISC" in new
     assert len(new) == 3
 
@@ -305,7 +305,7 @@ def test_hold_policy_waits_for_stock_then_creates(world, local_aws):
     assert bp.world.transfers == {}
     (held,) = mails(local_aws, mail0)
     assert held["subject"] == "Transfer for inbound shipment FBA7HOLD is waiting for stock"
-    assert has_row(held["html"], 'FBA-CUP', '#1011', '5', '2')
+    assert has_row(held["html"], 'FBA-CUP', 'Cup (#1011)', '5', '2')
     bp.set_on_hand(CUP, SOURCE, 5)
     run()
     assert list(transfer_notes(bp).values()) == [{CUP: 5}]
@@ -399,7 +399,7 @@ def test_stale_v0_receipts_come_from_the_ledger_released_once(world, local_aws):
     assert bp.figures(TEA, FBA) == {"inStock": 10, "onHand": 10, "allocated": 0, "inTransit": 0}
     assert bp.figures(CUP, FBA) == {"inStock": 3, "onHand": 3, "allocated": 0, "inTransit": 0}
     started = next(m for m in mails(local_aws, mail0) if "started receiving" in m["subject"])
-    assert has_row(started["html"], 'FBA-TEA', '#1007', '10', '4', '-6', 'Amazon shipment items (v0)')
+    assert has_row(started["html"], 'FBA-TEA', 'Sencha (#1007)', '10', '4', '-6', 'Amazon shipment items (v0)')
     ledger_report(amazon)  # an overlapping report holds the same rows: never counted twice
     amazon.world_op("stale_inbound_v0", shipment_id=shp.shipment_id, fresh=True)  # v0 catches up
     assert_quiet(bp, local_aws, times=2)
@@ -412,8 +412,8 @@ def test_stale_v0_receipts_come_from_the_ledger_released_once(world, local_aws):
     run()
     closed = mails(local_aws, mail0)[-1]
     assert closed["subject"] == "Amazon received inbound shipment FBA7LEDG in full"
-    assert has_row(closed["html"], 'FBA-CUP', '#1011', '3', '3', '0', 'inventory ledger Receipts')
-    assert has_row(closed["html"], 'FBA-TEA', '#1007', '10', '10', '0', 'inventory ledger Receipts')
+    assert has_row(closed["html"], 'FBA-CUP', 'Cup (#1011)', '3', '3', '0', 'inventory ledger Receipts')
+    assert has_row(closed["html"], 'FBA-TEA', 'Sencha (#1007)', '10', '10', '0', 'inventory ledger Receipts')
     assert ShipmentRecords().get("FBA7LEDG").finished
 
 

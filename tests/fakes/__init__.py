@@ -6,10 +6,11 @@ from tests.fakes.brightpearl import FakeBrightpearl
 from tests.fakes.clock import FakeClock
 from tests.fakes.continuations import FakeContinuations
 from tests.fakes.finances import FakeCreditsBrightpearl, FakeFinances
-from tests.fakes.mail import Outbox
+from tests.fakes.mail import FakeExports, FakeSentMail, Outbox, once
 from tests.fakes.stores import (
     FakeLink,
     FakeLinks,
+    FakePageNonces,
     FakeReconciliations,
     FakeReportJobs,
     FakeSettings,
@@ -22,17 +23,21 @@ __all__ = [
     "FakeClock",
     "FakeContinuations",
     "FakeCreditsBrightpearl",
+    "FakeExports",
     "FakeFbaInventory",
     "FakeFinances",
     "FakeInbound",
     "FakeLink",
     "FakeLinks",
     "FakeListings",
+    "FakePageNonces",
     "FakeReconciliations",
     "FakeReportJobs",
     "FakeReports",
+    "FakeSentMail",
     "FakeSettings",
     "FakeShipments",
     "InMemoryMovementStore",
     "Outbox",
+    "once",
 ]

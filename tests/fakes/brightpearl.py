@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from connector.domain.errors import Refused, UncertainWrite
+from connector.domain.errors import Refused, Unavailable, UncertainWrite
 from connector.domain.movements import StockCorrection
 from connector.domain.quantities import Composition
 from connector.domain.returns import CreditRow
@@ -45,6 +45,9 @@ class Correction:
 @dataclass
 class FakeBrightpearl:
     products: dict[int, str] = field(default_factory=dict)  # product id -> SKU
+    names: dict[int, str] = field(default_factory=dict)  # product id -> name (salesChannels[0].productName)
+    name_reads: list[list[int]] = field(default_factory=list)  # each product_names call's ids
+    names_fail: bool = False  # product_names raises (Brightpearl down)
     warehouse_names: dict[int, str] = field(default_factory=lambda: {1: "Main", 7: "Amazon FBA"})
     on_hand_of: dict[tuple[int, int], int] = field(default_factory=dict)  # (warehouse, product) -> units
     in_transit_of: dict[tuple[int, int], int] = field(default_factory=dict)  # quarantine of the target warehouse
@@ -55,6 +58,15 @@ class FakeBrightpearl:
     attempts: list[str] = field(default_factory=list)  # every write sent, landed or refused
     _lost: set[str] = field(default_factory=set)
     _ids: int = 1000
+
+    def product_names(self, product_ids: Iterable[int]) -> dict[int, str]:
+        """The ``ProductNames`` port, in ID sets of 200 as Brightpearl's product GET."""
+        ids = sorted(set(product_ids))
+        for k in range(0, len(ids), 200):
+            self.name_reads.append(ids[k:k + 200])
+        if self.names_fail:
+            raise Unavailable("Brightpearl: 503 on product-service/product")
+        return {p: self.names[p] for p in ids if p in self.names}
 
     # ------------------------------------------------------------------ test controls
     def stock(self, warehouse_id: int, product_id: int, units: int) -> None:

@@ -276,3 +276,26 @@ class FakeReconciliations:
 
     def set_item(self, key: str, value: dict[str, Any]) -> None:
         self.items[key] = copy.deepcopy(value)
+
+
+class FakePageNonces:
+    """The page nonces (``usecases.approval_page.Nonces``): the first claim of a nonce wins, later ones see it."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def claim(self, nonce: str, what: dict[str, Any], *, expires: int) -> bool:
+        if nonce in self.items:
+            return False
+        self.items[nonce] = {"status": "claimed", **what, "expires": expires}
+        return True
+
+    def finish(self, nonce: str, result: dict[str, Any]) -> None:
+        self.items[nonce] = {**self.items[nonce], "status": "done", "result": result}
+
+    def get(self, nonce: str) -> dict[str, Any] | None:
+        return self.items.get(nonce)
+
+    def forget_expired(self, now: float) -> None:
+        """What DynamoDB's TTL does, some time after an item's expiry."""
+        self.items = {n: v for n, v in self.items.items() if v["expires"] > now}

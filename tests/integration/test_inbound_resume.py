@@ -20,10 +20,12 @@ from connector.adapters.brightpearl.transfers import BrightpearlTransfers
 from connector.adapters.email import Email, Mailer
 from connector.adapters.inbound_records import ShipmentRecords
 from connector.adapters.repositories import GlobalSettings, SettingsRepository
+from connector.adapters.sent_mail import DynamoSentMail
 from connector.adapters.store import InboundShipment
 from connector.emails.design import Message, Sender
 from connector.emails.sending import DesignMailer
 from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
+from connector.usecases.send_once import SendOnce
 from local.aws import sent_emails
 from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, DEMO_SEED, REFRESH_TOKEN, UK
@@ -117,7 +119,7 @@ def setup(stack, local_aws):
                                    endpoint=amazon.url, lwa_url=f"{amazon.url}/auth/o2/token")
     usecase = InboundShipments(amazon=AmazonInbound(amazon_clients), transfers=transfers, records=ShipmentRecords(),
                                settings=SettingsRepository().global_settings,
-                               product_for={"FBA-TEA": TEA}.get, mail=mail)
+                               product_for={"FBA-TEA": TEA}.get, mail=SendOnce(mail, DynamoSentMail()))
     return bp, amazon, usecase, transfers, mail
 
 

@@ -19,6 +19,7 @@ from tests.fakes import (
     FakeShipments,
     InMemoryMovementStore,
     Outbox,
+    once,
 )
 
 UK, FBA = "A1F83G8C2ARO7P", 7
@@ -37,7 +38,7 @@ def world() -> tuple[FbaReconciliation, FakeFbaInventory, FakeBrightpearl, Outbo
     recon = FbaReconciliation(links=links.all, marketplace_ids=[UK], inventory=inventory,
                               reports_for=lambda _m: FakeReports(), catalog=bp, shipments=FakeShipments().open,
                               inbound=None, movements=movements, observed=observed, settings=settings,
-                              store=FakeReconciliations(), mailer=outbox, clock=clock)
+                              store=FakeReconciliations(), mailer=once(outbox, clock), clock=clock)
     return recon, inventory, bp, outbox, clock
 
 

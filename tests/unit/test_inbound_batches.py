@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from connector.domain.inbound import CHAIN_FRESH_S, MAX_HOPS, continuation_of
 from connector.domain.settings import GlobalSettings
 from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
-from tests.fakes import FakeBrightpearl, FakeContinuations, FakeInbound, FakeShipments, Outbox
+from tests.fakes import FakeBrightpearl, FakeContinuations, FakeInbound, FakeShipments, Outbox, once
 
 SOURCE, FBA = 1, 7
 
@@ -48,7 +48,7 @@ def world(products: dict[str, int], bp: FakeBrightpearl | None = None,
     amazon, records = FakeInbound(), FakeShipments()
     cfg = GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE)
     usecase = InboundShipments(amazon=amazon, transfers=bp, records=records, settings=lambda: cfg,
-                               product_for=products.get, mail=Outbox(), use_2024_plans=False,
+                               product_for=products.get, mail=once(Outbox()), use_2024_plans=False,
                                continuations=continuations)
     return usecase, amazon, bp, records
 

@@ -8,7 +8,7 @@ import pytest
 
 from connector.domain.settings import GlobalSettings
 from connector.usecases.inbound_shipments import InboundShipments, RunIncomplete
-from tests.fakes import FakeBrightpearl, FakeInbound, FakeShipments, Outbox
+from tests.fakes import FakeBrightpearl, FakeInbound, FakeShipments, Outbox, once
 
 SOURCE, FBA, TEA, CUP = 1, 7, 11, 12
 
@@ -20,7 +20,7 @@ def world(stock: int = 10) -> tuple[InboundShipments, FakeInbound, FakeBrightpea
     amazon, records, outbox = FakeInbound(), FakeShipments(), Outbox()
     settings = GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE)
     usecase = InboundShipments(amazon=amazon, transfers=bp, records=records, settings=lambda: settings,
-                               product_for={"TEA": TEA, "CUP": CUP}.get, mail=outbox, use_2024_plans=False)
+                               product_for={"TEA": TEA, "CUP": CUP}.get, mail=once(outbox), use_2024_plans=False)
     return usecase, amazon, bp, records, outbox
 
 

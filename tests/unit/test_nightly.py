@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from connector.domain.settings import ChannelSettings, GlobalSettings
 from connector.usecases.mfn_sync import MfnSync
 from connector.usecases.nightly import REPORT_TYPE, NightlyReconciliation
-from tests.fakes import FakeBrightpearl, FakeClock, FakeLinks, FakeListings, FakeReports, FakeSettings, Outbox
+from tests.fakes import FakeBrightpearl, FakeClock, FakeLinks, FakeListings, FakeReports, FakeSettings, Outbox, once
 
 UK = "A1F83G8C2ARO7P"
 HEADER = "item-name\tseller-sku\tprice\tquantity\tfulfillment-channel\n"
@@ -25,7 +25,7 @@ def world() -> tuple[NightlyReconciliation, FakeReports, FakeListings, Outbox]:
     sync = MfnSync(catalog=bp, links=links, settings=settings, listings=listings, marketplace_ids=[UK])
     reports, outbox = FakeReports(), Outbox()
     nightly = NightlyReconciliation(sync=sync, reports_for=lambda _m: reports, links=links, settings=settings,
-                                    mailer=outbox, marketplace_ids=[UK], now=FakeClock())
+                                    mailer=once(outbox), marketplace_ids=[UK], now=FakeClock())
     return nightly, reports, listings, outbox
 
 
@@ -75,7 +75,7 @@ def test_feeds_over_amazons_five_per_five_minutes_are_deferred_and_continued_eac
                    feed_max_messages=feed_max)
     reports, outbox, clock = FakeReports(), Outbox(), FakeClock()
     nightly = NightlyReconciliation(sync=sync, reports_for=lambda _m: reports, links=links, settings=conf,
-                                    mailer=outbox, marketplace_ids=[UK], now=clock)
+                                    mailer=once(outbox, clock), marketplace_ids=[UK], now=clock)
     (rid,) = nightly.start()["requested"].values()
     doc = reports.finish(rid, [HEADER, *(f"x\t{s}\t1\t{shown}\tDEFAULT\n"
                                          for s, (_h, shown) in zip(skus, drift, strict=True))])

@@ -16,7 +16,7 @@ from connector.domain.movements import StockChange
 from connector.domain.removals import ORDER_DETAIL, SHIPMENT_DETAIL
 from connector.domain.settings import GlobalSettings
 from connector.usecases.removals import CommandError, Removals
-from tests.fakes import FakeBrightpearl, FakeReports, FakeSettings, Outbox
+from tests.fakes import FakeBrightpearl, FakeReports, FakeSettings, Outbox, once
 
 FBA, BACK = 7, 9
 TEA, CUP = 11, 12
@@ -55,7 +55,7 @@ def world(fba_stock: int = 20, **cfg: object) -> tuple[Removals, FakeBrightpearl
     store = SettingsRemovalStore(FakeSettings())
     outbox = Outbox()
     gs = GlobalSettings.model_validate({"fba_warehouse_id": FBA, "removal_warehouse_id": BACK, **cfg})
-    usecase = Removals(FakeReports(), bp, store, lambda: gs, LINKS.copy().get, outbox)
+    usecase = Removals(FakeReports(), bp, store, lambda: gs, LINKS.copy().get, once(outbox))
     return usecase, bp, store, outbox
 
 

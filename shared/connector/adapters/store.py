@@ -45,6 +45,10 @@ class Setting(Model):
     key = UnicodeAttribute(hash_key=True)
     value = JSONAttribute(default=dict)
     updated_at = UTCDateTimeAttribute(null=True)
+    # Send-once email keys (``mail#…``, issue 12): a claim's lease and the table's TTL attribute. Every
+    # function that emails already reads and writes this table.
+    lease_until = NumberAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
     version = VersionAttribute()
 
 
@@ -215,6 +219,7 @@ class ReportJob(Model):
     requested_at = UTCDateTimeAttribute(null=True)
     updated_at = UTCDateTimeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)  # page nonces (issue 17): the table's TTL attribute
     by_report_id = ReportJobsByReportId()
     version = VersionAttribute()
 

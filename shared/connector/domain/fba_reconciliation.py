@@ -374,21 +374,26 @@ def totals(lines: Sequence[Line]) -> dict[str, int]:
 CSV_HEADERS = ["sku", "skus", "product_id", "status", "amazon_sellable", "fulfillable", "reserved",
                "pending_customer_orders", "unfulfillable", "inbound", "researching", "brightpearl_stock",
                "bp_on_hand", "bp_allocated", "bp_in_transit", "difference", "explained_units", "explanation",
-               "suggested_correction", "note"]
+               "suggested_correction", "note", "product_name"]
 
 
-def csv_rows(lines: Iterable[Line]) -> list[list[Any]]:
+def csv_rows(lines: Iterable[Line], names: Mapping[int, str] | None = None) -> list[list[Any]]:
+    """Every line as CSV cells; ``names``: Brightpearl product names the email read (blank otherwise)."""
     def blank(v: Any) -> Any:
         return "" if v is None else v
+
+    def name(ln: Line) -> str:
+        return (names or {}).get(int(ln.product_id), "") if ln.product_id is not None else ""
     return [[ln.sku, " ".join(ln.skus), blank(ln.product_id), ln.status, blank(ln.amazon), ln.fulfillable,
              ln.reserved, blank(ln.pending_orders), ln.unfulfillable, ln.inbound, ln.researching,
              blank(ln.brightpearl), ln.bp_on_hand, ln.bp_allocated, ln.bp_in_transit, ln.difference,
-             ln.difference - ln.suggested, "; ".join(e["note"] for e in ln.explained), ln.suggested, ln.note]
+             ln.difference - ln.suggested, "; ".join(e["note"] for e in ln.explained), ln.suggested, ln.note,
+             name(ln)]
             for ln in lines]
 
 
-def to_csv(lines: Iterable[Line]) -> bytes:
-    return csv_bytes(CSV_HEADERS, csv_rows(lines))
+def to_csv(lines: Iterable[Line], names: Mapping[int, str] | None = None) -> bytes:
+    return csv_bytes(CSV_HEADERS, csv_rows(lines, names))
 
 
 TOP = 20

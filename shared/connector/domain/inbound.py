@@ -332,9 +332,9 @@ def _source(line: Line) -> str:
     return _SOURCE_TEXT.get(line.source, "-") if line.received else "-"
 
 
-def _product(line: Line) -> str:
-    # Inbound records hold the product id only; the Brightpearl name would need a product-service read.
-    return product_label(line.product_id)
+def _product(line: Line, names: Mapping[int, str] | None = None) -> str:
+    # Inbound records hold the product id; the Brightpearl name comes with the email (usecases/inbound_notices).
+    return product_label(line.product_id, names)
 
 
 def _header(view: ShipmentView) -> list[tuple[str, str]]:
@@ -365,14 +365,15 @@ _MEANING: dict[str, tuple[str, str]] = {
 }
 
 
-def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int] | None = None) -> Message:
+def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int] | None = None,
+                 product_names: Mapping[int, str] | None = None) -> Message:
     """Subject, text and HTML for one email event (tables: SKU, product, expected, received, difference)."""
     sid = view.shipment_id
     lines = view.lines
     received_cols = ("SKU", "Product", "Expected", "Received", "Difference", "Received per")
 
     def received_rows(selected: Iterable[Line]) -> list[tuple[object, ...]]:
-        return [(ln.sku, _product(ln), ln.expected, ln.received, ln.received - ln.expected, _source(ln))
+        return [(ln.sku, _product(ln, product_names), ln.expected, ln.received, ln.received - ln.expected, _source(ln))
                 for ln in selected]
 
     kind = event.kind
@@ -408,13 +409,14 @@ def render_email(view: ShipmentView, event: EmailEvent, short: Mapping[str, int]
         intro = ("The source warehouse did not have enough stock: the transfer carries what there was. "
                  "Units Amazon receives beyond the transfer will be added to the FBA warehouse by correction.")
         cols = ("SKU", "Product", "Expected", "Transferred", "Short")
-        rows = [(ln.sku, _product(ln), ln.expected, ln.transferred, ln.short) for ln in lines if ln.short > 0]
+        rows = [(ln.sku, _product(ln, product_names), ln.expected, ln.transferred, ln.short)
+                for ln in lines if ln.short > 0]
     elif kind == "held":
         subject = f"Transfer for inbound shipment {sid} is waiting for stock"
         intro = ("The source warehouse does not have enough stock and the transfer policy is 'hold': the transfer "
                  "will be created once every SKU is in stock.")
         cols = ("SKU", "Product", "Expected", "Short")
-        rows = [(ln.sku, _product(ln), ln.expected, (short or {}).get(ln.sku, 0))
+        rows = [(ln.sku, _product(ln, product_names), ln.expected, (short or {}).get(ln.sku, 0))
                 for ln in lines if (short or {}).get(ln.sku)]
     elif kind == "unlinked":
         names = set(unlinked(lines))

@@ -18,6 +18,11 @@ MARKETPLACES = {
     "A1AM78C64UM0Y8": "MX", "A1VC38T7YXB528": "JP", "A39IBJ37TRP1C6": "AU",
 }
 MAX_ROWS_IN_BODY = 50  # longer lists: the first rows in the body, every row in the CSV attachment
+# Issue 14 item 5: an email's size stays flat in the work size. A CSV over COMPRESS_ABOVE is attached
+# GZIP-compressed (.csv.gz); when the attachments still exceed LINK_ABOVE they are not attached but stored
+# in the stack's exports bucket and linked — well under SES's 10 MB per message after base64 (4/3 of the bytes).
+COMPRESS_ABOVE = 16_000  # a few hundred rows
+LINK_ABOVE = 3_000_000
 
 
 def marketplace_label(marketplace_id: str) -> str:
@@ -95,6 +100,7 @@ class Message:
     page: PageLink | None = None
     marketplaces: tuple[str, ...] | None = None  # default: the stack's marketplaces
     attachments: tuple[Attachment, ...] = ()
+    downloads: tuple[tuple[str, str], ...] = ()  # (file name, link): attachments too large to attach
 
     def with_note(self, note: str) -> Message:
         return Message(**{**self.__dict__, "notes": (note, *self.notes)})

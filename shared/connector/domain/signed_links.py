@@ -15,7 +15,7 @@ import hmac
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-KINDS = ("reconciliation", "nightly")
+KINDS = ("reconciliation", "nightly", "export")
 
 
 class LinkError(ValueError):
@@ -76,6 +76,29 @@ def verify(key: bytes, token: str, *, kind: str, id_: str, now: datetime) -> Lin
     if now.timestamp() >= expires:
         raise LinkError("expired", f"this link expired at {datetime.fromtimestamp(expires, UTC):%Y-%m-%d %H:%M} UTC")
     return LinkClaims(k, link_id, expires)
+
+
+def new_nonce(expires: int, random: str) -> str:
+    """A form's one-time nonce carrying when it expires (the link's expiry); the form token's MAC covers it,
+    so the expiry cannot be changed, and a stored nonce may be deleted (TTL) once it is past."""
+    return f"{int(expires)}~{random}"
+
+
+def nonce_expiry(nonce: str) -> int:
+    """The expiry a nonce carries; :class:`LinkError` ``malformed`` for a nonce the page did not make."""
+    head, sep, rest = (nonce or "").partition("~")
+    if not sep or not head.isdigit() or not rest:
+        raise LinkError("malformed", "the form's nonce is not one the page made: reload the page from the link")
+    return int(head)
+
+
+def check_nonce(nonce: str, *, now: datetime) -> int:
+    """The nonce's expiry, or :class:`LinkError` ``expired`` once it is past (checked in code: DynamoDB's TTL
+    deletes the stored nonce lazily, up to days late, and a deleted one must never make a form usable again)."""
+    expires = nonce_expiry(nonce)
+    if expires <= now.astimezone(UTC).timestamp():
+        raise LinkError("expired", "this page's form has expired: open the link in the latest email again")
+    return expires
 
 
 def form_token(key: bytes, id_: str, nonce: str) -> str:

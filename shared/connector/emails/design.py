@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import shlex
 from collections.abc import Sequence
 from functools import cache
@@ -11,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from connector.domain.csvfile import csv_bytes
 from connector.domain.email import Attachment, Email
 from connector.domain.messages import (  # noqa: F401  (re-exported: the page and the tests import them here)
+    COMPRESS_ABOVE,
     MARKETPLACES,
     MAX_ROWS_IN_BODY,
     Column,
@@ -59,7 +61,25 @@ def header(message: Message, sender: Sender) -> tuple[str, str]:
     return f"[{sender.stack} · {sender.stage}] {codes}", codes
 
 
-def render(message: Message, sender: Sender) -> Email:
+def compressed(a: Attachment) -> Attachment:
+    """A CSV over COMPRESS_ABOVE as ``<name>.gz`` (GZIP, mtime 0: the same rows give the same bytes)."""
+    if a.mime_subtype != "csv" or len(a.content) <= COMPRESS_ABOVE:
+        return a
+    return Attachment(f"{a.filename}.gz", gzip.compress(a.content, compresslevel=6, mtime=0), "gzip")
+
+
+def files(message: Message) -> tuple[Attachment, ...]:
+    """Every file the email carries: its own attachments and each long table's CSV, large ones compressed."""
+    out = list(message.attachments)
+    for t in message.tables:
+        name = t.attachment_name()
+        if name and all(a.filename != name for a in out):
+            out.append(Attachment(name, csv_bytes([c.title for c in t.columns], t.rows)))
+    return tuple(compressed(a) for a in out)
+
+
+def render(message: Message, sender: Sender, *, attached: Sequence[Attachment] | None = None) -> Email:
+    """The email; ``attached``: the files to attach when the caller chose them (others are downloads)."""
     prefix, codes = header(message, sender)
     link: str | None = None
     link_error: str | None = None
@@ -71,14 +91,18 @@ def render(message: Message, sender: Sender) -> Email:
     docs = sender.docs_url.rstrip("/")
     cli_href = f"{docs}/cli.md#{message.cli_doc}" if docs and message.cli_doc else None
     cli = message.cli.replace("{stack}", shlex.quote(sender.stack)) if message.cli else None
+    attachments = tuple(files(message) if attached is None else attached)
+    # A table names the file its rows are in: the attached (maybe compressed) name, or the download's.
+    names = {a.filename.removesuffix(".gz"): a.filename for a in attachments}
+    names.update({n.removesuffix(".gz"): n for n, _ in message.downloads})
+
+    def file_name(name: str | None) -> str:
+        return names.get(name or "", name or "")
+
     values = {"m": message, "cli": cli, "sender": sender, "markets": codes, "link": link, "link_error": link_error,
-              "cli_href": cli_href, "cli_doc": f"docs/cli.md#{message.cli_doc}" if message.cli_doc else None}
+              "cli_href": cli_href, "cli_doc": f"docs/cli.md#{message.cli_doc}" if message.cli_doc else None,
+              "file_name": file_name}
     env = environment()
     html = env.get_template("email.html").render(values)
     text = env.get_template("email.txt").render(values)
-    attachments = list(message.attachments)
-    for t in message.tables:
-        name = t.attachment_name()
-        if name and all(a.filename != name for a in attachments):
-            attachments.append(Attachment(name, csv_bytes([c.title for c in t.columns], t.rows)))
-    return Email(subject=f"{prefix}: {message.title}", text=text, html=html, attachments=tuple(attachments))
+    return Email(subject=f"{prefix}: {message.title}", text=text, html=html, attachments=attachments)

@@ -4,13 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from connector.adapters.email import Email, Mailer
+from connector.domain.email import Attachment
+from connector.domain.messages import LINK_ABOVE
 from connector.domain.signed_links import sign
-from connector.emails.design import Message, PageLink, Sender, render
+from connector.emails.design import Message, PageLink, Sender, files, render
+from connector.observability import logger
 
 SIGNING_KEY_FIELD = "signing_key"
 
@@ -61,20 +65,41 @@ def sender_from_env(env: Any) -> Sender:
 
 
 class DesignMailer:
-    """What the use cases send through: a :class:`Message` is rendered with the stack's sender first."""
+    """What the use cases send through: a :class:`Message` is rendered with the stack's sender first. Files
+    too large to attach (over ``LINK_ABOVE`` together, after compression) go to ``exports`` and are linked."""
 
-    def __init__(self, mailer: Any, sender: Sender) -> None:
+    def __init__(self, mailer: Any, sender: Sender, exports: Any = None) -> None:
         self.mailer = mailer
         self.sender = sender
+        self.exports = exports
 
     def render(self, message: Message) -> Email:
+        """The email as it would be sent, every file attached (nothing is stored: no side effect)."""
         return render(message, self.sender)
+
+    def _attach(self, message: Message) -> tuple[Message, tuple[Attachment, ...]]:
+        attached = list(files(message))
+        if sum(len(a.content) for a in attached) <= LINK_ABOVE:
+            return message, tuple(attached)
+        if self.exports is None:
+            logger.warning("email attachments over the link threshold and no exports bucket: attached as they are",
+                           extra={"bytes": sum(len(a.content) for a in attached)})
+            return message, tuple(attached)
+        downloads = list(message.downloads)
+        for a in sorted(attached, key=lambda a: len(a.content), reverse=True):
+            if sum(len(x.content) for x in attached) <= LINK_ABOVE:
+                break
+            kind = "application/gzip" if a.mime_subtype == "gzip" else f"text/{a.mime_subtype}"
+            downloads.append((a.filename, self.exports.publish(a.filename, a.content, kind)))
+            attached.remove(a)
+        return replace(message, downloads=tuple(downloads)), tuple(attached)
 
     def send(self, email: Email | Message) -> str:
         if isinstance(email, Message):
-            email = render(email, self.sender)
+            message, attached = self._attach(email)
+            email = render(message, self.sender, attached=attached)
         return str(self.mailer.send(email))
 
 
-def mailer_from_env(env: Any) -> DesignMailer:
-    return DesignMailer(Mailer(env.ses_sender, env.alert_recipients), sender_from_env(env))
+def mailer_from_env(env: Any, exports: Any = None) -> DesignMailer:
+    return DesignMailer(Mailer(env.ses_sender, env.alert_recipients), sender_from_env(env), exports)

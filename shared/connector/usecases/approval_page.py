@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from connector.domain.signed_links import LinkError, check_form_token, form_token, verify
+from connector.domain.signed_links import LinkError, check_form_token, check_nonce, form_token, new_nonce, verify
 from connector.emails.design import Sender, environment, marketplace_label, product_label
 
 FORM_FIELDS = frozenset({"t", "nonce", "csrf", "sku", "max_units"})
@@ -29,10 +29,11 @@ _STATUS_FOR = {"expired": 410, "replayed": 409}
 class Page:
     status: int
     html: str
+    location: str | None = None  # a redirect (an export's file)
 
 
 class Nonces(Protocol):
-    def claim(self, nonce: str, what: dict[str, Any]) -> bool: ...
+    def claim(self, nonce: str, what: dict[str, Any], *, expires: int) -> bool: ...
     def finish(self, nonce: str, result: dict[str, Any]) -> None: ...
     def get(self, nonce: str) -> dict[str, Any] | None: ...
 
@@ -51,7 +52,9 @@ class FormError(ValueError):
 class Pages:
     def __init__(self, *, key: Callable[[], bytes], reconciliation: Callable[[], ReconciliationPort],
                  nonces: Nonces, failing: Callable[[], list[dict[str, Any]]], sender: Sender,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 download: Callable[[str], str] | None = None) -> None:
+        self.download = download  # an export's id → a short-lived link to the file (S3 presigned)
         self.key = key
         self.reconciliation = reconciliation
         self.nonces = nonces
@@ -70,6 +73,12 @@ class Pages:
             return self.error(400, "This link is incomplete", str(exc))
         if kind == "nightly":
             return self._nightly(id_)
+        if kind == "export":
+            if self.download is None:
+                return self.error(404, "No such file", "this stack stores no files for its emails")
+            # The email's link is the page's (signed, PageLinkHours); S3's own presigned links end with the
+            # function's session credentials (hours), so each click gets a fresh one for a few minutes.
+            return Page(302, "<!DOCTYPE html><title>Download</title><p>Downloading…</p>", location=self.download(id_))
         return self._reconciliation(id_, token, skus=[s for s in query.get("sku", []) if s.strip()])
 
     def post(self, kind: str, id_: str, form: Mapping[str, Sequence[str]]) -> Page:
@@ -83,6 +92,7 @@ class Pages:
             key = self.key()
             verify(key, token, kind=kind, id_=id_, now=self.clock())
             check_form_token(key, csrf, id_=id_, nonce=nonce)
+            nonce_expires = check_nonce(nonce, now=self.clock())
             skus = [s for s in form.get("sku", []) if s]
             max_units = _max_units(form.get("max_units", [""]))
         except LinkError as exc:
@@ -93,7 +103,7 @@ class Pages:
             return self.error(400, "Nothing chosen", "Choose at least one line to apply; nothing was applied.",
                                back=self._link(id_, token))
         if not self.nonces.claim(nonce, {"id": id_, "skus": skus, "max_units": max_units,
-                                         "at": self.clock().isoformat()}):
+                                         "at": self.clock().isoformat()}, expires=nonce_expires):
             return self._replayed(id_, token, self.nonces.get(nonce) or {})
         recon = self.reconciliation()
         try:
@@ -113,7 +123,9 @@ class Pages:
         except ValueError as exc:
             return self.error(404, "No such reconciliation", str(exc))
         header = shown["reconciliation"]
-        nonce = secrets.token_urlsafe(18)
+        # The form lives as long as the link it was opened from (the token's expiry), no longer.
+        nonce = new_nonce(verify(self.key(), token, kind="reconciliation", id_=rid, now=self.clock()).expires,
+                          secrets.token_urlsafe(18))
         lines = [{**ln, "product": product_label(ln.get("product_id")),
                   "explanation": "; ".join(e["note"] for e in ln.get("explained") or []) or ln.get("note") or "—",
                   "applicable": ln["status"] == "difference" and bool(ln.get("suggested"))

@@ -15,7 +15,7 @@ reported, and applied on approval as stock movements (exactly once).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 from connector.domain.email import Attachment
 from connector.domain.fba_reconciliation import (
     DIFFERENCE,
+    MATCH,
     NOT_IN_BRIGHTPEARL,
     UNLINKED,
     AmazonFba,
@@ -54,12 +55,14 @@ from connector.usecases.ports import (
     Catalog,
     FbaInventory,
     Inbound,
-    Mail,
     MovementStore,
+    OnceMail,
+    ProductNames,
     Reconciliations,
     Reports,
     Settings,
 )
+from connector.usecases.product_names import Names
 
 MYI_REPORT = "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
 SOURCE = "fba-reconciliation"
@@ -98,8 +101,9 @@ class FbaReconciliation:
     def __init__(self, *, links: Callable[[], Iterable[Any]], marketplace_ids: Sequence[str], inventory: FbaInventory,
                  reports_for: Callable[[list[str]], Reports], catalog: Catalog, shipments: Callable[[], list[Any]],
                  inbound: Inbound | None, movements: MovementIngest, observed: ObservingStore,
-                 settings: Settings, store: Reconciliations, mailer: Mail | None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 settings: Settings, store: Reconciliations, mailer: OnceMail | None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), names: ProductNames | None = None) -> None:
+        self.names = names  # Brightpearl product names for the email (None: SKU and id only)
         self.links = links
         self.marketplace_ids = list(marketplace_ids)
         self.inventory = inventory
@@ -252,14 +256,21 @@ class FbaReconciliation:
         return out
 
     def _email(self, rid: str, lines: list[Line], top: int) -> str | None:
-        mail = reconciliation_message(rid, lines, top)
+        def mail() -> Any:
+            # Names only for what the email shows: its rows and the CSV lines that do not simply match
+            # (a name for every agreeing line would cost one more product read per 200 SKUs).
+            named = [ln.product_id for ln in lines if ln.status != MATCH]
+            return reconciliation_message(rid, lines, top, Names(self.names)(named))
+
         try:
-            message_id = self.mailer.send(mail)  # type: ignore[union-attr]
+            message_id = self.mailer.send_once(f"recon#{rid}", mail)  # type: ignore[union-attr]
         except Exception as exc:  # the reconciliation stands without its email; the header says so
             logger.exception("FBA reconciliation email failed")
             error = str(exc)
             self.store.update_header(rid, lambda h: {**h, "email_error": error})
             return None
+        if message_id is None:
+            return None  # sent by an earlier try of this reconciliation
         self.store.update_header(rid, lambda h: {**h, "emailed": message_id})
         return message_id
 
@@ -337,20 +348,30 @@ class FbaReconciliation:
         return {**base, "dry_run": False, "statuses": counts, "problems": problems[:200]}
 
 
-def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
+def headline(lines: Sequence[Line], names: Mapping[int, str] | None = None) -> str:
+    """The one line a merchant reads first: how many SKUs differ and the largest difference (issue 14 item 5:
+    the body stays this summary and the top lines, whatever the catalogue's size)."""
+    differ = [ln for ln in lines if ln.difference]
+    if not differ:
+        return "No SKU differs."
+    big = max(differ, key=lambda ln: (abs(ln.difference), ln.sku))
+    name = (names or {}).get(int(big.product_id)) if big.product_id is not None else None
+    return (f"{len(differ):,} SKU(s) differ; largest {big.difference:+,} on SKU {big.sku}"
+            f"{f' ({name})' if name else ''}.")
+
+
+def reconciliation_message(rid: str, lines: Sequence[Line], top: int, names: Mapping[int, str] | None = None) -> Any:
     """The reconciliation email (issue 17): the differences first, every line in the CSV, and a signed link
     to the page where the merchant reviews and applies the corrections."""
     from connector.domain.messages import Column, Message, PageLink, Table, product_label
 
     c = email_content(rid, lines, top=top)
     shown = [ln for ln in lines if ln.difference or ln.status in (UNLINKED, NOT_IN_BRIGHTPEARL)][:top]
-    # Lines carry the product id; Brightpearl's product name is not read by the reconciliation (it would
-    # be a product-service read per 100 products), so the product shows as its id.
-    rows = [[ln.sku, product_label(ln.product_id), ln.amazon, ln.brightpearl, ln.difference,
+    rows = [[ln.sku, product_label(ln.product_id, names), ln.amazon, ln.brightpearl, ln.difference,
              "; ".join(e["note"] for e in ln.explained) or ln.note or "—", ln.suggested] for ln in shown]
     to_fix = sum(1 for ln in lines if ln.status == DIFFERENCE)
     return Message(
-        title=c.subject, summary=c.intro,
+        title=c.subject, summary=f"{headline(lines, names)} {c.intro}",
         meaning=(f"{to_fix} SKU(s) differ by more than what is in flight: Brightpearl's FBA warehouse would be "
                  "wrong until corrected." if to_fix else "Brightpearl's FBA warehouse agrees with Amazon once "
                  "what is in flight is counted."),
@@ -364,4 +385,4 @@ def reconciliation_message(rid: str, lines: Sequence[Line], top: int) -> Any:
         page=PageLink("reconciliation", rid, "Review and apply the corrections") if to_fix else None,
         cli=f"connector --stack {{stack}} approve {rid} --dry-run",
         cli_doc="reconcile---no-email---set-keyvalue-show-approve",
-        attachments=(Attachment(f"fba-reconciliation-{rid}.csv", to_csv(lines)),))
+        attachments=(Attachment(f"fba-reconciliation-{rid}.csv", to_csv(lines, names)),))

@@ -39,7 +39,7 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.inbound_notices import Notices
 from connector.usecases.inbound_pending import PendingWrites
 from connector.usecases.inbound_transfer import TransferSteps, Unconfirmed, lines_of, store_lines
-from connector.usecases.ports import Continuations, Inbound, Mail, ShipmentStore, Transfers
+from connector.usecases.ports import Continuations, Inbound, OnceMail, ProductNames, ShipmentStore, Transfers
 
 LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
 # Time budget, as shares of the time the run had when it started (issue 14: 30 % headroom on the timeout):
@@ -77,9 +77,9 @@ class RunReport:
 # ------------------------------------------------------------------------------ the use case
 class InboundShipments:
     def __init__(self, *, amazon: Inbound, transfers: Transfers, records: ShipmentStore,
-                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail,
+                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: OnceMail,
                  now: Callable[[], datetime] = lambda: datetime.now(UTC), use_2024_plans: bool = True,
-                 continuations: Continuations | None = None) -> None:
+                 names: ProductNames | None = None, continuations: Continuations | None = None) -> None:
         self.amazon = amazon
         self.transfers = transfers
         self.records = records
@@ -92,7 +92,7 @@ class InboundShipments:
         self._remaining: Callable[[], float] = lambda: float("inf")
         self._margins = (0.0, 0.0)  # (start, write) seconds, fixed when the run starts
         self.pending = PendingWrites(transfers, self._save)
-        self.notices = Notices(mail, self._save, now)
+        self.notices = Notices(mail, self._save, now, names)
         self.transfer = TransferSteps(transfers, records, self._save, self.notices, now)
 
     # ------------------------------------------------------------------ run

@@ -16,12 +16,11 @@ from connector.domain.inbound import (
     held_email_due,
     plan_transfer,
     rank,
-    render_email,
 )
 from connector.domain.settings import GlobalSettings
 from connector.domain.shipments import Transfer
 from connector.observability import logger
-from connector.usecases.inbound_notices import Notices, view_of
+from connector.usecases.inbound_notices import Notices
 from connector.usecases.ports import ShipmentStore, Transfers
 
 Count = Callable[[str], None]  # RunReport.count: one Brightpearl write of this kind was made
@@ -121,7 +120,7 @@ class TransferSteps:
         if plan.hold:
             if plan.short:
                 event = held_email_due(plan.short)
-                self.notices.send(record, event, render_email(view_of(record), event, short=plan.short))
+                self.notices.send(record, event, self.notices.render(record, event, short=plan.short))
             logger.info("transfer held for stock", extra={"shipment": record.shipment_id, "short": plan.short})
             return False
         store_lines(record, [replace(ln, transferred=plan.quantities.get(ln.sku, 0), short=plan.short.get(ln.sku, 0))

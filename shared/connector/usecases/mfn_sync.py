@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from connector.domain.errors import Throttled
@@ -24,7 +24,7 @@ from connector.domain.listings import QuantityUpdate
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
 from connector.observability import MetricUnit, logger, metrics
-from connector.usecases.ports import Catalog, Link, Links, Listings, Mail, Settings
+from connector.usecases.ports import Catalog, Link, Links, Listings, OnceMail, ProductNames, Settings
 
 
 class SyncSettingsError(RuntimeError):
@@ -374,25 +374,36 @@ def conflict_fingerprint(conflicts: Sequence[EuConflict]) -> str:
 
 
 class EmailConflictNotifier:
-    """Emails the EU SKU warning once per distinct set of conflicts (not on every sync)."""
+    """Emails the EU SKU warning once per distinct set of conflicts (not on every sync), through the one
+    send-once mechanism keyed by the set's fingerprint; the same set again after ``KEEP`` is told again."""
 
-    KEY = "eu-conflicts#last-emailed"
+    KEEP = timedelta(days=7)
 
-    def __init__(self, mailer: Mail, settings: Settings) -> None:
+    def __init__(self, mailer: OnceMail, settings: Settings, *, links: Links | None = None,
+                 names: ProductNames | None = None) -> None:
         self.mailer = mailer
-        self.settings = settings
+        self.settings = settings  # kept for the builders' signature; the sent keys live in SentMail
+        self.links = links  # SKU → product, for the Brightpearl names in the email
+        self.names = names
 
     def eu_conflicts(self, conflicts: Sequence[EuConflict]) -> None:
-        from connector.domain.messages import Column, Message, Table
-
         fingerprint = conflict_fingerprint(conflicts)
-        if self.settings.get_value(self.KEY).get("fingerprint") == fingerprint:
-            return
-        # The conflicts carry SKUs and marketplaces only; product names would need a product-service read.
-        rows = [[c.sku, ", ".join(f"{m}: {q}" for m, q in sorted(c.quantities.items())),
+        self.mailer.send_once(f"eu-conflicts#{fingerprint}", lambda: self._message(conflicts), keep=self.KEEP)
+
+    def _message(self, conflicts: Sequence[EuConflict]) -> Any:
+        from connector.domain.messages import Column, Message, Table, product_label
+        from connector.usecases.product_names import Names
+
+        products: dict[str, int | None] = {}
+        for c in conflicts:  # the conflicts carry SKUs; the link names the product (few SKUs, read once)
+            link = next((lk for m in sorted(c.quantities) if self.links and (lk := self.links.get(m, c.sku))), None)
+            products[c.sku] = None if link is None else int(link.product_id)
+        known = Names(self.names)(products.values()) if self.links else {}
+        rows = [[c.sku, product_label(products.get(c.sku), known) if self.links else "—",
+                 ", ".join(f"{m}: {q}" for m, q in sorted(c.quantities.items())),
                  ", ".join(f"{m}: {s}" for m, s in sorted(c.settings.items())), c.pushed] for c in conflicts]
         markets = tuple(sorted({m for c in conflicts for m in c.quantities}))
-        self.mailer.send(Message(
+        return Message(
             title=f"Amazon EU: {len(conflicts)} SKU(s) fed from different settings",
             summary=("These SKUs are linked in several EU marketplaces whose settings give different quantities. "
                      "In the EU, Amazon keeps one quantity per SKU across all marketplaces, so the connector "
@@ -400,8 +411,8 @@ class EmailConflictNotifier:
             meaning="No marketplace oversells, but the higher marketplaces show less stock than their settings give.",
             todo="Align the warehouse settings of these marketplaces, or link each SKU once.",
             tables=(Table.of("SKUs with different quantities", [
-                "SKU", "quantity per marketplace", "settings per marketplace", Column("pushed", numeric=True)],
+                "SKU", "Product", "quantity per marketplace", "settings per marketplace",
+                Column("pushed", numeric=True)],
                 rows),),
             marketplaces=markets, cli="connector --stack {stack} settings get -m MARKETPLACE",
-            cli_doc="settings-get--m-marketplace--settings-set--m-marketplace-keyvalue"))
-        self.settings.set_value(self.KEY, {"fingerprint": fingerprint})
+            cli_doc="settings-get--m-marketplace--settings-set--m-marketplace-keyvalue")

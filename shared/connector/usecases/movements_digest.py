@@ -1,9 +1,8 @@
 """The daily movements digest: what could not be applied and why (unknown SKUs, orders not yet in
 Brightpearl, refused writes) and which report rows were quarantined since the last digest.
 
-Sent by the first schedule of the day that has something to report, at most once per day (a marker
-item per date in the report jobs table, written after sending:
-a crash in between can repeat that day's digest, which is harmless; losing it silently is not).
+Sent by the first schedule of the day that has something to report, once per day through the one
+send-once mechanism (key ``digest#<date>``): a crash between claim and send is sent by a run after the lease.
 """
 
 from __future__ import annotations
@@ -13,7 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from connector.domain.messages import Column, Message, Table
-from connector.usecases.ports import Mail, MovementStore, ReportJobStore
+from connector.usecases.ports import MovementStore, OnceMail, ReportJobStore
 
 
 def build_digest(index: Mapping[str, Any], day: date) -> Message | None:
@@ -47,17 +46,17 @@ def build_digest(index: Mapping[str, Any], day: date) -> Message | None:
         tables=tuple(tables), cli="connector --stack {stack} explain SKU", cli_doc="explain-sku")
 
 
-def send_daily_digest(store: MovementStore, jobs: ReportJobStore, mailer: Mail,
+def send_daily_digest(store: MovementStore, jobs: ReportJobStore, mailer: OnceMail,
                       clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> bool:
     day = clock().date()
     marker = f"digest#{day.isoformat()}"
     if jobs.get(marker) is not None:
-        return False
+        return False  # sent by an older version, which kept a marker item per day
     index = store.index()
     email = build_digest(index, day)
     if email is None:
         return False  # nothing to say yet: a later run today may still have something
-    mailer.send(email)
+    if mailer.send_once(marker, email) is None:
+        return False
     store.clear_quarantine_log(set(index.get("quarantined") or {}))
-    jobs.save(jobs.new(marker, report_type="-", status="sent", updated_at=clock()))
     return True

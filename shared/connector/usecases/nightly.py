@@ -21,7 +21,8 @@ from connector.domain.quantities import EU_MARKETPLACES
 from connector.domain.settings import listing_id
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
-from connector.usecases.ports import Links, Mail, Reports, Settings
+from connector.usecases.ports import Links, OnceMail, ProductNames, Reports, Settings
+from connector.usecases.product_names import Names
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
@@ -56,8 +57,9 @@ def amazon_mfn_quantities(lines: Iterable[str]) -> dict[str, int | None]:
 
 class NightlyReconciliation:
     def __init__(self, *, sync: MfnSync, reports_for: Callable[[list[str]], Reports], links: Links,
-                 settings: Settings, mailer: Mail | None, marketplace_ids: Sequence[str],
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 settings: Settings, mailer: OnceMail | None, marketplace_ids: Sequence[str],
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC), names: ProductNames | None = None) -> None:
+        self.names = names  # Brightpearl product names for the summary email (None: SKU and id only)
         self.sync = sync
         self.reports_for = reports_for
         self.links = links
@@ -270,7 +272,10 @@ class NightlyReconciliation:
         if report.deferred:
             return summary  # the job continues in 5 minutes; its last pass sends the email
         if self.mailer and (corrected or failing or summary["deleted_products"]):
-            self.mailer.send(_summary_email(summary))
+            # Once per scope and night: a re-delivered notification or a poll after a crash mails nothing.
+            products = {(link.marketplace_id, link.sku): link.product_id for link in links}
+            self.mailer.send_once(f"nightly#{scope}#{summary['night']}",
+                                  lambda: _summary_email(summary, products, Names(self.names)))
         return summary
 
 
@@ -282,26 +287,43 @@ def _pushed_since(link: Any, since: datetime | None) -> bool:
     return since is not None and at is not None and at >= since
 
 
-MAX_ROWS_IN_BODY = 200
+MAX_ROWS_IN_BODY = 50  # the largest corrections in the body; every row in the CSV (issue 14 item 5)
 
 
-def _summary_email(summary: dict[str, Any]) -> Any:
-    """The nightly summary: tables in the body (first rows), every row in CSV attachments, and a link to
-    the page of failing listings."""
-    from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label
+def _change(c: dict[str, Any]) -> int:
+    return int(c["pushed"]) - int(c["amazon_had"] or 0)
 
-    # Links hold SKUs and product ids, no names: a name would need a Brightpearl product-service read.
+
+def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any] | None = None,
+                   names: Callable[[Iterable[Any]], dict[int, str]] | None = None) -> Any:
+    """The nightly summary: a headline, the largest corrections in the body, every row in CSV attachments,
+    products by SKU and Brightpearl name, and a link to the page of failing listings."""
+    from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label, product_label
+
+    products = products or {}
+    rows_of = summary["corrected"] + summary["failing"]
+    known = names([products.get((r["marketplace"], r["sku"])) for r in rows_of]) if names else {}
+
+    def product(r: dict[str, Any]) -> str:
+        return product_label(products.get((r["marketplace"], r["sku"])), known)
+
     tables = []
-    if summary["corrected"]:
-        tables.append(Table.of("Corrected", ["SKU", "marketplace", Column("Amazon showed", numeric=True),
-                                             Column("pushed", numeric=True)],
-                               [[c["sku"], marketplace_label(c["marketplace"]),
+    # Largest corrections first: the body shows the top ones, the CSV every one.
+    corrected = sorted(summary["corrected"], key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
+    headline = ""
+    if corrected:
+        big = corrected[0]
+        headline = (f" {len(corrected):,} listing(s) differed from Brightpearl; largest {_change(big):+,} on SKU "
+                    f"{big['sku']} ({marketplace_label(big['marketplace'])}).")
+        tables.append(Table.of("Corrected", ["SKU", "Product", "marketplace", Column("Amazon showed", numeric=True),
+                                             Column("pushed", numeric=True), Column("change", numeric=True)],
+                               [[c["sku"], product(c), marketplace_label(c["marketplace"]),
                                  "—" if c["amazon_had"] is None else c["amazon_had"],
-                                 c["pushed"]] for c in summary["corrected"]],
+                                 c["pushed"], f"{_change(c):+d}"] for c in corrected],
                                csv_name="corrected.csv", limit=MAX_ROWS_IN_BODY))
     if summary["failing"]:
-        tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "marketplace", "last result"],
-                               [[f["sku"], marketplace_label(f["marketplace"]), f["result"]]
+        tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "Product", "marketplace", "last result"],
+                               [[f["sku"], product(f), marketplace_label(f["marketplace"]), f["result"]]
                                 for f in summary["failing"]],
                                csv_name="failing.csv", limit=MAX_ROWS_IN_BODY))
     notes: tuple[str, ...] = ()
@@ -313,7 +335,7 @@ def _summary_email(summary: dict[str, Any]) -> Any:
     return Message(
         title=f"Amazon stock nightly check: {len(summary['corrected'])} corrected, {failing} failing",
         summary=(f"Nightly check of {summary['listings']} merchant-fulfilled listing(s) ({summary['scope']}): "
-                 f"{len(summary['corrected'])} corrected, {failing} failing."),
+                 f"{len(summary['corrected'])} corrected, {failing} failing.{headline}"),
         meaning=("Corrected listings showed a quantity on Amazon that Brightpearl's stock did not give; they are "
                  "right again. " + (f"{failing} listing(s) could not be updated and may oversell or undersell."
                                     if failing else "Every listing was updated.")),

@@ -48,6 +48,12 @@ class Catalog(Protocol):
     def availability(self, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]: ...
 
 
+class ProductNames(Protocol):
+    """Brightpearl product names (``salesChannels[0].productName``) for the products an email shows."""
+
+    def product_names(self, product_ids: Iterable[int]) -> dict[int, str]: ...
+
+
 class Directory(Protocol):
     """The account's products by SKU (the operator's link matching) and its warehouses (settings checks)."""
 
@@ -148,6 +154,28 @@ class Inbound(Protocol):
 
 class Mail(Protocol):
     def send(self, email: Email | Message) -> str: ...  # a Message is rendered in the stack's design
+
+
+class Exports(Protocol):
+    """Files too large to attach to an email (issue 14 item 5): stored privately, returned as a link."""
+
+    def publish(self, filename: str, content: bytes, content_type: str) -> str: ...
+
+
+class SentMail(Protocol):
+    """The keys of emails that must leave once (``usecases/send_once.py``): ``claim`` is atomic — True for
+    exactly one caller while the key is new, or its earlier claim's lease ran out unconfirmed (a crash
+    between claim and send); never True again once confirmed (until ``keep_until``)."""
+
+    def claim(self, key: str, *, now: datetime, lease_until: datetime) -> bool: ...
+    def confirm(self, key: str, message_id: str, *, keep_until: datetime) -> None: ...
+    def release(self, key: str) -> None: ...
+
+
+class OnceMail(Mail, Protocol):
+    """A ``Mail`` that also sends once per key (``usecases.send_once.SendOnce``); None: sent already."""
+
+    def send_once(self, key: str, email: Any, *, keep: Any = ...) -> str | None: ...
 
 
 class Queue(Protocol):

@@ -36,7 +36,7 @@ from connector.domain.removals import (
 )
 from connector.domain.settings import GlobalSettings
 from connector.observability import MetricUnit, logger, metrics
-from connector.usecases.ports import Mail, RemovalStore, Reports, Transfers
+from connector.usecases.ports import OnceMail, RemovalStore, Reports, Transfers
 
 EVERY = timedelta(hours=4)  # Amazon refreshes the FBA removal reports a few times a day at most
 OVERLAP = timedelta(days=3)  # rows re-issued late are read again; merging makes that harmless
@@ -70,7 +70,7 @@ class RunReport:
 
 class Removals:
     def __init__(self, reports: Reports, transfers: Transfers, store: RemovalStore,
-                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: Mail, *,
+                 settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: OnceMail, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.reports = reports
         self.transfers = transfers
@@ -508,7 +508,8 @@ class Removals:
         msg = short_arrival_message(removal, pkg)
         if msg is None or key in removal.mailed:
             return
-        self.mail.send(msg)
+        # Claimed before it is sent (usecases/send_once.py): a re-run after a crash here mails nothing twice.
+        self.mail.send_once(f"removal#{key}", msg)
         removal.mailed.append(key)
         self.store.save(removal)
         out.emails += 1

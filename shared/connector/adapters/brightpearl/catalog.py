@@ -117,6 +117,19 @@ class BrightpearlCatalog:
                 out[info.product_id] = info
         return out
 
+    def product_names(self, product_ids: Iterable[int]) -> dict[int, str]:
+        """Product id → name (``salesChannels[0].productName``), in ID sets of 200 (the ``ProductNames`` port,
+        for the emails); products without a name, or deleted, are absent."""
+        out: dict[int, str] = {}
+        for rows in self._read(product_ids, PRODUCT_IDS_PER_CALL, lambda s: f"product-service/product/{s}",
+                               none_found_means_missing=True):
+            for row in rows or []:
+                channels = row.get("salesChannels") or [{}]
+                name = str((channels[0] or {}).get("productName") or "").strip()
+                if name:
+                    out[int(row["id"])] = name
+        return out
+
     def availability(self, product_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """product-availability entries by product id. Untracked products are absent, as in Brightpearl;
         deleted ones too (and in :attr:`missing`)."""

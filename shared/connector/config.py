@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -170,7 +169,7 @@ class EnvModel:
     def env_fields(cls) -> dict[str, tuple[_Spec, Callable[[str], Any]]]:
         """Field name -> (its spec, its parser), from the class and its bases; built once per class."""
         if cls.__dict__.get("_fields") is None:
-            hints = typing.get_type_hints(cls, vars(sys.modules[cls.__module__]), include_extras=True)
+            hints = typing.get_type_hints(cls, include_extras=True)  # each base in its own module's names
             fields: dict[str, tuple[_Spec, Callable[[str], Any]]] = {}
             for name, hint in hints.items():  # the bases' fields first, as they were declared
                 spec = getattr(cls, name, None)

@@ -97,6 +97,9 @@ def choose(need: Need, timeout_s: int) -> tuple[int, str]:
     """The smallest memory with 30 % headroom over the peak and, if any memory can, over the timeout."""
     goal = 1 - limits.HEADROOM
     for_rss = max(MIN_MB, math.ceil(need.peak_mb / goal / STEP_MB) * STEP_MB)
+    if for_rss > MAX_MB:
+        return 0, (f"needs {for_rss} MB, over Lambda's {MAX_MB} MB: the job must change (its memory grows with "
+                   "the work), not the setting")
     if need.seconds_at(for_rss) <= goal * timeout_s:
         return for_rss, "memory (peak RSS + 30 %)"
     for mb in range(for_rss, MAX_MB + 1, STEP_MB):
@@ -156,10 +159,12 @@ def main(argv: list[str]) -> int:
     for fid in sorted(found):
         need, lim = found[fid], limits.lambda_limits(fid)
         mb, why = choose(need, lim.timeout_s)
-        print(f"{fid:31} {need.peak_mb:8.0f} {(need.job + ', ' + need.size)[:40]:40} {lim.memory_mb:6} {mb:6}  {why}; "
-              f"{need.seconds_at(mb):.0f} of {lim.timeout_s} s per invocation at {mb} MB")
-        lines.append(f"  {fid}: MemorySize: {mb}")
+        at = mb or lim.memory_mb
+        print(f"{fid:31} {need.peak_mb:8.0f} {(need.job + ', ' + need.size)[:40]:40} {lim.memory_mb:6} "
+              f"{mb or '-':>6}  {why}; {need.seconds_at(at):.0f} of {lim.timeout_s} s per invocation at {at} MB")
+        lines.append(f"  {fid}: MemorySize: {mb}" if mb else f"  {fid}: keep {lim.memory_mb} (see above)")
     print("template.yaml:\n" + "\n".join(lines))
+    print(TAG + json.dumps({fid: n.__dict__ for fid, n in sorted(found.items())}))
     return 0
 
 

@@ -28,7 +28,7 @@ import re
 import statistics
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -218,6 +218,7 @@ class ColdStart:
     times: dict[str, list[float]]
     rss_mb: dict[str, float]
     first_use: dict[str, list[float]]  # the import + the first invocation's imports and Tracer
+    first_rss_mb: dict[str, float] = field(default_factory=dict)  # peak RSS after those
 
     def first_use_ratio(self, name: str) -> float:
         return statistics.median(self.first_use[name]) / self.baseline
@@ -268,7 +269,9 @@ def measure(rounds: int = SAMPLES, only: tuple[str, ...] | None = None, seed: in
             name, first = item
             uri, env = functions[name]
             if first:
-                result.first_use[name].append(_run(first_use_body(uri), env)[0])
+                took, mb = _run(first_use_body(uri), env)
+                result.first_use[name].append(took)
+                result.first_rss_mb[name] = max(result.first_rss_mb.get(name, 0.0), mb)
                 continue
             took, mb = _run(handler_body(uri), env)
             result.times[name].append(took)

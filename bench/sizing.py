@@ -8,8 +8,9 @@ ingest, inbound receipt) runs for real at its two measured sizes, each in a fres
 is extrapolated along the same straight line as the scale bench to its largest merchant size (100 000
 SKUs, 5 M ledger rows, 500 open shipments); the webhook storm runs at its measured size (a stock-change
 batch is bounded by the queue's BatchSize, not by the catalogue). Per function the largest peak RSS over
-every job it takes part in is its need; a function no job runs (the approval page) keeps the floor its
-cold start measures (``bench/cold_start.py``) plus a working margin.
+every job it takes part in is its need. A function no job runs keeps its setting: only its first call's
+peak RSS is known (``bench/cold_start.py``: its import and the imports its first invocation adds), not
+what its work needs, and the table says so.
 
 The chosen ``MemorySize`` is the smallest multiple of 64 MB (128 at least) that
 
@@ -17,8 +18,12 @@ The chosen ``MemorySize`` is the smallest multiple of 64 MB (128 at least) that
 - lets the invocation's simulated time fit its ``Timeout`` with the same headroom once its CPU is
   stretched by the CPU share Lambda gives that memory: a function has the equivalent of one vCPU at
   1 769 MB and a proportional share below (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html),
-  so measured CPU seconds take ``1769 / MemorySize`` times as long below 1 769 MB. Where this second
-  rule sets the size, more memory buys time and the table says so.
+  so measured CPU seconds (the work's, and a cold start's imports) take ``1769 / MemorySize`` times as
+  long below 1 769 MB. Where this second rule sets the size, more memory buys time and the table says so.
+
+Where no memory gives both (the peak needs more than Lambda's 10 240 MB, or the work does not fit 70 % of
+the timeout even at a full vCPU) the setting is kept and the line says ``job must change``: memory cannot
+fix a job whose memory or time grows with the work.
 
 It prints the table docs/performance.md records, and the template lines to paste (one ``MemorySize:``
 per function). Linear extrapolation from small runs is optimistic where a cost grows faster than the work,
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 import subprocess
 import sys
 import time
@@ -39,8 +45,6 @@ from bench import limits
 TAG = "SIZING-PHASES "
 FULL_VCPU_MB = 1769  # https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
 STEP_MB, MIN_MB, MAX_MB = 64, 128, 10240
-# A function no job exercises: its cold-start floor plus this working margin (one request's data).
-UNMEASURED_MARGIN_MB = 48
 
 
 @dataclass(frozen=True)
@@ -66,9 +70,12 @@ class Need:
     size: str
     cpu_s: float = 0.0  # per invocation, measured on this machine (one full core)
     other_s: float = 0.0  # per invocation: platform pacing and DynamoDB round trips (not CPU)
+    cold_cpu_s: float = 0.0  # a cold invocation's imports on top (bench/cold_start.py: the first call)
+    unmeasured: bool = False  # no job runs it: ``peak_mb`` is its first call's RSS only
 
     def seconds_at(self, memory_mb: int) -> float:
-        return self.other_s + self.cpu_s * max(1.0, FULL_VCPU_MB / memory_mb)
+        """A cold invocation at ``memory_mb``: its CPU (imports and work) stretched by Lambda's CPU share."""
+        return self.other_s + (self.cpu_s + self.cold_cpu_s) * max(1.0, FULL_VCPU_MB / memory_mb)
 
 
 def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
@@ -94,19 +101,23 @@ def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
 
 
 def choose(need: Need, timeout_s: int) -> tuple[int, str]:
-    """The smallest memory with 30 % headroom over the peak and, if any memory can, over the timeout."""
+    """The smallest memory with 30 % headroom over the peak and over the timeout; 0 (keep the setting) when
+    no memory can give both: then the job must change, not the setting."""
     goal = 1 - limits.HEADROOM
+    if need.unmeasured:
+        return 0, (f"kept: no job measures its work (its first call alone peaks at {need.peak_mb:.0f} MB and "
+                   f"would take {need.seconds_at(MIN_MB):.1f} s of CPU at {MIN_MB} MB)")
     for_rss = max(MIN_MB, math.ceil(need.peak_mb / goal / STEP_MB) * STEP_MB)
     if for_rss > MAX_MB:
-        return 0, (f"needs {for_rss} MB, over Lambda's {MAX_MB} MB: the job must change (its memory grows with "
-                   "the work), not the setting")
+        return 0, (f"job must change: needs {for_rss} MB for its peak, over Lambda's {MAX_MB} MB (its memory "
+                   "grows with the work)")
     if need.seconds_at(for_rss) <= goal * timeout_s:
         return for_rss, "memory (peak RSS + 30 %)"
     for mb in range(for_rss, MAX_MB + 1, STEP_MB):
         if need.seconds_at(mb) <= goal * timeout_s:
             return mb, f"CPU: at {for_rss} MB it would take {need.seconds_at(for_rss):.0f} s of {timeout_s} s"
-    return for_rss, (f"does not fit its {timeout_s} s timeout at any memory "
-                     f"({need.seconds_at(FULL_VCPU_MB):.0f} s at one vCPU): the job must change, not the memory")
+    return 0, (f"job must change: {need.seconds_at(FULL_VCPU_MB):.0f} s at one vCPU or more, over 70 % of its "
+               f"{timeout_s} s timeout at any memory (its peak alone would need {for_rss} MB)")
 
 
 def needs(quick: bool) -> dict[str, Need]:
@@ -127,11 +138,11 @@ def needs(quick: bool) -> dict[str, Need]:
             if ph["cpu_s"] + ph["other_s"] > seen.cpu_s + seen.other_s:
                 seen.cpu_s, seen.other_s = ph["cpu_s"], ph["other_s"]
         print(f"  ({spec.name}: {time.monotonic() - t0:.0f} s)", file=sys.stderr)
-    cold = measure(1)
-    for fid, mb in cold.rss_mb.items():
-        if fid not in out:
-            out[fid] = Need(fid, mb + UNMEASURED_MARGIN_MB, "no job: cold-start floor",
-                            f"+ {UNMEASURED_MARGIN_MB} MB margin")
+    cold = measure(3)
+    for fid, mb in cold.first_rss_mb.items():
+        if fid not in out:  # no job runs it: only what its first call loads is known
+            out[fid] = Need(fid, mb, "no job: its first call's RSS", "", unmeasured=True)
+        out[fid].cold_cpu_s = statistics.median(cold.first_use[fid])
     return out
 
 
@@ -162,7 +173,7 @@ def main(argv: list[str]) -> int:
         at = mb or lim.memory_mb
         print(f"{fid:31} {need.peak_mb:8.0f} {(need.job + ', ' + need.size)[:40]:40} {lim.memory_mb:6} "
               f"{mb or '-':>6}  {why}; {need.seconds_at(at):.0f} of {lim.timeout_s} s per invocation at {at} MB")
-        lines.append(f"  {fid}: MemorySize: {mb}" if mb else f"  {fid}: keep {lim.memory_mb} (see above)")
+        lines.append(f"  {fid}: MemorySize: {mb}" if mb else f"  {fid}: keep {lim.memory_mb} (job must change)")
     print("template.yaml:\n" + "\n".join(lines))
     print(TAG + json.dumps({fid: n.__dict__ for fid, n in sorted(found.items())}))
     return 0

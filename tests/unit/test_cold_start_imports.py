@@ -68,7 +68,8 @@ def test_the_amazon_adapters_load_only_the_sp_apis_they_use() -> None:
     apis = {m.split(".")[2] for m in modules if m.startswith("sp_api.api.")}
     assert apis == {"feeds", "listings_items", "reports", "inventories", "fulfillment_inbound"}
     # a name read from the package itself still works: its __init__ runs then
-    modules = _modules_after(body + "\nfrom sp_api.api import Orders\nassert Orders.__name__ == 'Orders'", env)
+    modules = _modules_after(body + "\nfrom sp_api.api import Orders\nassert Orders.__name__ == 'Orders'\n"
+                             "import sp_api.api\nassert sp_api.api.Feeds.__name__ == 'Feeds'", env)
     assert "sp_api.api.orders" in modules
 
 

@@ -32,6 +32,7 @@ def _api_package_on_demand() -> None:
 
     package.__dict__["__getattr__"] = __getattr__
     sys.modules["sp_api.api"] = package
+    sys.modules["sp_api"].api = package  # type: ignore[attr-defined]  # as the import system would: sp_api.api.X
 
 
 _api_package_on_demand()

@@ -69,7 +69,7 @@ def _budget(quick: bool) -> list[Row]:
 def _cold(quick: bool) -> list[Row]:
     from bench.cold_start import rows
 
-    return rows(3 if quick else 5)
+    return rows(3 if quick else 9)
 
 
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {

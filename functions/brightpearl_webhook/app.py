@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from connector.adapters.aws_clients import LazyClient
 from connector.adapters.queues import Queue
 from connector.adapters.secrets import SecretError, get_json_secret
 from connector.config import WebhookEnv, load
@@ -15,7 +16,7 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.accept_webhook import accept_webhook
 
 ENV = load(WebhookEnv)  # fails the cold start naming any missing variable
-QUEUE = Queue(ENV.stock_change_queue_url)
+QUEUE = Queue(ENV.stock_change_queue_url, client=LazyClient("sqs"))  # made on the first accepted webhook
 
 
 def _token(event: dict[str, Any]) -> str | None:

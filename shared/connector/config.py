@@ -1,38 +1,183 @@
 """Settings from the environment, parsed once per cold start.
 
-Each Lambda declares the variables it needs as a pydantic model; :func:`load` parses
-``os.environ`` into it and, when something is missing or malformed, fails at cold start with an
-error naming every bad variable (so a broken deploy shows up in the first log line, not halfway
-through a stock movement). Secrets never come from here: only the *names* of secrets do.
+Each Lambda declares the variables it needs as an env model (a class of typed fields, each a
+:func:`Field` naming its variable); :func:`load` parses ``os.environ`` into it and, when something is
+missing or malformed, fails at cold start with an error naming every bad variable (so a broken deploy
+shows up in the first log line, not halfway through a stock movement). Secrets never come from here:
+only the *names* of secrets do.
+
+The models read like pydantic's (``Field(default, alias=..., pattern=..., gt=...)``) but are parsed by
+the few lines below: importing pydantic and building its validators cost ~0.45x ``import boto3`` at every
+cold start (issue 14), for a dozen strings and numbers. Supported field types: ``str``, ``int``,
+``float``, ``bool``, :data:`CsvList` / :data:`CsvInts` (comma-separated), ``Literal[...]`` and any of them
+``| None``; constraints ``pattern`` (full ``re.search``, as pydantic), ``min_length`` / ``max_length``
+(characters, or items of a list), ``gt`` / ``ge`` / ``lt`` / ``le``. Anything else is refused when the
+model is first loaded (``TypeError`` naming the field), never silently passed through.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Annotated
-
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+import re
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 
 class ConfigError(RuntimeError):
     """A required environment variable is missing or malformed."""
 
 
-def _split_csv(value: object) -> object:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    return value
+class AliasChoices:
+    """Several variable names for one field: the first one set wins (e.g. AWS_REGION, AWS_DEFAULT_REGION)."""
+
+    def __init__(self, *choices: str) -> None:
+        self.choices = choices
 
 
-CsvList = Annotated[list[str], BeforeValidator(_split_csv)]
-CsvInts = Annotated[list[int], BeforeValidator(_split_csv)]
+_REQUIRED: Any = ...  # pydantic's spelling of "no default"
 
 
-class EnvModel(BaseModel):
-    """Base for environment models: field aliases are the variable names."""
+@dataclass(frozen=True)
+class _Spec:
+    default: Any
+    names: tuple[str, ...]
+    pattern: str | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
 
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=False)
+
+def Field(default: Any = _REQUIRED, *, alias: str | None = None,
+          validation_alias: str | AliasChoices | None = None, pattern: str | None = None,
+          min_length: int | None = None, max_length: int | None = None, gt: float | None = None,
+          ge: float | None = None, lt: float | None = None, le: float | None = None,
+          description: str | None = None) -> Any:
+    """One environment variable: its name (``alias``, or ``validation_alias`` for several), default
+    (none: the variable is required) and constraints."""
+    source = validation_alias if validation_alias is not None else alias
+    if source is None:
+        raise TypeError("an env field needs alias= (the variable's name) or validation_alias=")
+    names = source.choices if isinstance(source, AliasChoices) else (source,)
+    return _Spec(default, tuple(names), pattern, min_length, max_length, gt, ge, lt, le)
+
+
+class _Csv:
+    """Marks a list field read from one comma-separated variable (blanks around items dropped)."""
+
+
+CsvList = Annotated[list[str], _Csv]
+CsvInts = Annotated[list[int], _Csv]
+
+_TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
+_FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
+
+
+def _to_int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("Input should be a valid integer, unable to parse string as an integer") from None
+
+
+def _to_float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("Input should be a valid number, unable to parse string as a number") from None
+
+
+def _to_bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in _TRUE or low in _FALSE:
+        return low in _TRUE
+    raise ValueError("Input should be a valid boolean, unable to interpret input")
+
+
+_SCALARS: dict[Any, Callable[[str], Any]] = {str: str, int: _to_int, float: _to_float, bool: _to_bool}
+
+
+def _parser(owner: str, name: str, hint: Any) -> Callable[[str], Any]:
+    """A function parsing one variable's text into the field's type (``| None`` only allows the default)."""
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        if len(rest) == 1:
+            return _parser(owner, name, rest[0])
+    if origin is Annotated and args[1:] == (_Csv,) and get_origin(args[0]) is list:
+        item = _parser(owner, name, get_args(args[0])[0])
+        return lambda raw: [item(v) for v in (p.strip() for p in raw.split(",")) if v]
+    if origin is Literal:
+        allowed = {str(a): a for a in args}
+
+        def literal(raw: str) -> Any:
+            if raw not in allowed:
+                raise ValueError("Input should be " + " or ".join(repr(a) for a in allowed))
+            return allowed[raw]
+        return literal
+    if hint in _SCALARS:
+        return _SCALARS[hint]
+    raise TypeError(f"{owner}.{name}: env fields cannot be of type {hint!r}")
+
+
+def _check(spec: _Spec, value: Any) -> None:
+    """The field's constraints, with pydantic's wording (the error names the variable and its value)."""
+    if spec.pattern is not None and isinstance(value, str) and not re.search(spec.pattern, value):
+        raise ValueError(f"String should match pattern {spec.pattern!r}")
+    if spec.min_length is not None and len(value) < spec.min_length:
+        what = "item" if isinstance(value, list) else "character"
+        raise ValueError(f"Value should have at least {spec.min_length} {what}{'s' * (spec.min_length != 1)}")
+    if spec.max_length is not None and len(value) > spec.max_length:
+        what = "item" if isinstance(value, list) else "character"
+        raise ValueError(f"Value should have at most {spec.max_length} {what}{'s' * (spec.max_length != 1)}")
+    for bound, ok, word in ((spec.gt, lambda b: value > b, "greater than"),
+                            (spec.ge, lambda b: value >= b, "greater than or equal to"),
+                            (spec.lt, lambda b: value < b, "less than"),
+                            (spec.le, lambda b: value <= b, "less than or equal to")):
+        if bound is not None and not ok(bound):
+            raise ValueError(f"Input should be {word} {bound:g}")
+
+
+class EnvModel:
+    """Base for environment models: each field's ``Field(alias=...)`` is the variable's name. Instances
+    are frozen; other variables in the environment are ignored."""
+
+    _fields: ClassVar[dict[str, tuple[_Spec, Callable[[str], Any]]] | None] = None
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is frozen: {name} cannot be set")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in vars(self).items())})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __hash__(self) -> int:
+        return hash((type(self), *((k, tuple(v) if isinstance(v, list) else v) for k, v in vars(self).items())))
+
+    @classmethod
+    def env_fields(cls) -> dict[str, tuple[_Spec, Callable[[str], Any]]]:
+        """Field name -> (its spec, its parser), from the class and its bases; built once per class."""
+        if cls.__dict__.get("_fields") is None:
+            hints = typing.get_type_hints(cls, include_extras=True)  # each base in its own module's names
+            fields: dict[str, tuple[_Spec, Callable[[str], Any]]] = {}
+            for name, hint in hints.items():  # the bases' fields first, as they were declared
+                spec = getattr(cls, name, None)
+                if isinstance(spec, _Spec):
+                    fields[name] = (spec, _parser(cls.__name__, name, hint))
+            cls._fields = fields
+        assert cls._fields is not None
+        return cls._fields
 
 
 class CommonEnv(EnvModel):
@@ -89,18 +234,28 @@ class EmailEnv(CommonEnv):
 
 def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) -> M:
     """Parse the environment into ``model``; raise :class:`ConfigError` naming each bad variable."""
-    env = dict(os.environ if environ is None else environ)
-    try:
-        return model.model_validate(env)
-    except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            name = str(err["loc"][0]) if err["loc"] else "?"
-            if err["type"] == "missing":
-                problems.append(f"{name} is not set")
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    problems = []
+    for field, (spec, parse) in model.env_fields().items():
+        name = next((n for n in spec.names if n in env), None)
+        if name is None:
+            if spec.default is _REQUIRED:
+                problems.append(f"{spec.names[0]} is not set")
             else:
-                problems.append(f"{name}={env.get(name, '')!r}: {err['msg']}")
-        raise ConfigError(f"{model.__name__}: " + "; ".join(problems)) from None
+                values[field] = spec.default
+            continue
+        raw = env[name]
+        try:
+            value = parse(raw)
+            _check(spec, value)
+        except ValueError as exc:
+            problems.append(f"{name}={raw!r}: {exc}")
+            continue
+        values[field] = value
+    if problems:
+        raise ConfigError(f"{model.__name__}: " + "; ".join(problems))
+    return model(**values)
 
 
 class ConnectorEnv(BrightpearlEnv, AmazonEnv, EmailEnv):

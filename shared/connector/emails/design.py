@@ -6,8 +6,7 @@ import gzip
 import shlex
 from collections.abc import Sequence
 from functools import cache
-
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from typing import TYPE_CHECKING
 
 from connector.domain.csvfile import csv_bytes
 from connector.domain.email import Attachment, Email
@@ -25,9 +24,16 @@ from connector.domain.messages import (  # noqa: F401  (re-exported: the page an
     product_label,
 )
 
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
 
 @cache
 def _env() -> Environment:
+    # Jinja2 is imported when the first email is rendered, not with the mailer (issue 14: a container
+    # that sends nothing does not pay for it at cold start).
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
     return Environment(loader=PackageLoader("connector.emails", "templates"),
                        autoescape=select_autoescape(["html"], default=False),
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sp_api.api import FulfillmentInbound, Reports
+from sp_api.api.fulfillment_inbound.fulfillment_inbound import FulfillmentInbound
+from sp_api.api.reports.reports import Reports
 from sp_api.base import ApiResponse
 
 from connector.adapters.amazon.client import AmazonClients

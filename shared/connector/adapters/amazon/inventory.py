@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from sp_api.api import Inventories
+from sp_api.api.inventories.inventories import Inventories
 from sp_api.base import SellingApiBadRequestException
 
 from connector.adapters.amazon.client import AmazonClients

@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from sp_api.api import Feeds, ListingsItems
+from sp_api.api.feeds.feeds import Feeds
+from sp_api.api.listings_items.listings_items import ListingsItems
 from sp_api.base import SellingApiBadRequestException, SellingApiNotFoundException
 
 from connector.adapters.amazon.client import AmazonClients

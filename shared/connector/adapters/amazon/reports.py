@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import IO, Any, cast
 
 import requests
-from sp_api.api import Reports
+from sp_api.api.reports.reports import Reports
 
 from connector.adapters.amazon.client import AmazonClients
 

@@ -18,6 +18,7 @@ from connector.config import ConnectorEnv, ImportLinksEnv
 if TYPE_CHECKING:
     from connector.adapters.amazon.client import AmazonClients
     from connector.adapters.brightpearl.client import BrightpearlClient
+    from connector.adapters.queues import Queue
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
     from connector.emails.sending import DesignMailer
@@ -268,3 +269,13 @@ def pages(parts: Parts) -> Pages:
 
 
 FAILING = ("rejected", "error", "not on Amazon")  # the nightly check's "failing" (usecases/nightly.py)
+
+
+def stock_change_queue(parts: Parts) -> Queue:
+    """The stock-change consumer's own queue: records beyond a batch's product budget go back on it."""
+    from connector.adapters.queues import Queue
+    from connector.config import StockChangeEnv
+
+    env = parts.env
+    assert isinstance(env, StockChangeEnv)
+    return Queue(env.stock_change_queue_url)

@@ -7,6 +7,7 @@ Brightpearl does not sign webhooks; the receiver is protected by a long random t
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from connector.domain.idsets import IdSetError, chunks, format_id_set, parse_id_set
@@ -51,6 +52,26 @@ class StockChange:
             "count": len(ids),
             "raisedOn": self.raised_on,
         }
+
+
+def within_budget(records: Sequence[tuple[str, Collection[int]]], budget: int) -> tuple[list[str], set[int], list[str]]:
+    """Split a batch of (message id, product ids) into what one invocation works (``taken``, and the
+    union of their ids, at most ``budget`` unless the first record alone is bigger) and what it puts
+    back on the queue (``overflow``). A record whose ids are all taken already costs nothing and is
+    always taken: a storm of repeats of the same products coalesces whatever its size."""
+    if budget <= 0:
+        raise ValueError("the product budget must be positive")
+    taken: list[str] = []
+    overflow: list[str] = []
+    union: set[int] = set()
+    for key, ids in records:
+        new = set(ids) - union
+        if union and len(union) + len(new) > budget:
+            overflow.append(key)
+            continue
+        union |= new
+        taken.append(key)
+    return taken, union, overflow
 
 
 def parse_webhook_body(body: str | bytes | None) -> StockChange:

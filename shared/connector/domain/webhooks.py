@@ -26,6 +26,19 @@ REQUIRED_FIELDS = ("accountCode", "resourceType", "id")
 IDS_PER_MESSAGE = 250
 
 
+# ... and its ID set at most this many characters: 250 ids of Brightpearl's size take ~2 KB, but ids
+# have no documented size, and a message must stay well under SQS's 256 KiB (attributes included).
+ID_SET_CHARS_PER_MESSAGE = 16 * 1024
+
+
+def _within_chars(ids: list[int], max_chars: int) -> list[list[int]]:
+    """``ids`` halved until each part's ID set fits ``max_chars`` (a single id always stands alone)."""
+    if len(ids) <= 1 or len(format_id_set(ids)) <= max_chars:
+        return [ids]
+    mid = len(ids) // 2
+    return _within_chars(ids[:mid], max_chars) + _within_chars(ids[mid:], max_chars)
+
+
 @dataclass(frozen=True)
 class StockChange:
     """What the stock-change queue carries: which products changed, from which event."""
@@ -39,9 +52,12 @@ class StockChange:
     def to_message(self) -> dict[str, object]:
         return self._message(self.product_ids)
 
-    def to_messages(self, per_message: int = IDS_PER_MESSAGE) -> list[dict[str, object]]:
-        """The change as queue messages of at most ``per_message`` products each, none lost."""
-        return [self._message(part) for part in chunks(self.product_ids, per_message)]
+    def to_messages(self, per_message: int = IDS_PER_MESSAGE,
+                    max_chars: int = ID_SET_CHARS_PER_MESSAGE) -> list[dict[str, object]]:
+        """The change as queue messages of at most ``per_message`` products and an ID set of at most
+        ``max_chars`` each (runs stay ranges), none lost."""
+        return [self._message(part) for whole in chunks(self.product_ids, per_message)
+                for part in _within_chars(whole, max_chars)]
 
     def _message(self, ids: tuple[int, ...] | list[int]) -> dict[str, object]:
         return {
@@ -66,7 +82,7 @@ def within_budget(records: Sequence[tuple[str, Collection[int]]], budget: int) -
     union: set[int] = set()
     for key, ids in records:
         new = set(ids) - union
-        if union and len(union) + len(new) > budget:
+        if union and new and len(union) + len(new) > budget:
             overflow.append(key)
             continue
         union |= new

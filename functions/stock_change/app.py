@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
 from connector.adapters.lease import HeartbeatLease
-from connector.adapters.queues import Queue
 from connector.client_metrics import add_sum
 from connector.config import StockChangeEnv, load
 from connector.domain.idsets import IdSetError, parse_id_set
 from connector.domain.webhooks import within_budget
 from connector.observability import MetricUnit, logger, metrics, tracer
 from connector.usecases.mfn_sync import MfnSync
+
+if TYPE_CHECKING:  # built by the wiring when a batch first goes beyond its budget (boto3's import is lazy)
+    from connector.adapters.queues import Queue
 
 ENV = load(StockChangeEnv)
 PARTS = wiring.Parts(ENV)

@@ -19,10 +19,10 @@ class WebhookBodyError(ValueError):
 
 REQUIRED_FIELDS = ("accountCode", "resourceType", "id")
 
-# One queue message names at most this many products: the stock-change consumer unions up to 10
-# messages per batch, and ~2 500 products fit its 60 s timeout with room (a huge ID set such as
-# ``1-100000`` is split into many bounded messages instead of one that times out or exceeds SQS's
-# 256 KiB message limit).
+# One queue message names at most this many products: the stock-change consumer unions the messages
+# of a batch up to its product budget (functions/stock_change/app.py), so a huge ID set such as
+# ``1-100000`` is split into many bounded messages (400 here) instead of one that times out or
+# exceeds SQS's 256 KiB message limit.
 IDS_PER_MESSAGE = 250
 
 

@@ -13,6 +13,8 @@ the scaled ones.
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import random
 from collections.abc import Iterator
@@ -169,7 +171,6 @@ def sync_on(n: int) -> JobCost:
 def webhook_storm(n: int) -> JobCost:
     """n separate on-hand webhooks (one product each, as Brightpearl sends them without idSetAccepted
     batching), through the webhook function and the stock-change queue to Amazon."""
-    import json
 
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from simulators.spapi.demo import UK
@@ -183,6 +184,7 @@ def webhook_storm(n: int) -> JobCost:
         b.stack.amazon.seed(amazon_seed)
         SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[1, 2, 3]))
         b.stack.link([lk for lk in links if lk[2] in set(listed)])
+        _as_confirmed(b.stack)  # connected earlier: confirmed on Amazon at what Amazon shows
         before = {s: lst.quantity for s, lst in b.stack.amazon.world.listings.items()}
         template = json.loads((limits_root() / "events" / "brightpearl_webhook.json").read_text())
         token = b.stack.webhook_token
@@ -198,10 +200,54 @@ def webhook_storm(n: int) -> JobCost:
         if any(ph.sp.get("createFeed") for ph in b.phases):
             b.amazon_finishes()
         changed = _changed_skus(b.stack, before)
-        # Lower bound: the n products read in ID sets of 200, one feed for the changed SKUs.
+        # Lower bound: the n products' availability in ID sets of 100 (contract §8a: "keep <= 100", the
+        # limit unconfirmed), their bundle look-up in ID sets of 200 (documented for product GETs), one
+        # feed for the changed SKUs.
         sp_bound = limits.FEED_CALLS * limits.feeds_for(changed)
-        return JobCost("webhook storm", len(listed), changed, "changed SKU", b.phases,
-                       limits.bp_reads(len(listed)), sp_bound)
+        bp_bound = math.ceil(len(listed) / AVAILABILITY_IDS) + limits.bp_reads(len(listed))
+        sizes = _storm_message_sizes(b.stack)
+        largest = max(sizes[0], sizes[2])
+        return JobCost("webhook storm", len(listed), changed, "changed SKU", b.phases, bp_bound, sp_bound, extra=[
+            Row("webhook storm", f"{len(listed):,}", "largest SQS message / 256 KiB",
+                largest / limits.SQS_MESSAGE_BYTES, 1 - limits.HEADROOM, "%", scales="ratio",
+                note=f"one-product webhook {sizes[0]:,} B; a 100 000-id bulk set: {sizes[1]} messages, "
+                f"largest {sizes[2]:,} B (domain/webhooks.py splitting)")])
+
+
+# Product Availability: the contract's "keep <= 100 (limit unconfirmed)" (/work/shared/contracts/brightpearl.md
+# §8a), which the simulator enforces; Brightpearl documents no cap for it.
+AVAILABILITY_IDS = 100
+
+
+def _as_confirmed(stack: LocalStack) -> None:
+    """Links as a storm meets them: connected (and so checked on Amazon) earlier, last confirmed at what
+    Amazon shows now — only real differences are pushed."""
+    from connector.adapters.store import ListingLink
+
+    shown = {s: lst.quantity for s, lst in stack.amazon.world.listings.items()}
+    with ListingLink.batch_write() as batch:
+        for link in ListingLink.scan():
+            link.amazon_status, link.last_confirmed_quantity = "confirmed", shown.get(link.sku)
+            batch.save(link)
+
+
+def _storm_message_sizes(stack: LocalStack) -> tuple[int, int, int]:
+    """The largest stock-change message the storm's webhooks queued, and how a 100 000-id bulk set (ranges,
+    gaps and scattered ids) is split: (largest storm message, messages for the bulk set, largest of them)."""
+    from connector.adapters.queues import message_bytes
+    from connector.domain.webhooks import parse_webhook_body
+
+    rng = random.Random(7)
+    ids = sorted(set(range(1, 60_001)) | set(rng.sample(range(100_000, 10**9), 40_000)))
+    bulk = parse_webhook_body(json.dumps({"accountCode": "acme", "resourceType": "product",
+                                          "id": ",".join(map(str, ids)), "fullEvent": "product.modified"}))
+    attrs = {"fullEvent": "product.modified.on-hand-modified", "correlationId": "x" * 36}
+    bulk_sizes = [message_bytes(json.dumps(m, separators=(",", ":")), attrs) for m in bulk.to_messages()]
+    single = parse_webhook_body(json.dumps({"accountCode": "acme", "resourceType": "product", "id": "1234567",
+                                            "fullEvent": "product.modified.on-hand-modified",
+                                            "raisedOn": "2026-12-01T10:00:00Z"}))
+    storm = max(message_bytes(json.dumps(m, separators=(",", ":")), attrs) for m in single.to_messages())
+    return storm, len(bulk_sizes), max(bulk_sizes)
 
 
 def limits_root() -> Any:

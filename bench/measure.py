@@ -404,6 +404,8 @@ def _pump(runtime: Any, step: dict[str, Any], results: list[Any], calls: dict[st
     """Lambda's SQS event source mapping: receive up to ``batch``, invoke, delete what succeeded."""
     import boto3
 
+    from local.queues import receive_batch
+
     sqs = boto3.client("sqs")
     n = 0
     redeliveries: dict[str, int] = {}
@@ -413,9 +415,7 @@ def _pump(runtime: Any, step: dict[str, Any], results: list[Any], calls: dict[st
             harness[f"sqs:{op}"] = harness.get(f"sqs:{op}", 0) + k
 
     while True:
-        own("ReceiveMessage")
-        msgs = sqs.receive_message(QueueUrl=step["queue_url"], MaxNumberOfMessages=min(10, step.get("batch", 10)),
-                                   AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        msgs = receive_batch(sqs, step["queue_url"], step.get("batch", 10), lambda: own("ReceiveMessage"))
         if not msgs:
             return n
         event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],

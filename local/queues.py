@@ -37,8 +37,7 @@ def pump(local: LocalAws, function_id: str, *, max_batches: int = 100,
     sqs = local.client("sqs")
     results = []
     for _ in range(max_batches):
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(batch_size, 10),
-                                   AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        msgs = receive_batch(sqs, url, batch_size)
         if not msgs:
             break
         event = {"Records": [{
@@ -57,6 +56,21 @@ def pump(local: LocalAws, function_id: str, *, max_batches: int = 100,
         if failed:
             break  # failed records stay invisible until their visibility timeout, as on AWS
     return results
+
+
+def receive_batch(sqs: Any, url: str, batch_size: int, on_receive: Any = None) -> list[dict[str, Any]]:
+    """Up to ``batch_size`` messages, 10 per ReceiveMessage, as the event source mapping gathers a batch
+    above 10 (its batching window: here, until the queue has no more visible)."""
+    msgs: list[dict[str, Any]] = []
+    while len(msgs) < batch_size:
+        if on_receive is not None:
+            on_receive()
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(batch_size - len(msgs), 10),
+                                  AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+        if not got:
+            break
+        msgs.extend(got)
+    return msgs
 
 
 def drain(sqs_client: Any, queue_url: str, *, wait: int = 0, max_messages: int = 100) -> list[dict[str, Any]]:

@@ -266,6 +266,12 @@ class MfnSyncEnv(ConnectorEnv):
     """Merchant-fulfilled sync: reads Brightpearl, pushes to Amazon, emails warnings."""
 
 
+class StockChangeEnv(MfnSyncEnv):
+    """The stock-change consumer: a batch beyond its product budget puts the rest back on its queue."""
+
+    stock_change_queue_url: str = Field(alias="STOCK_CHANGE_QUEUE_URL", pattern=r"^https?://")
+
+
 class InboundShipmentsEnv(ConnectorEnv):
     """FBA inbound shipments: polls Amazon, writes Brightpearl transfers, emails discrepancies."""
 

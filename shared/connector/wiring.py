@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from connector.adapters.amazon.client import AmazonClients
     from connector.adapters.brightpearl.client import BrightpearlClient
     from connector.adapters.exports import S3Exports
+    from connector.adapters.queues import Queue
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
     from connector.domain.refunds import Refund
@@ -339,3 +340,13 @@ def pages(parts: Parts) -> Pages:
 
 
 FAILING = ("rejected", "error", "not on Amazon")  # the nightly check's "failing" (usecases/nightly.py)
+
+
+def stock_change_queue(parts: Parts) -> Queue:
+    """The stock-change consumer's own queue: records beyond a batch's product budget go back on it."""
+    from connector.adapters.queues import Queue
+    from connector.config import StockChangeEnv
+
+    env = parts.env
+    assert isinstance(env, StockChangeEnv)
+    return Queue(env.stock_change_queue_url)

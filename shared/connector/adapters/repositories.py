@@ -28,6 +28,24 @@ __all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRepositor
            "WarehouseId", "listing_id"]
 
 
+CHANNELS = ("MFN", "FBA")  # the fulfillment channels a link can have (LinkRepository.connect)
+# by_products: a gap wider than this many ids starts a new Query. Each Query costs a call; a range
+# costs reading the keys of every product inside it (~70 B each, ~14 000 per 1 MB page), so gaps up
+# to a few thousand ids are cheaper read through than split.
+ID_RANGE_GAP = 2_000
+
+
+def id_ranges(ids: Iterable[int], gap: int = ID_RANGE_GAP) -> list[tuple[int, int]]:
+    """Sorted ids as (lo, hi) ranges, a new range where two neighbours are more than ``gap`` apart."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(set(ids)):
+        if out and i - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
+
+
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
 BATCH_GET, TRANSACT_ITEMS = 100, 100  # BatchGetItem / TransactWriteItems maxima (DynamoDB API reference)
 BATCH_RETRIES = 8
@@ -115,7 +133,7 @@ class LinkRepository:
 
     def connect(self, *, seller_id: str, marketplace_id: str, sku: str, product_id: int, channel: str = "MFN",
                 lead_time_days: int | None = None) -> ListingLink:
-        if channel not in ("MFN", "FBA"):
+        if channel not in CHANNELS:
             raise ValueError(f"fulfillment channel must be MFN or FBA, got {channel!r}")
         link = self.get(marketplace_id, sku) or ListingLink(listing_id(marketplace_id, sku))
         link.seller_id, link.marketplace_id, link.sku = seller_id, marketplace_id, sku
@@ -159,10 +177,21 @@ class LinkRepository:
         return True
 
     def by_products(self, product_ids: Iterable[int]) -> list[ListingLink]:
-        out: list[ListingLink] = []
-        for pid in sorted(set(product_ids)):
-            out.extend(ListingLink.by_product.query(pid))
-        return out
+        """Every link of these products, for a whole batch at once: per channel, one keys-only Query
+        per id range of ``by_channel_product`` (a 1 000-product storm is a few Queries, not 1 000),
+        then the links themselves with BatchGetItem (100 keys per call)."""
+        wanted = set(product_ids)
+        if not wanted:
+            return []
+        keys: list[str] = []
+        for channel in CHANNELS:
+            for lo, hi in id_ranges(wanted):
+                condition = ListingLink.product_id.between(lo, hi) if lo < hi else ListingLink.product_id == lo
+                keys.extend(k.listing_id for k in ListingLink.by_channel_product.query(channel, condition)
+                            if int(k.product_id) in wanted)
+        # A link changed channel or product between the Query and the read: keep what the item says.
+        links = [link for link in ListingLink.batch_get(sorted(set(keys))) if int(link.product_id) in wanted]
+        return sorted(links, key=lambda link: (int(link.product_id), link.listing_id))
 
     def all(self) -> Iterator[LinkRecord]:
         """Every link as a compact read-only record (a slotted value, not a pynamodb object per link: a

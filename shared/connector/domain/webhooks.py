@@ -7,6 +7,7 @@ Brightpearl does not sign webhooks; the receiver is protected by a long random t
 from __future__ import annotations
 
 import json
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from connector.domain.idsets import IdSetError, chunks, format_id_set, parse_id_set
@@ -18,11 +19,24 @@ class WebhookBodyError(ValueError):
 
 REQUIRED_FIELDS = ("accountCode", "resourceType", "id")
 
-# One queue message names at most this many products: the stock-change consumer unions up to 10
-# messages per batch, and ~2 500 products fit its 60 s timeout with room (a huge ID set such as
-# ``1-100000`` is split into many bounded messages instead of one that times out or exceeds SQS's
-# 256 KiB message limit).
+# One queue message names at most this many products: the stock-change consumer unions the messages
+# of a batch up to its product budget (functions/stock_change/app.py), so a huge ID set such as
+# ``1-100000`` is split into many bounded messages (400 here) instead of one that times out or
+# exceeds SQS's 256 KiB message limit.
 IDS_PER_MESSAGE = 250
+
+
+# ... and its ID set at most this many characters: 250 ids of Brightpearl's size take ~2 KB, but ids
+# have no documented size, and a message must stay well under SQS's 256 KiB (attributes included).
+ID_SET_CHARS_PER_MESSAGE = 16 * 1024
+
+
+def _within_chars(ids: list[int], max_chars: int) -> list[list[int]]:
+    """``ids`` halved until each part's ID set fits ``max_chars`` (a single id always stands alone)."""
+    if len(ids) <= 1 or len(format_id_set(ids)) <= max_chars:
+        return [ids]
+    mid = len(ids) // 2
+    return _within_chars(ids[:mid], max_chars) + _within_chars(ids[mid:], max_chars)
 
 
 @dataclass(frozen=True)
@@ -38,9 +52,12 @@ class StockChange:
     def to_message(self) -> dict[str, object]:
         return self._message(self.product_ids)
 
-    def to_messages(self, per_message: int = IDS_PER_MESSAGE) -> list[dict[str, object]]:
-        """The change as queue messages of at most ``per_message`` products each, none lost."""
-        return [self._message(part) for part in chunks(self.product_ids, per_message)]
+    def to_messages(self, per_message: int = IDS_PER_MESSAGE,
+                    max_chars: int = ID_SET_CHARS_PER_MESSAGE) -> list[dict[str, object]]:
+        """The change as queue messages of at most ``per_message`` products and an ID set of at most
+        ``max_chars`` each (runs stay ranges), none lost."""
+        return [self._message(part) for whole in chunks(self.product_ids, per_message)
+                for part in _within_chars(whole, max_chars)]
 
     def _message(self, ids: tuple[int, ...] | list[int]) -> dict[str, object]:
         return {
@@ -51,6 +68,26 @@ class StockChange:
             "count": len(ids),
             "raisedOn": self.raised_on,
         }
+
+
+def within_budget(records: Sequence[tuple[str, Collection[int]]], budget: int) -> tuple[list[str], set[int], list[str]]:
+    """Split a batch of (message id, product ids) into what one invocation works (``taken``, and the
+    union of their ids, at most ``budget`` unless the first record alone is bigger) and what it puts
+    back on the queue (``overflow``). A record whose ids are all taken already costs nothing and is
+    always taken: a storm of repeats of the same products coalesces whatever its size."""
+    if budget <= 0:
+        raise ValueError("the product budget must be positive")
+    taken: list[str] = []
+    overflow: list[str] = []
+    union: set[int] = set()
+    for key, ids in records:
+        new = set(ids) - union
+        if union and new and len(union) + len(new) > budget:
+            overflow.append(key)
+            continue
+        union |= new
+        taken.append(key)
+    return taken, union, overflow
 
 
 def parse_webhook_body(body: str | bytes | None) -> StockChange:

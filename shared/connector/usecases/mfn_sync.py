@@ -45,6 +45,9 @@ class SyncReport:
     failed: dict[str, str] = field(default_factory=dict)  # sku -> why
     retryable_failures: int = 0  # failures worth another try (Amazon unreachable, throttled, 5xx)
     ignored_products: int = 0  # webhook ids that no listing is linked to
+    # products_changed: the changed product ids whose listings failed (their messages go back to the
+    # queue, the others' do not); None when a failed listing cannot be traced to them (a bundle).
+    retry_products: set[int] | None = field(default_factory=set)
     not_on_amazon: list[tuple[str, str]] = field(default_factory=list)  # (marketplace, sku): never pushed
     # (marketplace, sku, quantity) not sent: JSON_LISTINGS_FEED's 5 per 5 minutes were used up. Nothing is
     # recorded on their links, so the caller's next run (re-queued message, nightly continuation) sends them.
@@ -83,6 +86,9 @@ class MfnSync:
         linked_products = {int(link.product_id) for link in links}
         report = self.sync_links(links, trigger="on-hand change")
         report.ignored_products = len(ids - linked_products)
+        failed = [int(link.product_id) for link in links if link.sku in report.failed]
+        untraced = any(p not in ids for p in failed) or (report.retryable_failures and not failed)
+        report.retry_products = None if untraced else set(failed)
         if report.ignored_products:
             metrics.add_metric(name="WebhookProductsNotLinked", unit=MetricUnit.Count, value=report.ignored_products)
         return report

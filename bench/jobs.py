@@ -289,11 +289,13 @@ def fba_reconciliation(n: int) -> JobCost:
         b.phase("FbaReconciliationFunction", [{"invoke": "FbaReconciliationFunction", "event": {"action": "poll"}}])
         mails = b.stack.emails(m0)
         size = max((len(str(m.get("raw") or m)) for m in mails), default=0)
-        # Bound: read the FBA warehouse by ID set; Amazon's figures from one report (2 calls).
+        # Bound: read the FBA warehouse by availability ID sets (100, contract §8a) and name the differing
+        # lines the email shows (product GET, 200 per ID set); Amazon's figures from one report (2 calls).
         extra = [Row("FBA reconciliation", f"{n:,}", "email size / SES 10 MB", size / limits.SES_MESSAGE_BYTES,
                      1 - limits.HEADROOM, "%", note=f"{len(mails)} email(s)")]
         sp_bound = limits.REPORT_CALLS
-        return JobCost("FBA reconciliation", n, n, "SKU", b.phases, limits.bp_reads(n), sp_bound, extra=extra)
+        bp_bound = limits.availability_reads(n) + limits.bp_reads(len(drifted))
+        return JobCost("FBA reconciliation", n, n, "SKU", b.phases, bp_bound, sp_bound, extra=extra)
 
 
 def import_links(n: int) -> JobCost:

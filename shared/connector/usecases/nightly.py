@@ -301,15 +301,17 @@ def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any]
     from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label, product_label
 
     products = products or {}
-    rows_of = summary["corrected"] + summary["failing"]
-    known = names([products.get((r["marketplace"], r["sku"])) for r in rows_of]) if names else {}
+    # Largest corrections first: the body shows the top ones, the CSV every one.
+    corrected = sorted(summary["corrected"], key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
+    # Names only for the rows the body shows: after a full drift every listing is corrected, and naming all
+    # 100 000 in the CSV would cost 500 product reads against the run's ~1 000 (the CSV keeps SKU and id).
+    shown = corrected[:MAX_ROWS_IN_BODY] + summary["failing"][:MAX_ROWS_IN_BODY]
+    known = names([products.get((r["marketplace"], r["sku"])) for r in shown]) if names else {}
 
     def product(r: dict[str, Any]) -> str:
         return product_label(products.get((r["marketplace"], r["sku"])), known)
 
     tables = []
-    # Largest corrections first: the body shows the top ones, the CSV every one.
-    corrected = sorted(summary["corrected"], key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
     headline = ""
     if corrected:
         big = corrected[0]

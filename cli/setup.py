@@ -46,6 +46,8 @@ BRIGHTPEARL_KEYS = {
               "api_domain", "expires_at"),
 }
 AMAZON_KEYS = ("refresh_token", "lwa_app_id", "lwa_client_secret")
+# Issue 16: one refresh token per regional authorisation, {"na": "Atzr|…"} (docs/regions.md); optional.
+AMAZON_ALLOWED = (*AMAZON_KEYS, "region_refresh_tokens")
 
 WEBHOOK_EVENT = "product.modified.on-hand-modified"
 WEBHOOK_BODY = ('{"accountCode":"${account-code}","resourceType":"${resource-type}","id":"${resource-id}",'
@@ -212,7 +214,7 @@ class Setup:
         allowed: tuple[str, ...] | None
         for label, output, file, allowed in (
                 ("Brightpearl", "BrightpearlSecretArn", self.brightpearl_file, None),
-                ("Amazon", "AmazonSecretArn", self.amazon_file, AMAZON_KEYS)):
+                ("Amazon", "AmazonSecretArn", self.amazon_file, AMAZON_ALLOWED)):
             arn, current = self._read_secret(output)
             given = _read_json_file(file) if file else {}
             if label == "Brightpearl":

@@ -25,6 +25,12 @@ def build() -> FbaReconciliation:
     return wiring.fba_reconciliation(PARTS)
 
 
+@cache
+def other_regions() -> dict[str, FbaReconciliation]:
+    """The stack's other SP-API regions, each reconciled against its own FBA warehouse (issue 16)."""
+    return {wiring.region_code(p): wiring.fba_reconciliation(p) for p in wiring.regions(PARTS)[1:]}
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -36,4 +42,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         out = build().poll()
     else:
         raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
+    for code, regional in other_regions().items():
+        got = regional.start(trigger="schedule") if action == "start" else regional.poll()
+        out[f"region {code}"] = {k: v for k, v in got.items() if k != "top"}
     return {k: v for k, v in out.items() if k != "top"}

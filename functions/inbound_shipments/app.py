@@ -28,6 +28,12 @@ def build() -> InboundShipments:
     return wiring.inbound_shipments(wiring.Parts(ENV))
 
 
+def build_other_regions() -> dict[str, InboundShipments]:
+    """The stack's other SP-API regions (issue 16), each into its own FBA warehouse; built per run too."""
+    parts = wiring.Parts(ENV)
+    return {wiring.region_code(p): wiring.inbound_shipments(p) for p in wiring.regions(parts)[1:]}
+
+
 def _continuation(event: dict[str, Any]) -> tuple[bool, str | None, int]:
     """(from the queue?, resume_from, hop). A stale continuation (a redelivery) is a no-op run's worth: (True,
     None, -1). A malformed one raises ValueError naming the field (left on the queue, then its DLQ)."""
@@ -69,5 +75,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     out = {"seen": report.seen, "processed": report.processed, "skippedFinal": report.skipped_final,
            "writes": report.writes, "emails": report.emails, "hop": hop, "resumeFrom": report.resume_from,
            "continued": report.continued, "skippedBusy": report.skipped_busy}
+    if not from_queue:  # a continuation resumes the home region's run; the schedule runs every region
+        for code, regional in build_other_regions().items():
+            got = regional.run(remaining=lambda: context.get_remaining_time_in_millis() / 1000)
+            out[f"region {code}"] = {"seen": got.seen, "processed": got.processed, "writes": got.writes,
+                                     "emails": got.emails, "resumeFrom": got.resume_from}
     record_run("inbound", started, outcome="ok", **out)
     return {**out, "batchItemFailures": []} if from_queue else out

@@ -25,6 +25,12 @@ def build() -> NightlyReconciliation:
     return wiring.nightly(PARTS)
 
 
+@cache
+def other_regions() -> dict[str, NightlyReconciliation]:
+    """The stack's other SP-API regions' nightly checks, each on its own marketplaces (issue 16)."""
+    return {wiring.region_code(p): wiring.nightly(p) for p in wiring.regions(PARTS)[1:]}
+
+
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics
@@ -32,7 +38,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
     job = build()
     if action == "poll":
-        return {"polled": job.poll()}
-    if action == "start":
-        return job.start()
-    raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
+        out: dict[str, Any] = {"polled": job.poll()}
+    elif action == "start":
+        out = job.start()
+    else:
+        raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
+    for code, regional in other_regions().items():
+        out[f"region {code}"] = {"polled": regional.poll()} if action == "poll" else regional.start()
+    return out

@@ -40,16 +40,50 @@ def report_jobs() -> ReportJobs:
     return wiring.report_jobs(PARTS)
 
 
+# Issue 16: the stack's other SP-API regions deliver to this queue too (each region's destination is this
+# queue's ARN); a notification goes to the region that asked for its feed or report (docs/regions.md).
+@cache
+def other_regions() -> list[wiring.Parts]:
+    return wiring.regions(PARTS)[1:]
+
+
+@cache
+def region_syncs() -> dict[str, MfnSync]:
+    return {ENV.amazon_region: mfn_sync(), **{wiring.region_code(p): wiring.mfn_sync(p) for p in other_regions()}}
+
+
+@cache
+def region_nightlies() -> list[NightlyReconciliation]:
+    syncs = region_syncs()
+    return [nightly(), *(wiring.nightly(p, sync=syncs[wiring.region_code(p)]) for p in other_regions())]
+
+
+@cache
+def region_report_jobs() -> dict[str, ReportJobs]:
+    return {ENV.amazon_region: report_jobs(), **{wiring.region_code(p): wiring.region_report_jobs(p)
+                                                   for p in other_regions()}}
+
+
 def listings_feed_finished(n: Notification) -> Any:
     p = n.payload.get("feedProcessingFinishedNotification") or {}
-    return mfn_sync().apply_feed_result(str(p["feedId"]), p.get("resultFeedDocumentId"),
-                                        str(p.get("processingStatus", "")))
+    sync = mfn_sync()
+    if other_regions():
+        from connector.usecases.regions import sync_for_feed
+
+        sync = sync_for_feed(PARTS.links, region_syncs(), str(p["feedId"]), ENV.amazon_region)
+    return sync.apply_feed_result(str(p["feedId"]), p.get("resultFeedDocumentId"), str(p.get("processingStatus", "")))
 
 
 def listings_report_finished(n: Notification) -> Any:
     p = n.payload.get("reportProcessingFinishedNotification") or {}
-    return nightly().report_finished(str(p["reportId"]), p.get("reportDocumentId"),
-                                     str(p.get("processingStatus", "")))
+    args = (str(p["reportId"]), p.get("reportDocumentId"), str(p.get("processingStatus", "")))
+    if not other_regions():
+        return nightly().report_finished(*args)
+    for each in region_nightlies():  # each looks at its own scopes' report ids first (no Amazon call)
+        done = each.report_finished(*args)
+        if done is not None:
+            return done
+    return None
 
 
 def movements_report_finished(n: Notification) -> Any:
@@ -57,6 +91,14 @@ def movements_report_finished(n: Notification) -> Any:
     from connector.usecases.report_jobs import report_finished
 
     p = n.payload.get("reportProcessingFinishedNotification") or {}
+    if other_regions():
+        from connector.usecases.regions import region_of_job
+
+        job: Any = PARTS.report_jobs_store.by_report_id(str(p["reportId"]))
+        if job is None:
+            return "unknown report"
+        code = region_of_job(job.job_id, region_report_jobs(), ENV.amazon_region)
+        return region_report_jobs()[code].advance(job, str(p.get("processingStatus", "")), p.get("reportDocumentId"))
     return report_finished(PARTS.report_jobs_store, report_jobs, str(p["reportId"]),
                            str(p.get("processingStatus", "")), p.get("reportDocumentId"))
 

@@ -25,6 +25,12 @@ def build() -> ReportJobs:
     return wiring.report_jobs(PARTS)
 
 
+@cache
+def other_regions() -> dict[str, ReportJobs]:
+    """The stack's other SP-API regions' report jobs (issue 16; none for a one-region stack)."""
+    return {wiring.region_code(p): wiring.region_report_jobs(p) for p in wiring.regions(PARTS)[1:]}
+
+
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
@@ -34,6 +40,8 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("action") == "explain":
         return {"sku": event["sku"], "movements": jobs.movements.explain(str(event["sku"]))}
     out = jobs.run_schedule()
+    for code, regional in other_regions().items():
+        out[f"region {code}"] = regional.run_schedule()
     out["digest_sent"] = send_daily_digest(jobs.movements.store, PARTS.report_jobs_store, PARTS.mailer, wiring.clock)
     logger.info("report schedule ran", extra=out)
     return out

@@ -23,6 +23,7 @@ from connector.domain.idsets import IdSetError, parse_id_set
 from connector.domain.webhooks import within_budget
 from connector.observability import MetricUnit, logger, metrics, tracer
 from connector.usecases.mfn_sync import MfnSync
+from connector.usecases.regions import products_changed
 
 if TYPE_CHECKING:  # built by the wiring when a batch first goes beyond its budget (boto3's import is lazy)
     from connector.adapters.queues import Queue
@@ -39,6 +40,12 @@ PRODUCT_BUDGET = 2_000
 @cache
 def build() -> MfnSync:
     return wiring.mfn_sync(PARTS)
+
+
+@cache
+def syncs() -> list[MfnSync]:
+    """One sync per SP-API region (issue 16), home first: ``[build()]`` for a one-region stack."""
+    return [build(), *(wiring.mfn_sync(p) for p in wiring.regions(PARTS)[1:])]
 
 
 @cache
@@ -97,10 +104,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failures.extend(_hand_back([by_id[m] for m in beyond]))
     if product_ids:
         try:
-            mfn = build()  # first: the wiring binds the tables, the lease's among them (a cold container)
+            regional = syncs()  # first: the wiring binds the tables, the lease's among them (a cold container)
             with _one_at_a_time() as lease:
                 add_sum("StockChangeLeaseWaitSeconds", lease.waited, MetricUnit.Seconds)
-                report = mfn.products_changed(product_ids)
+                report = products_changed(regional, product_ids)
             logger.info("stock change synced", extra={"products": len(product_ids), "records": len(accepted),
                                                        "requeued": len(beyond), **report.plan,
                                                        "ignored_products": report.ignored_products,

@@ -23,7 +23,10 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
+
+if TYPE_CHECKING:
+    from connector.domain.regions import Region
 
 
 class ConfigError(RuntimeError):
@@ -207,6 +210,27 @@ class AmazonEnv(CommonEnv):
     sp_api_endpoint: str | None = Field(None, alias="SP_API_ENDPOINT", pattern=r"^https?://[^/\s]+/?$")
     lwa_token_url: str = Field("https://api.amazon.com/auth/o2/token", alias="LWA_TOKEN_URL",
                                pattern=r"^https?://[^/\s]+/\S*$")
+    # Issue 16: the stack's other SP-API regions (JSON, domain/regions.py; unset: one region, as before).
+    amazon_other_regions: str | None = Field(None, alias="AMAZON_OTHER_REGIONS")
+
+    def problems(self) -> list[str]:
+        """AMAZON_OTHER_REGIONS parsed at cold start: a bad region, field or marketplace is named at once."""
+        from connector.domain.regions import RegionConfigError
+
+        try:
+            amazon_regions(self)
+        except RegionConfigError as exc:
+            return [str(exc)]
+        return []
+
+
+def amazon_regions(env: AmazonEnv) -> tuple[Region, ...]:
+    """The stack's SP-API regions, home (AMAZON_REGION) first."""
+    from connector.domain.regions import parse_regions
+
+    return parse_regions(env.amazon_other_regions, home_code=env.amazon_region,
+                         home_marketplaces=env.amazon_marketplace_ids, seller_id=env.amazon_seller_id,
+                         endpoint=env.sp_api_endpoint, lwa_token_url=env.lwa_token_url)
 
 
 class WebhookEnv(CommonEnv):
@@ -253,9 +277,13 @@ def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) 
             problems.append(f"{name}={raw!r}: {exc}")
             continue
         values[field] = value
-    if problems:
-        raise ConfigError(f"{model.__name__}: " + "; ".join(problems))
-    return model(**values)
+    if not problems:
+        loaded = model(**values)
+        check = getattr(loaded, "problems", None)  # a model's own cross-field checks (AmazonEnv's regions)
+        problems = check() if callable(check) else []
+        if not problems:
+            return loaded
+    raise ConfigError(f"{model.__name__}: " + "; ".join(problems))
 
 
 class ConnectorEnv(BrightpearlEnv, AmazonEnv, EmailEnv):

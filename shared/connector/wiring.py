@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from connector.adapters.report_job_store import DynamoReportJobStore
     from connector.adapters.repositories import LinkRepository, SettingsRepository
     from connector.domain.refunds import Refund
+    from connector.domain.regions import Region
     from connector.usecases.approval_page import Pages
     from connector.usecases.fba_reconciliation import FbaReconciliation
     from connector.usecases.import_job import ImportJobs
@@ -245,9 +246,9 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
     return FbaReconciliation(
         links=parts.links.all, marketplace_ids=parts.env.amazon_marketplace_ids,
         inventory=AmazonFbaInventory(amazon), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
-        catalog=catalog, names=catalog, shipments=ShipmentRecords().open,
+        catalog=catalog, names=catalog, shipments=_region_records(parts, ShipmentRecords()).open,
         inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
-        settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
+        settings=parts.settings, store=ReconciliationStore(_store_prefix(parts)), mailer=parts.mailer, clock=clock)
 
 
 def inbound_shipments(parts: Parts) -> InboundShipments:
@@ -262,7 +263,7 @@ def inbound_shipments(parts: Parts) -> InboundShipments:
     url = getattr(parts.env, "inbound_continue_queue_url", None)
     return InboundShipments(
         amazon=AmazonInbound(parts.amazon), transfers=BrightpearlTransfers(parts.brightpearl),
-        records=ShipmentRecords(), settings=parts.settings.global_settings,
+        records=_region_records(parts, ShipmentRecords()), settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
         product_for=parts.sku_resolver(remember=False), mail=parts.mailer,
         continuations=QueueContinuations(Queue(url)) if url else None, names=BrightpearlCatalog(parts.brightpearl))
@@ -350,3 +351,120 @@ def stock_change_queue(parts: Parts) -> Queue:
     env = parts.env
     assert isinstance(env, StockChangeEnv)
     return Queue(env.stock_change_queue_url)
+
+
+# ------------------------------------------------------------------------------ regions (issue 16 item 1)
+
+
+class RegionParts(Parts):
+    """One SP-API region's view of a container's parts: its own SP-API clients (endpoint, seller,
+    marketplaces, refresh token) and the settings with the region's values laid over the global ones;
+    Brightpearl (and so its one shared rate budget), the mailer and the stores are the home parts' own."""
+
+    def __init__(self, home: Parts, region: Region) -> None:
+        env = home.env
+        super().__init__(type(env)(**{**vars(env), "amazon_region": region.code,
+                                      "amazon_marketplace_ids": list(region.marketplace_ids),
+                                      "amazon_seller_id": region.seller_id, "sp_api_endpoint": region.endpoint,
+                                      "lwa_token_url": region.lwa_token_url,
+                                      # a stopped run's continuation resumes the home region's run only
+                                      **({"inbound_continue_queue_url": None}
+                                         if hasattr(env, "inbound_continue_queue_url") else {})}))
+        self.home = home
+        self.region = region
+
+    @cached_property
+    def bound(self) -> bool:
+        return self.home.bound
+
+    @cached_property
+    def brightpearl(self) -> BrightpearlClient:
+        return self.home.brightpearl
+
+    @cached_property
+    def mailer(self) -> SendOnce:
+        return self.home.mailer
+
+    @cached_property
+    def links(self) -> LinkRepository:
+        return self.home.links
+
+    @cached_property
+    def report_jobs_store(self) -> DynamoReportJobStore:
+        return self.home.report_jobs_store
+
+    @cached_property
+    def settings(self) -> SettingsRepository:
+        from connector.usecases.regions import RegionalSettings
+
+        return RegionalSettings(self.home.settings, self.region.code)  # type: ignore[return-value]
+
+
+def regions(parts: Parts) -> list[Parts]:
+    """Each SP-API region's parts, home first; one region (no AMAZON_OTHER_REGIONS): ``[parts]`` itself,
+    so a one-region stack runs exactly the code it ran before regions."""
+    from connector.config import amazon_regions
+
+    found = amazon_regions(parts.env)
+    if len(found) == 1:
+        return [parts]
+    cached: list[Parts] | None = getattr(parts, "_region_parts", None)
+    if cached is None:
+        cached = [parts, *(RegionParts(parts, r) for r in found[1:])]
+        parts._region_parts = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def _store_prefix(parts: Parts) -> str:
+    return parts.region.job_prefix if isinstance(parts, RegionParts) else ""
+
+
+def _region_records(parts: Parts, store: Any) -> Any:
+    """Inbound shipment records as this region sees them (the store itself in a one-region stack)."""
+    from connector.usecases.regions import RegionShipmentRecords
+
+    home = parts.home if isinstance(parts, RegionParts) else parts
+    if len(regions(home)) == 1:
+        return store
+    return RegionShipmentRecords(store, home.settings, region_code(parts), home=parts is home)
+
+
+def region_code(parts: Parts) -> str:
+    return parts.region.code if isinstance(parts, RegionParts) else parts.env.amazon_region
+
+
+def mfn_syncs(parts: Parts) -> list[MfnSync]:
+    """The merchant-fulfilled sync per region: each pushes its own marketplaces with its own client, so the
+    EU SKU rule (one quantity per SKU across EU marketplaces) never reaches a .com or .co.jp listing."""
+    return [mfn_sync(p) for p in regions(parts)]
+
+
+def report_jobs_by_region(parts: Parts) -> dict[str, ReportJobs]:
+    """Report jobs per region (ledger, returns, inventory reports from each region's endpoint), home first."""
+    return {region_code(p): region_report_jobs(p) for p in regions(parts)}
+
+
+def region_report_jobs(p: Parts) -> ReportJobs:
+    """One region's report jobs, keyed under its prefix in the one ReportJobs table (the home region's
+    keys are unchanged); its movements go through the one Brightpearl governor like every other write."""
+    from connector.adapters.amazon.reports import AmazonReports
+    from connector.usecases.report_jobs import ReportJobs
+
+    if not isinstance(p, RegionParts):
+        return report_jobs(p)
+    return ReportJobs(AmazonReports(p.amazon_on_clock, p.env.amazon_marketplace_ids), movement_service(p),
+                      p.report_jobs_store, clock=clock, job_prefix=p.region.job_prefix)
+
+
+def inbound_shipments_by_region(parts: Parts) -> dict[str, InboundShipments]:
+    """Inbound shipments per region, each into its region's FBA warehouse (``regions.<code>.fba_warehouse_id``)."""
+    return {region_code(p): inbound_shipments(p) for p in regions(parts)}
+
+
+def fba_reconciliations(parts: Parts) -> dict[str, FbaReconciliation]:
+    """FBA reconciliation per region: its FBA pool (Pan-EU read once for the EU) against its warehouse."""
+    return {region_code(p): fba_reconciliation(p) for p in regions(parts)}
+
+
+def nightlies(parts: Parts) -> dict[str, NightlyReconciliation]:
+    return {region_code(p): nightly(p) for p in regions(parts)}

@@ -32,6 +32,11 @@ def _get(key: str) -> ReportJob | None:
 
 
 class ReconciliationStore:
+    def __init__(self, prefix: str = "") -> None:
+        # Issue 16: a region other than the home one keeps its open request and its latest id apart
+        # (``na#recon#job``, ``na#recon#latest``); reconciliation ids are unique, so headers are shared.
+        self.prefix = prefix
+
     def save(self, rid: str, header: dict[str, Any], lines: list[Line]) -> None:
         chunks: list[list[list[Any]]] = [[]]
         size = 0
@@ -88,10 +93,11 @@ class ReconciliationStore:
         raise RuntimeError(f"could not update reconciliation {rid}: too much contention")
 
     def item(self, key: str) -> dict[str, Any]:
-        got = _get(key)
+        got = _get(self.prefix + key)
         return dict(got.detail or {}) if got else {}
 
     def set_item(self, key: str, value: dict[str, Any]) -> None:
+        key = self.prefix + key
         item = _get(key) or ReportJob(key, report_type=KIND, status="state")
         item.detail = value
         item.updated_at = datetime.now(UTC)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from connector.domain.mfn_sync import ChannelRule
 from connector.domain.quantities import NO_BUFFER, BufferRule
+from connector.domain.region_settings import RegionSettings, check_region_codes
 
 
 def listing_id(marketplace_id: str, sku: str) -> str:
@@ -99,6 +100,17 @@ class GlobalSettings(BaseModel):
     removal_warehouse_id: WarehouseId | None = Field(None, description=(
         "where units Amazon ships back on a removal order are transferred to from the FBA warehouse; unset: "
         "return removals wait (disposals still reduce the FBA warehouse)"))
+
+    # Several Amazon regions in one stack (docs/regions.md): per region code, the settings it changes.
+    regions: dict[str, RegionSettings] = Field(default_factory=dict, description=(
+        "per Amazon region (na, eu, fe): mfn_warehouses, fba_warehouse_id, inbound_source_warehouse_id, "
+        "returns_warehouse_id, removal_warehouse_id, account_currency for that region's work"))
+
+    @field_validator("regions")
+    @classmethod
+    def _known_regions(cls, value: dict[str, RegionSettings]) -> dict[str, RegionSettings]:
+        check_region_codes(value)
+        return value
 
     @model_validator(mode="after")
     def _removals_leave_the_fba_warehouse(self) -> GlobalSettings:

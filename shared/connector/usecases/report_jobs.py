@@ -46,7 +46,11 @@ class ReportJobs:
     def __init__(self, reports: Reports, movements: MovementService, jobs: ReportJobStore, *,
                  specs: Iterable[ReportSpec] = REPORT_SPECS,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-                 apply_budget_s: float = APPLY_BUDGET_S, monotonic: Callable[[], float] = time.monotonic) -> None:
+                 apply_budget_s: float = APPLY_BUDGET_S, monotonic: Callable[[], float] = time.monotonic,
+                 job_prefix: str = "") -> None:
+        # Issue 16: a region other than the stack's home one keeps its jobs and cursors under its own
+        # prefix ("na#"), so two regions' cursors of one report type never share an item.
+        self.job_prefix = job_prefix
         self.apply_budget_s = apply_budget_s
         self.monotonic = monotonic
         self.reports = reports
@@ -57,9 +61,9 @@ class ReportJobs:
 
     # ------------------------------------------------------------------ persistence
     def _cursor(self, report_type: str) -> ReportJob:
-        cur: ReportJob | None = self.jobs.get(f"cursor#{report_type}")
+        cur: ReportJob | None = self.jobs.get(f"{self.job_prefix}cursor#{report_type}")
         if cur is None:
-            cur = self.jobs.new(f"cursor#{report_type}", report_type=report_type, status="cursor",
+            cur = self.jobs.new(f"{self.job_prefix}cursor#{report_type}", report_type=report_type, status="cursor",
                                 detail={"open": []})
         return cur
 
@@ -112,7 +116,7 @@ class ReportJobs:
         # After an outage the gap is caught up window by window (no cadence wait in between), never skipped.
         end = min(now, start + spec.max_window)
         report_id = self.reports.create(spec.report_type, start, end, spec.options or None)
-        job_id = f"{spec.report_type}#{report_id}"
+        job_id = f"{self.job_prefix}{spec.report_type}#{report_id}"
         self.jobs.save(self.jobs.new(job_id, report_type=spec.report_type, status=REQUESTED, report_id=report_id,
                                      data_start=start, data_end=end, requested_at=now, updated_at=now, detail={}))
 

@@ -1,0 +1,107 @@
+"""Several Amazon regions in one stack (issue 16 item 1, docs/regions.md): what the handlers need to run
+one use case per region and to route an Amazon notification to the region it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from connector.domain.region_settings import settings_for_region
+from connector.domain.regions import region_of
+from connector.domain.settings import GlobalSettings
+from connector.usecases.mfn_sync import MfnSync, SyncReport
+from connector.usecases.ports import Links, Settings
+
+
+class RegionalSettings:
+    """The settings store as one region's work sees it: ``global_settings()`` with the region's values
+    (``regions.<code>``) laid over the global ones; everything else is the store itself."""
+
+    def __init__(self, store: Settings, code: str) -> None:
+        self._store = store
+        self.code = code
+
+    def global_settings(self) -> GlobalSettings:
+        return settings_for_region(self._store.global_settings(), self.code)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def region_of_job(job_id: str, codes: Iterable[str], home: str) -> str:
+    """The region a report job belongs to, from its key's prefix (``na#…``; none: the home region)."""
+    head = job_id.split("#", 1)[0]
+    return head if head in set(codes) and head != home else home
+
+
+def sync_for_feed(links: Links, syncs: Mapping[str, MfnSync], feed_id: str, home: str) -> MfnSync:
+    """The region whose listings wait on ``feed_id`` (a feed is one region's: its marketplaces are)."""
+    for link in links.pending_in_feed(feed_id):
+        code = region_of(link.marketplace_id)
+        if code is not None and code in syncs:
+            return syncs[code]
+    return syncs[home]
+
+
+def products_changed(syncs: Sequence[MfnSync], product_ids: Iterable[int]) -> SyncReport:
+    """One stock change pushed in every region, each to its own marketplaces; one report for the batch."""
+    ids = list(product_ids)
+    reports = [sync.products_changed(ids) for sync in syncs]
+    if len(reports) == 1:
+        return reports[0]
+    out = SyncReport(trigger=reports[0].trigger)
+    for r in reports:
+        for key, value in r.plan.items():
+            out.plan[key] = out.plan.get(key, 0) + value if isinstance(value, int) else value
+        out.pushes += r.pushes
+        out.patched += r.patched
+        out.feeds += r.feeds
+        out.failed.update(r.failed)
+        out.retryable_failures += r.retryable_failures
+        out.not_on_amazon += r.not_on_amazon
+        out.deferred += r.deferred
+        if out.retry_products is not None:
+            out.retry_products = None if r.retry_products is None else out.retry_products | r.retry_products
+    # Not linked in any region: at most the fewest any one region ignored (the log's figure, a bound).
+    out.ignored_products = min(r.ignored_products for r in reports)
+    return out
+
+
+OWNERS_KEY = "inbound-regions"  # settings item: {shipment id: region} for the open shipments of non-home regions
+
+
+class RegionShipmentRecords:
+    """The inbound shipments store as one region's runs see it: ``open()`` only the region's own, so a
+    run never settles another region's pending write with its own warehouse, nor asks its endpoint for a
+    shipment of another region. Shipment ids are Amazon's (unique), so ``get`` needs no filter. Which
+    region a shipment is of is noted when it is first recorded (home: no note); notes of shipments no
+    longer open are dropped, so the note stays as small as the open shipments."""
+
+    def __init__(self, store: Any, settings: Settings, code: str, *, home: bool) -> None:
+        self._store = store
+        self._settings = settings
+        self.code = code
+        self.home = home
+
+    def new(self, shipment_id: str, status: str) -> Any:
+        if not self.home:
+            owners = dict(self._settings.get_value(OWNERS_KEY))
+            if owners.get(shipment_id) != self.code:
+                self._settings.set_value(OWNERS_KEY, {**owners, shipment_id: self.code})
+        return self._store.new(shipment_id, status)
+
+    def open(self) -> list[Any]:
+        records = self._store.open()
+        owners = dict(self._settings.get_value(OWNERS_KEY))
+        ids = {r.shipment_id for r in records}
+        # Dropped only once its record exists and is over: a shipment being recorded right now (noted,
+        # not saved yet) keeps its note.
+        over = {k for k in set(owners) - ids if self._store.get(k) is not None}
+        if over:
+            self._settings.set_value(OWNERS_KEY, {k: v for k, v in owners.items() if k not in over})
+        if self.home:
+            return [r for r in records if r.shipment_id not in owners]
+        return [r for r in records if owners.get(r.shipment_id) == self.code]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)

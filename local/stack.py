@@ -15,6 +15,7 @@ block) stops what it started and puts the environment back, so tests can build o
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import ExitStack
@@ -50,6 +51,8 @@ class LocalStack:
     def __init__(self, aws: LocalAws, bp: BrightpearlSimulator, amazon: SpApiSimulator, api: LocalHttpApi | None,
                  webhook_token: str, cleanup: ExitStack) -> None:
         self.aws, self.bp, self.amazon, self.api = aws, bp, amazon, api
+        # Issue 16: the stack's other SP-API regions, each its own simulator (own port, data, refresh token).
+        self.regions: dict[str, SpApiSimulator] = {}
         self.webhook_token = webhook_token
         self._cleanup = cleanup
 
@@ -73,6 +76,8 @@ class LocalStack:
         """Amazon's simulated time passes: reports and feeds finish, and their notifications are delivered."""
         self.amazon.clock.advance(seconds)
         self.amazon.tick()
+        for other in self.regions.values():  # they share the home simulator's clock
+            other.tick()
         self.pump("NotificationsFunction")
 
     def report_cycle(self, hours: float = 5) -> None:
@@ -168,7 +173,8 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
                 amazon_rate_scale: float = 1.0, amazon_marketplaces: tuple[str, ...] | None = None,
                 inventory_page_size: int = 50, notifications: bool = True, api: bool = False,
                 movements_clock: bool = False, webhook_token: str = "w" * 40,
-                env: Mapping[str, str] | None = None) -> LocalStack:
+                env: Mapping[str, str] | None = None,
+                other_regions: Mapping[str, tuple[str, ...]] | None = None) -> LocalStack:
     """Start the simulators (and moto, unless ``aws`` is given) and point the connector at them.
 
     - ``clock``: one simulated clock for both simulators (e.g. ``SimClock(speed=0)``: time moves only when
@@ -181,6 +187,9 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
     - ``movements_clock``: the movements' clock (report windows, cadences) reads the simulated clock.
     - ``api``: an API Gateway stand-in in front of the webhook function.
     - ``env``: more variables for the functions (e.g. log level).
+    - ``other_regions``: the stack's other SP-API regions (issue 16), region → its marketplaces: one more
+      SP-API simulator each (own port and data, the home simulator's clock, its own refresh token in the
+      Amazon secret's ``region_refresh_tokens``), named in AMAZON_OTHER_REGIONS; ``stack.regions[code]``.
     """
     cleanup = ExitStack()
     try:
@@ -222,9 +231,23 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
                                               "account_token": "account-token"})
         put_secret(aws, "WebhookSecret", {"webhook_token": webhook_token})
         put_secret(aws, "PageLinkSecret", {"signing_key": PAGE_SIGNING_KEY})
+        others: dict[str, SpApiSimulator] = {}
+        for code, mids in (other_regions or {}).items():
+            others[code] = SpApiSimulator(seller_id=SELLER, clock=amazon.clock, rate_scale=amazon_rate_scale,
+                                          region=code, marketplace_ids=mids, refresh_token=f"{REFRESH_TOKEN}-{code}",
+                                          inventory_page_size=inventory_page_size, sqs_queue_url=queue,
+                                          sqs_endpoint_url=aws.endpoint if queue else None).start()
+            cleanup.callback(others[code].stop)
+        if others:
+            _export(cleanup, {"AMAZON_OTHER_REGIONS": json.dumps({
+                code: {"marketplace_ids": list(other_regions[code]), "endpoint": sim.url,  # type: ignore[index]
+                       "lwa_token_url": f"{sim.url}/auth/o2/token"} for code, sim in others.items()})})
         put_secret(aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                         "lwa_client_secret": CLIENT_SECRET})
+                                         "lwa_client_secret": CLIENT_SECRET,
+                                         **({"region_refresh_tokens": {c: f"{REFRESH_TOKEN}-{c}" for c in others}}
+                                            if others else {})})
         stack = LocalStack(aws, bp, amazon, api_server, webhook_token, cleanup)
+        stack.regions = others
         stack.cold_start()
         # Leave nothing warm behind for whoever runs next in this process (another test module).
         cleanup.callback(stack.cold_start)

@@ -27,8 +27,9 @@ def build() -> FbaReconciliation:
 
 @cache
 def other_regions() -> dict[str, FbaReconciliation]:
-    """The stack's other SP-API regions, each reconciled against its own FBA warehouse (issue 16)."""
-    return {wiring.region_code(p): wiring.fba_reconciliation(p) for p in wiring.regions(PARTS)[1:]}
+    """Every region, each against its own FBA warehouse, when the stack has several (issue 16); else none."""
+    regional = wiring.regions(PARTS)
+    return {wiring.region_code(p): wiring.fba_reconciliation(p) for p in regional} if len(regional) > 1 else {}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,13 +37,18 @@ def other_regions() -> dict[str, FbaReconciliation]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
+    if action not in ("start", "poll"):
+        raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
+    if other_regions():
+        out: dict[str, Any] = {}
+        for code, regional in other_regions().items():
+            got = regional.start(trigger="schedule") if action == "start" else regional.poll()
+            out[f"region {code}"] = {k: v for k, v in got.items() if k != "top"}
+        return out
     if action == "start":
         out = build().start(trigger="schedule")
     elif action == "poll":
         out = build().poll()
     else:
         raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
-    for code, regional in other_regions().items():
-        got = regional.start(trigger="schedule") if action == "start" else regional.poll()
-        out[f"region {code}"] = {k: v for k, v in got.items() if k != "top"}
     return {k: v for k, v in out.items() if k != "top"}

@@ -25,13 +25,14 @@ def build() -> InboundShipments:
     # starts with its own SP-API pacing (getReports: burst 10, 1 per 45 s), as before the composition
     # root. Runs are 30 minutes apart, so in production the bucket is full again anyway; a cached client
     # only made back-to-back runs (the end-to-end tests) read the ledger throttled and skip it.
-    return wiring.inbound_shipments(wiring.Parts(ENV))
+    return wiring.inbound_shipments(wiring.regions(wiring.Parts(ENV))[0])
 
 
 def build_other_regions() -> dict[str, InboundShipments]:
-    """The stack's other SP-API regions (issue 16), each into its own FBA warehouse; built per run too."""
-    parts = wiring.Parts(ENV)
-    return {wiring.region_code(p): wiring.inbound_shipments(p) for p in wiring.regions(parts)[1:]}
+    """The stack's regions other than the home one (issue 16), each into its own FBA warehouse; built per
+    run too. The home region's run is :func:`build`'s, on its region's view when there are several."""
+    regional = wiring.regions(wiring.Parts(ENV))
+    return {wiring.region_code(p): wiring.inbound_shipments(p) for p in regional[1:]}
 
 
 def _continuation(event: dict[str, Any]) -> tuple[bool, str | None, int]:

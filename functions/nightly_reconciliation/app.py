@@ -27,8 +27,9 @@ def build() -> NightlyReconciliation:
 
 @cache
 def other_regions() -> dict[str, NightlyReconciliation]:
-    """The stack's other SP-API regions' nightly checks, each on its own marketplaces (issue 16)."""
-    return {wiring.region_code(p): wiring.nightly(p) for p in wiring.regions(PARTS)[1:]}
+    """Every region's nightly check, each on its own marketplaces, when the stack has several (issue 16)."""
+    regional = wiring.regions(PARTS)
+    return {wiring.region_code(p): wiring.nightly(p) for p in regional} if len(regional) > 1 else {}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -36,13 +37,12 @@ def other_regions() -> dict[str, NightlyReconciliation]:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
+    if other_regions() and action in ("start", "poll"):
+        return {f"region {code}": {"polled": r.poll()} if action == "poll" else r.start()
+                for code, r in other_regions().items()}
     job = build()
     if action == "poll":
-        out: dict[str, Any] = {"polled": job.poll()}
-    elif action == "start":
-        out = job.start()
-    else:
-        raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")
-    for code, regional in other_regions().items():
-        out[f"region {code}"] = {"polled": regional.poll()} if action == "poll" else regional.start()
-    return out
+        return {"polled": job.poll()}
+    if action == "start":
+        return job.start()
+    raise ValueError(f"unknown action {action!r}; expected 'start' or 'poll'")

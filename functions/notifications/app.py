@@ -44,24 +44,25 @@ def report_jobs() -> ReportJobs:
 # queue's ARN); a notification goes to the region that asked for its feed or report (docs/regions.md).
 @cache
 def other_regions() -> list[wiring.Parts]:
-    return wiring.regions(PARTS)[1:]
+    """Every region's parts when the stack has several (home first); none for a one-region stack."""
+    regional = wiring.regions(PARTS)
+    return regional if len(regional) > 1 else []
 
 
 @cache
 def region_syncs() -> dict[str, MfnSync]:
-    return {ENV.amazon_region: mfn_sync(), **{wiring.region_code(p): wiring.mfn_sync(p) for p in other_regions()}}
+    return {wiring.region_code(p): wiring.mfn_sync(p) for p in other_regions()}
 
 
 @cache
 def region_nightlies() -> list[NightlyReconciliation]:
     syncs = region_syncs()
-    return [nightly(), *(wiring.nightly(p, sync=syncs[wiring.region_code(p)]) for p in other_regions())]
+    return [wiring.nightly(p, sync=syncs[wiring.region_code(p)]) for p in other_regions()]
 
 
 @cache
 def region_report_jobs() -> dict[str, ReportJobs]:
-    return {ENV.amazon_region: report_jobs(), **{wiring.region_code(p): wiring.region_report_jobs(p)
-                                                   for p in other_regions()}}
+    return {wiring.region_code(p): wiring.region_report_jobs(p) for p in other_regions()}
 
 
 def listings_feed_finished(n: Notification) -> Any:

@@ -27,8 +27,9 @@ def build() -> ReportJobs:
 
 @cache
 def other_regions() -> dict[str, ReportJobs]:
-    """The stack's other SP-API regions' report jobs (issue 16; none for a one-region stack)."""
-    return {wiring.region_code(p): wiring.region_report_jobs(p) for p in wiring.regions(PARTS)[1:]}
+    """Every region's report jobs when the stack has several (issue 16); none for a one-region stack."""
+    regional = wiring.regions(PARTS)
+    return {wiring.region_code(p): wiring.region_report_jobs(p) for p in regional} if len(regional) > 1 else {}
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -39,9 +40,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     jobs = build()
     if event.get("action") == "explain":
         return {"sku": event["sku"], "movements": jobs.movements.explain(str(event["sku"]))}
-    out = jobs.run_schedule()
-    for code, regional in other_regions().items():
-        out[f"region {code}"] = regional.run_schedule()
+    regional = other_regions()
+    out: dict[str, Any] = ({f"region {code}": r.run_schedule() for code, r in regional.items()} if regional
+                           else jobs.run_schedule())
     out["digest_sent"] = send_daily_digest(jobs.movements.store, PARTS.report_jobs_store, PARTS.mailer, wiring.clock)
     logger.info("report schedule ran", extra=out)
     return out

@@ -45,7 +45,8 @@ def build() -> MfnSync:
 @cache
 def syncs() -> list[MfnSync]:
     """One sync per SP-API region (issue 16), home first: ``[build()]`` for a one-region stack."""
-    return [build(), *(wiring.mfn_sync(p) for p in wiring.regions(PARTS)[1:])]
+    regional = wiring.regions(PARTS)
+    return [build()] if len(regional) == 1 else [wiring.mfn_sync(p) for p in regional]
 
 
 @cache

@@ -363,13 +363,13 @@ class RegionParts(Parts):
 
     def __init__(self, home: Parts, region: Region) -> None:
         env = home.env
+        # A stopped inbound run's continuation resumes the home region's run only.
+        no_continuation = hasattr(env, "inbound_continue_queue_url") and not region.home
         super().__init__(type(env)(**{**vars(env), "amazon_region": region.code,
                                       "amazon_marketplace_ids": list(region.marketplace_ids),
                                       "amazon_seller_id": region.seller_id, "sp_api_endpoint": region.endpoint,
                                       "lwa_token_url": region.lwa_token_url,
-                                      # a stopped run's continuation resumes the home region's run only
-                                      **({"inbound_continue_queue_url": None}
-                                         if hasattr(env, "inbound_continue_queue_url") else {})}))
+                                      **({"inbound_continue_queue_url": None} if no_continuation else {})}))
         self.home = home
         self.region = region
 
@@ -387,7 +387,9 @@ class RegionParts(Parts):
 
     @cached_property
     def links(self) -> LinkRepository:
-        return self.home.links
+        from connector.usecases.regions import RegionLinks
+
+        return RegionLinks(self.home.links, self.region.marketplace_ids)  # type: ignore[return-value]
 
     @cached_property
     def report_jobs_store(self) -> DynamoReportJobStore:
@@ -402,7 +404,8 @@ class RegionParts(Parts):
 
 def regions(parts: Parts) -> list[Parts]:
     """Each SP-API region's parts, home first; one region (no AMAZON_OTHER_REGIONS): ``[parts]`` itself,
-    so a one-region stack runs exactly the code it ran before regions."""
+    so a one-region stack runs exactly the code it ran before regions. With several, the home region
+    is a region's view too (its links only its marketplaces', its report keys unchanged)."""
     from connector.config import amazon_regions
 
     found = amazon_regions(parts.env)
@@ -410,23 +413,22 @@ def regions(parts: Parts) -> list[Parts]:
         return [parts]
     cached: list[Parts] | None = getattr(parts, "_region_parts", None)
     if cached is None:
-        cached = [parts, *(RegionParts(parts, r) for r in found[1:])]
+        cached = [RegionParts(parts, r) for r in found]
         parts._region_parts = cached  # type: ignore[attr-defined]
     return cached
 
 
 def _store_prefix(parts: Parts) -> str:
-    return parts.region.job_prefix if isinstance(parts, RegionParts) else ""
+    return parts.region.job_prefix if isinstance(parts, RegionParts) else ""  # home: ""
 
 
 def _region_records(parts: Parts, store: Any) -> Any:
     """Inbound shipment records as this region sees them (the store itself in a one-region stack)."""
     from connector.usecases.regions import RegionShipmentRecords
 
-    home = parts.home if isinstance(parts, RegionParts) else parts
-    if len(regions(home)) == 1:
-        return store
-    return RegionShipmentRecords(store, home.settings, region_code(parts), home=parts is home)
+    if not isinstance(parts, RegionParts):
+        return store  # a one-region stack
+    return RegionShipmentRecords(store, parts.home.settings, parts.region.code, home=parts.region.home)
 
 
 def region_code(parts: Parts) -> str:

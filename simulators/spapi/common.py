@@ -89,7 +89,7 @@ class Shared:
     """The clock, the seeded id source and the seller every part of one world uses."""
 
     def __init__(self, *, clock: SimClock, seller_id: str, marketplace_ids: Iterable[str], rng: random.Random,
-                 timing: Timing, default_fc: str, country: str) -> None:
+                 timing: Timing, default_fc: str, country: str, seq_start: int = 0, region: str = "eu") -> None:
         self.clock = clock
         self.seller_id = seller_id
         self.marketplace_ids = list(marketplace_ids)
@@ -97,7 +97,10 @@ class Shared:
         self.timing = timing
         self.default_fc = default_fc
         self.country = country
-        self._seq = 0
+        # Report and feed ids count from here: each region's world numbers its own (issue 16), as Amazon's
+        # regions do, so one stack's two regions never hand out the same report id.
+        self._seq = seq_start
+        self.region = region
         # Every world operation first runs the jobs due by now (World.advance), so reports and feeds
         # are processed against the world exactly as it was when they finished.
         self.advance: Callable[[], None] = lambda: None

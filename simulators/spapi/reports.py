@@ -311,7 +311,7 @@ def _mfn_returns(src: ReportSources, report: Report, at: datetime) -> tuple[str,
 def _all_listings(src: ReportSources, report: Report, at: datetime) -> tuple[str, int]:
     """Every listing of the report's marketplaces as it stands now; MFN quantity, blank for FBA."""
     rows: Rows = []
-    afn = "AMAZON_EU"  # the world is one region; the simulator's default is the EU
+    afn = f"AMAZON_{src.shared.region.upper()}"  # the world is one region (AMAZON_EU, AMAZON_NA, …)
     for sku in sorted(src.catalog.listings):
         li = src.catalog.listings[sku]
         if not set(li.marketplace_ids) & set(report.marketplace_ids):

@@ -41,6 +41,22 @@ JSON = Any
 EU_MARKETPLACES = ("A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4", "A1RKKUPIHCS9HS",
                    "A1805IZSGTT6HS", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3")
 
+# Issue 16: each region's marketplaces (developer-docs.amazon.com/sp-api/docs/marketplace-ids), the
+# simulator's default for its region; a world's fulfilment centre and country; where its ids count from.
+REGION_MARKETPLACES: dict[str, tuple[str, ...]] = {
+    "eu": EU_MARKETPLACES,
+    "na": ("ATVPDKIKX0DER", "A2EUQ1WTGCTBG2", "A1AM78C64UM0Y8", "A2Q3Y263D00KWC"),
+    "fe": ("A1VC38T7YXB528", "A39IBJ37TRP1C6", "A19VAU5U5O7RUS"),
+}
+ALL_REGIONS_MARKETPLACES = frozenset({*EU_MARKETPLACES, "AMEN7PMS3EDWL", "A28R8C7NBKEWEA", "A33AVAJ2PDY3EV",
+                                      "AE08WJ6YKNBMC", "ARBP9OOSHTCHU", "A17E79C6D8DWNP", "A2VIGQ35RCS4UG",
+                                      "A21TJRUUN4KGV", *REGION_MARKETPLACES["na"], *REGION_MARKETPLACES["fe"]})
+REGION_WORLD: dict[str, dict[str, Any]] = {
+    "eu": {"default_fc": "LTN1", "country": "GB", "seq_start": 0},
+    "na": {"default_fc": "PHX7", "country": "US", "seq_start": 1_000_000_000},
+    "fe": {"default_fc": "NRT1", "country": "JP", "seq_start": 2_000_000_000},
+}
+
 # Default usage plans (rate per second, burst) from the models' "Usage Plan" tables.
 OPERATION_LIMITS: dict[str, tuple[float, int]] = {
     "createReport": (0.0167, 15), "getReport": (2.0, 15), "getReports": (0.0222, 10),
@@ -63,7 +79,7 @@ class SpApiSimulator(SimulatorServer):
 
     name = "spapi"
 
-    def __init__(self, *, seller_id: str = "A1SELLER", marketplace_ids: tuple[str, ...] = EU_MARKETPLACES,
+    def __init__(self, *, seller_id: str = "A1SELLER", marketplace_ids: tuple[str, ...] | None = None,
                  region: str = "eu", rate_scale: float = 1.0, rate_limits: bool = True,
                  clock: SimClock | None = None, host: str = "127.0.0.1", port: int = 0,
                  client_id: str = "amzn1.application-oa2-client.sim",
@@ -77,7 +93,9 @@ class SpApiSimulator(SimulatorServer):
                  strict_subscriptions: bool = False, seed: int = 7) -> None:
         super().__init__(host=host, port=port, clock=clock, seed=seed)
         self.seller_id = seller_id
-        self.marketplace_ids = tuple(marketplace_ids)
+        if region not in REGION_MARKETPLACES:
+            raise ValueError(f"region {region!r}: the simulator serves {', '.join(REGION_MARKETPLACES)}")
+        self.marketplace_ids = tuple(marketplace_ids or REGION_MARKETPLACES[region])
         self.region = region
         self.rate_scale = rate_scale
         self.rate_limits = rate_limits
@@ -112,7 +130,8 @@ class SpApiSimulator(SimulatorServer):
     # ================================================================== state
     def _new_world(self) -> None:
         self.world = World(clock=self.clock, seller_id=self.seller_id, marketplace_ids=self.marketplace_ids,
-                           rng=self.random, timing=replace(self._timing) if self._timing else Timing())
+                           rng=self.random, timing=replace(self._timing) if self._timing else Timing(),
+                           region=self.region, **REGION_WORLD[self.region])
         self.world.report_jobs.compression = self._report_compression
         self.world.report_jobs.charset = self._report_charset
         self.world.report_jobs.on_report_finished = self._report_finished
@@ -263,6 +282,12 @@ class SpApiSimulator(SimulatorServer):
         if not ids:
             raise invalid(f"{name} is required.")
         unknown = [m for m in ids if m not in self.marketplace_ids]
+        elsewhere = [m for m in unknown if m in ALL_REGIONS_MARKETPLACES and m not in REGION_MARKETPLACES[self.region]]
+        if elsewhere:
+            # A marketplace of another region, at this region's endpoint: Amazon's words (docs/simulators-spapi.md,
+            # "Regions"); 400 as for any invalid marketplace, never served from this region's data.
+            raise ApiError(400, "InvalidInput", f"Invalid '{name}' provided. The marketplaces you provided are not "
+                                                f"valid for region: {', '.join(elsewhere)} (this is {self.region}).")
         if unknown:
             raise invalid(f"Invalid {name}: {', '.join(unknown)} is not a marketplace of this region.")
         return ids

@@ -50,9 +50,11 @@ class World:
     """All Amazon-side state for one seller in one region."""
 
     def __init__(self, *, clock: SimClock, seller_id: str, marketplace_ids: Iterable[str], rng: random.Random,
-                 timing: Timing | None = None, default_fc: str = "LTN1", country: str = "GB") -> None:
+                 timing: Timing | None = None, default_fc: str = "LTN1", country: str = "GB",
+                 seq_start: int = 0, region: str = "eu") -> None:
         self.shared = shared = Shared(clock=clock, seller_id=seller_id, marketplace_ids=marketplace_ids, rng=rng,
-                                      timing=timing or Timing(), default_fc=default_fc, country=country)
+                                      timing=timing or Timing(), default_fc=default_fc, country=country,
+                                      seq_start=seq_start, region=region)
         self.clock = clock
         self.timing = shared.timing
         self.scenario = ScenarioState()  # odd documents, host faults, token expiry (simulators/spapi/scenario.py)

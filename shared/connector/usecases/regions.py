@@ -3,12 +3,13 @@ one use case per region and to route an Amazon notification to the region it cam
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from connector.domain.region_settings import settings_for_region
 from connector.domain.regions import region_of
-from connector.domain.settings import GlobalSettings
+from connector.domain.mfn_sync import ChannelRule
+from connector.domain.settings import GlobalSettings, channel_rules
 from connector.usecases.mfn_sync import MfnSync, SyncReport
 from connector.usecases.ports import Links, Settings
 
@@ -23,6 +24,11 @@ class RegionalSettings:
 
     def global_settings(self) -> GlobalSettings:
         return settings_for_region(self._store.global_settings(), self.code)
+
+    def rules(self, marketplace_ids: Iterable[str]) -> dict[str, ChannelRule]:
+        """Each marketplace's sync rule over the region's settings (its warehouses, unless the channel's own)."""
+        mids = list(marketplace_ids)
+        return channel_rules(self.global_settings(), {mid: self._store.channel(mid) for mid in mids}, mids)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
@@ -105,3 +111,30 @@ class RegionShipmentRecords:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+
+class RegionLinks:
+    """The listing links as one region's work sees them: only its marketplaces' links come back from
+    the reads that gather work (a US link is never planned, pushed or fed through the EU endpoint)."""
+
+    def __init__(self, links: Links, marketplace_ids: Iterable[str]) -> None:
+        self._links = links
+        self.marketplace_ids = frozenset(marketplace_ids)
+
+    def _own(self, links: Iterable[Any]) -> list[Any]:
+        return [link for link in links if link.marketplace_id in self.marketplace_ids]
+
+    def by_products(self, product_ids: Iterable[int]) -> list[Any]:
+        return self._own(self._links.by_products(product_ids))
+
+    def all(self) -> Iterator[Any]:
+        return iter(self._own(self._links.all()))
+
+    def eu_siblings(self, links: Iterable[Any], eu_marketplaces: Iterable[str]) -> list[Any]:
+        return self._own(self._links.eu_siblings(links, eu_marketplaces))
+
+    def pending_in_feed(self, feed_id: str) -> list[Any]:
+        return self._own(self._links.pending_in_feed(feed_id))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._links, name)

@@ -15,11 +15,12 @@ from hypothesis import strategies as st
 
 from connector.adapters.inbound_records import ShipmentRecords
 from connector.adapters.repositories import ChannelSettings, GlobalSettings, SettingsRepository
-from connector.adapters.store import InboundShipment, Setting
+from connector.adapters.store import InboundShipment, ReportJob, Setting, StockMovement
 from local.aws import sent_emails
 from local.queues import pump
 from local.runtime import invoke
 from local.stack import start_stack
+from simulators.core import SimClock
 from simulators.spapi.demo import DE, UK
 
 pytestmark = pytest.mark.e2e
@@ -144,3 +145,43 @@ def test_each_region_simulator_refuses_the_other_regions_marketplaces(world):
                            params={"marketplaceIds": wrong}, headers={"x-amz-access-token": token})
         assert res.status_code == 400
         assert "not valid for region" in res.json()["errors"][0]["message"]
+
+
+@pytest.fixture
+def reports_stack(local_aws):
+    """Both regions' reports on one simulated clock, their notifications on the one NotificationsQueue."""
+    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
+                     movements_clock=True, other_regions={"na": (US,)}) as stack:
+        na = stack.regions["na"]
+        na.seed({"listings": {"TEA": {"channel": "FBA", "marketplaces": [US], "fba": {"SELLABLE": 20}}}})
+        stack.reset(BP_SEED, {"listings": {"TEA": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 30}}}})
+        for sim in (stack.amazon, na):
+            sim.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
+        stack.clear(StockMovement, ReportJob, Setting)
+        stack.link([(UK, "TEA", TEA, "FBA"), (US, "TEA", TEA, "FBA")])
+        SettingsRepository().save_global(GlobalSettings.model_validate({
+            "fba_warehouse_id": FBA_EU, "regions": {"na": {"fba_warehouse_id": FBA_NA}}}))
+        stack.bp.set_on_hand(TEA, FBA_EU, 30)
+        stack.bp.set_on_hand(TEA, FBA_NA, 20)
+        stack.drain("NotificationsQueue")
+        yield stack, na
+
+
+def test_a_lost_unit_in_the_second_region_reaches_its_own_fba_warehouse_once(reports_stack):
+    stack, na = reports_stack
+    na.world_op("lose", sku="TEA", quantity=3)
+    stack.amazon.world_op("find", sku="TEA", quantity=1)
+    stack.report_cycle(5)
+    stack.report_cycle(5)
+    assert (stack.bp.on_hand(TEA, FBA_NA), stack.bp.on_hand(TEA, FBA_EU)) == (17, 31)
+    # Each region's reports were requested at its own endpoint, and each notification went to its region.
+    assert na.world.reports and stack.amazon.world.reports
+    assert not set(na.world.reports) & set(stack.amazon.world.reports)
+    # Amazon delivering every notification again, and more schedules, move nothing twice.
+    sqs, url = stack.aws.client("sqs"), stack.aws.queue_url("NotificationsQueue")
+    for sim in (stack.amazon, na):
+        for body in list(sim.notifications):
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
+    pump(stack.aws, "NotificationsFunction")
+    stack.report_cycle(5)
+    assert (stack.bp.on_hand(TEA, FBA_NA), stack.bp.on_hand(TEA, FBA_EU)) == (17, 31)

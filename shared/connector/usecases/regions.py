@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+from connector.domain.mfn_sync import ChannelRule
 from connector.domain.region_settings import settings_for_region
 from connector.domain.regions import region_of
-from connector.domain.mfn_sync import ChannelRule
 from connector.domain.settings import GlobalSettings, channel_rules
 from connector.usecases.mfn_sync import MfnSync, SyncReport
 from connector.usecases.ports import Links, Settings

@@ -76,14 +76,14 @@ def _refuse_unknown(where: str, given: Iterable[str], allowed: Iterable[str]) ->
                                 f"(allowed: {', '.join(allowed)})")
 
 
-def _marketplaces(where: str, code: str, value: Any) -> tuple[str, ...]:
+def _marketplaces(label: str, code: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value or not all(isinstance(m, str) and m for m in value):
-        raise RegionConfigError(f"{where}.marketplace_ids: a non-empty list of marketplace ids is required")
+        raise RegionConfigError(f"{label}: a non-empty list of marketplace ids is required")
     for mid in value:
         owner = region_of(mid)
         if owner != code:
             why = f"a marketplace of region {owner!r}" if owner else "not an Amazon marketplace id"
-            raise RegionConfigError(f"{where}.marketplace_ids: {mid!r} is {why}, not of {code!r}")
+            raise RegionConfigError(f"{label}: {mid!r} is {why}, not of {code!r}")
     return tuple(dict.fromkeys(value))
 
 
@@ -122,7 +122,7 @@ def parse_regions(other_regions: str | None, *, home_code: str, home_marketplace
             raise RegionConfigError(f"{where}: a JSON object with {', '.join(REGION_FIELDS)} is required")
         _refuse_unknown(where, spec, REGION_FIELDS)
         regions.append(Region(
-            code, _marketplaces(where, code, spec.get("marketplace_ids")),
+            code, _marketplaces(f"{where}.marketplace_ids", code, spec.get("marketplace_ids")),
             str(_text(where, "seller_id", spec.get("seller_id"), seller_id)),
             _text(where, "endpoint", spec.get("endpoint"), SP_API_ENDPOINTS[code], url=True),
             str(_text(where, "lwa_token_url", spec.get("lwa_token_url"), lwa_token_url, url=True))))

@@ -31,6 +31,7 @@ LOCAL_PARAMETERS = {
     "AmazonRegion": "eu",
     "AmazonMarketplaceIds": "A1F83G8C2ARO7P",
     "AmazonSellerId": "A1SELLER",
+    "AmazonOtherRegions": "",  # one region (issue 16: the local stack's other_regions sets AMAZON_OTHER_REGIONS)
     "SpApiEventBusName": "",
     "SesSender": "connector@example.com",
     "AlertRecipients": "ops@example.com",

@@ -77,9 +77,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
            "writes": report.writes, "emails": report.emails, "hop": hop, "resumeFrom": report.resume_from,
            "continued": report.continued, "skippedBusy": report.skipped_busy}
     if not from_queue:  # a continuation resumes the home region's run; the schedule runs every region
-        for code, regional in build_other_regions().items():
+        from connector.region_metrics import region_metric
+
+        others = build_other_regions()
+        if others:
+            region_metric("RegionInboundShipmentsProcessed", report.processed, ENV.amazon_region)
+        for code, regional in others.items():
             got = regional.run(remaining=lambda: context.get_remaining_time_in_millis() / 1000)
             out[f"region {code}"] = {"seen": got.seen, "processed": got.processed, "writes": got.writes,
                                      "emails": got.emails, "resumeFrom": got.resume_from}
+            region_metric("RegionInboundShipmentsProcessed", got.processed, code)
     record_run("inbound", started, outcome="ok", **out)
     return {**out, "batchItemFailures": []} if from_queue else out

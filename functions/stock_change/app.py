@@ -49,6 +49,14 @@ def syncs() -> list[MfnSync]:
     return [build()] if len(regional) == 1 else [wiring.mfn_sync(p) for p in regional]
 
 
+def _region_metrics(i: int, report: Any) -> None:
+    from connector.region_metrics import region_metric
+
+    code = wiring.region_code(wiring.regions(PARTS)[i])
+    region_metric("RegionListingsPushed", len(report.pushes), code)
+    region_metric("RegionListingPushFailed", len(report.failed), code)
+
+
 @cache
 def own_queue() -> Queue:
     return wiring.stock_change_queue(PARTS)
@@ -108,7 +116,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             regional = syncs()  # first: the wiring binds the tables, the lease's among them (a cold container)
             with _one_at_a_time() as lease:
                 add_sum("StockChangeLeaseWaitSeconds", lease.waited, MetricUnit.Seconds)
-                report = products_changed(regional, product_ids)
+                report = products_changed(regional, product_ids, per_region=_region_metrics)
             logger.info("stock change synced", extra={"products": len(product_ids), "records": len(accepted),
                                                        "requeued": len(beyond), **report.plan,
                                                        "ignored_products": report.ignored_products,

@@ -93,9 +93,9 @@ def test_region_settings_lay_over_the_global_ones_and_refuse_unknowns_by_name():
     assert na.inbound_source_warehouse_id is None and na.patch_threshold == gs.patch_threshold
     with pytest.raises(ValidationError, match="unknown region"):
         GlobalSettings.model_validate({"regions": {"us": {"fba_warehouse_id": 8}}})
-    with pytest.raises(ValidationError, match="regions.na.fba_warehouse"):
+    with pytest.raises(ValidationError, match=r"regions\.na\.fba_warehouse"):
         GlobalSettings.model_validate({"regions": {"na": {"fba_warehouse": 8}}})
-    with pytest.raises(ValidationError, match="regions.na.fba_warehouse_id"):
+    with pytest.raises(ValidationError, match=r"regions\.na\.fba_warehouse_id"):
         GlobalSettings.model_validate({"regions": {"na": {"fba_warehouse_id": 0}}})
 
 

@@ -3,7 +3,7 @@ one use case per region and to route an Amazon notification to the region it cam
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from connector.domain.mfn_sync import ChannelRule
@@ -49,12 +49,17 @@ def sync_for_feed(links: Links, syncs: Mapping[str, MfnSync], feed_id: str, home
     return syncs[home]
 
 
-def products_changed(syncs: Sequence[MfnSync], product_ids: Iterable[int]) -> SyncReport:
-    """One stock change pushed in every region, each to its own marketplaces; one report for the batch."""
+def products_changed(syncs: Sequence[MfnSync], product_ids: Iterable[int],
+                     per_region: Callable[[int, SyncReport], None] | None = None) -> SyncReport:
+    """One stock change pushed in every region, each to its own marketplaces; one report for the batch.
+    ``per_region(i, report)``: each region's own report, as it finishes (the Region metrics)."""
     ids = list(product_ids)
     reports = [sync.products_changed(ids) for sync in syncs]
     if len(reports) == 1:
         return reports[0]
+    for i, r in enumerate(reports):
+        if per_region is not None:
+            per_region(i, r)
     out = SyncReport(trigger=reports[0].trigger)
     for r in reports:
         for key, value in r.plan.items():

@@ -184,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     bp_requests = len([e for e in bp.requests() if e.path.startswith("/public-api/")])
     throttled = len([e for e in bp.requests() if e.status == 503])
     sp_calls = len([e for e in amazon.requests() if not e.path.startswith("/_sim")])
+    # Issue 16: a second region, after the figures above were taken (they stay the one-region story's).
+    from local.demo_regions import regions_demo
+
+    regions_demo(stack, say, step)
     say(f"\nDone in {time.monotonic() - t0:.1f}s. Brightpearl requests: {bp_requests} (throttled {throttled}); "
         f"Amazon SP-API calls: {sp_calls}.")
     stack.stop()

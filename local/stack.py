@@ -56,6 +56,27 @@ class LocalStack:
         self.webhook_token = webhook_token
         self._cleanup = cleanup
 
+    def add_region(self, code: str, marketplaces: tuple[str, ...], *, rate_scale: float = 1.0,
+                   inventory_page_size: int = 50) -> SpApiSimulator:
+        """One more SP-API region (issue 16): its own simulator (own port and data, the home simulator's clock
+        and notification queue), its own refresh token in the Amazon secret's ``region_refresh_tokens``,
+        AMAZON_OTHER_REGIONS naming it; then this process is as cold as a new container."""
+        queue = self.amazon.sqs.queue_url if self.amazon.sqs else None
+        sim = SpApiSimulator(seller_id=SELLER, clock=self.amazon.clock, rate_scale=rate_scale, region=code,
+                             marketplace_ids=marketplaces, refresh_token=f"{REFRESH_TOKEN}-{code}",
+                             inventory_page_size=inventory_page_size, sqs_queue_url=queue,
+                             sqs_endpoint_url=self.aws.endpoint if queue else None).start()
+        self._cleanup.callback(sim.stop)
+        self.regions[code] = sim
+        _export(self._cleanup, {"AMAZON_OTHER_REGIONS": json.dumps({
+            c: {"marketplace_ids": list(s.marketplace_ids), "endpoint": s.url,
+                "lwa_token_url": f"{s.url}/auth/o2/token"} for c, s in self.regions.items()})})
+        put_secret(self.aws, "AmazonSecret", {
+            "refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID, "lwa_client_secret": CLIENT_SECRET,
+            "region_refresh_tokens": {c: f"{REFRESH_TOKEN}-{c}" for c in self.regions}})
+        self.cold_start()
+        return sim
+
     # ------------------------------------------------------------------ running the functions
     def invoke(self, function_id: str, event: Mapping[str, Any] | None = None) -> Any:
         """Run one function's handler as Lambda would (logical id from template.yaml)."""
@@ -231,23 +252,11 @@ def start_stack(*, aws: LocalAws | None = None, marketplaces: tuple[str, ...] = 
                                               "account_token": "account-token"})
         put_secret(aws, "WebhookSecret", {"webhook_token": webhook_token})
         put_secret(aws, "PageLinkSecret", {"signing_key": PAGE_SIGNING_KEY})
-        others: dict[str, SpApiSimulator] = {}
-        for code, mids in (other_regions or {}).items():
-            others[code] = SpApiSimulator(seller_id=SELLER, clock=amazon.clock, rate_scale=amazon_rate_scale,
-                                          region=code, marketplace_ids=mids, refresh_token=f"{REFRESH_TOKEN}-{code}",
-                                          inventory_page_size=inventory_page_size, sqs_queue_url=queue,
-                                          sqs_endpoint_url=aws.endpoint if queue else None).start()
-            cleanup.callback(others[code].stop)
-        if others:
-            _export(cleanup, {"AMAZON_OTHER_REGIONS": json.dumps({
-                code: {"marketplace_ids": list(other_regions[code]), "endpoint": sim.url,  # type: ignore[index]
-                       "lwa_token_url": f"{sim.url}/auth/o2/token"} for code, sim in others.items()})})
         put_secret(aws, "AmazonSecret", {"refresh_token": REFRESH_TOKEN, "lwa_app_id": CLIENT_ID,
-                                         "lwa_client_secret": CLIENT_SECRET,
-                                         **({"region_refresh_tokens": {c: f"{REFRESH_TOKEN}-{c}" for c in others}}
-                                            if others else {})})
+                                         "lwa_client_secret": CLIENT_SECRET})
         stack = LocalStack(aws, bp, amazon, api_server, webhook_token, cleanup)
-        stack.regions = others
+        for code, mids in (other_regions or {}).items():
+            stack.add_region(code, mids, rate_scale=amazon_rate_scale, inventory_page_size=inventory_page_size)
         stack.cold_start()
         # Leave nothing warm behind for whoever runs next in this process (another test module).
         cleanup.callback(stack.cold_start)

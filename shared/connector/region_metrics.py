@@ -8,12 +8,16 @@ object carries one dimension set for the whole invocation, and its metrics keep 
 
 from __future__ import annotations
 
+import os
+
 from aws_lambda_powertools.metrics import single_metric
 
 from connector.observability import NAMESPACE, SERVICE, MetricUnit
 
 
 def region_metric(name: str, value: float, region: str) -> None:
+    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() in ("1", "true"):
+        return  # as the Metrics object does (the demo and benchmarks switch metrics off)
     with single_metric(name=name, unit=MetricUnit.Count, value=value, namespace=NAMESPACE,
                        default_dimensions={"service": SERVICE}) as metric:
         metric.add_dimension(name="Region", value=region)

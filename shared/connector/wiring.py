@@ -358,8 +358,9 @@ def stock_change_queue(parts: Parts) -> Queue:
 
 class RegionParts(Parts):
     """One SP-API region's view of a container's parts: its own SP-API clients (endpoint, seller,
-    marketplaces, refresh token) and the settings with the region's values laid over the global ones;
-    Brightpearl (and so its one shared rate budget), the mailer and the stores are the home parts' own."""
+    marketplaces, refresh token), its emails (naming its marketplaces) and the settings with the region's
+    values laid over the global ones; Brightpearl (and so its one shared rate budget) and the stores are
+    the home parts' own."""
 
     def __init__(self, home: Parts, region: Region) -> None:
         env = home.env
@@ -381,9 +382,7 @@ class RegionParts(Parts):
     def brightpearl(self) -> BrightpearlClient:
         return self.home.brightpearl
 
-    @cached_property
-    def mailer(self) -> SendOnce:
-        return self.home.mailer
+    # The mailer is the base one on this region's environment: its emails name the region's marketplaces.
 
     @cached_property
     def links(self) -> LinkRepository:

@@ -78,3 +78,13 @@ def test_demo_runs_end_to_end():
         ("2 applied", "TEA-FBA 73, MUG-FBA 23"), ("2 already applied", "TEA-FBA 73, MUG-FBA 23")]
     assert recon.rstrip().endswith("Brightpearl FBA warehouse: TEA-FBA 73, MUG-FBA 28\n"
                                    "    Amazon sellable: TEA-FBA 73, MUG-FBA 28")
+    # Issue 16: a second region (NA) in the same stack, after the one-region story's figures above.
+    regions = block("[10]")
+    assert shown("[10]") == {".co.uk": "SHIRT-BL-M 46 (Main DC + Overflow, EU simulator)",
+                             ".com": "SHIRT-BL-M 15 (US DC, NA simulator)"}
+    assert "warnings for the .com listing: 0" in regions
+    assert "'AMZ-IN-FBA15DEMOUS1' US DC → Amazon FBA US" in regions
+    assert ("Amazon FBA US TEA-FBA on hand 6; US DC TEA-FBA on hand 19; Amazon FBA UK TEA-FBA 73 (was 73: untouched)"
+            in regions)
+    assert re.findall(r"^    email: \[connector-local · local\] US: (.+)$", regions, flags=re.MULTILINE) == [
+        "Amazon received inbound shipment FBA15DEMOUS1 in full"]

@@ -289,6 +289,8 @@ def operator(parts: Parts) -> Operator:
     sync = mfn_sync(parts)
     # Many unchecked listings (sync-on, import-links) are confirmed from one All Listings report.
     sync.confirm_by_report = nightly(parts, sync).request_confirmation
+    if len(regions(parts)) > 1:  # several Amazon regions: each command to its marketplace's region
+        sync = _routed_sync(parts)
     return Operator(sync=sync, links=parts.links, settings=parts.settings,
                     seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
                     fba_reconciliation=lambda: fba_reconciliation(parts))
@@ -428,6 +430,17 @@ def _region_records(parts: Parts, store: Any) -> Any:
     if not isinstance(parts, RegionParts):
         return store  # a one-region stack
     return RegionShipmentRecords(store, parts.home.settings, parts.region.code, home=parts.region.home)
+
+
+def _routed_sync(parts: Parts) -> Any:
+    from connector.usecases.regions import RegionRoutedSync
+
+    syncs = {}
+    for p in regions(parts):
+        each = mfn_sync(p)
+        each.confirm_by_report = nightly(p, each).request_confirmation
+        syncs[region_code(p)] = each
+    return RegionRoutedSync(syncs, parts.env.amazon_region)
 
 
 def region_code(parts: Parts) -> str:

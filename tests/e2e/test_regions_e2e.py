@@ -185,3 +185,21 @@ def test_a_lost_unit_in_the_second_region_reaches_its_own_fba_warehouse_once(rep
     pump(stack.aws, "NotificationsFunction")
     stack.report_cycle(5)
     assert (stack.bp.on_hand(TEA, FBA_NA), stack.bp.on_hand(TEA, FBA_EU)) == (17, 31)
+
+
+def test_the_operator_connects_and_switches_a_listing_in_its_own_region(world):
+    stack, na = world
+    seed(stack, na, "SHIRT")
+    stack.link([(UK, "SHIRT", SHIRT, "MFN")])
+    stack.bp.set_on_hand(SHIRT, US_DC, 13)
+    # Connected by the operator on Amazon.com: read and pushed at the NA endpoint, from the US DC.
+    stack.operator("connect", marketplaceId=US, sku="SHIRT")
+    assert na.world.listings["SHIRT"].quantity == 13
+    assert stack.amazon.world.listings["SHIRT"].quantity == 0  # the EU listing is not touched
+    stack.operator("sync-off", marketplaceId=US)
+    stack.bp.set_on_hand(SHIRT, US_DC, 2)
+    stock_changed(stack, SHIRT)
+    assert na.world.listings["SHIRT"].quantity == 13  # sync off for .com: nothing pushed there
+    assert stack.amazon.world.listings["SHIRT"].quantity == 40  # .co.uk still follows Main DC
+    stack.operator("sync-on", marketplaceId=US)
+    assert na.world.listings["SHIRT"].quantity == 2

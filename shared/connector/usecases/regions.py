@@ -60,6 +60,13 @@ def products_changed(syncs: Sequence[MfnSync], product_ids: Iterable[int],
     for i, r in enumerate(reports):
         if per_region is not None:
             per_region(i, r)
+    return merge_reports(reports)
+
+
+def merge_reports(reports: Sequence[SyncReport]) -> SyncReport:
+    """Several regions' sync reports as one (plan counts summed; a retry set None if any region's is)."""
+    if len(reports) == 1:
+        return reports[0]
     out = SyncReport(trigger=reports[0].trigger)
     for r in reports:
         for key, value in r.plan.items():
@@ -143,3 +150,62 @@ class RegionLinks:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._links, name)
+
+
+class RegionRoutedSync:
+    """The operator's merchant-fulfilled sync across regions: a command naming a marketplace goes to that
+    marketplace's region (its client, its links, its settings); listings of several regions are synced
+    each in its own region. Marketplaces: every region's, home first."""
+
+    def __init__(self, syncs: Mapping[str, MfnSync], home: str) -> None:
+        self.syncs = dict(syncs)
+        self.home = home
+        self.marketplace_ids = [m for sync in self.syncs.values() for m in sync.marketplace_ids]
+        self.listings = _RoutedListings(self)
+        self.settings = self.syncs[home].settings
+        self.confirm_by_report: Callable[[str, bool], str] | None = (
+            self._confirm_by_report if all(s.confirm_by_report for s in self.syncs.values()) else None)
+
+    def sync_for(self, marketplace_id: str) -> MfnSync:
+        code = region_of(marketplace_id)
+        return self.syncs[code] if code in self.syncs else self.syncs[self.home]
+
+    def _confirm_by_report(self, marketplace_id: str, whole: bool) -> str:
+        confirm = self.sync_for(marketplace_id).confirm_by_report
+        assert confirm is not None
+        return confirm(marketplace_id, whole)
+
+    def listing_connected(self, marketplace_id: str, sku: str) -> SyncReport:
+        return self.sync_for(marketplace_id).listing_connected(marketplace_id, sku)
+
+    def set_sync(self, marketplace_id: str, enabled: bool) -> SyncReport | None:
+        return self.sync_for(marketplace_id).set_sync(marketplace_id, enabled)
+
+    def needs_report(self, links: Sequence[Any]) -> bool:
+        return self.syncs[self.home].needs_report(links)
+
+    def sync_links(self, links: Sequence[Any], **kw: Any) -> SyncReport:
+        by_region: dict[int, list[Any]] = {}
+        order: list[MfnSync] = []
+        for link in links:
+            sync = self.sync_for(link.marketplace_id)
+            if sync not in order:
+                order.append(sync)
+            by_region.setdefault(order.index(sync), []).append(link)
+        if not order:
+            return self.syncs[self.home].sync_links([], **kw)
+        return merge_reports([order[i].sync_links(group, **kw) for i, group in sorted(by_region.items())])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.syncs[self.home], name)
+
+
+class _RoutedListings:
+    def __init__(self, routed: RegionRoutedSync) -> None:
+        self._routed = routed
+
+    def lookup(self, sku: str, marketplace_id: str) -> Any:
+        return self._routed.sync_for(marketplace_id).listings.lookup(sku, marketplace_id)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._routed.syncs[self._routed.home].listings, name)

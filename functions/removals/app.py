@@ -31,6 +31,22 @@ def build() -> Removals:
     return wiring.removals(PARTS)
 
 
+@cache
+def regional() -> list[Removals]:
+    """Every region's removals when the stack has several (issue 16), home first; else none."""
+    parts = wiring.regions(PARTS)
+    return [wiring.removals(p) for p in parts] if len(parts) > 1 else []
+
+
+def _region_of_order(event: dict[str, Any]) -> Removals:
+    """A command naming a removal order goes to the region whose open orders hold it (else the home's)."""
+    oid = event.get("order_id")
+    for usecase in regional():
+        if any(r.order_id == oid for r in usecase.store.open()):
+            return usecase
+    return regional()[0]
+
+
 def _command(usecase: Removals, event: dict[str, Any]) -> dict[str, Any]:
     from connector.usecases.removals import CommandError
 
@@ -64,6 +80,8 @@ def _command(usecase: Removals, event: dict[str, Any]) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if regional():
+        return _regions_handler(event)
     usecase = build()
     if isinstance(event, dict) and event.get("action"):
         return _command(usecase, event)
@@ -75,5 +93,29 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise
     out = report.as_dict()
     record_run("removals", started, outcome="ok", writes=report.writes, emails=report.emails)
+    logger.info("removals ran", extra=out)
+    return out
+
+
+def _regions_handler(event: dict[str, Any]) -> dict[str, Any]:
+    """Several regions: each region's removal reports and transfers from its own FBA warehouse."""
+    if isinstance(event, dict) and event.get("action"):
+        if event.get("action") == "list":
+            return {"ok": True, "removals": [r.summary() for u in regional() for r in u.store.open()]}
+        return _command(_region_of_order(event), event)
+    started = datetime.now(UTC)
+    out: dict[str, Any] = {}
+    try:
+        reports = [(wiring.region_code(p), u.run()) for p, u in zip(wiring.regions(PARTS), regional(), strict=True)]
+    except Exception as exc:
+        record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    for code, report in reports:
+        out[f"region {code}"] = report.as_dict()
+    writes: dict[str, int] = {}
+    for _, report in reports:
+        for kind, n in report.writes.items():
+            writes[kind] = writes.get(kind, 0) + n
+    record_run("removals", started, outcome="ok", writes=writes, emails=sum(r.emails for _, r in reports))
     logger.info("removals ran", extra=out)
     return out

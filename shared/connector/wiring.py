@@ -278,7 +278,7 @@ def removals(parts: Parts) -> Removals:
 
     assert parts.bound
     return Removals(AmazonReports(parts.amazon_on_clock, parts.env.amazon_marketplace_ids),
-                    BrightpearlTransfers(parts.brightpearl), SettingsRemovalStore(parts.settings),
+                    BrightpearlTransfers(parts.brightpearl), SettingsRemovalStore(parts.settings, _store_prefix(parts)),
                     parts.settings.global_settings, parts.sku_resolver(remember=False), parts.mailer, clock=clock)
 
 

@@ -203,3 +203,17 @@ def test_the_operator_connects_and_switches_a_listing_in_its_own_region(world):
     assert stack.amazon.world.listings["SHIRT"].quantity == 40  # .co.uk still follows Main DC
     stack.operator("sync-on", marketplaceId=US)
     assert na.world.listings["SHIRT"].quantity == 2
+
+
+def test_a_disposal_in_each_region_reduces_its_own_fba_warehouse_once(reports_stack):
+    stack, na = reports_stack
+    na.world_op("create_removal", items={"TEA": 4}, order_type="Disposal", order_id="RMV-NA1")
+    na.world_op("dispose_removal", order_id="RMV-NA1", items={"TEA": 4})
+    stack.amazon.world_op("create_removal", items={"TEA": 1}, order_type="Disposal", order_id="RMV-EU1")
+    stack.amazon.world_op("dispose_removal", order_id="RMV-EU1", items={"TEA": 1})
+    for _ in range(2):  # the second cycle re-reads the same reports: nothing moves twice
+        stack.amazon.clock.advance(5 * 3600)
+        stack.invoke("RemovalsFunction", {})
+        stack.amazon_finishes()
+        stack.invoke("RemovalsFunction", {})
+        assert (stack.bp.on_hand(TEA, FBA_NA), stack.bp.on_hand(TEA, FBA_EU)) == (16, 29)

@@ -18,8 +18,12 @@ OPEN = "removals#open"
 
 
 class SettingsRemovalStore:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, prefix: str = "") -> None:
         self.settings = settings
+        # Issue 16: a region other than the home one keeps its open list and report cursors apart
+        # (``na#removals#open``); removal order ids are Amazon's, so the orders' own items are shared.
+        self.prefix = prefix
+        self.open_key = f"{prefix}{OPEN}"
 
     def get(self, order_id: str) -> Removal | None:
         data = self.settings.get_value(f"removal#{order_id}")
@@ -27,25 +31,25 @@ class SettingsRemovalStore:
 
     def save(self, removal: Removal) -> None:
         self.settings.set_value(f"removal#{removal.order_id}", removal.to_dict())
-        ids = list(self.settings.get_value(OPEN).get("ids", []))
+        ids = list(self.settings.get_value(self.open_key).get("ids", []))
         if removal.finished and removal.order_id in ids:
             ids.remove(removal.order_id)
         elif not removal.finished and removal.order_id not in ids:
             ids.append(removal.order_id)
         else:
             return
-        self.settings.set_value(OPEN, {"ids": ids})
+        self.settings.set_value(self.open_key, {"ids": ids})
 
     def open(self) -> list[Removal]:
         out = []
-        for oid in self.settings.get_value(OPEN).get("ids", []):
+        for oid in self.settings.get_value(self.open_key).get("ids", []):
             r = self.get(oid)
             if r is not None:
                 out.append(r)
         return out
 
     def cursor(self, report_type: str) -> dict[str, Any]:
-        return self.settings.get_value(f"removal-cursor#{report_type}")
+        return self.settings.get_value(f"{self.prefix}removal-cursor#{report_type}")
 
     def save_cursor(self, report_type: str, cursor: dict[str, Any]) -> None:
-        self.settings.set_value(f"removal-cursor#{report_type}", cursor)
+        self.settings.set_value(f"{self.prefix}removal-cursor#{report_type}", cursor)

@@ -239,6 +239,8 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
     from connector.usecases.fba_reconciliation import FbaReconciliation
     from connector.usecases.observing_store import ObservingStore
 
+    if not isinstance(parts, RegionParts) and len(regions(parts)) > 1:
+        parts = regions(parts)[0]  # the operator's and the page's: the home region's view (its links, shipments)
     amazon = parts.amazon
     observed = ObservingStore(DynamoMovementStore())
     catalog = BrightpearlCatalog(parts.brightpearl)

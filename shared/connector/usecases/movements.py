@@ -506,10 +506,16 @@ class MovementService:
                 before = self.bp.on_hand(wid, [it.product_id for it in chunk])
             except PortError:
                 before = {}
+        moves: dict[int, int] = {}
+        for it in chunk:
+            moves[it.product_id] = moves.get(it.product_id, 0) + it.quantity
         for it in chunk:
             it.rec.detail["hwm"] = hwm  # where a look-up for this write starts if its answer is lost
             if it.product_id in before:
                 it.rec.detail["on_hand_before"] = before[it.product_id]
+                # One request can carry several movements of one product: the figure moves by their sum,
+                # and each of them is settled by that sum (the request lands whole or not at all).
+                it.rec.detail["request_moves"] = moves[it.product_id]
             it.rec.status, it.rec.error, it.rec.updated_at = IN_FLIGHT, None, self.clock()
         # All the request's movements marked in flight in one conditional batch (their versions): only
         # those this worker marked are posted; one another worker moved on is left to it.
@@ -591,8 +597,9 @@ class MovementService:
     def _settled_by_figures(self, wid: int, recs: list[MovementRecord], index: IndexUpdate) -> bool:
         """The first correction ever went unanswered and no id bounds a look-up: compare the on-hand it
         moves with the figure read before it was sent. Unchanged → it did not land (False: send again);
-        moved by exactly its quantity → it landed; anything else (someone else moved the product) → left
-        in flight, never sent twice. Assumes nothing else corrected that product in between."""
+        moved by exactly what the request moved for that product (the sum of its movements of it) → it
+        landed; anything else (someone else moved the product, or the request's movements of it net to 0)
+        → left in flight, never sent twice. Assumes nothing else corrected that product in between."""
         ids = [r.product_id for r in recs if r.product_id is not None and "on_hand_before" in r.detail]
         try:
             now = self.bp.on_hand(wid, ids) if ids else {}
@@ -600,10 +607,12 @@ class MovementService:
             now = {}
         for r in recs:
             was, pid = r.detail.get("on_hand_before"), r.product_id
-            if was is not None and pid in now and r.quantity != 0 and now[pid] == int(was) + r.quantity:
+            moved = int(r.detail.get("request_moves", r.quantity))
+            if was is not None and pid in now and moved != 0 and now[pid] == int(was) + moved:
                 self._finish(r, APPLIED, index, reason=f"{r.reason}; confirmed in Brightpearl by its figures")
-            elif was is not None and pid in now and now[pid] == int(was):
+            elif was is not None and pid in now and moved != 0 and now[pid] == int(was):
                 r.detail.pop("on_hand_before", None)
+                r.detail.pop("request_moves", None)
                 self._finish(r, PENDING, index, error="no answer from Brightpearl to the first correction ever; "
                              "its figures show it did not land: sent again")
             else:

@@ -54,7 +54,6 @@ class _Intent:
     lines: int = 1  # physical report lines this movement stands for (accounting)
 
 
-
 def _take_claim(key: str, units: int, claim: str, claims: DeemedClaims) -> int:
     return claims.apply_loss(key, units) if claim == "loss" else claims.apply_deemed(key, units)
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, UpdateError
 
 from connector.adapters.store import ListingLink, Setting
+from connector.adapters.transactions import failed_condition, transact_with_retry
 from connector.domain.mfn_sync import ChannelRule, LinkView
 from connector.domain.settings import (
     BufferSettings,
@@ -47,7 +47,7 @@ def id_ranges(ids: Iterable[int], gap: int = ID_RANGE_GAP) -> list[tuple[int, in
 
 
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
-BATCH_GET, TRANSACT_ITEMS = 100, 100  # BatchGetItem / TransactWriteItems maxima (DynamoDB API reference)
+BATCH_GET = 100  # BatchGetItem maximum (DynamoDB API reference); TransactWriteItems: adapters/transactions.py
 BATCH_RETRIES = 8
 
 
@@ -58,29 +58,18 @@ def _put_under_version(links: list[ListingLink],
     since the read fails its condition: ``again`` reads those fresh and re-applies the change (returning
     none for a link that is gone, which is never brought back), and the rest are sent again. So no
     operator command or concurrent push landing between the read and the write is overwritten."""
-    connection = ListingLink._get_connection().connection
-    for start in range(0, len(links), TRANSACT_ITEMS):
-        todo = links[start:start + TRANSACT_ITEMS]
-        for attempt in range(BATCH_RETRIES):
-            if not todo:
-                break
-            try:
-                with TransactWrite(connection=connection) as tx:
-                    for link in todo:
-                        tx.save(link)
-                todo = []
-            except TransactWriteError as exc:
-                reasons = exc.cancellation_reasons
-                if not reasons:
-                    raise
-                stale = [link.listing_id for link, why in zip(todo, reasons, strict=False)
-                         if why is not None and why.code == "ConditionalCheckFailed"]
-                todo = [link for link, why in zip(todo, reasons, strict=False)
-                        if why is None or why.code != "ConditionalCheckFailed"] + (again(stale) if stale else [])
-                time.sleep(min(2.0, 0.05 * 2 ** attempt))  # a TransactionConflict clears once the other ends
-        if todo:
-            raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
-                           f"(e.g. {todo[0].listing_id!r})")
+    def settle(todo: list[ListingLink], reasons: list[CancellationReason | None]) -> list[ListingLink]:
+        stale = [link.listing_id for link, why in zip(todo, reasons, strict=False) if failed_condition(why)]
+        return [link for link, why in zip(todo, reasons, strict=False)
+                if not failed_condition(why)] + (again(stale) if stale else [])
+
+    todo = transact_with_retry(links, connection=ListingLink._get_connection().connection, settle=settle,
+                               tries=BATCH_RETRIES,
+                               # a TransactionConflict clears once the other ends
+                               pause=lambda attempt: time.sleep(min(2.0, 0.05 * 2 ** attempt)))
+    if todo:
+        raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
+                       f"(e.g. {todo[0].listing_id!r})")
 
 
 def _pending(data: dict[str, Any] | None) -> int | None:

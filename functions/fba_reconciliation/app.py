@@ -4,30 +4,19 @@ FBA warehouse and emails the report (or requests the MYI report for a large cata
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import FbaReconciliationEnv, load
-from connector.observability import logger, metrics, tracer
+from connector.config import FbaReconciliationEnv
+from connector.handlers import Container, entry
 
-if TYPE_CHECKING:
-    from connector.usecases.fba_reconciliation import FbaReconciliation
-
-ENV = load(FbaReconciliationEnv)  # fails the cold start naming any missing variable
-PARTS = wiring.Parts(ENV)
+CONTAINER = Container(FbaReconciliationEnv)
+build = CONTAINER.once(wiring.fba_reconciliation)
 
 
-@cache
-def build() -> FbaReconciliation:
-    return wiring.fba_reconciliation(PARTS)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
     if action == "start":

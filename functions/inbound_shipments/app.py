@@ -5,27 +5,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
 from connector.adapters.run_log import record_run
-from connector.config import InboundShipmentsEnv, load
-from connector.observability import logger, metrics
+from connector.config import InboundShipmentsEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
 
-if TYPE_CHECKING:
-    from connector.usecases.inbound_shipments import InboundShipments
-
-ENV = load(InboundShipmentsEnv)  # fails at cold start naming any missing variable
-
-
-def build() -> InboundShipments:
-    # Built per run, not cached like the other handlers' use cases (a deliberate exception): each run
-    # starts with its own SP-API pacing (getReports: burst 10, 1 per 45 s), as before the composition
-    # root. Runs are 30 minutes apart, so in production the bucket is full again anyway; a cached client
-    # only made back-to-back runs (the end-to-end tests) read the ledger throttled and skip it.
-    return wiring.inbound_shipments(wiring.Parts(ENV))
+CONTAINER = Container(InboundShipmentsEnv)
+# Built per run, not once like the other handlers' use cases (a deliberate exception): each run starts
+# with its own SP-API pacing (getReports: burst 10, 1 per 45 s), as before the composition root. Runs are
+# 30 minutes apart, so in production the bucket is full again anyway; a cached client only made
+# back-to-back runs (the end-to-end tests) read the ledger throttled and skip it.
+build = CONTAINER.per_call(wiring.inbound_shipments)
 
 
 def _continuation(event: dict[str, Any]) -> tuple[bool, str | None, int]:
@@ -44,8 +39,7 @@ def _continuation(event: dict[str, Any]) -> tuple[bool, str | None, int]:
     return True, found[0], found[1]
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = datetime.now(UTC)
     from_queue, resume_from, hop = _continuation(event)

@@ -4,30 +4,19 @@ notifications function)."""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MfnSyncEnv, load
-from connector.observability import logger, metrics, tracer
+from connector.config import MfnSyncEnv
+from connector.handlers import Container, entry
 
-if TYPE_CHECKING:
-    from connector.usecases.nightly import NightlyReconciliation
-
-ENV = load(MfnSyncEnv)
-PARTS = wiring.Parts(ENV)
+CONTAINER = Container(MfnSyncEnv)
+build = CONTAINER.once(wiring.nightly)
 
 
-@cache
-def build() -> NightlyReconciliation:
-    return wiring.nightly(PARTS)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
     job = build()

@@ -2,42 +2,24 @@
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MfnSyncEnv, load
+from connector.config import MfnSyncEnv
 from connector.domain.notifications import Notification
 from connector.domain.reports import SPECS_BY_TYPE
-from connector.observability import logger, metrics, tracer
-from connector.usecases.mfn_sync import MfnSync
+from connector.handlers import Container, entry
+from connector.observability import logger, tracer
 from connector.usecases.notifications import NotificationRouter
 
-if TYPE_CHECKING:
-    from connector.usecases.nightly import NightlyReconciliation
-    from connector.usecases.report_jobs import ReportJobs
-
-ENV = load(MfnSyncEnv)
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def mfn_sync() -> MfnSync:
-    return wiring.mfn_sync(PARTS)
-
-
-@cache
-def nightly() -> NightlyReconciliation:
-    return wiring.nightly(PARTS, sync=mfn_sync())
-
-
-@cache
-def report_jobs() -> ReportJobs:
-    return wiring.report_jobs(PARTS)
+CONTAINER = Container(MfnSyncEnv)
+mfn_sync = CONTAINER.once(wiring.mfn_sync)
+nightly = CONTAINER.once(lambda parts: wiring.nightly(parts, sync=mfn_sync()))  # the nightly shares that sync
+report_jobs = CONTAINER.once(wiring.report_jobs)
 
 
 def listings_feed_finished(n: Notification) -> Any:
@@ -57,7 +39,7 @@ def movements_report_finished(n: Notification) -> Any:
     from connector.usecases.report_jobs import report_finished
 
     p = n.payload.get("reportProcessingFinishedNotification") or {}
-    return report_finished(PARTS.report_jobs_store, report_jobs, str(p["reportId"]),
+    return report_finished(CONTAINER.parts.report_jobs_store, report_jobs, str(p["reportId"]),
                            str(p.get("processingStatus", "")), p.get("reportDocumentId"))
 
 
@@ -89,9 +71,7 @@ def record_handler(record: SQSRecord) -> Any:
     return ROUTER.handle_body(record.body)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                          context=context))

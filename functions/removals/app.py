@@ -9,26 +9,21 @@ confirms what arrived (no counts: everything shipped); ``{"action": "show", "ord
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
 from connector.adapters.run_log import record_run
-from connector.config import RemovalsEnv, load
-from connector.observability import logger, metrics
+from connector.config import RemovalsEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
 
 if TYPE_CHECKING:
     from connector.usecases.removals import Removals
 
-ENV = load(RemovalsEnv)  # fails at cold start naming any missing variable
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def build() -> Removals:
-    return wiring.removals(PARTS)
+CONTAINER = Container(RemovalsEnv)
+build = CONTAINER.once(wiring.removals)
 
 
 def _command(usecase: Removals, event: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +56,7 @@ def _command(usecase: Removals, event: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": str(exc)}
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     usecase = build()
     if isinstance(event, dict) and event.get("action"):

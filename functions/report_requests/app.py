@@ -4,29 +4,20 @@ send the daily digest. Also answers ``{"action": "explain", "sku": "…"}``: eve
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MovementsEnv, load
-from connector.observability import logger, metrics
+from connector.config import MovementsEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
 
-if TYPE_CHECKING:
-    from connector.usecases.report_jobs import ReportJobs
-
-ENV = load(MovementsEnv)
-PARTS = wiring.Parts(ENV)
+CONTAINER = Container(MovementsEnv)
+build = CONTAINER.once(wiring.report_jobs)
 
 
-@cache
-def build() -> ReportJobs:
-    return wiring.report_jobs(PARTS)
-
-
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from connector.usecases.movements_digest import send_daily_digest
 
@@ -34,6 +25,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if event.get("action") == "explain":
         return {"sku": event["sku"], "movements": jobs.movements.explain(str(event["sku"]))}
     out = jobs.run_schedule()
-    out["digest_sent"] = send_daily_digest(jobs.movements.store, PARTS.report_jobs_store, PARTS.mailer, wiring.clock)
+    parts = CONTAINER.parts
+    out["digest_sent"] = send_daily_digest(jobs.movements.store, parts.report_jobs_store, parts.mailer, wiring.clock)
     logger.info("report schedule ran", extra=out)
     return out

@@ -26,9 +26,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
-from connector.domain.flatfile import MAX_ROW_UNITS, Columns, HeaderError, LineTally, cell, parse_int, read_rows
+from connector.domain.flatfile import MAX_ROW_UNITS, Columns, LineTally, Rows, cell, parse_int, read_items
 from connector.domain.movements import OccurrenceCounter, Quarantine, natural_key
 
 ORDER_DETAIL = "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA"
@@ -111,26 +112,26 @@ def removal_items(report_type: str, lines: Iterable[str], tally: LineTally | Non
     A header lacking a needed column raises :class:`HeaderError` (nothing is guessed); an empty document
     yields nothing. Blank lines are counted as skipped on ``tally``.
     """
-    bad: list[Quarantine] = []
 
-    def on_bad(line: int, reason: str, raw: str) -> None:
-        bad.append(Quarantine(report_type, line, reason, raw))
-
-    try:
-        columns, rows = read_rows(lines, tally=tally, on_bad=on_bad)
-    except HeaderError:
-        return
-    if report_type == ORDER_DETAIL:
-        parsed: Iterator[Item] = _order_rows(columns, rows)
-    elif report_type == SHIPMENT_DETAIL:
-        parsed = _shipment_rows(columns, rows)
-    else:
+    def parse(columns: Columns, rows: Rows) -> Iterator[Item]:
+        if report_type == ORDER_DETAIL:
+            return _order_rows(columns, rows)
+        if report_type == SHIPMENT_DETAIL:
+            return _shipment_rows(columns, rows)
         raise ValueError(f"report type {report_type} is not a removal report")
-    for item in parsed:
-        yield from bad
-        bad.clear()
-        yield item
-    yield from bad
+
+    return read_items(lines, parse, partial(Quarantine, report_type), tally=tally)
+
+
+def _order_and_sku(report_type: str, line: int, row: list[str], c_order: int, c_sku: int,
+                   ) -> tuple[str, str, str] | Quarantine:
+    """(the row as read, its sku, its order id), or the quarantine naming the one that is missing."""
+    raw, sku, order = "\t".join(row), cell(row, c_sku), cell(row, c_order)
+    if not order:
+        return Quarantine(report_type, line, "no order-id", raw, sku)
+    if not sku:
+        return Quarantine(report_type, line, "no sku", raw)
+    return raw, sku, order
 
 
 def _order_rows(columns: Columns, rows: Iterator[tuple[int, list[str]]]) -> Iterator[OrderLine | Quarantine]:
@@ -141,13 +142,11 @@ def _order_rows(columns: Columns, rows: Iterator[tuple[int, list[str]]]) -> Iter
            "disposed": columns.require("disposed-quantity"), "shipped": columns.require("shipped-quantity"),
            "in_process": columns.index("in-process-quantity")}
     for line, row in rows:
-        raw, sku, order = "\t".join(row), cell(row, c_sku), cell(row, c_order)
-        if not order:
-            yield Quarantine(ORDER_DETAIL, line, "no order-id", raw, sku)
+        found = _order_and_sku(ORDER_DETAIL, line, row, c_order, c_sku)
+        if isinstance(found, Quarantine):
+            yield found
             continue
-        if not sku:
-            yield Quarantine(ORDER_DETAIL, line, "no sku", raw)
-            continue
+        raw, sku, order = found
         kind = ORDER_TYPES.get(cell(row, c_type).lower())
         if kind is None:
             yield Quarantine(ORDER_DETAIL, line, f"unknown order-type {cell(row, c_type)!r}: not guessed", raw, sku)
@@ -182,13 +181,11 @@ def _shipment_rows(columns: Columns, rows: Iterator[tuple[int, list[str]]]) -> I
     c_tracking, c_type = columns.index("tracking-number"), columns.index("removal-order-type")
     counter = OccurrenceCounter()
     for line, row in rows:
-        raw, sku, order = "\t".join(row), cell(row, c_sku), cell(row, c_order)
-        if not order:
-            yield Quarantine(SHIPMENT_DETAIL, line, "no order-id", raw, sku)
+        found = _order_and_sku(SHIPMENT_DETAIL, line, row, c_order, c_sku)
+        if isinstance(found, Quarantine):
+            yield found
             continue
-        if not sku:
-            yield Quarantine(SHIPMENT_DETAIL, line, "no sku", raw)
-            continue
+        raw, sku, order = found
         when = cell(row, c_date)
         if not when:
             yield Quarantine(SHIPMENT_DETAIL, line, "no shipment-date", raw, sku)

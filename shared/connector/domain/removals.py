@@ -24,7 +24,7 @@ Who owns which unit (one owner each, the other skips with a reason):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from typing import Any
@@ -114,11 +114,10 @@ def removal_items(report_type: str, lines: Iterable[str], tally: LineTally | Non
     """
 
     def parse(columns: Columns, rows: Rows) -> Iterator[Item]:
-        if report_type == ORDER_DETAIL:
-            return _order_rows(columns, rows)
-        if report_type == SHIPMENT_DETAIL:
-            return _shipment_rows(columns, rows)
-        raise ValueError(f"report type {report_type} is not a removal report")
+        parser = _PARSERS.get(report_type)
+        if parser is None:
+            raise ValueError(f"report type {report_type} is not a removal report")
+        return parser(columns, rows)
 
     return read_items(lines, parse, partial(Quarantine, report_type), tally=tally)
 
@@ -203,6 +202,10 @@ def _shipment_rows(columns: Columns, rows: Iterator[tuple[int, list[str]]]) -> I
             cell(row, c_tracking)
         key = counter.key(natural_key("removal-shipment", order, sku, disposition, when, carrier, tracking))
         yield ShipmentLine(line, key, order, sku, disposition, q, when, carrier, tracking, kind)
+
+
+_PARSERS: dict[str, Callable[[Columns, Rows], Iterator[Item]]] = {ORDER_DETAIL: _order_rows,
+                                                                   SHIPMENT_DETAIL: _shipment_rows}
 
 
 # ---------------------------------------------------------------------------------------------- the aggregate

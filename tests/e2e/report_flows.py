@@ -111,6 +111,16 @@ class World:
     def writes(self) -> int:
         return len(self.bp.requests(writes_only=True, ok_only=True))
 
+    def assert_replays_change_nothing(self, notifications: int = 3, cycles: int = 3, hours: float = 5) -> None:
+        """Amazon's notifications delivered ``notifications`` times more, then ``cycles`` more schedules
+        (their overlapping windows read the same rows again): Brightpearl's stock, notes, credits and writes
+        stay as they were."""
+        before = self.snapshot()
+        self.replay_notifications(notifications)
+        for _ in range(cycles):
+            self.cycle(hours)
+        assert self.snapshot() == before
+
     def snapshot(self) -> tuple:
         stock = tuple(self.on_hand(p, w) for p in (TEA, MUG, SOAP, CANDLE) for w in (MAIN, FBA, RETURNS))
         return stock, len(self.bp.world.goods_in_notes), len([o for o in self.bp.world.orders.values()

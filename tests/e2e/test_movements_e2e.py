@@ -60,12 +60,7 @@ def test_adjustments_replacements_and_deemed_apply_once(world):
     assert w.on_hand(TEA, FBA) == 50 - 2 - 3 + 1
     assert w.on_hand(MUG, FBA) == 20 - 2
     assert w.on_hand(CANDLE, FBA) == 10 - 2
-    before = w.snapshot()
-
-    w.replay_notifications(3)
-    for _ in range(3):  # later schedules: overlapping windows re-read the same rows
-        w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing()  # later schedules: overlapping windows re-read the same rows
     # One correction request per report applied (ledger, replacements, reimbursements), never one per row.
     assert len(w.bp.requests(route="post-stock-correction", ok_only=True)) == 3
 
@@ -95,12 +90,7 @@ def test_customer_returns_become_credits_and_raise_stock_once(world, restock):
     assert w.on_hand(MUG, FBA) == 20  # unsellable: never restocked
     assert w.on_hand(SOAP, RETURNS) == (1 if restock else 0)
     assert len(w.bp.world.goods_in_notes) == (2 if restock else 0)
-    before = w.snapshot()
-
-    w.replay_notifications(3)
-    for _ in range(3):
-        w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing()
 
 
 def test_restock_setting_flipped_between_reports_still_raises_once(world):
@@ -237,10 +227,7 @@ def test_loss_netted_against_a_find_then_reimbursed_reduces_the_stock_exactly_on
     w.amazon.world_op("reimburse", sku="TEA-FBA", quantity_cash=1, amount_per_unit="4.00")
     w.cycle(hours=13)  # the reimbursements report is due again (every 12 h)
     assert w.on_hand(TEA, FBA) == 49
-    before = w.snapshot()
-    w.replay_notifications(2)
-    w.cycle(hours=13)
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing(2, cycles=1, hours=13)
 
 
 def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(world):
@@ -259,9 +246,7 @@ def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(wor
               and j.status == "applied"]
     lines = job.detail["lines"]
     assert lines["lines_in"] == 2 and lines["applied"] == 2 and lines["accounted"] == 2
-    before = w.snapshot()
-    w.replay_notifications(2)
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing(2, cycles=0)
 
 
 def test_documents_as_odd_as_amazons_still_apply_exactly_once(world):
@@ -286,7 +271,4 @@ def test_documents_as_odd_as_amazons_still_apply_exactly_once(world):
     assert applied and all(j.detail["lines"]["accounted"] == j.detail["lines"]["lines_in"] for j in applied)
     assert {entry["report_type"] for entry in sc.state()["log"]} >= {
         "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "GET_LEDGER_DETAIL_VIEW_DATA"}
-    before = w.snapshot()
-    w.replay_notifications(2)
-    w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing(2, cycles=1)

@@ -53,11 +53,7 @@ def test_partial_refund_with_shipping_and_restocking_fee_becomes_the_credit_once
     assert w.on_hand(TEA, FBA) == 51  # restocked once, by the goods-in note
     m = movement(w, "TEA-FBA")
     assert m["status"] == "applied" and refund_id in m["why"]
-    before = w.snapshot()
-    w.replay_notifications(3)
-    for _ in range(3):
-        w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing()
 
 
 def test_return_waits_for_its_refund_then_credits_what_was_refunded(world):

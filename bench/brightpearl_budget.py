@@ -17,6 +17,7 @@ import bisect
 import time
 
 from bench import limits
+from local.aws_calls import aws_calls
 
 WORKERS = 4
 SIM_MINUTES = 5
@@ -36,17 +37,7 @@ class _SimTime:
 
 def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, float]:
     """Run the governors on a simulated clock (needs moto bound: ``store.bind()``)."""
-    import botocore.client
-
     from connector.adapters.brightpearl.governor import BucketShape, DynamoGovernor
-
-    calls = {"n": 0}
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        if self.meta.service_model.service_name == "dynamodb":
-            calls["n"] += 1
-        return original(self, operation_name, api_params)
 
     sim = _SimTime()
     shape = BucketShape.for_limit(limits.BP_REQUESTS_PER_MINUTE, 60.0)
@@ -57,8 +48,7 @@ def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, f
     admitted: list[float] = []
     end = sim.now + minutes * 60
     wall = 0.0
-    botocore.client.BaseClient._make_api_call = counting
-    try:
+    with aws_calls("dynamodb") as calls:
         while True:
             w = min(range(workers), key=lambda i: free_at[i])
             sim.now = max(sim.now, free_at[w])
@@ -69,14 +59,12 @@ def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, f
             wall += time.perf_counter() - t0
             admitted.append(sim.now)
             free_at[w] = sim.now + ROUND_TRIP
-    finally:
-        botocore.client.BaseClient._make_api_call = original
     start = admitted[0]
     peak = max(bisect.bisect_left(admitted, t + 60) - i for i, t in enumerate(admitted))
     span = end - start
     budget = limits.BP_REQUESTS_PER_MINUTE * span / 60  # the rolling window's steady rate over the run
     return {"admitted": len(admitted), "peak_window": peak, "budget_used": len(admitted) / budget,
-            "ddb_per_request": calls["n"] / len(admitted), "wall_ms_per_acquire": 1000 * wall / len(admitted),
+            "ddb_per_request": calls.total() / len(admitted), "wall_ms_per_acquire": 1000 * wall / len(admitted),
             "minutes": span / 60}
 
 

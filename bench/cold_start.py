@@ -192,12 +192,21 @@ def first_use_modules(code_uri: str) -> list[str]:
 
     for fn in (n for n in app.body if isinstance(n, ast.FunctionDef)):
         visit(fn)
-        for n in ast.walk(fn):
-            if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "wiring"
-                    and n.attr in builders and n.attr not in seen):
-                seen.add(n.attr)
-                visit(builders[n.attr])
+    # The builders the handler names (``CONTAINER.once(wiring.nightly)`` at module level, or in a function):
+    # each is called on the first invocation.
+    for n in ast.walk(app):
+        if (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id == "wiring"
+                and n.attr in builders and n.attr not in seen):
+            seen.add(n.attr)
+            visit(builders[n.attr])
     return [m for m in modules if m != "__future__" and not m.startswith("typing")]
+
+
+def traced(code_uri: str) -> bool:
+    """Whether the handler is traced: ``@entry()`` (connector.handlers) unless ``traced=False``, or a
+    ``tracer.`` decorator of its own."""
+    source = (ROOT / code_uri / "app.py").read_text(encoding="utf-8")
+    return "tracer." in source or re.search(r"@entry\((?![^)]*traced=False)", source) is not None
 
 
 def first_use_body(code_uri: str) -> str:
@@ -206,7 +215,7 @@ def first_use_body(code_uri: str) -> str:
     body += "    try:\n        importlib.import_module(name)\n"
     body += "    except ModuleNotFoundError as exc:  # a name imported from a module, not a submodule\n"
     body += "        if exc.name != name:\n            raise\n"
-    if "tracer." in (ROOT / code_uri / "app.py").read_text(encoding="utf-8"):
+    if traced(code_uri):
         body += "from connector.observability import _tracer\n_tracer()\n"
     return body
 

@@ -12,24 +12,19 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import FbaReconciliationEnv, load
-from connector.observability import logger, metrics
-from connector.usecases.approval_page import Page, Pages
+from connector.config import FbaReconciliationEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
+from connector.usecases.approval_page import Page
 
-PAGES: Pages | None = None
+CONTAINER = Container(FbaReconciliationEnv, at_import=False)  # its environment is read on the first page
+_pages = CONTAINER.once(wiring.pages)
 KINDS = ("reconciliation", "nightly", "export")
 # The link token is in the URL: no referrer leaves the page, nothing caches it, no one frames it.
 HEADERS = {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
            "X-Content-Type-Options": "nosniff", "X-Robots-Tag": "noindex, nofollow",
            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
                                       "frame-ancestors 'none'; base-uri 'none'"}
-
-
-def _pages() -> Pages:
-    global PAGES
-    if PAGES is None:
-        PAGES = wiring.pages(wiring.Parts(load(FbaReconciliationEnv)))
-    return PAGES
 
 
 def _answer(page: Page) -> dict[str, Any]:
@@ -50,8 +45,7 @@ def _form(event: dict[str, Any]) -> dict[str, list[str]]:
 
 
 # log_event=False: the event carries the signed link token in its query string.
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
+@entry(traced=False, log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     params = event.get("pathParameters") or {}
     kind, id_ = str(params.get("kind", "")), str(params.get("id", ""))

@@ -12,6 +12,7 @@ from connector.adapters.queues import Queue
 from connector.adapters.secrets import SecretError, get_json_secret
 from connector.config import WebhookEnv, load
 from connector.domain.webhooks import token_matches
+from connector.handlers import entry
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.accept_webhook import accept_webhook
 
@@ -46,8 +47,7 @@ def _answer(status: int, body: dict[str, Any]) -> dict[str, Any]:
 
 # log_event=False whatever POWERTOOLS_LOGGER_LOG_EVENT says: the event carries the webhook token in
 # its path, and a logged token lets anyone who can read the logs push stock changes.
-@logger.inject_lambda_context(clear_state=True, log_event=False)
-@metrics.log_metrics
+@entry(traced=False, log_event=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         expected = str(get_json_secret(ENV.webhook_secret_name).get("webhook_token") or "")

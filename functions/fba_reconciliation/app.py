@@ -10,31 +10,24 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import FbaReconciliationEnv, load
-from connector.observability import logger, metrics, tracer
+from connector.config import FbaReconciliationEnv
+from connector.handlers import Container, entry
 
 if TYPE_CHECKING:
     from connector.usecases.fba_reconciliation import FbaReconciliation
 
-ENV = load(FbaReconciliationEnv)  # fails the cold start naming any missing variable
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def build() -> FbaReconciliation:
-    return wiring.fba_reconciliation(PARTS)
+CONTAINER = Container(FbaReconciliationEnv)
+build = CONTAINER.once(wiring.fba_reconciliation)
 
 
 @cache
 def other_regions() -> dict[str, FbaReconciliation]:
     """Every region, each against its own FBA warehouse, when the stack has several (issue 16); else none."""
-    regional = wiring.regions(PARTS)
+    regional = wiring.regions(CONTAINER.parts)
     return {wiring.region_code(p): wiring.fba_reconciliation(p) for p in regional} if len(regional) > 1 else {}
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
     if action not in ("start", "poll"):

@@ -5,43 +5,32 @@ time (connector.usecases.import_job)."""
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import ImportLinksEnv, load
-from connector.observability import logger, metrics, tracer
-from connector.usecases.import_job import ImportJobs, progress
+from connector.config import ImportLinksEnv
+from connector.handlers import Container, each_record, entry
+from connector.observability import logger
+from connector.usecases.import_job import progress
 from connector.usecases.operator import CommandError
 
-ENV = load(ImportLinksEnv)
-PARTS = wiring.Parts(ENV)
+CONTAINER = Container(ImportLinksEnv)
+jobs = CONTAINER.once(wiring.import_jobs)
 
 
-@cache
-def jobs() -> ImportJobs:
-    return wiring.import_jobs(PARTS)
+def _chunk(record: dict[str, Any]) -> None:
+    message = json.loads(record["body"])
+    logger.append_keys(import_job=message.get("job"), chunk=message.get("chunk"))
+    jobs().work(message)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and "Records" in event:
-        failures = []
-        for record in event["Records"]:
-            try:
-                message = json.loads(record["body"])
-                logger.append_keys(import_job=message.get("job"), chunk=message.get("chunk"))
-                jobs().work(message)
-            except Exception:
-                # Back to the queue: the chunk is redone (idempotent per SKU), after 3 tries the DLQ.
-                logger.exception("import chunk failed; it returns to the queue", extra={"messageId":
-                                                                                         record.get("messageId")})
-                failures.append({"itemIdentifier": record["messageId"]})
-        return {"batchItemFailures": failures}
+        # A failed chunk goes back to the queue: it is redone (idempotent per SKU), after 3 tries the DLQ.
+        return each_record(event, _chunk, failed="import chunk failed; it returns to the queue")
     if not isinstance(event, dict):
         return {"ok": False, "error": f"the event must be a JSON object with an \"action\", got a JSON "
                                       f"{type(event).__name__}"}

@@ -11,27 +11,26 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
 from connector.adapters.run_log import record_run
-from connector.config import InboundShipmentsEnv, load
-from connector.observability import logger, metrics
+from connector.config import InboundShipmentsEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
 
 if TYPE_CHECKING:
     from connector.usecases.inbound_shipments import InboundShipments
 
-ENV = load(InboundShipmentsEnv)  # fails at cold start naming any missing variable
-
-
-def build() -> InboundShipments:
-    # Built per run, not cached like the other handlers' use cases (a deliberate exception): each run
-    # starts with its own SP-API pacing (getReports: burst 10, 1 per 45 s), as before the composition
-    # root. Runs are 30 minutes apart, so in production the bucket is full again anyway; a cached client
-    # only made back-to-back runs (the end-to-end tests) read the ledger throttled and skip it.
-    return wiring.inbound_shipments(wiring.regions(wiring.Parts(ENV))[0])
+CONTAINER = Container(InboundShipmentsEnv)
+# Built per run, not once like the other handlers' use cases (a deliberate exception): each run starts
+# with its own SP-API pacing (getReports: burst 10, 1 per 45 s), as before the composition root. Runs are
+# 30 minutes apart, so in production the bucket is full again anyway; a cached client only made
+# back-to-back runs (the end-to-end tests) read the ledger throttled and skip it. The home region's run
+# is on its region's view when the stack has several (issue 16).
+build = CONTAINER.per_call(lambda parts: wiring.inbound_shipments(wiring.regions(parts)[0]))
 
 
 def build_other_regions() -> dict[str, InboundShipments]:
     """The stack's regions other than the home one (issue 16), each into its own FBA warehouse; built per
-    run too. The home region's run is :func:`build`'s, on its region's view when there are several."""
-    regional = wiring.regions(wiring.Parts(ENV))
+    run too."""
+    regional = wiring.regions(wiring.Parts(CONTAINER.env))
     return {wiring.region_code(p): wiring.inbound_shipments(p) for p in regional[1:]}
 
 
@@ -51,8 +50,7 @@ def _continuation(event: dict[str, Any]) -> tuple[bool, str | None, int]:
     return True, found[0], found[1]
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     started = datetime.now(UTC)
     from_queue, resume_from, hop = _continuation(event)
@@ -81,7 +79,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 
         others = build_other_regions()
         if others:
-            region_metric("RegionInboundShipmentsProcessed", report.processed, ENV.amazon_region)
+            region_metric("RegionInboundShipmentsProcessed", report.processed, CONTAINER.env.amazon_region)
         for code, regional in others.items():
             got = regional.run(remaining=lambda: context.get_remaining_time_in_millis() / 1000)
             out[f"region {code}"] = {"seen": got.seen, "processed": got.processed, "writes": got.writes,

@@ -10,31 +10,24 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MfnSyncEnv, load
-from connector.observability import logger, metrics, tracer
+from connector.config import MfnSyncEnv
+from connector.handlers import Container, entry
 
 if TYPE_CHECKING:
     from connector.usecases.nightly import NightlyReconciliation
 
-ENV = load(MfnSyncEnv)
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def build() -> NightlyReconciliation:
-    return wiring.nightly(PARTS)
+CONTAINER = Container(MfnSyncEnv)
+build = CONTAINER.once(wiring.nightly)
 
 
 @cache
 def other_regions() -> dict[str, NightlyReconciliation]:
     """Every region's nightly check, each on its own marketplaces, when the stack has several (issue 16)."""
-    regional = wiring.regions(PARTS)
+    regional = wiring.regions(CONTAINER.parts)
     return {wiring.region_code(p): wiring.nightly(p) for p in regional} if len(regional) > 1 else {}
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     action = (event or {}).get("action", "start")
     if other_regions() and action in ("start", "poll"):

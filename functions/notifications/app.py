@@ -10,34 +10,22 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MfnSyncEnv, load
+from connector.config import MfnSyncEnv
 from connector.domain.notifications import Notification
 from connector.domain.reports import SPECS_BY_TYPE
-from connector.observability import logger, metrics, tracer
-from connector.usecases.mfn_sync import MfnSync
+from connector.handlers import Container, entry
+from connector.observability import logger, tracer
 from connector.usecases.notifications import NotificationRouter
 
 if TYPE_CHECKING:
+    from connector.usecases.mfn_sync import MfnSync
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.report_jobs import ReportJobs
 
-ENV = load(MfnSyncEnv)
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def mfn_sync() -> MfnSync:
-    return wiring.mfn_sync(PARTS)
-
-
-@cache
-def nightly() -> NightlyReconciliation:
-    return wiring.nightly(PARTS, sync=mfn_sync())
-
-
-@cache
-def report_jobs() -> ReportJobs:
-    return wiring.report_jobs(PARTS)
+CONTAINER = Container(MfnSyncEnv)
+mfn_sync = CONTAINER.once(wiring.mfn_sync)
+nightly = CONTAINER.once(lambda parts: wiring.nightly(parts, sync=mfn_sync()))  # the nightly shares that sync
+report_jobs = CONTAINER.once(wiring.report_jobs)
 
 
 # Issue 16: the stack's other SP-API regions deliver to this queue too (each region's destination is this
@@ -45,7 +33,7 @@ def report_jobs() -> ReportJobs:
 @cache
 def other_regions() -> list[wiring.Parts]:
     """Every region's parts when the stack has several (home first); none for a one-region stack."""
-    regional = wiring.regions(PARTS)
+    regional = wiring.regions(CONTAINER.parts)
     return regional if len(regional) > 1 else []
 
 
@@ -71,7 +59,7 @@ def listings_feed_finished(n: Notification) -> Any:
     if other_regions():
         from connector.usecases.regions import sync_for_feed
 
-        sync = sync_for_feed(PARTS.links, region_syncs(), str(p["feedId"]), ENV.amazon_region)
+        sync = sync_for_feed(CONTAINER.parts.links, region_syncs(), str(p["feedId"]), CONTAINER.env.amazon_region)
     return sync.apply_feed_result(str(p["feedId"]), p.get("resultFeedDocumentId"), str(p.get("processingStatus", "")))
 
 
@@ -95,12 +83,12 @@ def movements_report_finished(n: Notification) -> Any:
     if other_regions():
         from connector.usecases.regions import region_of_job
 
-        job: Any = PARTS.report_jobs_store.by_report_id(str(p["reportId"]))
+        job: Any = CONTAINER.parts.report_jobs_store.by_report_id(str(p["reportId"]))
         if job is None:
             return "unknown report"
-        code = region_of_job(job.job_id, region_report_jobs(), ENV.amazon_region)
+        code = region_of_job(job.job_id, region_report_jobs(), CONTAINER.env.amazon_region)
         return region_report_jobs()[code].advance(job, str(p.get("processingStatus", "")), p.get("reportDocumentId"))
-    return report_finished(PARTS.report_jobs_store, report_jobs, str(p["reportId"]),
+    return report_finished(CONTAINER.parts.report_jobs_store, report_jobs, str(p["reportId"]),
                            str(p.get("processingStatus", "")), p.get("reportDocumentId"))
 
 
@@ -132,9 +120,7 @@ def record_handler(record: SQSRecord) -> Any:
     return ROUTER.handle_body(record.body)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return dict(process_partial_response(event=event, record_handler=record_handler, processor=processor,
                                          context=context))

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MfnSyncEnv, load
-from connector.observability import logger, metrics, tracer
-from connector.usecases.operator import CommandError, Operator
+from connector.config import MfnSyncEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
+from connector.usecases.operator import CommandError
 
-ENV = load(MfnSyncEnv)
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def build() -> Operator:
-    return wiring.operator(PARTS)
+CONTAINER = Container(MfnSyncEnv)
+build = CONTAINER.once(wiring.operator)
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if not isinstance(event, dict):
         # `sam remote invoke --event '[...]'` or a bare string: refuse by name instead of crashing.

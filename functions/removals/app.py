@@ -16,25 +16,21 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
 from connector.adapters.run_log import record_run
-from connector.config import RemovalsEnv, load
-from connector.observability import logger, metrics
+from connector.config import RemovalsEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
 
 if TYPE_CHECKING:
     from connector.usecases.removals import Removals
 
-ENV = load(RemovalsEnv)  # fails at cold start naming any missing variable
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def build() -> Removals:
-    return wiring.removals(PARTS)
+CONTAINER = Container(RemovalsEnv)
+build = CONTAINER.once(wiring.removals)
 
 
 @cache
 def regional() -> list[Removals]:
     """Every region's removals when the stack has several (issue 16), home first; else none."""
-    parts = wiring.regions(PARTS)
+    parts = wiring.regions(CONTAINER.parts)
     return [wiring.removals(p) for p in parts] if len(parts) > 1 else []
 
 
@@ -77,8 +73,7 @@ def _command(usecase: Removals, event: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "error": str(exc)}
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if regional():
         return _regions_handler(event)
@@ -106,7 +101,8 @@ def _regions_handler(event: dict[str, Any]) -> dict[str, Any]:
     started = datetime.now(UTC)
     out: dict[str, Any] = {}
     try:
-        reports = [(wiring.region_code(p), u.run()) for p, u in zip(wiring.regions(PARTS), regional(), strict=True)]
+        regions = wiring.regions(CONTAINER.parts)
+        reports = [(wiring.region_code(p), u.run()) for p, u in zip(regions, regional(), strict=True)]
     except Exception as exc:
         record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise

@@ -10,30 +10,25 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.config import MovementsEnv, load
-from connector.observability import logger, metrics
+from connector.config import MovementsEnv
+from connector.handlers import Container, entry
+from connector.observability import logger
 
 if TYPE_CHECKING:
     from connector.usecases.report_jobs import ReportJobs
 
-ENV = load(MovementsEnv)
-PARTS = wiring.Parts(ENV)
-
-
-@cache
-def build() -> ReportJobs:
-    return wiring.report_jobs(PARTS)
+CONTAINER = Container(MovementsEnv)
+build = CONTAINER.once(wiring.report_jobs)
 
 
 @cache
 def other_regions() -> dict[str, ReportJobs]:
     """Every region's report jobs when the stack has several (issue 16); none for a one-region stack."""
-    regional = wiring.regions(PARTS)
+    regional = wiring.regions(CONTAINER.parts)
     return {wiring.region_code(p): wiring.region_report_jobs(p) for p in regional} if len(regional) > 1 else {}
 
 
-@logger.inject_lambda_context(clear_state=True)
-@metrics.log_metrics
+@entry(traced=False)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     from connector.usecases.movements_digest import send_daily_digest
 
@@ -43,6 +38,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     regional = other_regions()
     out: dict[str, Any] = ({f"region {code}": r.run_schedule() for code, r in regional.items()} if regional
                            else jobs.run_schedule())
-    out["digest_sent"] = send_daily_digest(jobs.movements.store, PARTS.report_jobs_store, PARTS.mailer, wiring.clock)
+    parts = CONTAINER.parts
+    out["digest_sent"] = send_daily_digest(jobs.movements.store, parts.report_jobs_store, parts.mailer, wiring.clock)
     logger.info("report schedule ran", extra=out)
     return out

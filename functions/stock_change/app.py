@@ -18,48 +18,43 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from connector import wiring
 from connector.adapters.lease import HeartbeatLease
 from connector.client_metrics import add_sum
-from connector.config import StockChangeEnv, load
+from connector.config import StockChangeEnv
 from connector.domain.idsets import IdSetError, parse_id_set
 from connector.domain.webhooks import within_budget
-from connector.observability import MetricUnit, logger, metrics, tracer
-from connector.usecases.mfn_sync import MfnSync
+from connector.handlers import Container, entry
+from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.regions import products_changed
 
-if TYPE_CHECKING:  # built by the wiring when a batch first goes beyond its budget (boto3's import is lazy)
-    from connector.adapters.queues import Queue
+if TYPE_CHECKING:
+    from connector.usecases.mfn_sync import MfnSync
 
-ENV = load(StockChangeEnv)
-PARTS = wiring.Parts(ENV)
+CONTAINER = Container(StockChangeEnv)
 LEASE_KEY = "lease#stock-change"
 # Products one invocation works. The storm bench measures 9.0 s of simulated time for 975 products
 # (~9 ms each, ~5 of them the per-link feed bookkeeping; docs/performance.md): 2 000 keep a batch near
 # 20 s, so a batch that first waited for the lease (at most 40 s, below) still ends inside its 60 s.
 PRODUCT_BUDGET = 2_000
 
-
-@cache
-def build() -> MfnSync:
-    return wiring.mfn_sync(PARTS)
+build = CONTAINER.once(wiring.mfn_sync)
 
 
 @cache
 def syncs() -> list[MfnSync]:
     """One sync per SP-API region (issue 16), home first: ``[build()]`` for a one-region stack."""
-    regional = wiring.regions(PARTS)
+    regional = wiring.regions(CONTAINER.parts)
     return [build()] if len(regional) == 1 else [wiring.mfn_sync(p) for p in regional]
 
 
 def _region_metrics(i: int, report: Any) -> None:
     from connector.region_metrics import region_metric
 
-    code = wiring.region_code(wiring.regions(PARTS)[i])
+    code = wiring.region_code(wiring.regions(CONTAINER.parts)[i])
     region_metric("RegionListingsPushed", len(report.pushes), code)
     region_metric("RegionListingPushFailed", len(report.failed), code)
 
 
-@cache
-def own_queue() -> Queue:
-    return wiring.stock_change_queue(PARTS)
+# built by the wiring when a batch first goes beyond its budget (boto3's import is lazy)
+own_queue = CONTAINER.once(wiring.stock_change_queue)
 
 
 def _one_at_a_time() -> HeartbeatLease:
@@ -86,9 +81,7 @@ def _hand_back(records: list[dict[str, Any]]) -> list[str]:
     return []
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
-@metrics.log_metrics
+@entry()
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failures: list[str] = []
     parsed: list[tuple[str, list[int]]] = []

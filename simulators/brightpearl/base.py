@@ -4,8 +4,12 @@ the events raised (stock changes fold into one ``product.modified.on-hand-modifi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING
 
 from simulators.brightpearl.records import Event
+
+if TYPE_CHECKING:
+    from simulators.brightpearl.world import World
 
 
 class Shared:
@@ -38,3 +42,12 @@ class Shared:
             events.append(Event("product.modified.on-hand-modified", sorted(self.dirty)))
         self.events, self.dirty = [], set()
         return events
+
+
+class Section:
+    """One section of the API (catalog, inventory, goods out, sales, credits, webhooks): it reaches the
+    others through the world (``self.w.inventory``) and shares their clock, ids and events (``shared``)."""
+
+    def __init__(self, w: World) -> None:
+        self.w = w
+        self.shared = w.shared

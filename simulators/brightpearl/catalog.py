@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators.brightpearl.base import Section
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.http import IDS, P, _search
 from simulators.brightpearl.records import Product, _int, format_id_set, ids_from
@@ -15,12 +16,11 @@ if TYPE_CHECKING:
     from simulators.brightpearl.world import World
 
 
-class Catalog:
+class Catalog(Section):
     """Products of the account."""
 
     def __init__(self, w: World) -> None:
-        self.w = w
-        self.shared = w.shared
+        super().__init__(w)
         self.products: dict[int, Product] = {}
         self.deleted_products: set[int] = set()  # ids are never reused (help.brightpearl.com "IDs, ID sets")
 

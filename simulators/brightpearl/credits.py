@@ -5,18 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators.brightpearl.base import Section
 from simulators.brightpearl.errors import BPError
-from simulators.brightpearl.http import IDS, _body, _prune
-from simulators.brightpearl.records import (
-    PAYMENT_STATUS_NAMES,
-    GoodsInNote,
-    Order,
-    _int,
-    _require,
-    ids_from,
-    money2,
-    money4,
-)
+from simulators.brightpearl.http import IDS, _body, _note_ids, _prune
+from simulators.brightpearl.records import GoodsInNote, Order, _int, _require, ids_from, money2, money4
 from simulators.core import Request, Response
 
 if TYPE_CHECKING:
@@ -24,12 +16,11 @@ if TYPE_CHECKING:
     from simulators.brightpearl.world import World
 
 
-class Credits:
+class Credits(Section):
     """Sales credits' goods-in notes (the credits themselves are orders)."""
 
     def __init__(self, w: World) -> None:
-        self.w = w
-        self.shared = w.shared
+        super().__init__(w)
         self.goods_in_notes: dict[int, GoodsInNote] = {}
 
     def create_sales_credit(self, body: dict[str, Any]) -> int:
@@ -90,7 +81,7 @@ class Credits:
             "createdOn": o.created_on, "createdBy": o.created_by, "updatedOn": o.updated_on,
             "total": {"net": money2(net), "tax": money2(tax), "gross": money2(net + tax), "baseNet": money2(net),
                       "baseTax": money2(tax), "baseGross": money2(net + tax)},
-            "isCanceled": False, "orderPaymentStatus": PAYMENT_STATUS_NAMES.get(str(o.payment_status_id), "UNPAID"),
+            "isCanceled": False, "orderPaymentStatus": self.w.sales.payment_status(o),
             "allocationStatusCode": "ANR", "shippingStatusCode": "ANR",
         }
 
@@ -170,8 +161,4 @@ def _read_credits(sim: BrightpearlSimulator, req: Request) -> Response:
 
 
 def _read_goods_in(sim: BrightpearlSimulator, req: Request) -> Any:
-    orders = None if req.params["orders"] == "*" else ids_from(req.params["orders"], "goods-in")
-    if orders is None and "ids" not in req.params:
-        raise BPError(400, "CMNC-400", "Goods-in note ids are required with order id *")
-    notes = ids_from(req.params["ids"], "goods-in") if "ids" in req.params else None
-    return sim.world.credits.get_goods_in(orders, notes)
+    return sim.world.credits.get_goods_in(*_note_ids(req, "goods-in"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators.brightpearl.base import Section
 from simulators.brightpearl.errors import BPError
-from simulators.brightpearl.http import IDS, _body
+from simulators.brightpearl.http import IDS, _body, _note_ids
 from simulators.brightpearl.records import (
     _EVENT_FLAG,
     GON_EVENT_CODES,
@@ -24,12 +25,11 @@ if TYPE_CHECKING:
     from simulators.brightpearl.world import World
 
 
-class GoodsOut:
+class GoodsOut(Section):
     """Stock transfers and goods-out notes."""
 
     def __init__(self, w: World) -> None:
-        self.w = w
-        self.shared = w.shared
+        super().__init__(w)
         self.transfers: dict[int, StockTransfer] = {}
         self.gons: dict[int, GoodsOutNote] = {}
 
@@ -207,11 +207,7 @@ def register(sim: BrightpearlSimulator) -> None:
 
 
 def _read_gons(sim: BrightpearlSimulator, req: Request) -> Any:
-    orders = None if req.params["orders"] == "*" else ids_from(req.params["orders"], "goods-out")
-    if orders is None and "ids" not in req.params:
-        raise BPError(400, "CMNC-400", "Goods-out note ids are required with order id *")
-    gons = ids_from(req.params["ids"], "goods-out") if "ids" in req.params else None
-    return sim.world.goods_out.get_gons(orders, gons)
+    return sim.world.goods_out.get_gons(*_note_ids(req, "goods-out"))
 
 
 def _gon_event(sim: BrightpearlSimulator, req: Request) -> Response:

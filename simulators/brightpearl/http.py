@@ -1,5 +1,5 @@
 """What the Brightpearl section modules' routes share: the API path prefix, the ID-set pattern, the
-JSON body reader and the envelope helpers."""
+JSON body reader, the goods-note reads' id sets and the envelope helpers."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulators.brightpearl.errors import BPError
+from simulators.brightpearl.records import ids_from
 from simulators.core import Request, Response
 
 P = r"/public-api/(?P<account>[^/]+)"
@@ -42,3 +43,12 @@ def _body(req: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise BPError(400, "CMNC-400", "Request body must be a JSON object")
     return data
+
+
+def _note_ids(req: Request, kind: str) -> tuple[list[int] | None, list[int] | None]:
+    """A goods-note read's ``(orders, notes)`` id sets (``None``: any), for
+    ``…/order/{orders|*}/goods-note/{kind}[/{ids}]``: order ``*`` needs note ids."""
+    orders = None if req.params["orders"] == "*" else ids_from(req.params["orders"], kind)
+    if orders is None and "ids" not in req.params:
+        raise BPError(400, "CMNC-400", f"{kind.capitalize()} note ids are required with order id *")
+    return orders, ids_from(req.params["ids"], kind) if "ids" in req.params else None

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators.brightpearl.base import Section
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.http import IDS, _body
 from simulators.brightpearl.records import (
@@ -42,12 +43,11 @@ if TYPE_CHECKING:
     from simulators.brightpearl.world import World
 
 
-class Inventory:
+class Inventory(Section):
     """Warehouses, locations and the stock in them."""
 
     def __init__(self, w: World) -> None:
-        self.w = w
-        self.shared = w.shared
+        super().__init__(w)
         self.warehouses: dict[int, Warehouse] = {}
         self.stock: dict[tuple[int, int, int], int] = {}  # (product, warehouse, location) -> free units
         # Index of the locations holding a record per (product, warehouse): on-hand reads stay O(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators.brightpearl.base import Section
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.http import IDS, _body, _search
 from simulators.brightpearl.records import (
@@ -34,12 +35,11 @@ if TYPE_CHECKING:
     from simulators.brightpearl.world import World
 
 
-class Sales:
+class Sales(Section):
     """Orders of every type."""
 
     def __init__(self, w: World) -> None:
-        self.w = w
-        self.shared = w.shared
+        super().__init__(w)
         self.orders: dict[int, Order] = {}
 
     def seed_order(self, o: dict[str, Any]) -> None:
@@ -104,6 +104,10 @@ class Sales:
     def totals(self, o: Order) -> tuple[float, float]:
         return sum(r.net for r in o.rows.values()), sum(r.tax for r in o.rows.values())
 
+    def payment_status(self, o: Order) -> str:
+        """The order's ``orderPaymentStatus`` as an order or a sales credit reads it."""
+        return PAYMENT_STATUS_NAMES.get(str(o.payment_status_id), "UNPAID")
+
     def order_json(self, o: Order) -> dict[str, Any]:
         net, tax = self.totals(o)
         rows = {}
@@ -125,7 +129,7 @@ class Sales:
             "id": o.id, "parentOrderId": o.parent_order_id, "orderTypeCode": o.order_type_code,
             "reference": o.reference, "externalRef": o.external_ref, "version": o.version,
             "orderStatus": {"orderStatusId": o.status_id, "name": ORDER_STATUS_NAMES.get(str(o.status_id), "")},
-            "orderPaymentStatus": PAYMENT_STATUS_NAMES.get(str(o.payment_status_id), "UNPAID"),
+            "orderPaymentStatus": self.payment_status(o),
             "stockStatusCode": "SOA", "allocationStatusCode": o.allocation_status if o.order_type_code == "SO"
             and (o.allocations or any(g.order_id == o.id for g in self.w.goods_out.gons.values())) else "AAA",
             "shippingStatusCode": SHIPPING_STATUS_CODES.get(o.shipping_status_id, "ASS"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from simulators.brightpearl.base import Section
 from simulators.brightpearl.errors import BPError
 from simulators.brightpearl.http import IDS, P, _body
 from simulators.brightpearl.records import SUBSCRIBABLE_EVENTS, Webhook, _int, _require, format_id_set, ids_from
@@ -16,12 +17,11 @@ if TYPE_CHECKING:
     from simulators.brightpearl.world import World
 
 
-class Webhooks:
+class Webhooks(Section):
     """Registered webhooks."""
 
     def __init__(self, w: World) -> None:
-        self.w = w
-        self.shared = w.shared
+        super().__init__(w)
         self.webhooks: dict[int, Webhook] = {}
 
     def register_webhook(self, body: dict[str, Any]) -> int:

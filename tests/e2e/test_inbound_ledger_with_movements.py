@@ -12,9 +12,8 @@ import pytest
 from connector.adapters.repositories import GlobalSettings, SettingsRepository
 from connector.adapters.store import InboundShipment, ReportJob, StockMovement
 from local.runtime import invoke
-from local.stack import start_stack
-from simulators.core import SimClock
 from simulators.spapi.demo import DEMO_SEED, UK
+from tests.e2e.report_flows import reports_stack
 from tests.e2e.test_inbound_shipments import BP_SEED, FBA, SOURCE, TEA
 
 pytestmark = pytest.mark.e2e
@@ -23,14 +22,8 @@ EVENT = json.loads(Path("events/inbound_shipments.json").read_text())
 
 @pytest.fixture
 def stack(local_aws):
-    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
-                     movements_clock=True) as stack:
-        stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
-        stack.bp.seed(BP_SEED)
-        stack.amazon.seed(DEMO_SEED)
-        stack.clear(StockMovement, ReportJob, InboundShipment)
-        stack.link([(UK, "FBA-TEA", TEA, "FBA")])
-        stack.drain("NotificationsQueue")
+    with reports_stack(local_aws, bp_seed=BP_SEED, amazon_seed=DEMO_SEED, links=[(UK, "FBA-TEA", TEA, "FBA")],
+                       clear=(StockMovement, ReportJob, InboundShipment)) as stack:
         SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=SOURCE))
         yield stack
 

@@ -10,117 +10,35 @@ more may change.
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
-from connector.adapters.store import ReportJob, StockMovement
+from connector.adapters.repositories import LinkRepository
+from connector.adapters.store import ReportJob
 from local.aws import sent_emails
-from local.queues import pump
 from local.runtime import invoke
-from local.stack import LocalStack, start_stack
-from simulators.core import SimClock
-from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from simulators.spapi.demo import UK
+from tests.e2e.report_flows import (
+    CANDLE,
+    FBA,
+    MUG,
+    ORDER_MFN,
+    ORDER_MISSING,
+    ORDER_MUG,
+    ORDER_TEA,
+    RETURNS,
+    SELLER,
+    SOAP,
+    TEA,
+    World,
+)
 from tests.emails import title
 
 pytestmark = pytest.mark.e2e
 
-SELLER = "A1SELLER"
-MAIN, FBA, RETURNS = 2, 7, 9
-TEA, MUG, SOAP, CANDLE = 1020, 1021, 1022, 1023
-
-ORDER_TEA = "202-1111111-1111111"
-ORDER_MUG = "202-2222222-2222222"
-ORDER_MFN = "202-3333333-3333333"
-ORDER_MISSING = "202-9999999-9999999"
-
-BP_SEED = {
-    "warehouses": [{"id": MAIN, "name": "Main DC"}, {"id": FBA, "name": "Amazon FBA"},
-                   {"id": RETURNS, "name": "Returns"}],
-    "products": [{"id": TEA, "sku": "TEA-FBA"}, {"id": MUG, "sku": "MUG-FBA"}, {"id": SOAP, "sku": "SOAP-MFN"},
-                 {"id": CANDLE, "sku": "CANDLE-FBA"}],
-    "stock": [{"productId": TEA, "warehouseId": FBA, "onHand": 50},
-              {"productId": MUG, "warehouseId": FBA, "onHand": 20},
-              {"productId": CANDLE, "warehouseId": FBA, "onHand": 10},
-              {"productId": SOAP, "warehouseId": MAIN, "onHand": 5},
-              {"productId": SOAP, "warehouseId": RETURNS, "onHand": 0}],
-    "orders": [
-        {"id": 1201, "orderTypeCode": "SO", "externalRef": ORDER_TEA, "contactId": 200, "warehouseId": FBA,
-         "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
-         "rows": [{"productId": TEA, "quantity": 3, "net": 30.0, "tax": 6.0, "itemCost": 4.0, "taxCode": "T20",
-                   "nominalCode": "4000"}]},
-        {"id": 1202, "orderTypeCode": "SO", "externalRef": ORDER_MUG, "contactId": 201, "warehouseId": FBA,
-         "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
-         "rows": [{"productId": MUG, "quantity": 1, "net": 10.0, "tax": 2.0, "itemCost": 3.0, "taxCode": "T20",
-                   "nominalCode": "4000"}]},
-        {"id": 1203, "orderTypeCode": "SO", "externalRef": ORDER_MFN, "contactId": 202, "warehouseId": MAIN,
-         "channelId": 3, "installedIntegrationInstanceId": 13, "currency": "GBP",
-         "rows": [{"productId": SOAP, "quantity": 2, "net": 8.0, "tax": 1.6, "itemCost": 1.5, "taxCode": "T20",
-                   "nominalCode": "4000"}]},
-    ],
-}
-
-AMAZON_SEED = {
-    "credentials": {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "refresh_token": REFRESH_TOKEN},
-    "listings": {
-        "TEA-FBA": {"title": "Thé vert", "channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 50}},
-        "MUG-FBA": {"title": "Café crème mug", "channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 20}},
-        "CANDLE-FBA": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 10}},
-        "SOAP-MFN": {"channel": "MFN", "quantity": 5, "marketplaces": [UK]},
-        "NEW-FBA": {"channel": "FBA", "marketplaces": [UK], "fba": {"SELLABLE": 5}},
-    },
-}
-LINKS = [("TEA-FBA", TEA, "FBA"), ("MUG-FBA", MUG, "FBA"), ("CANDLE-FBA", CANDLE, "FBA"), ("SOAP-MFN", SOAP, "MFN")]
-
-
-class World:
-    def __init__(self, stack: LocalStack) -> None:
-        self.stack, self.bp, self.amazon, self.aws = stack, stack.bp, stack.amazon, stack.aws
-
-    def settings(self, **kw) -> None:
-        # These tests hold the return flow at the unit price; the refunded amounts: test_refunds_e2e.py.
-        base = {"fba_warehouse_id": FBA, "returns_warehouse_id": RETURNS, "restock_returns": False,
-                "credit_amounts": "unit_price"}
-        SettingsRepository().save_global(GlobalSettings(**{**base, **kw}))
-
-    def cycle(self, hours: float = 5) -> None:
-        """One schedule: request the due reports, let Amazon finish them, deliver the notifications."""
-        self.stack.report_cycle(hours)
-
-    def replay_notifications(self, times: int = 3) -> None:
-        sqs = self.aws.client("sqs")
-        url = self.aws.queue_url("NotificationsQueue")
-        for _ in range(times):
-            for body in list(self.amazon.notifications):
-                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))
-            pump(self.aws, "NotificationsFunction")
-
-    def on_hand(self, pid: int, wid: int) -> int:
-        return self.bp.on_hand(pid, wid)
-
-    def writes(self) -> int:
-        return len(self.bp.requests(writes_only=True, ok_only=True))
-
-    def snapshot(self) -> tuple:
-        stock = tuple(self.on_hand(p, w) for p in (TEA, MUG, SOAP, CANDLE) for w in (MAIN, FBA, RETURNS))
-        return stock, len(self.bp.world.goods_in_notes), len([o for o in self.bp.world.orders.values()
-                                                              if o.order_type_code == "SC"]), self.writes()
-
 
 @pytest.fixture
-def world(local_aws):
-    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
-                     movements_clock=True) as stack:
-        stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
-        stack.bp.seed(BP_SEED)
-        stack.amazon.seed(AMAZON_SEED)
-        stack.clear(StockMovement, ReportJob)
-        stack.link((UK, sku, pid, channel) for sku, pid, channel in LINKS)
-        stack.drain("NotificationsQueue")
-        w = World(stack)
-        w.settings()
-        yield w
+def world(movements_world):
+    return movements_world
 
 
 def adjustments_world(w: World) -> None:
@@ -142,12 +60,7 @@ def test_adjustments_replacements_and_deemed_apply_once(world):
     assert w.on_hand(TEA, FBA) == 50 - 2 - 3 + 1
     assert w.on_hand(MUG, FBA) == 20 - 2
     assert w.on_hand(CANDLE, FBA) == 10 - 2
-    before = w.snapshot()
-
-    w.replay_notifications(3)
-    for _ in range(3):  # later schedules: overlapping windows re-read the same rows
-        w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing()  # later schedules: overlapping windows re-read the same rows
     # One correction request per report applied (ledger, replacements, reimbursements), never one per row.
     assert len(w.bp.requests(route="post-stock-correction", ok_only=True)) == 3
 
@@ -177,12 +90,7 @@ def test_customer_returns_become_credits_and_raise_stock_once(world, restock):
     assert w.on_hand(MUG, FBA) == 20  # unsellable: never restocked
     assert w.on_hand(SOAP, RETURNS) == (1 if restock else 0)
     assert len(w.bp.world.goods_in_notes) == (2 if restock else 0)
-    before = w.snapshot()
-
-    w.replay_notifications(3)
-    for _ in range(3):
-        w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing()
 
 
 def test_restock_setting_flipped_between_reports_still_raises_once(world):
@@ -319,10 +227,7 @@ def test_loss_netted_against_a_find_then_reimbursed_reduces_the_stock_exactly_on
     w.amazon.world_op("reimburse", sku="TEA-FBA", quantity_cash=1, amount_per_unit="4.00")
     w.cycle(hours=13)  # the reimbursements report is due again (every 12 h)
     assert w.on_hand(TEA, FBA) == 49
-    before = w.snapshot()
-    w.replay_notifications(2)
-    w.cycle(hours=13)
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing(2, cycles=1, hours=13)
 
 
 def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(world):
@@ -341,9 +246,7 @@ def test_a_comment_with_an_unclosed_quote_does_not_swallow_the_later_returns(wor
               and j.status == "applied"]
     lines = job.detail["lines"]
     assert lines["lines_in"] == 2 and lines["applied"] == 2 and lines["accounted"] == 2
-    before = w.snapshot()
-    w.replay_notifications(2)
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing(2, cycles=0)
 
 
 def test_documents_as_odd_as_amazons_still_apply_exactly_once(world):
@@ -368,7 +271,4 @@ def test_documents_as_odd_as_amazons_still_apply_exactly_once(world):
     assert applied and all(j.detail["lines"]["accounted"] == j.detail["lines"]["lines_in"] for j in applied)
     assert {entry["report_type"] for entry in sc.state()["log"]} >= {
         "GET_FBA_FULFILLMENT_CUSTOMER_RETURNS_DATA", "GET_LEDGER_DETAIL_VIEW_DATA"}
-    before = w.snapshot()
-    w.replay_notifications(2)
-    w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing(2, cycles=1)

@@ -8,26 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from connector.adapters.store import ReportJob, StockMovement
-from local.stack import start_stack
-from simulators.clock import SimClock
 from simulators.spapi.scenario import Scenario
-from tests.e2e.test_movements_e2e import AMAZON_SEED, BP_SEED, FBA, LINKS, ORDER_MFN, ORDER_TEA, TEA, UK, World
+from tests.e2e.report_flows import FBA, ORDER_MFN, ORDER_TEA, TEA, World
 
 
 @pytest.fixture
-def world(local_aws):
-    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
-                     movements_clock=True) as stack:
-        stack.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
-        stack.bp.seed(BP_SEED)
-        stack.amazon.seed(AMAZON_SEED)
-        stack.clear(StockMovement, ReportJob)
-        stack.link((UK, sku, pid, channel) for sku, pid, channel in LINKS)
-        stack.drain("NotificationsQueue")
-        w = World(stack)
-        w.settings(credit_amounts="refund")
-        yield w
+def world(movements_world):
+    movements_world.settings(credit_amounts="refund")
+    return movements_world
 
 
 def credits(w: World) -> list:
@@ -65,11 +53,7 @@ def test_partial_refund_with_shipping_and_restocking_fee_becomes_the_credit_once
     assert w.on_hand(TEA, FBA) == 51  # restocked once, by the goods-in note
     m = movement(w, "TEA-FBA")
     assert m["status"] == "applied" and refund_id in m["why"]
-    before = w.snapshot()
-    w.replay_notifications(3)
-    for _ in range(3):
-        w.cycle()
-    assert w.snapshot() == before
+    w.assert_replays_change_nothing()
 
 
 def test_return_waits_for_its_refund_then_credits_what_was_refunded(world):

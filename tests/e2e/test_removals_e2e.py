@@ -19,9 +19,8 @@ from click.testing import CliRunner
 from cli.main import cli
 from connector.adapters.repositories import GlobalSettings, SettingsRepository
 from connector.adapters.store import ReportJob, Setting, StockMovement
-from local.stack import start_stack
-from simulators.core import SimClock
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
+from tests.e2e.report_flows import reports_stack
 
 pytestmark = pytest.mark.e2e
 
@@ -47,14 +46,8 @@ AMAZON_SEED = {
 
 @pytest.fixture
 def stack(local_aws):
-    with start_stack(aws=local_aws, clock=SimClock(speed=0), bp_limit=10_000, amazon_rate_scale=1000,
-                     movements_clock=True) as s:
-        s.amazon.configure(notification_types=["REPORT_PROCESSING_FINISHED"])
-        s.bp.seed(BP_SEED)
-        s.amazon.seed(AMAZON_SEED)
-        s.clear(StockMovement, ReportJob, Setting)
-        s.link([(UK, TEA_SKU, TEA, "FBA"), (UK, MUG_SKU, MUG, "FBA")])
-        s.drain("NotificationsQueue")
+    with reports_stack(local_aws, bp_seed=BP_SEED, amazon_seed=AMAZON_SEED, clear=(StockMovement, ReportJob, Setting),
+                       links=[(UK, TEA_SKU, TEA, "FBA"), (UK, MUG_SKU, MUG, "FBA")]) as s:
         SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, removal_warehouse_id=BACK))
         yield s
 

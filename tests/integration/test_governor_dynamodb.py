@@ -4,6 +4,7 @@ import threading
 import time
 
 from connector.adapters.brightpearl.governor import BucketShape, DynamoGovernor, DynamoLease
+from local.aws_calls import aws_calls
 
 
 def test_concurrent_workers_share_one_budget(local_aws):
@@ -54,41 +55,21 @@ def test_lease_is_exclusive_and_expires(local_aws):
         pass
 
 
-def _counting_dynamodb_calls():
-    import botocore.client
-
-    calls = {"n": 0}
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        if self.meta.service_model.service_name == "dynamodb":
-            calls["n"] += 1
-        return original(self, operation_name, api_params)
-
-    return calls, original, counting
-
-
 def test_a_process_alone_pays_one_call_per_request_and_a_stale_guess_is_corrected(local_aws):
-    import botocore.client
-
     # Plenty of budget: nobody waits; 30 acquisitions by one process cost one read and 30 writes.
     shape = BucketShape.for_limit(6000, 60.0)
     key = f"bp#alone#{time.time_ns()}"
-    calls, original, counting = _counting_dynamodb_calls()
-    botocore.client.BaseClient._make_api_call = counting
-    try:
+    with aws_calls("dynamodb") as calls:
         alone = DynamoGovernor(key, shape)
         for _ in range(30):
             alone.acquire()
-        assert calls["n"] <= 31, calls
+        assert calls.total() <= 31, calls
         # Another process takes tokens: the first process's remembered item is stale; its conditional
         # write fails and it reads again, so no token is taken twice and the count stays exact.
         other = DynamoGovernor(key, shape)
         for _ in range(5):
             other.acquire()
         alone.acquire()
-    finally:
-        botocore.client.BaseClient._make_api_call = original
     from connector.adapters.store import GovernorItem
 
     item = GovernorItem.get(key, consistent_read=True)

@@ -28,8 +28,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.amazon.reports import text_lines
-from connector.adapters.brightpearl.auth import PrivateAppAuth
-from connector.adapters.brightpearl.client import BrightpearlClient
 from connector.adapters.brightpearl.movements import BrightpearlMovements
 from connector.adapters.movement_store import DynamoMovementStore
 from connector.adapters.repositories import GlobalSettings
@@ -38,8 +36,7 @@ from connector.domain.ledger import REASON_ACTIONS
 from connector.domain.movements import APPLIED, SKIPPED, UNMATCHED
 from connector.domain.reports import report_items
 from connector.usecases.movements import MovementService
-from simulators.brightpearl import BrightpearlSimulator
-from tests.brightpearl import NoGovernor
+from tests.brightpearl import one_warehouse_account
 
 pytestmark = [pytest.mark.timeout(300)]
 
@@ -88,13 +85,6 @@ class StaleReads(DynamoMovementStore):
         return {k: v for k, v in found.items() if self.rng.random() >= self.share}
 
 
-@pytest.fixture(scope="module")
-def bp():
-    sim = BrightpearlSimulator(account="acme", limit=1_000_000).start()
-    yield sim
-    sim.stop()
-
-
 @st.composite
 def cases(draw):
     skus = draw(st.lists(sku_text, min_size=1, max_size=4, unique=True))
@@ -130,18 +120,12 @@ def _clean() -> None:
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
-def test_stock_moves_exactly_once_whatever_the_overlaps_stale_reads_and_kills(local_aws, bp, case):
+def test_stock_moves_exactly_once_whatever_the_overlaps_stale_reads_and_kills(local_aws, unmetered_bp, case):
     skus, groups, windows, kills, stale, chunk_size, batch_size, seed = case
     rng = random.Random(seed)
     _clean()
     products = {sku: 5000 + i for i, sku in enumerate(skus)}
-    bp.reset()
-    bp.seed({"warehouses": [{"id": FBA, "name": "Amazon FBA"}],
-             "products": [{"id": pid, "sku": f"P{pid}"} for pid in products.values()],
-             "stock": [{"productId": pid, "warehouseId": FBA, "onHand": START} for pid in products.values()]})
-    client = BrightpearlClient(base_url=bp.url, account="acme", governor=NoGovernor(),
-                               auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"),
-                               low_watermark=-1)
+    client = one_warehouse_account(unmetered_bp, FBA, products.values(), START)
 
     # The ledger: groups of identical rows (they always fall in the same window together).
     expected = dict.fromkeys(products, 0)
@@ -180,7 +164,7 @@ def test_stock_moves_exactly_once_whatever_the_overlaps_stale_reads_and_kills(lo
         now[0] += timedelta(minutes=20)
 
     for sku, pid in products.items():
-        assert bp.on_hand(pid, FBA) == START + expected[sku], (sku, reads, kills)
+        assert unmetered_bp.on_hand(pid, FBA) == START + expected[sku], (sku, reads, kills)
     statuses = {item.movement_key: (item.sku, item.status) for item in StockMovement.scan()}
     for key, (sku, status) in statuses.items():
         assert status in ((UNMATCHED, SKIPPED) if sku == UNLINKED else (APPLIED, SKIPPED)), (key, status)

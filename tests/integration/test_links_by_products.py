@@ -4,36 +4,16 @@ the products asked for, in a few calls per batch, not one GSI Query per product 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-import botocore.client
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.repositories import LinkRepository, id_ranges
 from connector.adapters.store import ListingLink
+from local.aws_calls import aws_calls
 
 BASE = 7_000_000_000  # far from any other test's product ids (the moto tables are shared by the session)
-
-
-@contextmanager
-def dynamodb_calls() -> Iterator[Counter[str]]:
-    seen: Counter[str] = Counter()
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):  # type: ignore[no-untyped-def]
-        if self.meta.service_model.service_name == "dynamodb":
-            seen[operation_name] += 1
-        return original(self, operation_name, api_params)
-
-    botocore.client.BaseClient._make_api_call = counting  # type: ignore[method-assign]
-    try:
-        yield seen
-    finally:
-        botocore.client.BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def _store(links: list[tuple[str, str, int, str]]) -> None:
@@ -73,7 +53,7 @@ def test_by_products_returns_exactly_the_links_of_the_changed_products(local_aws
     links, changed = world
     _store(links)
     try:
-        with dynamodb_calls() as calls:
+        with aws_calls("dynamodb") as calls:
             found = LinkRepository().by_products(changed)
         want = sorted(f"{m}#{s}" for m, s, p, _c in links if p in changed)
         assert [link.listing_id for link in found] == sorted(want, key=lambda i: (
@@ -92,7 +72,7 @@ def test_a_storm_of_1000_products_costs_under_a_tenth_of_a_call_per_product(loca
     links = [(m, f"STORM-{p}", p, "MFN") for p in pids for m in ("UK", "DE")]
     _store(links)
     try:
-        with dynamodb_calls() as calls:
+        with aws_calls("dynamodb") as calls:
             found = LinkRepository().by_products(pids)
         assert len(found) == 2_000
         assert sum(calls.values()) / len(pids) <= 0.1, calls

@@ -17,13 +17,10 @@ import io
 import random
 from datetime import UTC, datetime
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.amazon.reports import text_lines
-from connector.adapters.brightpearl.auth import PrivateAppAuth
-from connector.adapters.brightpearl.client import BrightpearlClient
 from connector.adapters.brightpearl.movements import BrightpearlMovements
 from connector.adapters.movement_store import InMemoryMovementStore
 from connector.adapters.repositories import GlobalSettings
@@ -31,8 +28,7 @@ from connector.domain.flatfile import LineTally
 from connector.domain.ledger import REASON_ACTIONS
 from connector.domain.reports import report_items
 from connector.usecases.movements import MovementService
-from simulators.brightpearl import BrightpearlSimulator
-from tests.brightpearl import NoGovernor as _NoGovernor
+from tests.brightpearl import one_warehouse_account
 
 FBA = 7
 HEADER = ["Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID", "Quantity", "Fulfillment Center",
@@ -40,13 +36,6 @@ HEADER = ["Date", "FNSKU", "ASIN", "MSKU", "Title", "Event Type", "Reference ID"
 START = 1000
 
 sku_text = st.text(st.sampled_from(list("AB-9 /&+éß€")), min_size=1, max_size=8).map(lambda s: "S" + s.strip())
-
-
-@pytest.fixture(scope="module")
-def bp():
-    sim = BrightpearlSimulator(account="acme", limit=1_000_000).start()
-    yield sim
-    sim.stop()
 
 
 @st.composite
@@ -137,17 +126,11 @@ def build(skus, kinds, seed, quoted, crlf, bom, shuffle):
 @given(case=ledgers())
 # Found in CI: the same malformed row twice (lines 2 and 5) was booked twice under line 2.
 @example(case=(["S9"], ["short", "good", "good", "short"], 1173, False, False, False, True))
-def test_every_line_is_applied_skipped_or_quarantined_and_good_rows_move_stock_exactly(bp, case):
+def test_every_line_is_applied_skipped_or_quarantined_and_good_rows_move_stock_exactly(unmetered_bp, case):
     skus, kinds, seed, quoted, crlf, bom, shuffle = case
     doc, expected, bad, lines_in = build(skus, kinds, seed, quoted, crlf, bom, shuffle)
     products = {sku: 5000 + i for i, sku in enumerate(skus)}
-    bp.reset()
-    bp.seed({"warehouses": [{"id": FBA, "name": "Amazon FBA"}],
-             "products": [{"id": pid, "sku": f"P{pid}"} for pid in products.values()],
-             "stock": [{"productId": pid, "warehouseId": FBA, "onHand": START} for pid in products.values()]})
-    client = BrightpearlClient(base_url=bp.url, account="acme", governor=_NoGovernor(),
-                               auth=PrivateAppAuth(app_ref="acme_connector", account_token="account-token"),
-                               low_watermark=-1)
+    client = one_warehouse_account(unmetered_bp, FBA, products.values(), START)
     svc = MovementService(InMemoryMovementStore(), BrightpearlMovements(client), products.get,
                           lambda: GlobalSettings.model_validate({"fba_warehouse_id": FBA}),
                           clock=lambda: datetime(2026, 7, 7, tzinfo=UTC))
@@ -161,4 +144,4 @@ def test_every_line_is_applied_skipped_or_quarantined_and_good_rows_move_stock_e
     assert sorted(line for line, _why in tally.quarantined_lines) == bad
     assert summary.statuses.get("quarantined", 0) <= len(bad)  # identical bad lines share one record
     for sku, pid in products.items():
-        assert bp.on_hand(pid, FBA) == START + expected[sku], sku
+        assert unmetered_bp.on_hand(pid, FBA) == START + expected[sku], sku

@@ -3,18 +3,17 @@ concurrent, refused by SES, killed between claim and send — and every email le
 
 from __future__ import annotations
 
-import contextlib
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.adapters.email import Email, Mailer
 from connector.adapters.sent_mail import DynamoSentMail
-from connector.usecases.send_once import LEASE, SendOnce, mail_key
+from connector.usecases.send_once import SendOnce
 from local.aws import sent_emails
 from tests.fakes import FakeClock
+from tests.send_once_triggers import trigger_all
 
 
 class FlakySes:
@@ -42,28 +41,12 @@ def test_each_email_leaves_ses_once_under_duplicate_concurrent_and_crashed_trigg
     def subject(k: int) -> str:
         return f"{run} email {k} / ä & +"
 
-    def trigger(step: tuple[int, str]) -> None:
-        k, fault = step
-        key = f"test#{run}#{k}"
-        if fault == "killed":  # died after the claim, before SES: the claim is all that is left
-            store.claim(mail_key(key), now=clock(), lease_until=clock() + LEASE)
-            return
-        if fault == "refused":
-            ses.refuse_subjects.add(subject(k))
-        with contextlib.suppress(RuntimeError):
-            mailer.send_once(key, Email(subject=subject(k), text="t", html="<p>t</p>"))
+    def email(key: str) -> Email:
+        return Email(subject=subject(int(key.rpartition("#")[2])), text="t", html="<p>t</p>")
 
-    if concurrent:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(trigger, plan))
-    else:
-        for step in plan:
-            trigger(step)
-    ses.refuse_subjects.clear()
-    clock.advance(seconds=LEASE.total_seconds() + 1)  # the next run: dead claims' leases have run out
-    for k in {k for k, _ in plan}:
-        trigger((k, "send"))
-        trigger((k, "send"))
+    trigger_all(mailer, store, clock, [(f"test#{run}#{k}", fault) for k, fault in plan], concurrent=concurrent,
+                refuse=lambda key: ses.refuse_subjects.add(email(key).subject), forgive=ses.refuse_subjects.clear,
+                email=email)
     subjects = [m["subject"] for m in sent_emails(local_aws)[before:]]
     assert sorted(subjects) == sorted(subject(k) for k in {k for k, _ in plan})
 

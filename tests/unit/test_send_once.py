@@ -3,8 +3,6 @@ concurrent, refused by SES or killed between claim and send — each key leaves 
 
 from __future__ import annotations
 
-import contextlib
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -14,6 +12,7 @@ from hypothesis import strategies as st
 from connector.domain.email import Email
 from connector.usecases.send_once import LEASE, SendOnce, mail_key
 from tests.fakes import FakeClock, FakeSentMail, Outbox
+from tests.send_once_triggers import trigger_all
 
 
 class FlakyOutbox(Outbox):
@@ -43,29 +42,9 @@ def test_every_key_leaves_once_whatever_the_duplicates_crashes_and_concurrency(p
     clock, outbox, store = FakeClock(), FlakyOutbox(), FakeSentMail()
     mailer = SendOnce(outbox, store, now=clock)
 
-    def trigger(step: tuple[int, tuple[str, str]]) -> None:
-        _i, (key, fault) = step
-        if fault == "killed":  # the process died after its claim, before SES: only the claim is left
-            now = clock()
-            store.claim(mail_key(key), now=now, lease_until=now + LEASE)
-            return
-        if fault == "refused":
-            outbox.refuse.add(outbox.attempts + 1)
-        with contextlib.suppress(RuntimeError):  # SES refused: the claim is released, a later trigger sends
-            mailer.send_once(key, email(key))
-
-    steps = list(enumerate(plan))
-    if concurrent:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(trigger, steps))
-    else:
-        for s in steps:
-            trigger(s)
-    outbox.refuse.clear()
-    clock.advance(seconds=LEASE.total_seconds() + 1)  # the next scheduled run, after any dead claim's lease
-    for key in {k for k, _ in plan}:
-        mailer.send_once(key, email(key))
-        mailer.send_once(key, email(key))
+    trigger_all(mailer, store, clock, plan, concurrent=concurrent,
+                refuse=lambda _key: outbox.refuse.add(outbox.attempts + 1), forgive=outbox.refuse.clear,
+                email=email)
     assert sorted(outbox.subjects) == sorted(f"about {k}" for k in {k for k, _ in plan})
 
 

@@ -3,6 +3,10 @@
 Table names are not known at import time (CloudFormation names them; tests and the local run
 create their own), so :func:`bind` sets each model's table name, region and endpoint from the
 environment before first use. The key schemas here must match template.yaml; a test compares them.
+
+The models are declarative: runs of ``name = XAttribute(null=True)`` look alike across models, but each
+names a different field of a different table, so they stay spelled out per table (pynamodb would take
+attributes from a mixin, at the price of a table's schema no longer being readable in one place).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ movements reader quarantines it with its line number) instead of being guessed a
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -173,6 +174,27 @@ def read_rows(lines: Iterable[str], *, tally: LineTally | None = None, on_bad: B
                     tally.skip(BLANK_LINE, blank)
 
     return columns, rows()
+
+
+type Rows = Iterator[tuple[int, list[str]]]
+
+
+def read_items[T, B](lines: Iterable[str], parse: Callable[[Columns, Rows], Iterable[T]],
+                     bad: Callable[[int, str, str], B], *, tally: LineTally | None = None) -> Iterator[T | B]:
+    """A report's items as ``parse`` reads them from its rows, with each malformed line (``bad(line, reason,
+    raw)``, see :func:`read_rows`'s ``on_bad``) in file order among them: the lines a parser read past come
+    out before the item it yields next. A document with no header yields nothing; a ``HeaderError`` that
+    ``parse`` raises (a needed column missing) reaches the caller."""
+    met: deque[B] = deque()
+    try:
+        columns, rows = read_rows(lines, tally=tally, on_bad=lambda n, reason, raw: met.append(bad(n, reason, raw)))
+    except HeaderError:
+        return
+    for item in parse(columns, rows):
+        while met:
+            yield met.popleft()
+        yield item
+    yield from met
 
 
 def cell(row: list[str], pos: int | None) -> str:

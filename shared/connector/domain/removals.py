@@ -24,11 +24,12 @@ Who owns which unit (one owner each, the other skips with a reason):
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import Any
 
-from connector.domain.flatfile import MAX_ROW_UNITS, Columns, HeaderError, LineTally, cell, parse_int, read_rows
+from connector.domain.flatfile import MAX_ROW_UNITS, Columns, LineTally, Rows, cell, parse_int, read_items
 from connector.domain.movements import OccurrenceCounter, Quarantine, natural_key
 
 ORDER_DETAIL = "GET_FBA_FULFILLMENT_REMOVAL_ORDER_DETAIL_DATA"
@@ -111,101 +112,94 @@ def removal_items(report_type: str, lines: Iterable[str], tally: LineTally | Non
     A header lacking a needed column raises :class:`HeaderError` (nothing is guessed); an empty document
     yields nothing. Blank lines are counted as skipped on ``tally``.
     """
-    bad: list[Quarantine] = []
 
-    def on_bad(line: int, reason: str, raw: str) -> None:
-        bad.append(Quarantine(report_type, line, reason, raw))
+    def parse(columns: Columns, rows: Rows) -> Iterator[Item]:
+        parser = _PARSERS.get(report_type)
+        if parser is None:
+            raise ValueError(f"report type {report_type} is not a removal report")
+        return parser(columns, rows)
 
-    try:
-        columns, rows = read_rows(lines, tally=tally, on_bad=on_bad)
-    except HeaderError:
-        return
-    if report_type == ORDER_DETAIL:
-        parsed: Iterator[Item] = _order_rows(columns, rows)
-    elif report_type == SHIPMENT_DETAIL:
-        parsed = _shipment_rows(columns, rows)
-    else:
-        raise ValueError(f"report type {report_type} is not a removal report")
-    for item in parsed:
-        yield from bad
-        bad.clear()
-        yield item
-    yield from bad
+    return read_items(lines, parse, partial(Quarantine, report_type), tally=tally)
 
 
-def _order_rows(columns: Columns, rows: Iterator[tuple[int, list[str]]]) -> Iterator[OrderLine | Quarantine]:
+def _each_row(report_type: str, rows: Rows, c_order: int, c_sku: int,
+              parse: Callable[[int, list[str], str, str, str], Item]) -> Iterator[Item]:
+    """Each row that names its order and SKU as ``parse(line, row, raw, sku, order)`` reads it; a row lacking
+    either is quarantined naming the missing one."""
+    for line, row in rows:
+        raw, sku, order = "\t".join(row), cell(row, c_sku), cell(row, c_order)
+        if not order:
+            yield Quarantine(report_type, line, "no order-id", raw, sku)
+        elif not sku:
+            yield Quarantine(report_type, line, "no sku", raw)
+        else:
+            yield parse(line, row, raw, sku, order)
+
+
+def _order_rows(columns: Columns, rows: Rows) -> Iterator[Item]:
     c_order, c_sku = columns.require("order-id"), columns.require("sku")
     c_type, c_status = columns.require("order-type"), columns.index("order-status")
     c_disp, c_date = columns.index("disposition"), columns.index("request-date")
     pos = {"requested": columns.require("requested-quantity"), "cancelled": columns.require("cancelled-quantity"),
            "disposed": columns.require("disposed-quantity"), "shipped": columns.require("shipped-quantity"),
            "in_process": columns.index("in-process-quantity")}
-    for line, row in rows:
-        raw, sku, order = "\t".join(row), cell(row, c_sku), cell(row, c_order)
-        if not order:
-            yield Quarantine(ORDER_DETAIL, line, "no order-id", raw, sku)
-            continue
-        if not sku:
-            yield Quarantine(ORDER_DETAIL, line, "no sku", raw)
-            continue
+
+    def order_line(line: int, row: list[str], raw: str, sku: str, order: str) -> OrderLine | Quarantine:
         kind = ORDER_TYPES.get(cell(row, c_type).lower())
         if kind is None:
-            yield Quarantine(ORDER_DETAIL, line, f"unknown order-type {cell(row, c_type)!r}: not guessed", raw, sku)
-            continue
+            return Quarantine(ORDER_DETAIL, line, f"unknown order-type {cell(row, c_type)!r}: not guessed", raw, sku)
         figures: dict[str, int] = {}
-        problem = None
         for name, p in pos.items():
             q = _quantity(row, p, name.replace("_", "-") + "-quantity", required=name == "requested")
             if isinstance(q, str):
-                problem = q
-                break
+                return Quarantine(ORDER_DETAIL, line, q, raw, sku)
             figures[name] = q
-        if problem is None and sum(figures[n] for n in FIGURES[1:]) > figures["requested"]:
+        problem = None
+        if sum(figures[n] for n in FIGURES[1:]) > figures["requested"]:
             problem = (f"cancelled + disposed + shipped + in process ({sum(figures[n] for n in FIGURES[1:])}) "
                        f"exceed requested-quantity {figures['requested']}")
-        if problem is None and kind == RETURN and figures["disposed"]:
+        elif kind == RETURN and figures["disposed"]:
             problem = f"a Return order with disposed-quantity {figures['disposed']}: not guessed"
-        if problem is None and kind == DISPOSAL and figures["shipped"]:
+        elif kind == DISPOSAL and figures["shipped"]:
             problem = f"a Disposal order with shipped-quantity {figures['shipped']}: not guessed"
         if problem is not None:
-            yield Quarantine(ORDER_DETAIL, line, problem, raw, sku)
-            continue
-        yield OrderLine(line, order, kind, cell(row, c_status), sku, cell(row, c_disp).upper() or SELLABLE,
-                        requested_at=cell(row, c_date), **figures)
+            return Quarantine(ORDER_DETAIL, line, problem, raw, sku)
+        return OrderLine(line, order, kind, cell(row, c_status), sku, cell(row, c_disp).upper() or SELLABLE,
+                         requested_at=cell(row, c_date), **figures)
+
+    return _each_row(ORDER_DETAIL, rows, c_order, c_sku, order_line)
 
 
-def _shipment_rows(columns: Columns, rows: Iterator[tuple[int, list[str]]]) -> Iterator[ShipmentLine | Quarantine]:
+def _shipment_rows(columns: Columns, rows: Rows) -> Iterator[Item]:
     c_order, c_sku = columns.require("order-id"), columns.require("sku")
     c_qty = columns.require("shipped-quantity", "quantity shipped", "quantity-shipped")
     c_date = columns.require("shipment-date")
     c_disp, c_carrier = columns.index("disposition"), columns.index("carrier")
     c_tracking, c_type = columns.index("tracking-number"), columns.index("removal-order-type")
     counter = OccurrenceCounter()
-    for line, row in rows:
-        raw, sku, order = "\t".join(row), cell(row, c_sku), cell(row, c_order)
-        if not order:
-            yield Quarantine(SHIPMENT_DETAIL, line, "no order-id", raw, sku)
-            continue
-        if not sku:
-            yield Quarantine(SHIPMENT_DETAIL, line, "no sku", raw)
-            continue
+
+    def shipment_line(line: int, row: list[str], raw: str, sku: str, order: str) -> ShipmentLine | Quarantine:
         when = cell(row, c_date)
         if not when:
-            yield Quarantine(SHIPMENT_DETAIL, line, "no shipment-date", raw, sku)
-            continue
+            return Quarantine(SHIPMENT_DETAIL, line, "no shipment-date", raw, sku)
         q = _quantity(row, c_qty, "shipped-quantity", required=True)
         if isinstance(q, str) or q == 0:
-            yield Quarantine(SHIPMENT_DETAIL, line, q if isinstance(q, str) else "shipped-quantity 0: a shipment "
-                             "row ships units", raw, sku)
-            continue
+            return Quarantine(SHIPMENT_DETAIL, line, q if isinstance(q, str) else "shipped-quantity 0: a shipment "
+                              "row ships units", raw, sku)
         kind = cell(row, c_type)
         if kind and kind.lower() != "return":
-            yield Quarantine(SHIPMENT_DETAIL, line, f"removal-order-type {kind!r} on a shipment: not guessed", raw, sku)
-            continue
+            return Quarantine(SHIPMENT_DETAIL, line, f"removal-order-type {kind!r} on a shipment: not guessed", raw,
+                              sku)
         disposition, carrier, tracking = cell(row, c_disp).upper() or SELLABLE, cell(row, c_carrier), \
             cell(row, c_tracking)
         key = counter.key(natural_key("removal-shipment", order, sku, disposition, when, carrier, tracking))
-        yield ShipmentLine(line, key, order, sku, disposition, q, when, carrier, tracking, kind)
+        return ShipmentLine(line, key, order, sku, disposition, q, when, carrier, tracking, kind)
+
+    return _each_row(SHIPMENT_DETAIL, rows, c_order, c_sku, shipment_line)
+
+
+_PARSERS: dict[str, Callable[[Columns, Rows], Iterator[Item]]] = {ORDER_DETAIL: _order_rows,
+                                                                   SHIPMENT_DETAIL: _shipment_rows}
 
 
 # ---------------------------------------------------------------------------------------------- the aggregate

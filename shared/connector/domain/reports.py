@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from connector.domain.fba_events import REIMBURSEMENTS, REPLACEMENTS, parse_reimbursements, parse_replacements
-from connector.domain.flatfile import HeaderError, LineTally, read_rows
+from connector.domain.flatfile import Columns, LineTally, Rows, read_items
 from connector.domain.ledger import REPORT_TYPE as LEDGER_DETAIL
 from connector.domain.ledger import LedgerColumns, classify_ledger
 from connector.domain.movements import Quarantine, StockChange
@@ -55,33 +55,21 @@ def report_items(report_type: str, lines: Iterable[str], tally: LineTally | None
     field count differs from the header's is quarantined with its line number (never merged with its
     neighbours); blank lines and rows of other features are counted as skipped on ``tally``.
     """
-    bad: deque[Quarantine] = deque()
 
-    def on_bad(line: int, reason: str, raw: str) -> None:
-        bad.append(Quarantine(report_type, line, reason, raw))
-
-    try:
-        columns, rows = read_rows(lines, tally=tally, on_bad=on_bad)
-    except HeaderError:
-        return
-    parsed: Iterator[Item]
-    if report_type == LEDGER_DETAIL:
-        parsed = classify_ledger(rows, LedgerColumns.of(columns), tally)
-    elif report_type == FBA_RETURNS:
-        parsed = parse_fba_returns(columns, rows)
-    elif report_type == MFN_RETURNS:
-        parsed = parse_mfn_returns(columns, rows)
-    elif report_type == REPLACEMENTS:
-        parsed = parse_replacements(columns, rows)
-    elif report_type == REIMBURSEMENTS:
-        parsed = parse_reimbursements(columns, rows)
-    else:
+    def parse(columns: Columns, rows: Rows) -> Iterator[Item]:
+        if report_type == LEDGER_DETAIL:
+            return classify_ledger(rows, LedgerColumns.of(columns), tally)
+        if report_type == FBA_RETURNS:
+            return parse_fba_returns(columns, rows)
+        if report_type == MFN_RETURNS:
+            return parse_mfn_returns(columns, rows)
+        if report_type == REPLACEMENTS:
+            return parse_replacements(columns, rows)
+        if report_type == REIMBURSEMENTS:
+            return parse_reimbursements(columns, rows)
         raise ValueError(f"report type {report_type} does not feed movements")
-    for item in parsed:
-        while bad:  # malformed lines met while the parser read ahead, in file order
-            yield bad.popleft()
-        yield item
-    yield from bad
+
+    return read_items(lines, parse, partial(Quarantine, report_type), tally=tally)
 
 
 def item_lines(item: Item) -> int:

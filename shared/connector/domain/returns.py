@@ -59,6 +59,20 @@ class CustomerReturn:
         return natural_key("return", self.order_id, sku)
 
 
+def _return_row(report_type: str, line: int, row: list[str], at: tuple[int, int, int], ids: str, quantity: str,
+                ) -> tuple[str, str, int] | Quarantine:
+    """(order id, sku, units) of one returns row (``at``: their columns), or the quarantine saying which is
+    missing (``ids`` names the two columns) or that the quantity (named ``quantity``) is not plausible."""
+    order_id, sku, text = cell(row, at[0]), cell(row, at[1]), cell(row, at[2])
+    qty = parse_int(text)
+    if not order_id or not sku:
+        return Quarantine(report_type, line, f"no {ids}", "\t".join(row), sku)
+    if qty is None or not 0 < qty <= MAX_ROW_UNITS:
+        return Quarantine(report_type, line, f"{quantity} {text!r} is not a positive integer of plausible size",
+                          "\t".join(row), sku)
+    return order_id, sku, qty
+
+
 def parse_fba_returns(columns: Columns, rows: Iterator[tuple[int, list[str]]],
                       ) -> Iterator[CustomerReturn | Quarantine]:
     order = columns.index("order-id", "amazon-order-id")
@@ -69,15 +83,11 @@ def parse_fba_returns(columns: Columns, rows: Iterator[tuple[int, list[str]]],
     disp_c = columns.index("detailed-disposition")
     counter = OccurrenceCounter()
     for line, row in rows:
-        raw = "\t".join(row)
-        sku, order_id, qty = cell(row, sku_c), cell(row, order), parse_int(cell(row, qty_c))
-        if not sku or not order_id:
-            yield Quarantine(FBA_RETURNS, line, "no sku or order-id", raw, sku)
+        found = _return_row(FBA_RETURNS, line, row, (order, sku_c, qty_c), "sku or order-id", "quantity")
+        if isinstance(found, Quarantine):
+            yield found
             continue
-        if qty is None or not 0 < qty <= MAX_ROW_UNITS:
-            yield Quarantine(FBA_RETURNS, line, f"quantity {cell(row, qty_c)!r} is not a positive integer "
-                                                f"of plausible size", raw, sku)
-            continue
+        order_id, sku, qty = found
         lpn, when = cell(row, lpn_c), cell(row, date_c)
         key = counter.key(natural_key("fba-return", order_id, sku, lpn, when))
         yield CustomerReturn(key, FBA_RETURNS, "FBA", order_id, lpn, when,
@@ -91,15 +101,12 @@ def parse_mfn_returns(columns: Columns, rows: Iterator[tuple[int, list[str]]],
     date_c = columns.index("Return request date")
     groups: dict[str, tuple[int, str, str, str, list[ReturnLine]]] = {}
     for line, row in rows:
-        raw = "\t".join(row)
-        order_id, sku, qty = cell(row, order_c), cell(row, sku_c), parse_int(cell(row, qty_c))
-        if not order_id or not sku:
-            yield Quarantine(MFN_RETURNS, line, "no Order ID or Merchant SKU", raw, sku)
+        found = _return_row(MFN_RETURNS, line, row, (order_c, sku_c, qty_c), "Order ID or Merchant SKU",
+                            "Return quantity")
+        if isinstance(found, Quarantine):
+            yield found
             continue
-        if qty is None or not 0 < qty <= MAX_ROW_UNITS:
-            yield Quarantine(MFN_RETURNS, line, f"Return quantity {cell(row, qty_c)!r} is not a positive "
-                                                f"integer of plausible size", raw, sku)
-            continue
+        order_id, sku, qty = found
         rma = cell(row, rma_c)
         key = natural_key("mfn-return", order_id, rma)
         groups.setdefault(key, (line, order_id, rma, cell(row, date_c), []))[4].append(ReturnLine(sku, qty, "SELLABLE"))

@@ -237,18 +237,21 @@ class FinancesRoutes(Routes):
         self._authorised()
         now = self.world.now()
         token = req.q("NextToken")
-        if token and not req.q("PostedAfter"):
-            # The token carries the window it pages through.
+        given = (req.q("PostedAfter"), req.q("PostedBefore"))
+        if token:
+            # The token carries the window it pages through; bounds sent with it must be that window's.
             entry = getattr(self.host, "_page_tokens", {}).get(token)
             if entry is None:
                 raise invalid(TOKEN_EXPIRED)
             key = entry[1][0]
             after, before = parse_time(key[1]), parse_time(key[2])
+            for sent, bound in zip(given, (after, before), strict=True):
+                if sent and parse_time(sent) != bound:
+                    raise invalid("The NextToken does not belong to this request.")
         else:
-            after = parse_time(req.q("PostedAfter"), "PostedAfter")
-            given_before = parse_time(req.q("PostedBefore"), "PostedBefore")
+            after = parse_time(given[0], "PostedAfter")
             latest = now - timedelta(minutes=2)  # both bounds: "no later than two minutes before the request"
-            before = given_before or latest
+            before = parse_time(given[1], "PostedBefore") or latest
             if after is None or after > latest or before > latest or after >= before:
                 raise invalid(INVALID_WINDOW)
             if before - after > MAX_WINDOW:

@@ -212,7 +212,7 @@ def prepare(sim: SpApiSimulator) -> dict[str, Any]:
     sim.clock.advance(3600)
     sim.tick()
     refund = w.finances.refund("202-1111111-1111111", [{"sku": "FBA-TEA", "charges": {"Principal": "-9.99"}}],
-                               at=sim.clock.now() - timedelta(minutes=30))
+                               at=sim.clock.now() - timedelta(minutes=30), post_minutes=0, visible_minutes=0)
     dest = sim.notifications_api._add_destination(
         "conformance", {"sqs": {"arn": "arn:aws:sqs:eu-west-1:123456789012:conformance"}})
     return {"reportId": report.report_id, "reportDocumentId": w.reports[report.report_id].document_id,

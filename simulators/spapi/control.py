@@ -85,8 +85,10 @@ def configure(sim: SpApiSimulator, *, report_compression: Any = _UNSET, report_c
               report_utc_offset_minutes: int | None = None, timing: dict[str, float] | None = None,
               strict_subscriptions: bool | None = None,
               listing_not_found_status: int | None = None, feed_delays: list[float] | None = None,
-              finances_authorised: bool | None = None) -> None:
+              finances_authorised: bool | None = None, finances_lag: dict[str, Any] | None = None) -> None:
     """Change behaviour at run time (also ``POST /_sim/spapi/settings``)."""
+    if finances_lag is not None:  # {"post_minutes", "visible_minutes", "page_size"}: late financial events
+        sim.world.finances.configure_lag(finances_lag)
     if finances_authorised is not None:  # False: the seller's app lacks the Finances role (403)
         sim.world.finances.authorised = bool(finances_authorised)
     if listing_not_found_status is not None:

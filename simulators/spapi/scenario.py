@@ -253,6 +253,12 @@ class Scenario:
             raise ValueError(f"refund refused: {resp.status_code} {resp.text}")
         return dict(resp.json()["result"])
 
+    def finances_lag(self, **spec: float) -> None:
+        """How late Finances lists refund events from now on (``post_minutes``: refund → PostedDate,
+        ``visible_minutes``: PostedDate → listed) and its page size (``page_size``)."""
+        self.http.post(self.base + "/_sim/spapi/settings", json={"finances_lag": spec},
+                       timeout=10).raise_for_status()
+
     def finances_role(self, granted: bool) -> None:
         """Grant or withdraw the seller app's Finances role (withdrawn: every Finances call is 403)."""
         self.http.post(self.base + "/_sim/spapi/settings", json={"finances_authorised": granted},

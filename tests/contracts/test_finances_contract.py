@@ -55,6 +55,7 @@ def conform(body: Any, type_name: str, where: str = "") -> list[str]:
 def sim():
     s = SpApiSimulator(rate_scale=1000).start()
     s.seed(DEMO_SEED)
+    s.configure(finances_lag={"post_minutes": 0, "visible_minutes": 0})  # the lag: test_finances_lag.py
     yield s
     s.stop()
 

@@ -67,7 +67,9 @@ def test_return_waits_for_its_refund_then_credits_what_was_refunded(world):
     assert not credits(w)
     w.amazon.world_op("refund", order_id=ORDER_MFN, items=[
         {"sku": "SOAP-MFN", "quantity": 1, "charges": {"Principal": "-3.00", "Tax": "-0.60"}}])
-    w.cycle(1)
+    w.cycle(1)  # refunded, but Finances lists it only hours later (the simulator's default lag: 4.5 hours)
+    assert not credits(w) and movement(w, "SOAP-MFN")["status"] == "pending"
+    w.cycle(6)  # a waiting return asks again within 6 hours
     (credit,) = credits(w)
     (row,) = credit.rows.values()
     assert (row.quantity, row.net, row.tax, row.nominal_code) == (1, 3.0, 0.6, "4000")
@@ -110,3 +112,29 @@ def test_refund_without_a_return_is_credited_once_without_restock(world):
     (m,) = [m for m in w.stack.invoke("ReportRequestFunction", {"action": "explain", "sku": "MUG-FBA"})["movements"]
             if m["kind"] == "refund"]
     assert m["status"] == "applied" and "nothing restocked" in m["why"]
+
+
+def test_a_refund_listed_days_late_in_a_window_already_read_is_credited_once_with_its_rows(world):
+    from tests.e2e.test_movements_e2e import MUG, ORDER_MUG
+
+    w = world
+    w.settings(credit_amounts="refund", restock_returns=True, refund_nominal_codes={"shipping": "4045"})
+    # Posted an hour after the refund, listed by Finances only 5 days after that (a deferred transaction).
+    event = Scenario(w.amazon.url).refund(ORDER_MUG, [{"sku": "MUG-FBA", "quantity": 1, "charges": {
+        "Principal": "-4.00", "Tax": "-0.80", "ShippingCharge": "-1.50"}}], post_minutes=60,
+        visible_minutes=5 * 24 * 60)
+    refund_id = event["ShipmentItemAdjustmentList"][0]["OrderAdjustmentItemId"]
+    for _ in range(4):
+        w.cycle(24)  # the 48-hour read of its window comes and goes: not listed yet
+    assert not credits(w)
+    for _ in range(3):
+        w.cycle(4 * 24)  # the 14-day read
+    (credit,) = credits(w)
+    assert (credit.parent_order_id, credit.external_ref) == (1202, f"AMZ-RF-{refund_id}")
+    rows = sorted((r.product_id or 0, r.quantity, r.net, r.tax, r.nominal_code) for r in credit.rows.values())
+    assert rows == [(0, 1, 1.5, 0.0, "4045"), (MUG, 1, 4.0, 0.8, "4000")]
+    assert not w.bp.world.goods_in_notes and w.on_hand(MUG, FBA) == 20
+    before = w.snapshot()
+    for _ in range(2):
+        w.cycle(9 * 24)  # the 30-day read finds it again: nothing written twice
+    assert w.snapshot() == before

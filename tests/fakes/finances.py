@@ -2,13 +2,16 @@
 
 ``FakeFinances`` implements the ``Finances`` port: refunds a test posts (Finances v0's
 ``RefundEventList`` shape, parsed by the domain as the adapter does), ``deny()`` withdraws the role
-(``Forbidden``), and it counts its calls. ``FakeCreditsBrightpearl`` is the fake Brightpearl with sales
+(``Forbidden``), and it counts its calls. Given a ``clock``, an event posted with ``visible=`` is listed
+only from then on (Amazon lists financial events late), and by order from ``order_visible=`` (default
+the same): Amazon's two lists need not agree. ``FakeCreditsBrightpearl`` is the fake Brightpearl with sales
 orders, credits (unique by externalRef, as Brightpearl's compound key is) and goods-in notes that move
 stock, for the returns → credits use case.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,14 +24,19 @@ from tests.fakes.brightpearl import FakeBrightpearl
 
 
 class FakeFinances:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
         self.events: list[dict[str, Any]] = []
+        self.visible: dict[int, datetime] = {}  # id(event) → from when it is listed by date
+        self.order_visible: dict[int, datetime] = {}  # id(event) → from when it is listed by order
+        self.clock = clock
         self.authorised = True
         self.calls = 0
+        self.order_calls = 0
         self._ids = 50_000_000_000_000
 
     def post(self, order_id: str, items: list[dict[str, Any]], *, posted: str = "2026-07-01T10:00:00.000Z",
-             currency: str = "GBP") -> dict[str, Any]:
+             currency: str = "GBP", visible: datetime | None = None,
+             order_visible: datetime | None = None) -> dict[str, Any]:
         """A refund event: ``items`` = ``[{"sku", "quantity", "charges": {type: amount}, "fees": {type: amount},
         "promotions": [amount]}]`` in Amazon's signs."""
         def cur(v: Any) -> dict[str, Any]:
@@ -49,22 +57,34 @@ class FakeFinances:
                                             for n, a in enumerate(it.get("promotions") or [])]})
         event = {"AmazonOrderId": order_id, "PostedDate": posted, "ShipmentItemAdjustmentList": event_items}
         self.events.append(event)
+        if visible is not None:
+            self.visible[id(event)] = visible
+        by_order = order_visible or visible
+        if by_order is not None:
+            self.order_visible[id(event)] = by_order
         return event
+
+    def _listed(self, visible: dict[int, datetime]) -> list[dict[str, Any]]:
+        if self.clock is None:
+            return self.events
+        now = self.clock()
+        return [e for e in self.events if id(e) not in visible or visible[id(e)] <= now]
 
     def deny(self) -> None:
         self.authorised = False
 
     def refunds(self, amazon_order_id: str) -> list[Refund]:
         self.calls += 1
+        self.order_calls += 1
         if not self.authorised:
             raise Forbidden("fake Finances: 403 Unauthorized, the app lacks the Finances role")
-        return parse_refunds(e for e in self.events if e["AmazonOrderId"] == amazon_order_id)
+        return parse_refunds(e for e in self._listed(self.order_visible) if e["AmazonOrderId"] == amazon_order_id)
 
     def refunds_posted(self, after: datetime, before: datetime) -> list[Refund]:
         self.calls += 1
         if not self.authorised:
             raise Forbidden("fake Finances: 403 Unauthorized, the app lacks the Finances role")
-        return parse_refunds(e for e in self.events
+        return parse_refunds(e for e in self._listed(self.visible)
                              if after <= datetime.fromisoformat(e["PostedDate"].replace("Z", "+00:00")) < before)
 
 

@@ -19,7 +19,7 @@ from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from connector.domain.errors import Conflict, Forbidden, PortError, Throttled, Unavailable, UncertainWrite
+from connector.domain.errors import Conflict, Forbidden, PortError, Refused, Throttled, Unavailable, UncertainWrite
 from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import APPLIED, DRY_RUN, FAILED, PENDING, SKIPPED, UNMATCHED, brightpearl_ref
 from connector.domain.refunds import Refund, credit_total, refund_credit_rows
@@ -36,10 +36,15 @@ RECHECK_MAX = timedelta(hours=6)  # a waiting return asks Amazon at least this o
 SCAN_KEY = "refund-scan|cursor"
 SCAN_FIRST = timedelta(days=7)  # the first scan looks back as far as the returns reports do
 # Amazon: "orders from the last 48 hours might not be included in financial events". A window is read once
-# it is older than that, so every event is read once (listFinancialEvents pages through every event type of
-# the account, shipments too: overlapping windows would read a busy seller's day many times over).
+# it is older than that, then again at 14 and 30 days: integrators see events appear in a window days or
+# weeks after it was first read and re-read at 14 and 30 days (selling-partner-api-docs #3601), and
+# deferred transactions are listed only once released (selling-partner-api-models #4316). Three reads of
+# each window, never an hourly sliding overlap (listFinancialEvents pages through every event type of the
+# account, shipments too: a 48-hour overlap would read a busy seller's day 48 times). Refund ids dedupe.
 SCAN_DELAY = timedelta(hours=48)
-SCAN_MAX = timedelta(days=30)  # one window per run; a longer gap is caught up run by run
+SCAN_PASSES = (SCAN_DELAY, timedelta(days=14), timedelta(days=30))  # a window's age at each read
+SCAN_MAX = timedelta(days=30)  # one window per pass and run; a longer gap is caught up run by run
+SCAN_NARROW = timedelta(days=1)  # the window tried next when a longer one cannot be read in one run
 
 Finish = Callable[..., bool]  # MovementService._finish: record a movement's new status (False: lost the race)
 
@@ -192,17 +197,18 @@ class SalesCredits:
 
     # ------------------------------------------------------------------ refunds
     def _refund_for(self, rec: MovementRecord, order_ref: str, skus: set[str]) -> Refund | None:
-        """The Amazon refund this return is credited from: the one it chose before (a retry), else the
-        oldest refund of its SKUs no other return of the SKU has chosen. None: no refund yet."""
+        """The Amazon refund this return is credited from: the one it chose before (a retry, or the refund a
+        scan read), else the oldest refund of its SKUs no other return of the SKU has chosen. None: no refund
+        (listed) yet."""
         if self.finances is None:
             raise Forbidden("no Finances API is configured for this connector")
         refunds = [r for r in self.finances.refunds(order_ref) if r.skus & skus]
         rec.detail["refund_checked"] = self.clock().isoformat()
         chosen = rec.detail.get("refund_id")
         if chosen:
-            for r in refunds:
-                if r.refund_id == chosen:
-                    return r
+            # Only that refund: Amazon's by-order list can lag its by-date list (or drop an event for a while),
+            # and taking another refund of the order here would credit that one and never this one.
+            return next((r for r in refunds if r.refund_id == chosen), None)
         taken = {str(o.detail.get("refund_id")) for o in self.store.by_sku(rec.sku)
                  if o.key != rec.key and o.kind == rec.kind and o.detail.get("refund_id")}
         return next((r for r in refunds if r.refund_id not in taken), None)
@@ -246,9 +252,9 @@ class SalesCredits:
 
     # ------------------------------------------------------------------ refunds without a return
     def scan_refunds(self, s: GlobalSettings, index: IndexUpdate) -> int:
-        """Read the refunds Amazon posted since the last scan, once they are 48 hours old, and credit each once
-        (a refund movement per refund event, keyed by its refund id): a refund without a return is credited
-        without restock; a
+        """Read the refunds Amazon posted since the last scan, once they are 48 hours old and again at 14 and 30
+        days (``SCAN_PASSES``: Amazon lists some events late), and credit each once (a refund movement per
+        refund event, keyed by its refund id): a refund without a return is credited without restock; a
         refund whose return is read first (or later) shares that return's credit, looked up by the refund
         id. Returns the number of refunds seen for the first time."""
         if s.credit_amounts != "refund" or self.finances is None:
@@ -260,19 +266,53 @@ class SalesCredits:
                                     status=SKIPPED, reason="how far Amazon's refund events have been read")
             if not self.store.create(cursor):
                 return 0  # another worker started the first scan
-        last = cursor.detail.get("posted_before")
-        after = datetime.fromisoformat(last) if last else now - SCAN_DELAY - SCAN_FIRST
-        before = min(now - SCAN_DELAY, after + SCAN_MAX)
-        if before <= after:
-            return 0
-        try:
-            refunds = self.finances.refunds_posted(after, before)
-        except Forbidden as exc:
-            logger.warning("refunds without a return not read: Finances not authorised", extra={"error": str(exc)})
-            return 0
-        except (Throttled, Unavailable) as exc:
-            logger.info("refund scan deferred to the next run", extra={"error": str(exc)})
-            return 0
+        # Every pass starts where the first one did (a cursor from before the later passes too).
+        start = (cursor.created_at or now) - SCAN_DELAY - SCAN_FIRST
+        new, moved = 0, False
+        for age in SCAN_PASSES:
+            field = _pass_field(age)
+            last = cursor.detail.get(field)
+            after = datetime.fromisoformat(last) if last else start
+            before = min(now - age, after + SCAN_MAX)
+            if before <= after:
+                continue
+            read = self._read_window(after, before)
+            if read is None:
+                break  # not authorised, throttled or down: the later passes wait for the next run too
+            refunds, before = read
+            new += self._credit_new(refunds, s, index, now)
+            if not s.dry_run:  # a dry run's windows are read again once it is off
+                cursor.detail[field] = before.isoformat()
+                moved = True
+        if moved:
+            cursor.updated_at = now
+            with suppress(Conflict):  # another scan moved it: the next run reads from there (keys keep it idempotent)
+                self.store.save(cursor)
+        return new
+
+    def _read_window(self, after: datetime, before: datetime) -> tuple[list[Refund], datetime] | None:
+        """The refunds posted in ``[after, before)`` or, when that window cannot be read in one run (a long
+        gap, a busy seller: more pages than the adapter reads), in its first day; with the end read to.
+        None: not read this run (logged why)."""
+        assert self.finances is not None
+        while True:
+            try:
+                return self.finances.refunds_posted(after, before), before
+            except Unavailable as exc:
+                if before - after <= SCAN_NARROW:
+                    logger.info("refund scan deferred to the next run", extra={"error": str(exc)})
+                    return None
+                before = after + SCAN_NARROW
+            except Forbidden as exc:
+                logger.warning("refunds without a return not read: Finances not authorised",
+                               extra={"error": str(exc)})
+                return None
+            except (Throttled, Refused) as exc:
+                logger.info("refund scan deferred to the next run", extra={"error": str(exc)})
+                return None
+
+    def _credit_new(self, refunds: list[Refund], s: GlobalSettings, index: IndexUpdate, now: datetime) -> int:
+        """Credit each refund not seen before (its key: the refund id); the number of new ones."""
         new = 0
         for refund in refunds:
             rec = self._refund_record(refund, now)
@@ -285,12 +325,6 @@ class SalesCredits:
                 seen = self.store.get(rec.key)
                 if seen is not None and seen.status == DRY_RUN:
                     self.drive(seen, s, index)  # read during a dry run: applied now that it is over
-        if s.dry_run:
-            return new  # the window is read again once dry run is off
-        cursor.detail["posted_before"] = before.isoformat()
-        cursor.updated_at = now
-        with suppress(Conflict):  # another scan moved it: the next run reads from there (keys keep it idempotent)
-            self.store.save(cursor)
         return new
 
     @staticmethod
@@ -304,3 +338,8 @@ class SalesCredits:
             quantity=0, ref=brightpearl_ref(key), reason=f"Amazon refund {refund.refund_id} of order {refund.order_id}",
             detail={"channel": REFUND_ONLY, "order_id": refund.order_id, "reference": refund.refund_id,
                     "refund_id": refund.refund_id, "posted": refund.posted, "lines": lines})
+
+
+def _pass_field(age: timedelta) -> str:
+    """The cursor's field for the pass reading windows ``age`` old (the first pass keeps its old name)."""
+    return "posted_before" if age == SCAN_DELAY else f"posted_before_{age.days}d"

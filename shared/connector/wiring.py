@@ -8,7 +8,7 @@ receiver never imports this module, and the others pay for SP-API or pynamodb on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,10 +31,11 @@ if TYPE_CHECKING:
     from connector.usecases.movements import MovementService
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.operator import Operator
-    from connector.usecases.ports import Finances, MovementStore
+    from connector.usecases.ports import Finances, MovementStore, ShadowPlans
     from connector.usecases.removals import Removals
     from connector.usecases.report_jobs import ReportJobs
     from connector.usecases.send_once import SendOnce
+    from connector.usecases.shadow import Shadow
 
 
 def _now() -> datetime:
@@ -171,9 +172,13 @@ def mfn_sync(parts: Parts) -> MfnSync:
     from connector.adapters.amazon.listings import AmazonListings
     from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
+    from connector.usecases.shadow import ShadowLinks, ShadowListings, ShadowSwitch
 
-    return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=parts.links, settings=parts.settings,
-                   listings=AmazonListings(parts.amazon, parts.env.amazon_seller_id),
+    # Shadow mode (docs/shadow-mode.md): the gate on the Amazon write port, read at every push.
+    listings = ShadowListings(AmazonListings(parts.amazon, parts.env.amazon_seller_id), shadow_plans(parts),
+                              ShadowSwitch(parts.settings.global_settings, "mfn"), clock=clock)
+    return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=ShadowLinks(parts.links, listings),
+                   settings=parts.settings, listings=listings,
                    marketplace_ids=parts.env.amazon_marketplace_ids,
                    notifier=EmailConflictNotifier(parts.mailer, parts.settings, links=parts.links,
                                                   names=BrightpearlCatalog(parts.brightpearl)))
@@ -192,15 +197,27 @@ def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
         marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl))
 
 
-def movement_service(parts: Parts, store: MovementStore | None = None) -> MovementService:
+def movement_service(parts: Parts, store: MovementStore | None = None, *,
+                     feature: str = "movements") -> MovementService:
     """The movements use case (report rows → Brightpearl corrections and credits); ``store`` wraps the
-    movement store (FBA reconciliation observes it)."""
+    movement store (FBA reconciliation observes it); ``feature``: whose shadow switch gates its writes."""
     from connector.adapters.brightpearl.movements import BrightpearlMovements
     from connector.adapters.movement_store import DynamoMovementStore
     from connector.usecases.movements import MovementService
+    from connector.usecases.shadow import ShadowMovements, ShadowMovementStore, ShadowSwitch
 
     assert parts.bound
-    return MovementService(store or DynamoMovementStore(), BrightpearlMovements(parts.brightpearl),
+    links = parts.links
+
+    def skus_of(product_ids: Iterable[int]) -> dict[int, str]:
+        return {int(link.product_id): link.sku for link in links.by_products(product_ids)}
+
+    # Shadow mode (docs/shadow-mode.md): the gate on the Brightpearl write port; the store marks what it
+    # answered "observed".
+    gated = ShadowMovements(BrightpearlMovements(parts.brightpearl), shadow_plans(parts),
+                            ShadowSwitch(parts.settings.global_settings, feature), feature=feature,
+                            skus_of=skus_of, clock=clock)
+    return MovementService(ShadowMovementStore(store or DynamoMovementStore()), gated,
                            parts.sku_resolver(remember=True), parts.settings.global_settings, clock=clock,
                            resolve_skus=parts.sku_batch_resolver(), finances=finances(parts))
 
@@ -246,7 +263,8 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
         links=parts.links.all, marketplace_ids=parts.env.amazon_marketplace_ids,
         inventory=AmazonFbaInventory(amazon), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
         catalog=catalog, names=catalog, shipments=ShipmentRecords().open,
-        inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
+        inbound=AmazonInbound(amazon), movements=movement_service(parts, observed, feature="reconciliation"),
+        observed=observed,
         settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
 
 
@@ -290,7 +308,23 @@ def operator(parts: Parts) -> Operator:
     sync.confirm_by_report = nightly(parts, sync).request_confirmation
     return Operator(sync=sync, links=parts.links, settings=parts.settings,
                     seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
-                    fba_reconciliation=lambda: fba_reconciliation(parts))
+                    fba_reconciliation=lambda: fba_reconciliation(parts), shadow=lambda: shadow(parts, sync))
+
+
+def shadow_plans(parts: Parts) -> ShadowPlans:
+    """Shadow mode's plan store (items in the settings table)."""
+    from connector.adapters.shadow_plans import DynamoShadowPlans
+
+    assert parts.bound
+    return DynamoShadowPlans()
+
+
+def shadow(parts: Parts, sync: MfnSync | None = None) -> Shadow:
+    """The operator's shadow commands: status, the summary (CLI, email), on/off (docs/shadow-mode.md)."""
+    from connector.usecases.shadow import Shadow
+
+    return Shadow(settings=parts.settings, plans=shadow_plans(parts), mailer=parts.mailer,
+                  sync=sync or mfn_sync(parts), marketplace_ids=parts.env.amazon_marketplace_ids, clock=clock)
 
 
 def import_jobs(parts: Parts) -> ImportJobs:

@@ -78,3 +78,13 @@ def test_demo_runs_end_to_end():
         ("2 applied", "TEA-FBA 73, MUG-FBA 23"), ("2 already applied", "TEA-FBA 73, MUG-FBA 23")]
     assert recon.rstrip().endswith("Brightpearl FBA warehouse: TEA-FBA 73, MUG-FBA 28\n"
                                    "    Amazon sellable: TEA-FBA 73, MUG-FBA 28")
+
+    # Shadow onboarding (issue 16 item 4): nothing pushed in shadow, the summary by CLI and email, then off
+    # pushes today's quantities (SHIRT-BL-M 48 - 8 + 3 = 43, not the 40 recorded; socks and gift set 0).
+    shadow = block("[10]")
+    assert "Amazon still shows (nothing written): SHIRT-BL-M 48, GIFT-SET 5, SOCKS-GR 10" in shadow
+    headline = "MFN push: 3 listings would change; 2 would go to 0; largest change \u221210 on SKU SOCKS-GR"
+    assert f"connector shadow report mfn: {headline}" in shadow
+    assert emails(shadow) == [f"Shadow mode: {headline}"]
+    assert "pushed 4 listing(s) at today's quantities, plan entries cleared: 3" in shadow
+    assert "Amazon now shows: SHIRT-BL-M 43, GIFT-SET 0, SOCKS-GR 0" in shadow

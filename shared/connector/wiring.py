@@ -275,14 +275,22 @@ def inbound_shipments(parts: Parts) -> InboundShipments:
     from connector.adapters.inbound_records import QueueContinuations, ShipmentRecords
     from connector.adapters.queues import Queue
     from connector.usecases.inbound_shipments import InboundShipments
+    from connector.usecases.shadow import ShadowSwitch
+    from connector.usecases.shadow_inbound import ShadowMail, ShadowShipmentStore, ShadowTransfers
 
     assert parts.bound
     url = getattr(parts.env, "inbound_continue_queue_url", None)
+    links = parts.links
+    # Shadow mode (docs/shadow-mode.md): the gate on the Brightpearl write port, the run's records kept in
+    # memory, its emails held back.
+    on = ShadowSwitch(parts.settings.global_settings, "inbound")
+    transfers = ShadowTransfers(BrightpearlTransfers(parts.brightpearl), shadow_plans(parts), on, clock=clock,
+                                skus_of=lambda pids: {int(lk.product_id): lk.sku for lk in links.by_products(pids)})
     return InboundShipments(
-        amazon=AmazonInbound(parts.amazon), transfers=BrightpearlTransfers(parts.brightpearl),
-        records=ShipmentRecords(), settings=parts.settings.global_settings,
+        amazon=AmazonInbound(parts.amazon), transfers=transfers,
+        records=ShadowShipmentStore(ShipmentRecords(), on), settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
-        product_for=parts.sku_resolver(remember=False), mail=parts.mailer,
+        product_for=parts.sku_resolver(remember=False), mail=ShadowMail(parts.mailer, on),
         continuations=QueueContinuations(Queue(url)) if url else None, names=BrightpearlCatalog(parts.brightpearl))
 
 

@@ -30,6 +30,7 @@ from connector.domain.returns import CreditRow
 from connector.domain.settings import GlobalSettings, listing_id
 from connector.domain.shadow import (
     FEATURES,
+    INBOUND,
     MFN,
     MOVEMENTS,
     RECONCILIATION,
@@ -314,10 +315,7 @@ class Shadow:
             out["applied"] = self._push_today()
         else:
             observed = sum(1 for _ in self.plans.entries(feature))
-            out["applied"] = {"observedOnly": observed, "note": (
-                "movements seen in shadow are observed only, never applied (docs/shadow-mode.md); run the FBA "
-                "reconciliation to bring Brightpearl to Amazon's count" if feature != RECONCILIATION else
-                "corrections approved in shadow are not applied; the next reconciliation computes today's")}
+            out["applied"] = {"observedOnly": observed, "note": OFF_NOTES[feature]}
         out["cleared"] = self.plans.clear(feature)
         return out
 
@@ -336,6 +334,15 @@ class Shadow:
             if report.confirming:
                 confirming.append(report.confirming)
         return {"pushed": pushed, "feeds": feeds, **({"confirmingReports": confirming} if confirming else {})}
+
+
+OFF_NOTES = {
+    MOVEMENTS: ("movements seen in shadow are observed only, never applied (docs/shadow-mode.md); run the FBA "
+                "reconciliation to bring Brightpearl to Amazon's count"),
+    INBOUND: ("the next inbound run creates the transfers of the shipments still open from today's figures; "
+              "shipments that finished in shadow are not booked"),
+    RECONCILIATION: "corrections approved in shadow are not applied; the next reconciliation computes today's",
+}
 
 
 def _row(e: PlanEntry) -> dict[str, Any]:

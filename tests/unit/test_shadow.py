@@ -180,3 +180,48 @@ def test_plan_entries_stay_bounded_per_sku_and_count_a_write_once():
 def test_an_unknown_shadow_feature_is_refused_naming_it():
     with pytest.raises(ValueError, match="shadow: unknown shadow feature 'mfm'"):
         GlobalSettings(shadow=["mfm"])
+
+
+# ---------------------------------------------------------------------------------------------- FBA reconciliation
+
+def test_reconciliation_corrections_in_shadow_write_nothing_and_off_leaves_todays_reconciliation_to_apply():
+    from connector.domain.shadow import RECONCILIATION
+    from connector.usecases.fba_reconciliation import FbaReconciliation
+    from connector.usecases.observing_store import ObservingStore
+    from tests.fakes import FakeClock, FakeFbaInventory, FakeReconciliations, FakeReports, FakeShipments
+
+    clock, bp, inventory, outbox = FakeClock(), FakeBrightpearl(products={1: "TEA / 1", 2: "CUP"}), \
+        FakeFbaInventory(), Outbox()
+    links = FakeLinks()
+    for sku, pid in (("TEA / 1", 1), ("CUP", 2)):
+        links.connect(seller_id="S", marketplace_id=UK, sku=sku, product_id=pid, channel="FBA")
+    cfg = FakeSettings(GlobalSettings(fba_warehouse_id=FBA, shadow=[RECONCILIATION]))
+    plans = InMemoryShadowPlans()
+    observed = ObservingStore(InMemoryMovementStore())
+    gate = ShadowMovements(bp, plans, ShadowSwitch(cfg.global_settings, RECONCILIATION), feature=RECONCILIATION,
+                           skus_of=lambda pids: {p: s for p, s in bp.products.items() if p in set(pids)})
+    movements = MovementService(ShadowMovementStore(observed), gate, {"TEA / 1": 1, "CUP": 2}.get,  # type: ignore[arg-type]
+                                cfg.global_settings, clock=clock)
+    recon = FbaReconciliation(links=links.all, marketplace_ids=[UK], inventory=inventory,
+                              reports_for=lambda _m: FakeReports(), catalog=bp, shipments=FakeShipments().open,
+                              inbound=None, movements=movements, observed=observed, settings=cfg,
+                              store=FakeReconciliations(), mailer=once(outbox, clock), clock=clock)
+    inventory.hold(UK, "TEA / 1", 8)
+    inventory.hold(UK, "CUP", 3)
+    bp.stock(FBA, 1, 10)
+    bp.stock(FBA, 2, 3)
+    rid = recon.start(trigger="operator")["id"]
+    recon.approve(rid)
+    recon.approve(rid)
+    assert bp.on_hand(FBA, [1, 2]) == {1: 10, 2: 3} and bp.corrections == []  # nothing written in shadow
+    (entry,) = plans.entries(RECONCILIATION)
+    assert (entry.sku, entry.shows, entry.would) == ("TEA / 1", 10, -2)
+
+    Shadow(settings=cfg, plans=plans).off(RECONCILIATION)
+    recon.approve(rid)  # the shadow-period approval is never applied later
+    assert bp.on_hand(FBA, [1, 2]) == {1: 10, 2: 3}
+    clock.advance(minutes=5)
+    today = recon.start(trigger="operator")["id"]  # today's reconciliation, live
+    recon.approve(today)
+    recon.approve(today)
+    assert bp.on_hand(FBA, [1, 2]) == {1: 8, 2: 3}

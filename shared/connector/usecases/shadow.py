@@ -352,7 +352,7 @@ def _row(e: PlanEntry) -> dict[str, Any]:
 
 def _message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
     from connector.domain.email import Attachment
-    from connector.domain.messages import Column, Message, Table, marketplace_label
+    from connector.domain.messages import MAX_ROWS_IN_BODY, Column, Message, Table, marketplace_label
 
     rows = [[e.sku, marketplace_label(e.marketplace_id) if e.marketplace_id else "—", e.shows, e.after,
              "?" if e.change is None else signed(e.change) if e.change else "0"] for e in entries]
@@ -370,6 +370,7 @@ def _message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
                ("units in all", str(s.units))),
         tables=(Table.of("Largest changes", ["SKU", "marketplace", Column("now", numeric=True),
                                              Column("would be", numeric=True), Column("change", numeric=True)],
-                         rows),),
+                         rows[:MAX_ROWS_IN_BODY]),),  # every SKU: the attached CSV
+        notes=(f"Every SKU of the plan is in the attached shadow-{feature}.csv.",),
         attachments=(Attachment(f"shadow-{feature}.csv", csv_text(entries).encode()),),
-        cli="connector --stack {stack} shadow report " + feature + " --csv FILE", cli_doc="shadow")
+        cli="connector --stack {stack} shadow report " + feature + " --csv FILE", cli_doc="shadow-mode")

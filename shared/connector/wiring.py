@@ -189,11 +189,17 @@ def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
     from connector.adapters.amazon.reports import AmazonReports
     from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.nightly import NightlyReconciliation
+    from connector.usecases.shadow import Shadow, ShadowSummaryMail, ShadowSwitch
 
     amazon = parts.amazon  # one SP-API client for the sync and the report
+    sync = sync or mfn_sync(parts)
+    # MFN in shadow: the night's email is the shadow summary (docs/shadow-mode.md), not "N corrected".
+    summary = Shadow(settings=parts.settings, plans=shadow_plans(parts), mailer=parts.mailer, clock=clock)
+    mailer = ShadowSummaryMail(parts.mailer, ShadowSwitch(parts.settings.global_settings, "mfn"),
+                               lambda: summary.report("mfn", email=True, limit=0))
     return NightlyReconciliation(
-        sync=sync or mfn_sync(parts), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
-        links=parts.links, settings=parts.settings, mailer=parts.mailer,
+        sync=sync, reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
+        links=parts.links, settings=parts.settings, mailer=mailer,
         marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl))
 
 

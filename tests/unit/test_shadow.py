@@ -225,3 +225,29 @@ def test_reconciliation_corrections_in_shadow_write_nothing_and_off_leaves_today
     recon.approve(today)
     recon.approve(today)
     assert bp.on_hand(FBA, [1, 2]) == {1: 8, 2: 3}
+
+
+def test_the_nightly_in_mfn_shadow_pushes_nothing_and_mails_the_shadow_summary_instead_of_corrected():
+    from connector.usecases.nightly import NightlyReconciliation
+    from connector.usecases.shadow import ShadowSummaryMail
+    from tests.fakes import FakeClock, FakeReports
+
+    stock = {"MUG / 2": (9, 9), "CUP": (4, 4)}
+    sync, _bp, links, listings, plans, cfg = mfn_world(stock, [UK], threshold=20, shadow=True)
+    reports, outbox = FakeReports(), Outbox()
+    summary = Shadow(settings=cfg, plans=plans, mailer=once(outbox))
+    mailer = ShadowSummaryMail(once(outbox), ShadowSwitch(cfg.global_settings, MFN),
+                               lambda: summary.report(MFN, email=True, limit=0))
+    nightly = NightlyReconciliation(sync=sync, reports_for=lambda _m: reports, links=links, settings=cfg,
+                                    mailer=mailer, marketplace_ids=[UK], now=FakeClock())
+    (rid,) = nightly.start()["requested"].values()
+    listings.quantities[(UK, "MUG / 2")] = 2  # drifted on Amazon
+    header = "item-name\tseller-sku\tprice\tquantity\tfulfillment-channel\n"
+    doc = reports.finish(rid, [header, "Mug\tMUG / 2\t9.99\t2\tDEFAULT\n", "Cup\tCUP\t3.50\t4\tDEFAULT\n"])
+    nightly.report_finished(rid, doc, "DONE")
+    assert listings.quantities[(UK, "MUG / 2")] == 2 and listings.pushes == []  # nothing pushed in shadow
+    (entry,) = plans.entries(MFN)
+    assert (entry.sku, entry.shows, entry.would) == ("MUG / 2", 2, 9)  # against the report's quantity
+    (email,) = outbox.sent
+    assert email.subject.endswith("Shadow mode: MFN push: 1 listing would change; 0 would go to 0; "
+                                  "largest change +7 on SKU MUG / 2") and "corrected" not in email.subject

@@ -108,7 +108,7 @@ class ShadowSummary:
 
     @property
     def headline(self) -> str:
-        noun = NOUN[self.feature]
+        noun = NOUN[self.feature] if self.changing != 1 else NOUN[self.feature][:-1]  # "1 listing"
         if not self.entries:
             return f"{_LABEL[self.feature]}: nothing recorded in shadow yet"
         text = f"{_LABEL[self.feature]}: {grouped(self.changing)} {noun} would change"

@@ -374,3 +374,21 @@ def _message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
         notes=(f"Every SKU of the plan is in the attached shadow-{feature}.csv.",),
         attachments=(Attachment(f"shadow-{feature}.csv", csv_text(entries).encode()),),
         cli="connector --stack {stack} shadow report " + feature + " --csv FILE", cli_doc="shadow-mode")
+
+
+class ShadowSummaryMail:
+    """The nightly check's mailer while MFN is in shadow: instead of "N corrected" (nothing was pushed), the
+    night sends the shadow summary (once per distinct plan); live, the nightly email as always."""
+
+    def __init__(self, inner: OnceMail, on: Callable[[], bool], summary: Callable[[], Any]) -> None:
+        self.inner, self.on, self.summary = inner, on, summary
+
+    def send(self, email: Any) -> str:
+        return self.inner.send(email)
+
+    def send_once(self, key: str, email: Any, **kw: Any) -> str | None:
+        if not self.on():
+            return self.inner.send_once(key, email, **kw)
+        out = self.summary()
+        return "shadow" if out.get("emailed") else None
+

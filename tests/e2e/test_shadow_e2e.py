@@ -53,3 +53,48 @@ def test_movements_in_shadow_write_nothing_and_nothing_of_them_is_applied_after_
     w.replay_notifications(2)
     w.cycle()
     assert (w.on_hand(TEA, FBA), w.on_hand(MUG, FBA), w.on_hand(CANDLE, FBA)) == (51, 19, 10)
+
+
+def test_mfn_in_shadow_sends_nothing_to_the_amazon_simulator_and_off_pushes_todays_quantities(local_aws):
+    from connector.adapters.repositories import GlobalSettings, LinkRepository, SettingsRepository
+    from tests.e2e import test_mfn_sync as mfn
+
+    gen = mfn.world.__wrapped__(local_aws)  # the MFN world: UK + DE, webhook registered
+    bp, amazon, aws = next(gen)
+    try:
+        SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=0, shadow=["mfn"]))
+        links_before = sorted((lk.listing_id, lk.last_result, lk.last_confirmed_quantity)
+                              for lk in LinkRepository().all())
+        bp.adjust_on_hand(1011, 2, -2)  # socks 28 → the gift set 14
+        bp.adjust_on_hand(1007, 2, -5)  # shirt 43 → the gift set still 14
+        bp.adjust_on_hand(1030, 2, 1)  # the EU mug (UK and DE): 14
+        mfn.settle(bp, aws)
+        # Nothing reached Amazon: no patch, no feed, every listing as seeded; the links as they were.
+        assert amazon.requests(route="patchListingsItem") == [] and amazon.requests(route="createFeed") == []
+        assert {s: mfn.qty(amazon, s) for s in ("SHIRT-BL-M", "GIFT-SET", "MUG-EU")} == \
+            {"SHIRT-BL-M": 0, "GIFT-SET": 0, "MUG-EU": 0}
+        assert sorted((lk.listing_id, lk.last_result, lk.last_confirmed_quantity)
+                      for lk in LinkRepository().all()) == links_before
+        plan = operator("shadow-report", feature="mfn")["features"]["mfn"]
+        assert {(r["sku"], r["wouldBe"]) for r in plan["rows"]} == {("SHIRT-BL-M", 43), ("GIFT-SET", 14),
+                                                                    ("MUG-EU", 14)}
+
+        bp.adjust_on_hand(1007, 2, 2)  # still in shadow: the shirt 45
+        mfn.settle(bp, aws)
+        off = operator("shadow-off", feature="mfn")
+        for _ in range(3):  # a confirming report, then the feed: Amazon's simulated time passes
+            mfn.settle(bp, aws)
+            aws_stack_finishes(amazon, aws)
+        assert {s: mfn.qty(amazon, s) for s in ("SHIRT-BL-M", "SHIRT-BL-L", "GIFT-SET", "MUG-EU")} == \
+            {"SHIRT-BL-M": 45, "SHIRT-BL-L": 12, "GIFT-SET": 14, "MUG-EU": 14}, off
+        assert list(operator("shadow-report", feature="mfn")["features"]["mfn"]["rows"]) == []
+    finally:
+        next(gen, None)
+
+
+def aws_stack_finishes(amazon, aws) -> None:
+    from local.queues import pump
+
+    amazon.clock.advance(120)
+    amazon.tick()
+    pump(aws, "NotificationsFunction")

@@ -299,7 +299,7 @@ class Shadow:
                 item["csv"] = csv_text(entries)
             if email and entries and self.mailer is not None:
                 key = f"shadow-report#{f}#{fingerprint(entries)}"
-                mid = self.mailer.send_once(key, lambda f=f, entries=entries, s=s: _message(f, entries, s))
+                mid = self.mailer.send_once(key, lambda f=f, entries=entries, s=s: shadow_message(f, entries, s))
                 item["emailed"] = mid is not None
                 if mid is not None:
                     sent.append(f)
@@ -350,13 +350,13 @@ def _row(e: PlanEntry) -> dict[str, Any]:
             "wouldBe": e.after, "change": e.change, "writes": len(e.moves)}
 
 
-def _message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
+def shadow_message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
+    """The summary email of one feature's plan (entries largest change first), in the one design."""
     from connector.domain.email import Attachment
     from connector.domain.messages import MAX_ROWS_IN_BODY, Column, Message, Table, marketplace_label
 
     rows = [[e.sku, marketplace_label(e.marketplace_id) if e.marketplace_id else "—", e.shows, e.after,
              "?" if e.change is None else signed(e.change) if e.change else "0"] for e in entries]
-    off = f"connector --stack {{stack}} shadow off {feature}"
     return Message(
         title=f"Shadow mode: {s.headline}",
         summary=(f"In shadow mode the connector computed everything for {s.headline.split(':')[0]} and wrote "
@@ -364,8 +364,8 @@ def _message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
                  "platform shows now."),
         meaning=("Nothing has changed on either platform yet. Check the largest changes and any listing going "
                  "to 0: a wrong warehouse setting shows here as many zeros."),
-        todo=(f"If the plan is right, switch the feature live with `{off}`; if not, fix the settings and "
-              "wait for the next run's plan."),
+        todo=("If the plan is right, switch the feature live with the command below: it applies today's plan. "
+              "If not, fix the settings and wait for the next run's plan (shadow report shows it any time)."),
         facts=(("would change", str(s.changing)), ("would go to 0", str(s.to_zero)),
                ("units in all", str(s.units))),
         tables=(Table.of("Largest changes", ["SKU", "marketplace", Column("now", numeric=True),
@@ -373,7 +373,7 @@ def _message(feature: str, entries: Sequence[PlanEntry], s: Any) -> Any:
                          rows[:MAX_ROWS_IN_BODY]),),  # every SKU: the attached CSV
         notes=(f"Every SKU of the plan is in the attached shadow-{feature}.csv.",),
         attachments=(Attachment(f"shadow-{feature}.csv", csv_text(entries).encode()),),
-        cli="connector --stack {stack} shadow report " + feature + " --csv FILE", cli_doc="shadow-mode")
+        cli="connector --stack {stack} shadow off " + feature, cli_doc="shadow-mode")
 
 
 class ShadowSummaryMail:

@@ -138,7 +138,9 @@ def test_movements_in_shadow_plan_as_live_move_nothing_and_are_never_applied_lat
     shadow_svc, bp, store, plans, cfg = movement_world(True, links)
     rows = rows_of(spec, skus)
     live.ingest(rows)
-    shadow_svc.ingest(rows)
+    summary = shadow_svc.ingest(rows)
+    # Every report line is accounted for: observed lines are settled (not left pending).
+    assert summary.lines.pending == {}
 
     # The same plan: per SKU, the units shadow recorded are the units live moved.
     moved = {sku: live_bp.on_hand_of[(FBA, pid)] - 500 for sku, pid in links.items()}

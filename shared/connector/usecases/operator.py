@@ -331,8 +331,6 @@ class Operator:
         return self._fba_call(lambda: recon.approve(cmd.id, skus=cmd.skus, max_units=cmd.max_units,
                                                     dry_run=cmd.dry_run))
 
-
-
     # ------------------------------------------------------------------ shadow mode (issue 16 item 4)
     def _shadow(self, fn: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
         if self._shadow_factory is None:
@@ -343,7 +341,7 @@ class Operator:
             raise CommandError(str(exc)) from None
 
     def shadow_status(self, payload: dict[str, Any]) -> dict[str, Any]:
-        ShadowStatus.model_validate(payload)
+        Command.model_validate(payload)
         return self._shadow(lambda s: s.status())
 
     def shadow_report(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -361,10 +359,6 @@ class Operator:
 
 WAREHOUSE_FIELDS = ("mfn_warehouses", "fba_warehouse_id", "inbound_source_warehouse_id", "returns_warehouse_id",
                     "removal_warehouse_id")
-
-
-class ShadowStatus(Command):
-    pass
 
 
 class ShadowReport(Command):

@@ -631,6 +631,69 @@ def setup(ctx: Ctx, steps: tuple[str, ...], brightpearl_file: Path | None, amazo
         raise click.exceptions.Exit(REFUSED)
 
 
+# ---------------------------------------------------------------------------------------------- shadow mode
+@cli.group("shadow")
+def shadow() -> None:
+    """Shadow mode (onboarding): a feature computes everything, writes nothing, and records per SKU what
+    it would have done. Features: mfn, movements, inbound, reconciliation. See docs/shadow-mode.md."""
+
+
+@shadow.command("status")
+@command
+def shadow_status(ctx: Ctx) -> None:
+    """Which features are in shadow, and each one's summary line."""
+    out = _strip_ok(ctx.operator("shadow-status"))
+    show(ctx, out, lambda: "\n".join(f"{f:<15} {'SHADOW' if v['shadow'] else 'live':<7} {v['headline']}"
+                                      for f, v in out["features"].items()))
+
+
+@shadow.command("report")
+@click.argument("feature", required=False)
+@click.option("--csv", "csv_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the per-SKU plan (every row) to this CSV file.")
+@click.option("--email", is_flag=True, help="Also email the summary (once per distinct plan).")
+@click.option("--limit", type=click.IntRange(0, 5000), default=20, show_default=True, help="Rows shown per feature.")
+@command
+def shadow_report(ctx: Ctx, feature: str | None, csv_file: Path | None, email: bool, limit: int) -> None:
+    """What each feature (or FEATURE) would have done: the summary and the largest changes."""
+    out = _strip_ok(ctx.operator("shadow-report", feature=feature, csv=bool(csv_file), email=email, limit=limit))
+    if csv_file is not None:
+        csv_file.write_text("".join(str(v.pop("csv", "")) if i == 0 else
+                                    "".join(str(v.pop("csv", "")).splitlines(keepends=True)[1:])
+                                    for i, v in enumerate(out["features"].values())), encoding="utf-8")
+
+    def human() -> str:
+        lines = []
+        for v in out["features"].values():
+            lines.append(v["headline"])
+            if v["rows"]:
+                lines.append(table([[r["sku"], r["marketplace"] or "", r["now"], r["wouldBe"], r["change"]]
+                                    for r in v["rows"]], ["sku", "marketplace", "now", "would be", "change"]))
+        if out.get("emailed"):
+            lines.append("emailed: " + ", ".join(out["emailed"]))
+        return "\n".join(lines)
+
+    show(ctx, out, human)
+
+
+@shadow.command("on")
+@click.argument("feature")
+@command
+def shadow_on(ctx: Ctx, feature: str) -> None:
+    """Put FEATURE in shadow: from its next write on, nothing is written to Brightpearl or Amazon."""
+    out = _strip_ok(ctx.operator("shadow-on", feature=feature))
+    show(ctx, out, lambda: f"{feature}: shadow on (in shadow: {', '.join(out['features'])})")
+
+
+@shadow.command("off")
+@click.argument("feature")
+@command
+def shadow_off(ctx: Ctx, feature: str) -> None:
+    """Switch FEATURE live and apply today's plan (MFN: push every listing's current quantity)."""
+    out = _strip_ok(ctx.operator("shadow-off", feature=feature))
+    show(ctx, out, lambda: f"{feature}: live; applied {out['applied']}; plan entries cleared: {out['cleared']}")
+
+
 def main() -> None:
     # Quiet the functions' own log lines when run in-process (--local); a deployed stack logs to CloudWatch.
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")

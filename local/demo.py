@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"    email to {', '.join(mail['to'])}: {mail['subject']}")
 
     fba_demo(stack, pause_for_review=pause)
+    shadow_demo(stack)
 
     bp_requests = len([e for e in bp.requests() if e.path.startswith("/public-api/")])
     throttled = len([e for e in bp.requests() if e.status == 503])
@@ -314,6 +315,42 @@ def fba_demo(stack: LocalStack, *, pause_for_review: bool = False) -> None:
     tea_now = amazon.world.fba["TEA-FBA"].on_hand["SELLABLE"]
     mug_now = amazon.world.fba["MUG-FBA"].on_hand["SELLABLE"]
     say(f"    Amazon sellable: TEA-FBA {tea_now}, MUG-FBA {mug_now}")
+
+
+def shadow_demo(stack: LocalStack) -> None:
+    """Issue 16 item 4: a feature onboarded in shadow mode (docs/shadow-mode.md): it computes everything and
+    writes nothing; the summary says what it would do; switching it off applies today's plan."""
+    bp, amazon = stack.bp, stack.amazon
+    skus = ["SHIRT-BL-M", "GIFT-SET", "SOCKS-GR"]
+
+    def amazon_shows(label: str) -> None:
+        say(f"    {label}: " + ", ".join(f"{s} {amazon.world.listings[s].quantity}" for s in skus))
+
+    def stock_moves(moves: list[tuple[int, int, int]], text: str) -> None:
+        for product_id, warehouse_id, delta in moves:
+            bp.adjust_on_hand(product_id, warehouse_id, delta)
+        bp.wait_webhooks_idle(10)
+        say(f"    {text}")
+        stack.pump("StockChangeFunction")
+
+    step(10, "Onboarding in shadow mode: the MFN push computes everything, writes nothing, then goes live")
+    on = stack.operator("shadow-on", feature="mfn")
+    say(f"    connector shadow on mfn → in shadow: {', '.join(on['features'])}")
+    stock_moves([(1011, MAIN, -4), (1011, OVERFLOW, -6)], "-10 SOCKS-GR sold (the gift set can no longer be made)")
+    stock_moves([(1007, MAIN, -8)], "-8 SHIRT-BL-M sold from Main DC")
+    amazon_shows("Amazon still shows (nothing written)")
+    before = len(stack.emails())
+    report = stack.operator("shadow-report", feature="mfn", email=True)["features"]["mfn"]
+    say(f"    connector shadow report mfn: {report['headline']}")
+    for r in report["rows"]:
+        say(f"      {r['sku']:<11} now {r['now']}, would be {r['wouldBe']}")
+    for mail in stack.emails(before):
+        say(f"    email: {mail['subject']}")
+    stock_moves([(1007, MAIN, 3)], "+3 SHIRT-BL-M returned to Main DC while still in shadow")
+    off = stack.operator("shadow-off", feature="mfn")
+    say(f"    connector shadow off mfn → live; pushed {off['applied']['pushed']} listing(s) at today's quantities, "
+        f"plan entries cleared: {off['cleared']}")
+    amazon_shows("Amazon now shows")
 
 
 def _review_page(text: str) -> None:

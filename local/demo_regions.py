@@ -1,4 +1,4 @@
-"""`make demo`, step 10 (issue 16): a second Amazon region in the same stack. Amazon.com (NA) next to the
+"""`make demo`, step 11 (issue 16): a second Amazon region in the same stack. Amazon.com (NA) next to the
 EU: its own SP-API simulator (own port, data and refresh token), its own Brightpearl warehouses, one
 Brightpearl and one request budget. Every figure is read back from the simulators."""
 
@@ -20,7 +20,7 @@ SHIPMENT = "FBA15DEMOUS1"
 def regions_demo(stack: LocalStack, say: object, step: object) -> None:
     assert callable(say) and callable(step)
     bp = stack.bp
-    step(10, "A second Amazon region: Amazon.com (NA) next to the EU, in the same stack")
+    step(11, "A second Amazon region: Amazon.com (NA) next to the EU, in the same stack")
     na = stack.add_region("na", (US,))
     say(f"    Amazon SP-API simulator for NA {na.url}: seller {na.seller_id}, US; its own refresh token "
         "(region_refresh_tokens in the Amazon secret), AMAZON_OTHER_REGIONS naming it")

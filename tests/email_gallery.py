@@ -195,7 +195,18 @@ def removal_short_sample(s: Sender) -> Sample:
                   ["1Z999AA10123456784", "removals show RMV-7Q2K"])
 
 
+def shadow_sample(s: Sender) -> Sample:
+    from connector.domain.shadow import MFN, PlanEntry, ranked, summarize
+    from connector.usecases.shadow import shadow_message
+
+    entries = ranked([PlanEntry(MFN, f"{UK}#{sku}", sku, would, shows, marketplace_id=UK)
+                      for sku, would, shows in (("MUG / 2", 0, 480), ("TEA-FBA & co", 12, 10), ("SOCKS-GR", 7, 7))])
+    msg = shadow_message(MFN, entries, summarize(MFN, entries))
+    return Sample("shadow-summary", render(msg, s), [["MUG / 2", "UK (A1F83G8C2ARO7P)", "480", "0", "\u2212480"]],
+                  ["2 listings would change", "shadow off mfn"])
+
+
 def every_email(s: Sender | None = None) -> list[Sample]:
     s = s or sender()
     return [*inbound_samples(s), eu_sample(s), nightly_sample(s), digest_sample(s), reconciliation_sample(s),
-            removal_short_sample(s)]
+            removal_short_sample(s), shadow_sample(s)]

@@ -81,11 +81,18 @@ _TRUE = frozenset({"1", "true", "t", "yes", "y", "on"})
 _FALSE = frozenset({"0", "false", "f", "no", "n", "off"})
 
 
+# As pydantic parses an int from a string: ASCII digits (``_`` between them), an optional all-zero fraction
+# ("1.0"), Unicode White_Space around; Python's int() also takes "٣" and strips "\x1c"-"\x1f", which
+# pydantic refuses (found by tests/unit/test_config_parsing.py).
+_INT = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0+)?")
+_INT_SPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in "\x1c\x1d\x1e\x1f")
+
+
 def _to_int(raw: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValueError("Input should be a valid integer, unable to parse string as an integer") from None
+    text = raw.strip(_INT_SPACE)
+    if not _INT.fullmatch(text):
+        raise ValueError("Input should be a valid integer, unable to parse string as an integer")
+    return int(text.split(".", 1)[0])
 
 
 def _to_float(raw: str) -> float:

@@ -8,7 +8,7 @@ receiver never imports this module, and the others pay for SP-API or pynamodb on
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -32,10 +32,11 @@ if TYPE_CHECKING:
     from connector.usecases.movements import MovementService
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.operator import Operator
-    from connector.usecases.ports import Finances, MovementStore
+    from connector.usecases.ports import Finances, MovementStore, ShadowPlans
     from connector.usecases.removals import Removals
     from connector.usecases.report_jobs import ReportJobs
     from connector.usecases.send_once import SendOnce
+    from connector.usecases.shadow import Shadow
 
 
 def _now() -> datetime:
@@ -172,9 +173,13 @@ def mfn_sync(parts: Parts) -> MfnSync:
     from connector.adapters.amazon.listings import AmazonListings
     from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.mfn_sync import EmailConflictNotifier, MfnSync
+    from connector.usecases.shadow import ShadowLinks, ShadowListings, ShadowSwitch
 
-    return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=parts.links, settings=parts.settings,
-                   listings=AmazonListings(parts.amazon, parts.env.amazon_seller_id),
+    # Shadow mode (docs/shadow-mode.md): the gate on the Amazon write port, read at every push.
+    listings = ShadowListings(AmazonListings(parts.amazon, parts.env.amazon_seller_id), shadow_plans(parts),
+                              ShadowSwitch(parts.settings.global_settings, "mfn"), clock=clock)
+    return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=ShadowLinks(parts.links, listings),
+                   settings=parts.settings, listings=listings,
                    marketplace_ids=parts.env.amazon_marketplace_ids,
                    notifier=EmailConflictNotifier(parts.mailer, parts.settings, links=parts.links,
                                                   names=BrightpearlCatalog(parts.brightpearl)))
@@ -185,23 +190,41 @@ def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
     from connector.adapters.amazon.reports import AmazonReports
     from connector.adapters.brightpearl.catalog import BrightpearlCatalog
     from connector.usecases.nightly import NightlyReconciliation
+    from connector.usecases.shadow import Shadow, ShadowSummaryMail, ShadowSwitch
 
     amazon = parts.amazon  # one SP-API client for the sync and the report
+    sync = sync or mfn_sync(parts)
+    # MFN in shadow: the night's email is the shadow summary (docs/shadow-mode.md), not "N corrected".
+    summary = Shadow(settings=parts.settings, plans=shadow_plans(parts), mailer=parts.mailer, clock=clock)
+    mailer = ShadowSummaryMail(parts.mailer, ShadowSwitch(parts.settings.global_settings, "mfn"),
+                               lambda: summary.report("mfn", email=True, limit=0))
     return NightlyReconciliation(
-        sync=sync or mfn_sync(parts), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
-        links=parts.links, settings=parts.settings, mailer=parts.mailer,
+        sync=sync, reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
+        links=parts.links, settings=parts.settings, mailer=mailer,
         marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl))
 
 
-def movement_service(parts: Parts, store: MovementStore | None = None) -> MovementService:
+def movement_service(parts: Parts, store: MovementStore | None = None, *,
+                     feature: str = "movements") -> MovementService:
     """The movements use case (report rows → Brightpearl corrections and credits); ``store`` wraps the
-    movement store (FBA reconciliation observes it)."""
+    movement store (FBA reconciliation observes it); ``feature``: whose shadow switch gates its writes."""
     from connector.adapters.brightpearl.movements import BrightpearlMovements
     from connector.adapters.movement_store import DynamoMovementStore
     from connector.usecases.movements import MovementService
+    from connector.usecases.shadow import ShadowMovements, ShadowMovementStore, ShadowSwitch
 
     assert parts.bound
-    return MovementService(store or DynamoMovementStore(), BrightpearlMovements(parts.brightpearl),
+    links = parts.links
+
+    def skus_of(product_ids: Iterable[int]) -> dict[int, str]:
+        return {int(link.product_id): link.sku for link in links.by_products(product_ids)}
+
+    # Shadow mode (docs/shadow-mode.md): the gate on the Brightpearl write port; the store marks what it
+    # answered "observed".
+    gated = ShadowMovements(BrightpearlMovements(parts.brightpearl), shadow_plans(parts),
+                            ShadowSwitch(parts.settings.global_settings, feature), feature=feature,
+                            skus_of=skus_of, clock=clock)
+    return MovementService(ShadowMovementStore(store or DynamoMovementStore()), gated,
                            parts.sku_resolver(remember=True), parts.settings.global_settings, clock=clock,
                            resolve_skus=parts.sku_batch_resolver(), finances=finances(parts))
 
@@ -249,7 +272,8 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
         links=parts.links.all, marketplace_ids=parts.env.amazon_marketplace_ids,
         inventory=AmazonFbaInventory(amazon), reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
         catalog=catalog, names=catalog, shipments=_region_records(parts, ShipmentRecords()).open,
-        inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
+        inbound=AmazonInbound(amazon), movements=movement_service(parts, observed, feature="reconciliation"),
+        observed=observed,
         settings=parts.settings, store=ReconciliationStore(_store_prefix(parts)), mailer=parts.mailer, clock=clock)
 
 
@@ -260,14 +284,23 @@ def inbound_shipments(parts: Parts) -> InboundShipments:
     from connector.adapters.inbound_records import QueueContinuations, ShipmentRecords
     from connector.adapters.queues import Queue
     from connector.usecases.inbound_shipments import InboundShipments
+    from connector.usecases.shadow import ShadowSwitch
+    from connector.usecases.shadow_inbound import ShadowMail, ShadowShipmentStore, ShadowTransfers
 
     assert parts.bound
     url = getattr(parts.env, "inbound_continue_queue_url", None)
+    links = parts.links
+    # Shadow mode (docs/shadow-mode.md): the gate on the Brightpearl write port, the run's records kept in
+    # memory, its emails held back.
+    on = ShadowSwitch(parts.settings.global_settings, "inbound")
+    transfers = ShadowTransfers(BrightpearlTransfers(parts.brightpearl), shadow_plans(parts), on, clock=clock,
+                                skus_of=lambda pids: {int(lk.product_id): lk.sku for lk in links.by_products(pids)})
     return InboundShipments(
-        amazon=AmazonInbound(parts.amazon), transfers=BrightpearlTransfers(parts.brightpearl),
-        records=_region_records(parts, ShipmentRecords()), settings=parts.settings.global_settings,
+        amazon=AmazonInbound(parts.amazon), transfers=transfers,
+        records=ShadowShipmentStore(_region_records(parts, ShipmentRecords()), on),
+        settings=parts.settings.global_settings,
         # not remembered: a run may follow a re-link made since the last one in this container
-        product_for=parts.sku_resolver(remember=False), mail=parts.mailer,
+        product_for=parts.sku_resolver(remember=False), mail=ShadowMail(parts.mailer, on),
         continuations=QueueContinuations(Queue(url)) if url else None, names=BrightpearlCatalog(parts.brightpearl))
 
 
@@ -295,7 +328,23 @@ def operator(parts: Parts) -> Operator:
         sync = _routed_sync(parts)
     return Operator(sync=sync, links=parts.links, settings=parts.settings,
                     seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
-                    fba_reconciliation=lambda: fba_reconciliation(parts))
+                    fba_reconciliation=lambda: fba_reconciliation(parts), shadow=lambda: shadow(parts, sync))
+
+
+def shadow_plans(parts: Parts) -> ShadowPlans:
+    """Shadow mode's plan store (items in the settings table)."""
+    from connector.adapters.shadow_plans import DynamoShadowPlans
+
+    assert parts.bound
+    return DynamoShadowPlans()
+
+
+def shadow(parts: Parts, sync: MfnSync | None = None) -> Shadow:
+    """The operator's shadow commands: status, the summary (CLI, email), on/off (docs/shadow-mode.md)."""
+    from connector.usecases.shadow import Shadow
+
+    return Shadow(settings=parts.settings, plans=shadow_plans(parts), mailer=parts.mailer,
+                  sync=sync or mfn_sync(parts), marketplace_ids=parts.env.amazon_marketplace_ids, clock=clock)
 
 
 def import_jobs(parts: Parts) -> ImportJobs:

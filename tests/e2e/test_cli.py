@@ -244,3 +244,24 @@ def test_status_shows_the_last_inbound_run_and_its_outcome(stack):
     assert (ok["outcome"], ok["seen"], ok["processed"]) == ("ok", 1, 1)
     assert ok["finished_at"] >= ok["started_at"] >= failed["finished_at"]
     assert "Last inbound run: ok" in run("status").output
+
+
+def test_shadow_on_status_report_csv_and_off_applies_todays_quantity(stack, tmp_path):
+    SettingsRepository().save_channel(UK, ChannelSettings(sync_enabled=True))
+    assert run("shadow", "on", "mfn").exit_code == 0
+    assert "SHIRT-BL-M" not in run("shadow", "report").output  # nothing planned yet
+    assert run("resync", UK).exit_code == 0  # in shadow: computed and recorded, not sent
+    assert stack.amazon.world.listings["SHIRT-BL-M"].quantity == 0
+    status = run("shadow", "status").output
+    assert "mfn             SHADOW  MFN push: 1 listing would change" in status
+    out = run("shadow", "report", "mfn", "--csv", str(tmp_path / "plan.csv"))
+    assert out.exit_code == 0 and "SHIRT-BL-M" in out.output
+    rows = (tmp_path / "plan.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("feature,marketplace,sku") and rows[1].startswith("mfn,A1F83G8C2ARO7P,SHIRT-BL-M,")
+    bad = run("shadow", "off", "mfm")
+    assert bad.exit_code == 1 and "unknown shadow feature 'mfm'" in bad.output
+    stack.bp.adjust_on_hand(1007, MAIN, -4)  # weeks later
+    off = run("--json", "shadow", "off", "mfn")
+    assert off.exit_code == 0 and json.loads(off.output)["cleared"] == 1
+    assert stack.amazon.world.listings["SHIRT-BL-M"].quantity == 36  # today's on-hand in Main DC
+    assert "mfn             live" in run("shadow", "status").output

@@ -78,9 +78,21 @@ def test_demo_runs_end_to_end():
         ("2 applied", "TEA-FBA 73, MUG-FBA 23"), ("2 already applied", "TEA-FBA 73, MUG-FBA 23")]
     assert recon.rstrip().endswith("Brightpearl FBA warehouse: TEA-FBA 73, MUG-FBA 28\n"
                                    "    Amazon sellable: TEA-FBA 73, MUG-FBA 28")
-    # Issue 16: a second region (NA) in the same stack, after the one-region story's figures above.
-    regions = block("[10]")
-    assert shown("[10]") == {".co.uk": "SHIRT-BL-M 46 (Main DC + Overflow, EU simulator)",
+
+    # Shadow onboarding (issue 16 item 4): nothing pushed in shadow, the summary by CLI and email, then off
+    # pushes today's quantities (SHIRT-BL-M 48 - 8 + 3 = 43, not the 40 recorded; socks and gift set 0).
+    shadow = block("[10]")
+    assert "Amazon still shows (nothing written): SHIRT-BL-M 48, GIFT-SET 5, SOCKS-GR 10" in shadow
+    headline = "MFN push: 3 listings would change; 2 would go to 0; largest change \u221210 on SKU SOCKS-GR"
+    assert f"connector shadow report mfn: {headline}" in shadow
+    assert emails(shadow) == [f"Shadow mode: {headline}"]
+    assert "pushed 4 listing(s) at today's quantities, plan entries cleared: 3" in shadow
+    assert "Amazon now shows: SHIRT-BL-M 43, GIFT-SET 0, SOCKS-GR 0" in shadow
+
+    # Issue 16: a second region (NA) in the same stack, after the figures above. .co.uk: the 43 that shadow
+    # off pushed (step 10), then -2 sold from Main DC.
+    regions = block("[11]")
+    assert shown("[11]") == {".co.uk": "SHIRT-BL-M 41 (Main DC + Overflow, EU simulator)",
                              ".com": "SHIRT-BL-M 15 (US DC, NA simulator)"}
     assert "warnings for the .com listing: 0" in regions
     assert "'AMZ-IN-FBA15DEMOUS1' US DC → Amazon FBA US" in regions

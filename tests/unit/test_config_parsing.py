@@ -66,7 +66,8 @@ def _new_load(model: type[EnvModel], env: dict[str, str]) -> tuple[dict[str, Any
         return dict(vars(load(model, env))), set()
     except ConfigError as exc:
         text = str(exc).split(": ", 1)[1]
-        return None, {p.split("=", 1)[0].removesuffix(" is not set") for p in text.split("; ")}
+        # By the names it mentions ("NAME=value: why", "NAME is not set"): a value may itself hold "; ".
+        return None, {n for n in NAMES if f"{n}=" in text or f"{n} is not set" in text}
 
 
 @settings(max_examples=200, deadline=None)

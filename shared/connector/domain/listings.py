@@ -12,6 +12,8 @@ class QuantityUpdate:
     marketplace_id: str
     quantity: int
     lead_time_days: int | None = None  # kept as Amazon had it, so a quantity push does not reset it
+    # What Amazon shows for the listing now, as the plan compared it (the shadow plan's "now"); not sent.
+    shown: int | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,10 @@ UNMATCHED = "unmatched"  # the Amazon SKU has no Brightpearl product link yet; r
 QUARANTINED = "quarantined"  # the row could not be understood (malformed, unknown code); reported, not guessed
 DRY_RUN = "dry_run"  # computed in dry-run mode; nothing written (applied if the row is read again live)
 
-FINAL = frozenset({APPLIED, SKIPPED, QUARANTINED})
+# Seen while movements were in shadow mode (docs/shadow-mode.md): nothing written, and never applied later.
+OBSERVED = "observed"
+
+FINAL = frozenset({APPLIED, SKIPPED, QUARANTINED, OBSERVED})
 # Driven again by the hourly retry (the retry index holds exactly the movements in these states).
 RETRY = frozenset({PENDING, FAILED, UNMATCHED, IN_FLIGHT})
 RETRYABLE = frozenset({PENDING, IN_FLIGHT, FAILED, UNMATCHED})

@@ -112,6 +112,18 @@ class GlobalSettings(BaseModel):
         check_region_codes(value)
         return value
 
+    # Shadow mode (docs/shadow-mode.md): features that compute everything and write nothing to either platform
+    shadow: list[str] = Field(default_factory=list, description=(
+        "features in shadow mode: 'mfn', 'movements', 'inbound', 'reconciliation'; each computes everything, "
+        "writes nothing to Brightpearl or Amazon and records per SKU what it would have done"))
+
+    @field_validator("shadow")
+    @classmethod
+    def _shadow_features(cls, value: list[str]) -> list[str]:
+        from connector.domain.shadow import check_feature
+
+        return sorted({check_feature(v, field_name="shadow") for v in value})
+
     @model_validator(mode="after")
     def _removals_leave_the_fba_warehouse(self) -> GlobalSettings:
         # A transfer from the FBA warehouse to itself would move nothing and hide every removal.

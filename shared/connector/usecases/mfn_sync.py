@@ -372,4 +372,4 @@ def _with_confirmed(view: LinkView, amazon_quantity: int | None) -> LinkView:
 
 def _update(push: Push) -> QuantityUpdate:
     return QuantityUpdate(sku=push.link.sku, marketplace_id=push.link.marketplace_id, quantity=push.quantity,
-                          lead_time_days=push.link.lead_time_days)
+                          lead_time_days=push.link.lead_time_days, shown=push.link.last_confirmed)

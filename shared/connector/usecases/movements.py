@@ -23,6 +23,7 @@ from connector.domain.movements import (
     APPLIED,
     DRY_RUN,
     FINAL,
+    OBSERVED,
     PENDING,
     QUARANTINED,
     SKIPPED,
@@ -82,6 +83,8 @@ def account(tally: LineTally, rec: MovementRecord | None, n: int, line: int) -> 
         # This report's line: a record seen before (the same bad row twice, a re-read report) carries the
         # line it was first recorded from, and every line must be named by its own number.
         tally.quarantine(line or rec.line or 0, rec.reason or "quarantined", n)
+    elif rec.status == OBSERVED:  # shadow mode (docs/shadow-mode.md): final, nothing to wait for
+        tally.skip(f"{rec.kind}: shadow mode, observed only (nothing written)", n)
     else:
         tally.wait(rec.status, n)
 

@@ -90,7 +90,8 @@ class ApproveReconciliation(Command):
 
 class Operator:
     def __init__(self, *, sync: MfnSync, links: Links, settings: Settings, seller_id: str,
-                 directory: Directory, fba_reconciliation: Callable[[], Any]) -> None:
+                 directory: Directory, fba_reconciliation: Callable[[], Any],
+                 shadow: Callable[[], Any] | None = None) -> None:
         self.sync = sync
         self.links = links
         self.settings = settings
@@ -101,7 +102,10 @@ class Operator:
             "sync-on": self.sync_on, "sync-off": self.sync_off, "get-settings": self.get_settings,
             "set-settings": self.set_settings, "reconcile-fba": self.reconcile_fba,
             "show-reconciliation": self.show_reconciliation, "approve-reconciliation": self.approve_reconciliation,
+            "shadow-status": self.shadow_status, "shadow-report": self.shadow_report,
+            "shadow-on": self.shadow_on, "shadow-off": self.shadow_off,
         }
+        self._shadow_factory = shadow
         self._fba_factory = fba_reconciliation
         self._fba: Any = None
 
@@ -327,9 +331,45 @@ class Operator:
         return self._fba_call(lambda: recon.approve(cmd.id, skus=cmd.skus, max_units=cmd.max_units,
                                                     dry_run=cmd.dry_run))
 
+    # ------------------------------------------------------------------ shadow mode (issue 16 item 4)
+    def _shadow(self, fn: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        if self._shadow_factory is None:
+            raise CommandError("shadow mode is not wired in this stack")
+        try:
+            return fn(self._shadow_factory())
+        except ValueError as exc:  # an unknown feature, named
+            raise CommandError(str(exc)) from None
+
+    def shadow_status(self, payload: dict[str, Any]) -> dict[str, Any]:
+        Command.model_validate(payload)
+        return self._shadow(lambda s: s.status())
+
+    def shadow_report(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = ShadowReport.model_validate(payload)
+        return self._shadow(lambda s: s.report(cmd.feature, csv=cmd.csv, email=cmd.email, limit=cmd.limit))
+
+    def shadow_on(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = ShadowSwitchCommand.model_validate(payload)
+        return self._shadow(lambda s: s.on(cmd.feature))
+
+    def shadow_off(self, payload: dict[str, Any]) -> dict[str, Any]:
+        cmd = ShadowSwitchCommand.model_validate(payload)
+        return self._shadow(lambda s: s.off(cmd.feature))
+
 
 WAREHOUSE_FIELDS = ("mfn_warehouses", "fba_warehouse_id", "inbound_source_warehouse_id", "returns_warehouse_id",
                     "removal_warehouse_id")
+
+
+class ShadowReport(Command):
+    feature: str | None = None  # default: every feature
+    csv: bool = False
+    email: bool = False
+    limit: int = Field(50, ge=0, le=5000)
+
+
+class ShadowSwitchCommand(Command):
+    feature: str = Field(min_length=1)
 
 
 def _ids(value: int | list[int] | None) -> list[int]:

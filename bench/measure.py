@@ -13,6 +13,7 @@ Platform requests are read from the simulators' journals (``platform_calls``), w
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -159,14 +160,59 @@ class Phase:
     bp: dict[str, int]
     sp: dict[str, int]
     throttled: int = 0
+    # Work that stops at a time budget and goes on in the next invocation from where it stopped (a report
+    # job's cursor): measured as one pass, counted as the invocations it takes (``Continuation``).
+    continues: Continuation | None = None
+
+    def total_seconds(self) -> float:
+        """Platform pacing at the documented rates + DynamoDB round trips + the container's measured CPU."""
+        feeds = self.sp.get("createFeed", 0)
+        return (limits.bp_seconds(sum(self.bp.values())) + limits.sp_seconds(self.sp, feeds)
+                + self.run.dynamodb_calls * limits.DYNAMODB_CALL_SECONDS + self.run.cpu_s)
+
+    def invocation_seconds(self) -> list[float]:
+        """The simulated time of each invocation (each one has the whole timeout)."""
+        total = self.total_seconds()
+        if self.continues is not None:
+            return self.continues.invocations(total)
+        n = max(1, self.run.invocations)
+        return [total / n] * n
 
     def simulated_seconds(self) -> float:
-        """Platform pacing at the documented rates + DynamoDB round trips + the container's measured CPU,
-        per invocation (each one has the whole timeout)."""
-        feeds = self.sp.get("createFeed", 0)
-        total = (limits.bp_seconds(sum(self.bp.values())) + limits.sp_seconds(self.sp, feeds)
-                 + self.run.dynamodb_calls * limits.DYNAMODB_CALL_SECONDS + self.run.cpu_s)
-        return total / max(1, self.run.invocations)
+        """The longest invocation's simulated time."""
+        return max(self.invocation_seconds())
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """How a job that continues where it stopped spends its invocations.
+
+    Each invocation first re-reads the items an earlier one finished (``skip_s`` each: the document is
+    downloaded again and read from its start, its rows parsed but not looked up), then works on until
+    ``budget_s`` has passed and stops at the end of the chunk it is in (``chunk`` items), as
+    ``ReportJobs`` does with ``APPLY_BUDGET_S``. A budget eaten by the re-reading alone never finishes:
+    that invocation is counted at the budget and the list ends with ``inf``."""
+
+    budget_s: float
+    items: int
+    skip_s: float  # re-reading one item already done
+    chunk: int
+
+    def invocations(self, total_s: float) -> list[float]:
+        if self.items <= 0 or total_s <= 0:
+            return [total_s]
+        per_item = total_s / self.items
+        out: list[float] = []
+        done = 0
+        while done < self.items:
+            skip = done * self.skip_s
+            if skip >= self.budget_s or len(out) > 10_000:
+                return [*out, math.inf]
+            chunks = max(1, math.ceil((self.budget_s - skip) / (per_item * self.chunk)))
+            m = min(self.items - done, chunks * self.chunk)
+            out.append(skip + m * per_item)
+            done += m
+        return out
 
 
 @dataclass
@@ -252,8 +298,11 @@ class JobCost:
                             f"{ph.run.baseline_rss_mb:.0f} MB at container start)"))
         ph, share = self.worst("time")
         lim = limits.lambda_limits(ph.function_id)
+        times = ph.invocation_seconds()
+        runs = f", {len(times)} invocations continuing where the last stopped" if ph.continues else ""
         out.append(Row(self.job, size, "simulated time / timeout", share, 1 - limits.HEADROOM, "%",
-                       note=f"{ph.simulated_seconds():.1f} of {lim.timeout_s} s per invocation ({ph.function_id}); "
+                       note=f"{ph.simulated_seconds():.1f} of {lim.timeout_s} s per invocation "
+                            f"({ph.function_id}{runs}); "
                             f"CPU {self.cpu_s:.1f} s in all; the connector's SP-API pacing waited "
                             f"{sum(p.run.amazon_paced_s for p in self.phases):.0f} s"))
         out.extend(replace(e, size=size) for e in self.extra)

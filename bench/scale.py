@@ -58,8 +58,11 @@ def extrapolate(c1: JobCost, c2: JobCost, n: int) -> JobCost:
                            redelivered=math.ceil(lin(r1.redelivered, r2.redelivered)),
                            amazon_paced_s=lin(r1.amazon_paced_s, r2.amazon_paced_s),
                            warnings=sorted(set(r1.warnings) | set(r2.warnings)))
+        # A continuing job keeps its budget and per-item re-read cost; its item count grows with the size.
+        cont = p2.continues and replace(p2.continues, items=math.ceil(lin(p1.continues.items if p1.continues
+                                                                          else 0, p2.continues.items)))
         phases.append(Phase(p1.function_id, run, _lin_map(p1.bp, p2.bp, n1, n2, n), _lin_map(p1.sp, p2.sp, n1, n2, n),
-                            math.ceil(lin(p1.throttled, p2.throttled))))
+                            math.ceil(lin(p1.throttled, p2.throttled)), cont or None))
     # Counts grow along the line; ratios (per item, against a bound) keep the larger measured size's value.
     extra = [e2 if e1.scales == "ratio" else replace(e1, value=lin(e1.value, e2.value))
              for e1, e2 in zip(c1.extra, c2.extra, strict=True)]

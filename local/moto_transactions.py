@@ -90,4 +90,4 @@ def install() -> None:
             _state.in_transaction = False
 
     transact_write_items._item_rollback = True  # type: ignore[attr-defined]
-    backend_cls.transact_write_items = transact_write_items
+    backend_cls.transact_write_items = transact_write_items  # type: ignore[method-assign]

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from connector.usecases.movements import MovementService
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.operator import Operator
-    from connector.usecases.ports import Finances, MovementStore
+    from connector.usecases.ports import Finances, MovementStore, Reconciliations
     from connector.usecases.removals import Removals
     from connector.usecases.report_jobs import ReportJobs
     from connector.usecases.send_once import SendOnce
@@ -248,6 +248,13 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
         catalog=catalog, names=catalog, shipments=ShipmentRecords().open,
         inbound=AmazonInbound(amazon), movements=movement_service(parts, observed), observed=observed,
         settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
+
+
+def reconciliation_store() -> Reconciliations:
+    """The FBA reconciliations' items (the notifications function records the MYI report's arrival there)."""
+    from connector.adapters.reconciliation_store import ReconciliationStore
+
+    return ReconciliationStore()
 
 
 def inbound_shipments(parts: Parts) -> InboundShipments:

@@ -162,7 +162,10 @@ class FbaReconciliation:
         if job.get("status") != "requested":
             return {"polled": "no report open"}
         reports: dict[str, str] = job["reports"]
-        states = {m: self.reports_for([m]).get(rid) for m, rid in reports.items()}
+        # A report whose REPORT_PROCESSING_FINISHED was recorded needs no getReport (fba_report_ready.py).
+        from connector.usecases.fba_report_ready import recorded
+
+        states = {m: recorded(self.store, rid) or self.reports_for([m]).get(rid) for m, rid in reports.items()}
         waiting = [m for m, st in states.items() if st.status not in ("DONE", "CANCELLED", "FATAL")]
         if waiting:
             return {"waiting": {m: states[m].status for m in waiting}}

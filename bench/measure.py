@@ -63,6 +63,8 @@ def in_container(steps: list[dict[str, Any]], *, env: dict[str, str] | None = No
                           capture_output=True, env={**os.environ, **(env or {})}, cwd=ROOT, timeout=timeout,
                           check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
+    if os.environ.get("BENCH_TRACEMALLOC") and "tracemalloc:" in proc.stderr:
+        sys.stderr.write(proc.stderr[proc.stderr.index("tracemalloc:"):])
     if proc.returncode or not lines:
         raise RuntimeError(f"container failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     data = json.loads(lines[-1][len(RESULT_TAG):])
@@ -323,6 +325,8 @@ def _container_main() -> None:
     shared = str(ROOT / "shared")
     if shared not in sys.path:
         sys.path.insert(0, shared)
+    if os.environ.get("BENCH_TRACEMALLOC"):  # where a container's peak is: the top allocation sites, to stderr
+        _trace_peak(int(os.environ["BENCH_TRACEMALLOC"]))
     import botocore.client
 
     calls: dict[str, int] = {}
@@ -377,6 +381,37 @@ def _container_main() -> None:
                                    "invocations": invocations,
                                    "redelivered": sum(int(st.get("redelivered", 0)) for st in steps),
                                    "amazon_paced_s": paced.slept}, default=str))
+
+
+def _trace_peak(frames: int) -> None:
+    """Diagnosis only (slow): samples tracemalloc every 20 ms and keeps a snapshot of the largest moment; at
+    exit prints its top 25 allocation sites (``frames`` deep) to stderr."""
+    import atexit
+    import threading
+    import time
+    import tracemalloc
+
+    tracemalloc.start(frames)
+    best: dict[str, Any] = {"size": 0, "snap": None}
+
+    def sample() -> None:
+        while True:
+            current, _peak = tracemalloc.get_traced_memory()
+            if current > best["size"] * 1.05:
+                best["size"], best["snap"] = current, tracemalloc.take_snapshot()
+            time.sleep(0.02)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def report() -> None:
+        if best["snap"] is None:
+            return
+        print(f"tracemalloc: largest sampled moment {best['size'] / 1e6:.1f} MB", file=sys.stderr)
+        for stat in best["snap"].statistics("traceback")[:25]:
+            print(f"{stat.size / 1e6:8.2f} MB {stat.count:9,}  " + " <- ".join(
+                f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback), file=sys.stderr)
+
+    atexit.register(report)
 
 
 class _VirtualTime:

@@ -184,7 +184,7 @@ class FbaReconciliation:
             return {"re-requested": {m: reports[m] for m in bad}}
         per_pool: list[list[AmazonFba]] = []
         for m, st in states.items():
-            with self.reports_for([m]).open_document(st.document_id) as lines:
+            with self.reports_for([m]).open_document(str(st.document_id)) as lines:
                 per_pool.append(from_myi(lines))
         out = self._finish(merge_pools(per_pool), self.fba_links(), source=MYI_REPORT,
                            email=bool(job.get("email", True)), trigger=str(job.get("trigger", "schedule")))

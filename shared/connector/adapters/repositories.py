@@ -273,9 +273,10 @@ class LinkRepository:
 
         self._batch_update(dict.fromkeys(link_ids, apply))
 
-    def pending_in_feed(self, feed_id: str) -> list[ListingLink]:
-        """Links whose latest send is a message of this feed (a superseded send no longer names it)."""
-        return [link for link in ListingLink.by_pending_feed.query(feed_id)
+    def pending_in_feed(self, feed_id: str) -> list[LinkRecord]:
+        """Links whose latest send is a message of this feed (a superseded send no longer names it), as
+        compact records: a feed of 25 000 EU SKUs names 75 000 links (pynamodb objects were ~5x larger)."""
+        return [LinkRecord.of(link) for link in ListingLink.by_pending_feed.query(feed_id)
                 if (link.pending_feed or {}).get("feed") == feed_id]
 
     @staticmethod

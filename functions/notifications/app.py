@@ -66,7 +66,7 @@ def fba_report_finished(n: Notification) -> Any:
     from connector.usecases.fba_report_ready import record_ready
 
     p = n.payload.get("reportProcessingFinishedNotification") or {}
-    return record_ready(wiring.reconciliation_store(), str(p["reportId"]), str(p.get("processingStatus", "")),
+    return record_ready(wiring.reconciliation_store(PARTS), str(p["reportId"]), str(p.get("processingStatus", "")),
                         p.get("reportDocumentId"))
 
 

@@ -250,10 +250,11 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
         settings=parts.settings, store=ReconciliationStore(), mailer=parts.mailer, clock=clock)
 
 
-def reconciliation_store() -> Reconciliations:
+def reconciliation_store(parts: Parts) -> Reconciliations:
     """The FBA reconciliations' items (the notifications function records the MYI report's arrival there)."""
     from connector.adapters.reconciliation_store import ReconciliationStore
 
+    assert parts.bound
     return ReconciliationStore()
 
 

@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError
 
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
+from connector.adapters.transactions import failed_condition, transact_with_retry
 from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
 from connector.usecases.ports import MovementStore
@@ -29,9 +29,8 @@ from connector.usecases.ports import MovementStore
 __all__ = ["DynamoMovementStore", "InMemoryMovementStore", "IndexUpdate", "MovementRecord", "MovementStore"]
 
 QUARANTINE_LOG_CAP = 500
-# DynamoDB's documented caps: BatchGetItem reads at most 100 keys, TransactWriteItems writes at most 100 items.
+# DynamoDB's documented cap: BatchGetItem reads at most 100 keys (TransactWriteItems: adapters/transactions.py).
 BATCH_GET = 100
-TRANSACT_ITEMS = 100
 
 
 def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
@@ -239,35 +238,24 @@ class DynamoMovementStore:
         """Write ``items`` in transactions of 100; the keys written. An item whose condition fails (its
         own, or its version) is left out and the rest sent again; a transaction that collides with
         another one on the same item is sent again as it was (DynamoDB's TransactionConflict)."""
-        written: set[str] = set()
         seen: set[str] = set()
         unique = []
         for item in items:  # one transaction may not name an item twice; the first occurrence wins
             if item.movement_key not in seen:
                 seen.add(item.movement_key)
                 unique.append(item)
-        connection = self._connection() if unique else None
-        for start in range(0, len(unique), TRANSACT_ITEMS):
-            todo = unique[start:start + TRANSACT_ITEMS]
-            for _attempt in range(10):
-                try:
-                    with TransactWrite(connection=connection) as tx:
-                        for item in todo:
-                            tx.save(item, condition=condition(item) if condition else None)
-                    written.update(item.movement_key for item in todo)
-                    todo = []
-                except TransactWriteError as exc:
-                    # pynamodb bumps the local versions only after a commit: nothing to undo here.
-                    reasons = exc.cancellation_reasons
-                    if not reasons:
-                        raise
-                    todo = [item for item, why in zip(todo, reasons, strict=False)
-                            if why is None or why.code != "ConditionalCheckFailed"]
-                if not todo:
-                    break
-            if todo:
-                raise RuntimeError(f"movements not written after 10 attempts: {[i.movement_key for i in todo][:5]}")
-        return written
+        dropped: set[str] = set()
+
+        def settle(todo: list[StockMovement], reasons: list[CancellationReason | None]) -> list[StockMovement]:
+            dropped.update(item.movement_key for item, why in zip(todo, reasons, strict=False)
+                           if failed_condition(why))
+            return [item for item, why in zip(todo, reasons, strict=False) if not failed_condition(why)]
+
+        todo = transact_with_retry(unique, connection=self._connection() if unique else None, settle=settle,
+                                   condition=condition, tries=10)
+        if todo:
+            raise RuntimeError(f"movements not written after 10 attempts: {[i.movement_key for i in todo][:5]}")
+        return {item.movement_key for item in unique} - dropped
 
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return [self._record(i) for i in StockMovement.by_sku.query(sku)]
@@ -334,24 +322,15 @@ class DynamoMovementStore:
             job.updated_at = datetime.now(UTC)
             to_write.append(job)
         lost: set[str] = set()
-        for start in range(0, len(to_write), TRANSACT_ITEMS):
-            part = to_write[start:start + TRANSACT_ITEMS]
-            while part:
-                try:
-                    with TransactWrite(connection=ReportJob._get_connection().connection) as tx:
-                        for job in part:
-                            tx.save(job)
-                    part = []
-                except TransactWriteError as exc:
-                    reasons = exc.cancellation_reasons
-                    if not reasons:
-                        raise
-                    failed = {j.job_id for j, why in zip(part, reasons, strict=False)
-                              if why is not None and why.code == "ConditionalCheckFailed"}
-                    if not failed and all(why is None or why.code == "TransactionConflict" for why in reasons):
-                        failed = {j.job_id for j in part}  # a concurrent transaction: claimed one at a time
-                    lost |= failed
-                    part = [j for j in part if j.job_id not in failed]
+
+        def settle(part: list[ReportJob], reasons: list[CancellationReason | None]) -> list[ReportJob]:
+            failed = {j.job_id for j, why in zip(part, reasons, strict=False) if failed_condition(why)}
+            if not failed and all(why is None or why.code == "TransactionConflict" for why in reasons):
+                failed = {j.job_id for j in part}  # a concurrent transaction: claimed one at a time
+            lost.update(failed)
+            return [j for j in part if j.job_id not in failed]
+
+        transact_with_retry(to_write, connection=ReportJob._get_connection().connection, settle=settle)
         return [None if self.CLAIMS + sku in lost else left for (sku, _fn), left in zip(requests, out, strict=True)]
 
     def update_index(self, update: IndexUpdate) -> None:

@@ -25,7 +25,8 @@ def _check(rows: list[Row]) -> None:
         if "/ bound" in r.metric:
             assert r.value >= 1.0, f"measured below the documented lower bound: {r}"
         if r.metric.startswith("peak RSS"):
-            assert 0.05 < r.value < 2, r  # a Python container with boto3 holds tens of MB at least
+            # A Python container with boto3 holds tens of MB at least (in MB: the share depends on MemorySize).
+            assert float(r.note.split(" ", 1)[0]) > 30 and r.value < 2, r
 
 
 def _job(cost: JobCost) -> None:

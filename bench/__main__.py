@@ -3,6 +3,7 @@
     python -m bench                 # everything (make bench)
     python -m bench --quick         # smaller measured sizes, fewer cold-start samples
     python -m bench mfn_nightly     # one bench (names below)
+    python -m bench --jobs 1        # one bench at a time (default 2 side by side; cold_start always alone)
     python -m bench soak ...        # the fault soak (bench/soak), its own options
 
 Each bench runs in a fresh process of its own (no moto state or memory carried from one to the next) and
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import local  # noqa: F401 - puts the layer (shared/) on sys.path
 from bench.measure import Row, print_table
@@ -98,7 +100,9 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     if "--one" in argv:
         return _one(argv[argv.index("--one") + 1], quick)
-    names = [a for a in argv if not a.startswith("--")] or list(BENCHES)
+    jobs = int(argv[argv.index("--jobs") + 1]) if "--jobs" in argv else 2
+    values = {argv.index("--jobs") + 1} if "--jobs" in argv else set()
+    names = [a for i, a in enumerate(argv) if not a.startswith("--") and i not in values] or list(BENCHES)
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(BENCHES)}", file=sys.stderr)
@@ -106,17 +110,29 @@ def main(argv: list[str]) -> int:
     rows: list[Row] = []
     failed = []
     t0 = time.monotonic()
-    for name in names:
+
+    def run(name: str) -> tuple[str, subprocess.CompletedProcess[str], float]:
         t1 = time.monotonic()
         cmd = [sys.executable, "-m", "bench", "--one", name] + (["--quick"] if quick else [])
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        return name, subprocess.run(cmd, capture_output=True, text=True, check=False), time.monotonic() - t1
+
+    # Benches run side by side (``--jobs``, 2 for the 2-core machine): each figure is the bench's own
+    # containers' CPU and peak RSS, which a neighbour does not change; the cold-start bench, whose ratios a
+    # neighbour would disturb, runs alone after the others.
+    alone = [n for n in names if n == "cold_start"]
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        done = list(pool.map(run, [n for n in names if n not in alone]))
+    done += [run(n) for n in alone]
+    by_name = {name: (proc, secs) for name, proc, secs in done}
+    for name in names:
+        proc, secs = by_name[name]
         got = [ln for ln in proc.stdout.splitlines() if ln.startswith(TAG)]
         if proc.returncode or not got:
             failed.append(name)
             print(f"{name}: failed (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)
             continue
         rows += [Row(**r) for r in json.loads(got[-1][len(TAG):])]
-        print(f"  ({name}: {time.monotonic() - t1:.0f} s)", file=sys.stderr)
+        print(f"  ({name}: {secs:.0f} s)", file=sys.stderr)
     print(f"bench{' --quick' if quick else ''}: {len(names)} benchmark(s) in {time.monotonic() - t0:.0f} s. "
           "Goals from issue 14; lower bounds from the platforms' documented limits (bench/limits.py). "
           "'extrap.' = linear from the two measured sizes above it.")

@@ -13,6 +13,7 @@ Platform requests are read from the simulators' journals (``platform_calls``), w
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -62,6 +63,8 @@ def in_container(steps: list[dict[str, Any]], *, env: dict[str, str] | None = No
                           capture_output=True, env={**os.environ, **(env or {})}, cwd=ROOT, timeout=timeout,
                           check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
+    if os.environ.get("BENCH_TRACEMALLOC") and "tracemalloc:" in proc.stderr:
+        sys.stderr.write(proc.stderr[proc.stderr.index("tracemalloc:"):])
     if proc.returncode or not lines:
         raise RuntimeError(f"container failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     data = json.loads(lines[-1][len(RESULT_TAG):])
@@ -159,14 +162,59 @@ class Phase:
     bp: dict[str, int]
     sp: dict[str, int]
     throttled: int = 0
+    # Work that stops at a time budget and goes on in the next invocation from where it stopped (a report
+    # job's cursor): measured as one pass, counted as the invocations it takes (``Continuation``).
+    continues: Continuation | None = None
+
+    def total_seconds(self) -> float:
+        """Platform pacing at the documented rates + DynamoDB round trips + the container's measured CPU."""
+        feeds = self.sp.get("createFeed", 0)
+        return (limits.bp_seconds(sum(self.bp.values())) + limits.sp_seconds(self.sp, feeds)
+                + self.run.dynamodb_calls * limits.DYNAMODB_CALL_SECONDS + self.run.cpu_s)
+
+    def invocation_seconds(self) -> list[float]:
+        """The simulated time of each invocation (each one has the whole timeout)."""
+        total = self.total_seconds()
+        if self.continues is not None:
+            return self.continues.invocations(total)
+        n = max(1, self.run.invocations)
+        return [total / n] * n
 
     def simulated_seconds(self) -> float:
-        """Platform pacing at the documented rates + DynamoDB round trips + the container's measured CPU,
-        per invocation (each one has the whole timeout)."""
-        feeds = self.sp.get("createFeed", 0)
-        total = (limits.bp_seconds(sum(self.bp.values())) + limits.sp_seconds(self.sp, feeds)
-                 + self.run.dynamodb_calls * limits.DYNAMODB_CALL_SECONDS + self.run.cpu_s)
-        return total / max(1, self.run.invocations)
+        """The longest invocation's simulated time."""
+        return max(self.invocation_seconds())
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """How a job that continues where it stopped spends its invocations.
+
+    Each invocation first re-reads the items an earlier one finished (``skip_s`` each: the document is
+    downloaded again and read from its start, its rows parsed but not looked up), then works on until
+    ``budget_s`` has passed and stops at the end of the chunk it is in (``chunk`` items), as
+    ``ReportJobs`` does with ``APPLY_BUDGET_S``. A budget eaten by the re-reading alone never finishes:
+    that invocation is counted at the budget and the list ends with ``inf``."""
+
+    budget_s: float
+    items: int
+    skip_s: float  # re-reading one item already done
+    chunk: int
+
+    def invocations(self, total_s: float) -> list[float]:
+        if self.items <= 0 or total_s <= 0:
+            return [total_s]
+        per_item = total_s / self.items
+        out: list[float] = []
+        done = 0
+        while done < self.items:
+            skip = done * self.skip_s
+            if skip >= self.budget_s or len(out) > 10_000:
+                return [*out, math.inf]
+            chunks = max(1, math.ceil((self.budget_s - skip) / (per_item * self.chunk)))
+            m = min(self.items - done, chunks * self.chunk)
+            out.append(skip + m * per_item)
+            done += m
+        return out
 
 
 @dataclass
@@ -252,8 +300,11 @@ class JobCost:
                             f"{ph.run.baseline_rss_mb:.0f} MB at container start)"))
         ph, share = self.worst("time")
         lim = limits.lambda_limits(ph.function_id)
+        times = ph.invocation_seconds()
+        runs = f", {len(times)} invocations continuing where the last stopped" if ph.continues else ""
         out.append(Row(self.job, size, "simulated time / timeout", share, 1 - limits.HEADROOM, "%",
-                       note=f"{ph.simulated_seconds():.1f} of {lim.timeout_s} s per invocation ({ph.function_id}); "
+                       note=f"{ph.simulated_seconds():.1f} of {lim.timeout_s} s per invocation "
+                            f"({ph.function_id}{runs}); "
                             f"CPU {self.cpu_s:.1f} s in all; the connector's SP-API pacing waited "
                             f"{sum(p.run.amazon_paced_s for p in self.phases):.0f} s"))
         out.extend(replace(e, size=size) for e in self.extra)
@@ -274,6 +325,8 @@ def _container_main() -> None:
     shared = str(ROOT / "shared")
     if shared not in sys.path:
         sys.path.insert(0, shared)
+    if os.environ.get("BENCH_TRACEMALLOC"):  # where a container's peak is: the top allocation sites, to stderr
+        _trace_peak(int(os.environ["BENCH_TRACEMALLOC"]))
     import botocore.client
 
     calls: dict[str, int] = {}
@@ -328,6 +381,37 @@ def _container_main() -> None:
                                    "invocations": invocations,
                                    "redelivered": sum(int(st.get("redelivered", 0)) for st in steps),
                                    "amazon_paced_s": paced.slept}, default=str))
+
+
+def _trace_peak(frames: int) -> None:
+    """Diagnosis only (slow): samples tracemalloc every 20 ms and keeps a snapshot of the largest moment; at
+    exit prints its top 25 allocation sites (``frames`` deep) to stderr."""
+    import atexit
+    import threading
+    import time
+    import tracemalloc
+
+    tracemalloc.start(frames)
+    best: dict[str, Any] = {"size": 0, "snap": None}
+
+    def sample() -> None:
+        while True:
+            current, _peak = tracemalloc.get_traced_memory()
+            if current > best["size"] * 1.05:
+                best["size"], best["snap"] = current, tracemalloc.take_snapshot()
+            time.sleep(0.02)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def report() -> None:
+        if best["snap"] is None:
+            return
+        print(f"tracemalloc: largest sampled moment {best['size'] / 1e6:.1f} MB", file=sys.stderr)
+        for stat in best["snap"].statistics("traceback")[:25]:
+            print(f"{stat.size / 1e6:8.2f} MB {stat.count:9,}  " + " <- ".join(
+                f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback), file=sys.stderr)
+
+    atexit.register(report)
 
 
 class _VirtualTime:

@@ -32,6 +32,7 @@ so read the peaks as "at least".
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from bench import limits
 
@@ -72,10 +74,19 @@ class Need:
     other_s: float = 0.0  # per invocation: platform pacing and DynamoDB round trips (not CPU)
     cold_cpu_s: float = 0.0  # a cold invocation's imports on top (bench/cold_start.py: the first call)
     unmeasured: bool = False  # no job runs it: ``peak_mb`` is its first call's RSS only
+    # A job that continues where it stopped (bench.measure.Continuation's fields): ``cpu_s`` and ``other_s``
+    # are then the whole job's, and each invocation stops at its budget, however slow the CPU.
+    continues: dict[str, Any] | None = None
 
     def seconds_at(self, memory_mb: int) -> float:
         """A cold invocation at ``memory_mb``: its CPU (imports and work) stretched by Lambda's CPU share."""
-        return self.other_s + (self.cpu_s + self.cold_cpu_s) * max(1.0, FULL_VCPU_MB / memory_mb)
+        stretch = max(1.0, FULL_VCPU_MB / memory_mb)
+        if self.continues is not None:
+            from bench.measure import Continuation
+
+            cont = Continuation(**{**self.continues, "skip_s": self.continues["skip_s"] * stretch})
+            return max(cont.invocations(self.other_s + self.cpu_s * stretch)) + self.cold_cpu_s * stretch
+        return self.other_s + (self.cpu_s + self.cold_cpu_s) * stretch
 
 
 def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
@@ -94,6 +105,11 @@ def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
         label = f"{spec.target:,} {spec.unit} extrap. from {a:,}/{b:,}"
     out = []
     for ph in cost.phases:
+        if ph.continues is not None:  # the whole job's figures; Need.seconds_at splits it into invocations
+            out.append({"function_id": ph.function_id, "peak_mb": ph.run.peak_rss_mb, "cpu_s": ph.run.cpu_s,
+                        "other_s": ph.total_seconds() - ph.run.cpu_s, "job": cost.job, "size": label,
+                        "continues": dataclasses.asdict(ph.continues)})
+            continue
         cpu = ph.run.cpu_s / max(1, ph.run.invocations)
         out.append({"function_id": ph.function_id, "peak_mb": ph.run.peak_rss_mb, "cpu_s": cpu,
                     "other_s": ph.simulated_seconds() - cpu, "job": cost.job, "size": label})
@@ -135,8 +151,9 @@ def needs(quick: bool) -> dict[str, Need]:
             seen = out.setdefault(ph["function_id"], Need(ph["function_id"], 0.0, "", ""))
             if ph["peak_mb"] > seen.peak_mb:  # the largest peak, and apart from it the longest invocation
                 seen.peak_mb, seen.job, seen.size = ph["peak_mb"], ph["job"], ph["size"]
-            if ph["cpu_s"] + ph["other_s"] > seen.cpu_s + seen.other_s:
-                seen.cpu_s, seen.other_s = ph["cpu_s"], ph["other_s"]
+            probe = Need(ph["function_id"], 0.0, "", "", ph["cpu_s"], ph["other_s"], continues=ph.get("continues"))
+            if probe.seconds_at(FULL_VCPU_MB) > seen.seconds_at(FULL_VCPU_MB):
+                seen.cpu_s, seen.other_s, seen.continues = ph["cpu_s"], ph["other_s"], ph.get("continues")
         print(f"  ({spec.name}: {time.monotonic() - t0:.0f} s)", file=sys.stderr)
     cold = measure(3)
     for fid, mb in cold.first_rss_mb.items():

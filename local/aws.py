@@ -131,6 +131,9 @@ def start_local_aws(parameters: Mapping[str, str] | None = None, *, template_pat
     """Start moto server on 127.0.0.1 (a free port) and create the template's resources in it."""
     os.environ.update(DUMMY_AWS_ENV)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+    from local.moto_transactions import install
+
+    install()  # moto's transactions copy whole tables: item-level rollback instead (local/moto_transactions.py)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

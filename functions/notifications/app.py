@@ -92,6 +92,15 @@ def movements_report_finished(n: Notification) -> Any:
                            str(p.get("processingStatus", "")), p.get("reportDocumentId"))
 
 
+def fba_report_finished(n: Notification) -> Any:
+    """The FBA reconciliation's MYI report is ready: recorded, so its poll needs no getReport."""
+    from connector.usecases.fba_report_ready import record_ready
+
+    p = n.payload.get("reportProcessingFinishedNotification") or {}
+    store = wiring.reconciliation_store(CONTAINER.parts)
+    return record_ready(store, str(p["reportId"]), str(p.get("processingStatus", "")), p.get("reportDocumentId"))
+
+
 def _report_type(n: Notification) -> str:
     return str((n.payload.get("reportProcessingFinishedNotification") or {}).get("reportType", ""))
 
@@ -110,6 +119,8 @@ ROUTER.register("REPORT_PROCESSING_FINISHED", listings_report_finished,
                 when=lambda n: _report_type(n) == "GET_MERCHANT_LISTINGS_ALL_DATA")
 ROUTER.register("REPORT_PROCESSING_FINISHED", movements_report_finished,
                 when=lambda n: _report_type(n) in SPECS_BY_TYPE)
+ROUTER.register("REPORT_PROCESSING_FINISHED", fba_report_finished,
+                when=lambda n: _report_type(n) == "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA")
 
 
 @tracer.capture_method

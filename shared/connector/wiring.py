@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from connector.usecases.movements import MovementService
     from connector.usecases.nightly import NightlyReconciliation
     from connector.usecases.operator import Operator
-    from connector.usecases.ports import Finances, MovementStore, ShadowPlans
+    from connector.usecases.ports import Finances, MovementStore, Reconciliations, ShadowPlans
     from connector.usecases.removals import Removals
     from connector.usecases.report_jobs import ReportJobs
     from connector.usecases.send_once import SendOnce
@@ -275,6 +275,14 @@ def fba_reconciliation(parts: Parts) -> FbaReconciliation:
         inbound=AmazonInbound(amazon), movements=movement_service(parts, observed, feature="reconciliation"),
         observed=observed,
         settings=parts.settings, store=ReconciliationStore(_store_prefix(parts)), mailer=parts.mailer, clock=clock)
+
+
+def reconciliation_store(parts: Parts) -> Reconciliations:
+    """The FBA reconciliations' items (the notifications function records the MYI report's arrival there)."""
+    from connector.adapters.reconciliation_store import ReconciliationStore
+
+    assert parts.bound
+    return ReconciliationStore(_store_prefix(parts))
 
 
 def inbound_shipments(parts: Parts) -> InboundShipments:

@@ -211,3 +211,21 @@ def test_large_catalogues_use_the_myi_report(world: World) -> None:
         3, 8, "match")
     assert invoke("FbaReconciliationFunction", {"action": "poll"}) == {"polled": "no report open"}
     assert len(w.amazon.requests(route="getInventorySummaries")) == 0
+
+
+
+def test_the_myi_reports_notification_spares_the_poll_its_getreport(world: World) -> None:
+    """REPORT_PROCESSING_FINISHED carries the document id (Amazon's guide reads the document from it): once
+    the notifications function has recorded it, the poll finishes without asking getReport."""
+    w = world
+    w.amazon.world_op("set_fba_stock", sku="CANDLE-FBA", spec={"SELLABLE": 13})
+    w.operator("reconcile-fba", email=False, settings={"source": "report"})
+    w.amazon.clock.advance(120)
+    w.amazon.tick()
+    w.stack.pump("NotificationsFunction")
+    out = invoke("FbaReconciliationFunction", {"action": "poll"})
+    assert out["source"] == "GET_FBA_MYI_UNSUPPRESSED_INVENTORY_DATA"
+    lines = {ln["sku"]: ln for ln in w.operator("show-reconciliation", id=out["id"])["lines"]}
+    assert lines["CANDLE-FBA"]["suggested"] == 3
+    assert w.amazon.requests(route="getReport") == []  # the notification said it all
+    assert invoke("FbaReconciliationFunction", {"action": "poll"}) == {"polled": "no report open"}

@@ -25,7 +25,8 @@ def _check(rows: list[Row]) -> None:
         if "/ bound" in r.metric:
             assert r.value >= 1.0, f"measured below the documented lower bound: {r}"
         if r.metric.startswith("peak RSS"):
-            assert 0.05 < r.value < 2, r  # a Python container with boto3 holds tens of MB at least
+            # A Python container with boto3 holds tens of MB at least (in MB: the share depends on MemorySize).
+            assert float(r.note.split(" ", 1)[0]) > 30 and r.value < 2, r
 
 
 def _job(cost: JobCost) -> None:
@@ -40,9 +41,15 @@ def test_mfn_nightly_tiny() -> None:
     assert cost.items > 0 and cost.total("sp").get("createFeed", 0) >= 1
 
 
+@pytest.mark.timeout(300)  # three stacks started one after another: ~60 s on a loaded 2-core machine
 def test_webhook_storm_and_fba_and_import_links_tiny() -> None:
     for cost in (jobs.webhook_storm(12), jobs.fba_reconciliation(30), jobs.import_links(6)):
         _job(cost)
+        if cost.job == "FBA reconciliation":
+            # The MYI report's notification is taken at the first delivery (in a fresh container) and spares
+            # the poll its getReport: the bound's two calls.
+            assert sum(ph.run.redelivered for ph in cost.phases) == 0
+            assert cost.total("sp").get("getReport", 0) == 0
 
 
 def test_ledger_stream_and_ingest_tiny() -> None:

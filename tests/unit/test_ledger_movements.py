@@ -267,6 +267,30 @@ def test_a_stopped_ingest_continues_where_it_stopped_and_moves_each_row_once():
     assert bp.stock[1] == 100_000 - 1_050
 
 
+def test_a_long_report_keeps_no_key_per_movement_until_its_end(monkeypatch):
+    """Issue 14 item 5: the index changes are written as they gather (INDEX_FLUSH), not held for the whole
+    report, and the index ends the same as one write at the end would leave it."""
+    import connector.usecases.movements as mv
+
+    monkeypatch.setattr(mv, "INDEX_FLUSH", 50)
+    bp = FakeBrightpearl({1: 100_000})
+    svc = service(bp)
+    svc.chunk_size = 10
+    sizes: list[int] = []
+    real = svc.store.update_index
+
+    def update_index(update):
+        sizes.append(len(update.resolved) + len(update.retry))
+        real(update)
+
+    monkeypatch.setattr(svc.store, "update_index", update_index)
+    summary = svc.ingest(change(i) for i in range(1_000))
+    assert summary.recorded == 1_000 and bp.stock[1] == 100_000 - 1_000
+    assert max(sizes) <= 50 + 10  # one chunk past the flush point at most
+    assert sum(sizes) >= 1_000  # every movement's resolution was written
+    assert svc.store.index().get("retry", {}) == {}
+
+
 class FirstAnswerLost(FakeBrightpearl):
     """A young account whose goods-note ids lie beyond a look-up from id 0, and whose answer to the
     connector's first correction ever is lost after the request landed."""

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, overload
 
 from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, UpdateError
 
@@ -107,10 +107,27 @@ class LinkRecord:
         def num(value: Any) -> int | None:
             return None if value is None else int(value)
 
-        return cls(link.listing_id, link.seller_id, link.marketplace_id, link.sku, int(link.product_id),
-                   link.fulfillment_channel, num(link.last_pushed_quantity), num(link.last_confirmed_quantity),
-                   link.last_push_at, link.last_result, link.buffer or None, link.amazon_status,
-                   link.pending_feed or None, link.pending_feed_id)
+        return cls(link.listing_id, _shared(link.seller_id), _shared(link.marketplace_id), link.sku,
+                   int(link.product_id), _shared(link.fulfillment_channel), num(link.last_pushed_quantity),
+                   num(link.last_confirmed_quantity), link.last_push_at, _shared(link.last_result),
+                   link.buffer or None, _shared(link.amazon_status), link.pending_feed or None, link.pending_feed_id)
+
+
+# Values most links repeat (seller, marketplace, channel, status, "ACCEPTED"): one string each instead of one per
+# decoded item, a third of a record (558 -> 360 bytes with its strings). Bounded, so unique results stay unique.
+_COMMON: dict[str, str] = {}
+
+
+@overload
+def _shared(value: str) -> str: ...
+@overload
+def _shared(value: str | None) -> str | None: ...
+def _shared(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if len(_COMMON) < 256:
+        return _COMMON.setdefault(value, value)
+    return _COMMON.get(value, value)
 
 
 class LinkRepository:
@@ -262,9 +279,10 @@ class LinkRepository:
 
         self._batch_update(dict.fromkeys(link_ids, apply))
 
-    def pending_in_feed(self, feed_id: str) -> list[ListingLink]:
-        """Links whose latest send is a message of this feed (a superseded send no longer names it)."""
-        return [link for link in ListingLink.by_pending_feed.query(feed_id)
+    def pending_in_feed(self, feed_id: str) -> list[LinkRecord]:
+        """Links whose latest send is a message of this feed (a superseded send no longer names it), as
+        compact records: a feed of 25 000 EU SKUs names 75 000 links (pynamodb objects were ~5x larger)."""
+        return [LinkRecord.of(link) for link in ListingLink.by_pending_feed.query(feed_id)
                 if (link.pending_feed or {}).get("feed") == feed_id]
 
     @staticmethod

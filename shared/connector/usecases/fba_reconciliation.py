@@ -159,7 +159,10 @@ class FbaReconciliation:
         if job.get("status") != "requested":
             return {"polled": "no report open"}
         reports: dict[str, str] = job["reports"]
-        states = {m: self.reports_for([m]).get(rid) for m, rid in reports.items()}
+        # A report whose REPORT_PROCESSING_FINISHED was recorded needs no getReport (fba_report_ready.py).
+        from connector.usecases.fba_report_ready import recorded
+
+        states = {m: recorded(self.store, rid) or self.reports_for([m]).get(rid) for m, rid in reports.items()}
         waiting = [m for m, st in states.items() if st.status not in ("DONE", "CANCELLED", "FATAL")]
         if waiting:
             return {"waiting": {m: states[m].status for m in waiting}}
@@ -178,7 +181,7 @@ class FbaReconciliation:
             return {"re-requested": {m: reports[m] for m in bad}}
         per_pool: list[list[AmazonFba]] = []
         for m, st in states.items():
-            with self.reports_for([m]).open_document(st.document_id) as lines:
+            with self.reports_for([m]).open_document(str(st.document_id)) as lines:
                 per_pool.append(from_myi(lines))
         out = self._finish(merge_pools(per_pool), self.fba_links(), source=MYI_REPORT,
                            email=bool(job.get("email", True)), trigger=str(job.get("trigger", "schedule")))

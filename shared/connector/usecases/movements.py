@@ -53,6 +53,9 @@ CORRECTIONS_PER_REQUEST = 100
 # Rows read, looked up (10 BatchGetItem calls), created and driven together; their corrections are netted
 # within it. Nothing of a chunk is kept once it is done: memory does not grow with the report.
 INGEST_CHUNK = 1000
+# The index changes (movements resolved or to retry) are written once this many have gathered (two chunks), so a 5 M-row
+# report does not hold a key per movement until its end (a few calls per report, flat memory).
+INDEX_FLUSH = 2_000
 # The report line tally's bucket for the lines an earlier invocation of the same report job recorded.
 EARLIER = "recorded by an earlier invocation of this report job (its lines: detail.lines_before)"
 
@@ -143,6 +146,9 @@ class MovementService(StockCorrections):
             if len(chunk) >= self.chunk_size:
                 self._ingest_chunk(chunk, report_id, s, summary, tally, index)
                 chunk = []
+                if len(index.resolved) + len(index.retry) >= INDEX_FLUSH:  # no per-row state for the whole report
+                    self.store.update_index(index)
+                    index = IndexUpdate()
                 if stop is not None and stop():
                     summary.stopped_at = consumed
                     break

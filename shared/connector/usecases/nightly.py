@@ -18,7 +18,6 @@ from typing import Any
 
 from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
 from connector.domain.quantities import EU_MARKETPLACES
-from connector.domain.settings import listing_id
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
 from connector.usecases.ports import Links, OnceMail, ProductNames, Reports, Settings
@@ -26,6 +25,7 @@ from connector.usecases.product_names import Names
 
 REPORT_TYPE = "GET_MERCHANT_LISTINGS_ALL_DATA"
 MAX_ATTEMPTS = 3
+CONFIRMED, NOT_FOUND = "confirmed", "not-found"  # one string each, shared by every link's status
 CONFIRM_PREFIX = "confirm#"  # the settings item of a confirmation by report (sync-on, import-links)
 
 
@@ -236,8 +236,8 @@ class NightlyReconciliation:
         links = [link for link in self.links.all() if link.marketplace_id in marketplaces]
         # What Amazon shows replaces our last confirmed value in the comparison (None: not shown), except
         # for a listing pushed since ``pushed_since`` (an earlier pass of this job): the report predates it.
-        shown = {listing_id(link.marketplace_id, link.sku): amazon.get(link.sku) for link in links
-                 if not _pushed_since(link, pushed_since)}
+        # Keyed by the link's own id string (not a new one per link: 300 000 links at 100 000 EU SKUs).
+        shown = {link.listing_id: amazon.get(link.sku) for link in links if not _pushed_since(link, pushed_since)}
         statuses: dict[str, str] | None = None
         if authoritative:
             # The All Listings report is the seller's whole catalogue: a linked SKU missing from it is
@@ -246,8 +246,8 @@ class NightlyReconciliation:
             statuses = {}
             changed: list[tuple[str, str, int | None, str | None]] = []
             for link in links:
-                lid = listing_id(link.marketplace_id, link.sku)
-                statuses[lid] = "confirmed" if link.sku in amazon else "not-found"
+                lid = link.listing_id
+                statuses[lid] = CONFIRMED if link.sku in amazon else NOT_FOUND
                 if link.fulfillment_channel == "MFN" and statuses[lid] != (link.amazon_status or "confirmed"):
                     changed.append((lid, statuses[lid], None, None if statuses[lid] == "confirmed"
                                     else "not on Amazon: missing from the All Listings report"))
@@ -273,7 +273,10 @@ class NightlyReconciliation:
             return summary  # the job continues in 5 minutes; its last pass sends the email
         if self.mailer and (corrected or failing or summary["deleted_products"]):
             # Once per scope and night: a re-delivered notification or a poll after a crash mails nothing.
-            products = {(link.marketplace_id, link.sku): link.product_id for link in links}
+            # Product ids only for the rows the body names (the CSV has SKUs), not a map of every link.
+            named = {(r["marketplace"], r["sku"]) for r in _shown_rows(summary)}
+            products = {(link.marketplace_id, link.sku): link.product_id for link in links
+                        if (link.marketplace_id, link.sku) in named}
             self.mailer.send_once(f"nightly#{scope}#{summary['night']}",
                                   lambda: _summary_email(summary, products, Names(self.names)))
         return summary
@@ -294,6 +297,15 @@ def _change(c: dict[str, Any]) -> int:
     return int(c["pushed"]) - int(c["amazon_had"] or 0)
 
 
+def _largest_first(corrected: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(corrected, key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
+
+
+def _shown_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows the email's body shows (the largest corrections and the first failing listings)."""
+    return _largest_first(summary["corrected"])[:MAX_ROWS_IN_BODY] + summary["failing"][:MAX_ROWS_IN_BODY]
+
+
 def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any] | None = None,
                    names: Callable[[Iterable[Any]], dict[int, str]] | None = None) -> Any:
     """The nightly summary: a headline, the largest corrections in the body, every row in CSV attachments,
@@ -302,7 +314,7 @@ def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any]
 
     products = products or {}
     # Largest corrections first: the body shows the top ones, the CSV every one.
-    corrected = sorted(summary["corrected"], key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
+    corrected = _largest_first(summary["corrected"])
     # Names only for the rows the body shows: after a full drift every listing is corrected, and naming all
     # 100 000 in the CSV would cost 500 product reads against the run's ~1 000 (the CSV keeps SKU and id).
     shown = corrected[:MAX_ROWS_IN_BODY] + summary["failing"][:MAX_ROWS_IN_BODY]

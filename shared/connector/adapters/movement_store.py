@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
@@ -29,9 +30,21 @@ from connector.usecases.ports import MovementStore
 __all__ = ["DynamoMovementStore", "InMemoryMovementStore", "IndexUpdate", "MovementRecord", "MovementStore"]
 
 QUARANTINE_LOG_CAP = 500
+RETURN_KIND = "return"  # a returns-report movement (usecases/movements.py RETURN_KIND)
+# Restock markers written before this store existed are found by one bounded scan (``_backfill``): at most
+# this many 1 MB pages per call, continuing from a cursor the next time.
+BACKFILL_PAGES = 20
 # DynamoDB's documented caps: BatchGetItem reads at most 100 keys, TransactWriteItems writes at most 100 items.
 BATCH_GET = 100
 TRANSACT_ITEMS = 100
+
+
+def restock_marker(rec: MovementRecord) -> str | None:
+    """The match key a return restocked by its credit's goods-in leaves behind (None for anything else):
+    the ledger's CustomerReturns row of the same units must not raise the stock again (domain/returns.py)."""
+    if rec.kind == RETURN_KIND and rec.match_key and (rec.detail or {}).get("restocked"):
+        return rec.match_key
+    return None
 
 
 def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
@@ -83,6 +96,10 @@ class InMemoryMovementStore:
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return sorted((copy.deepcopy(r) for r in self.items.values() if r.sku == sku), key=lambda r: r.created_at)
 
+    def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        wanted = {m for _sku, m in pairs}
+        return {m for r in self.items.values() if (m := restock_marker(r)) is not None and m in wanted}
+
     def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
         claims = copy.deepcopy(self.claims.get(sku) or DeemedClaims())
         out = fn(claims)
@@ -132,6 +149,8 @@ class DynamoMovementStore:
     CLAIMS = "claims#"
     INDEX = "index#movements"
     HWM = "state#goods-note-hwm"
+    RESTOCKED = "restock#"  # + match key: a return restocked by its credit (``restock_marker``)
+    MARKERS = "state#restock-markers"  # {"complete": true} once every older restocked return has its marker
 
     @staticmethod
     def _record(item: StockMovement) -> MovementRecord:
@@ -159,6 +178,8 @@ class DynamoMovementStore:
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._items: dict[str, StockMovement] = {}  # versions of items read in this run, for optimistic saves
         self.clock = clock
+        self._markers_complete = False
+        self._marked: set[str] = set()  # restock markers this store wrote
 
     def get(self, key: str) -> MovementRecord | None:
         try:
@@ -178,6 +199,7 @@ class DynamoMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
+        self._mark_restocked([(rec, item)])
         with conflict_as(f"movement {rec.key!r}"):
             self._fill(item, rec).save()
         self._keep(rec, item)
@@ -221,6 +243,7 @@ class DynamoMovementStore:
         missing = [r.key for r in recs if r.key not in self._items]
         if missing:
             self.get_many(missing)
+        self._mark_restocked([(r, self._items.get(r.key)) for r in recs])
         items = [self._fill(self._items.get(r.key) or StockMovement(r.key), r) for r in recs]
         done = self._transact(items, None)
         for r, item in zip(recs, items, strict=True):
@@ -271,6 +294,72 @@ class DynamoMovementStore:
 
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return [self._record(i) for i in StockMovement.by_sku.query(sku)]
+
+    # ------------------------------------------------------------------ restocked returns (issue 14)
+    def _mark_restocked(self, pairs: Iterable[tuple[MovementRecord, Any]]) -> None:
+        """Write the restock marker of each return about to be saved as restocked (once per store).
+        Written before the movement, so a crash between the two leaves a marker for
+        a goods-in that exists (``restocked`` is set only once it does), never a restock without one."""
+        keys = set()
+        for rec, _item in pairs:
+            marker = restock_marker(rec)
+            if marker is not None and marker not in self._marked:
+                keys.add(self.RESTOCKED + marker)
+        if keys:
+            with ReportJob.batch_write() as batch:
+                for key in keys:
+                    batch.save(ReportJob(key, report_type="-", status="state", detail={},
+                                         updated_at=datetime.now(UTC)))
+            self._marked |= {k[len(self.RESTOCKED):] for k in keys}
+
+    def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        """Of these (SKU, match key) pairs, the match keys whose return was restocked by its credit: one
+        BatchGetItem per 100 markers. Until every older restocked return has its marker (``_backfill``),
+        the SKU's movements are queried instead, as before the markers."""
+        pairs = list(pairs)
+        if not pairs:
+            return set()
+        if not self._backfill():
+            out = set()
+            for sku in {s for s, _m in pairs}:
+                out |= {m for r in self.by_sku(sku) if (m := restock_marker(r)) is not None}
+            return out & {m for _s, m in pairs}
+        keys = {self.RESTOCKED + m for _s, m in pairs}
+        return {job.job_id[len(self.RESTOCKED):] for job in ReportJob.batch_get(keys, consistent_read=True)}
+
+    def _backfill(self) -> bool:
+        """True once every restocked return has its marker. Markers exist from this store on; the returns
+        restocked before it are found by one scan of the movements, ``BACKFILL_PAGES`` pages per call,
+        continued from its cursor by the next call until it completes (on a new table: one page)."""
+        if self._markers_complete:
+            return True
+        state = self._job(self.MARKERS)
+        d = dict(state.detail or {})
+        if d.get("complete"):
+            self._markers_complete = True
+            return True
+        cursor = d.get("cursor")
+        scan = StockMovement.scan(filter_condition=StockMovement.kind == RETURN_KIND, last_evaluated_key=cursor)
+        pages = scan.page_iter
+        finished = False
+        for _page in range(BACKFILL_PAGES):
+            try:
+                page = next(pages)
+            except StopIteration:
+                finished = True
+                break
+            found = [StockMovement.from_raw_data(raw) for raw in page.get("Items", [])]
+            self._mark_restocked([(self._record(i), None) for i in found])
+            cursor = pages.last_evaluated_key
+            if cursor is None:
+                finished = True
+                break
+        state.detail = {"complete": True} if finished else {"cursor": cursor}
+        state.updated_at = datetime.now(UTC)
+        with contextlib.suppress(PutError):  # another worker saved its progress: the next call reads it
+            state.save()
+        self._markers_complete = finished
+        return finished
 
     def _job(self, key: str) -> ReportJob:
         try:

@@ -131,7 +131,7 @@ class MovementService:
         self._releases: list[tuple[str, Callable[[DeemedClaims], int]]] = []
         self.resolve_skus = resolve_skus
         self._linked: dict[str, int | None] = {}  # this chunk's SKUs, resolved together; cleared after it
-        self._restocks: dict[str, set[str | None]] = {}  # this chunk's restocked returns by SKU; cleared after it
+        self._restocks: dict[str, bool] = {}  # this chunk's returns restocked, by match key; cleared after it
 
     # ================================================================== ingest
     def ingest(self, items: Iterable[StockChange | CustomerReturn | Quarantine], *,
@@ -221,6 +221,7 @@ class MovementService:
         stock = [r for _line, _n, r, drive in plan if drive and r is not None and r.kind != RETURN_KIND]
         self._resolve_together(r.sku for r in stock)
         self._claim_together(stock, s)
+        self._restocked_together(stock)
         intents: list[_Intent] = []
         returns: list[tuple[MovementRecord, int]] = []
         for line, n, todo_or_seen, drive in plan:
@@ -257,6 +258,7 @@ class MovementService:
             stock = [r for r in found.values() if r.status not in FINAL and r.kind not in (RETURN_KIND, REFUND_KIND)]
             self._resolve_together(r.sku for r in stock)
             self._claim_together(stock, s)
+            self._restocked_together(stock)
             intents: list[_Intent] = []
             for key in part:
                 rec = found.get(key)
@@ -304,12 +306,20 @@ class MovementService:
             if left is not None:
                 rec.detail["claim_left"] = left
 
-    def _restocked(self, sku: str) -> set[str | None]:
-        """The match keys of the SKU's returns restocked by their credit; one query per SKU per chunk."""
-        if sku not in self._restocks:
-            self._restocks[sku] = {o.match_key for o in self.store.by_sku(sku)
-                                   if o.kind == RETURN_KIND and o.detail.get("restocked")}
-        return self._restocks[sku]
+    def _restocked_together(self, recs: list[MovementRecord]) -> None:
+        """Whether each sellable CustomerReturns row's return was already restocked by its credit, for the
+        whole chunk in one batch of the store's restock markers (was one ``by_sku`` query per SKU)."""
+        asked = {(r.sku, r.match_key) for r in recs if r.kind == "customer_return" and r.match_key}
+        found = self.store.restocked(asked) if asked else set()
+        self._restocks = {m: m in found for _sku, m in asked}
+
+    def _restocked(self, rec: MovementRecord) -> bool:
+        """The return of these units was restocked by its credit's goods-in (asked for the chunk at once)."""
+        if rec.match_key is None:
+            return False
+        if rec.match_key not in self._restocks:
+            self._restocks[rec.match_key] = bool(self.store.restocked([(rec.sku, rec.match_key)]))
+        return self._restocks[rec.match_key]
 
     def _product_of(self, sku: str) -> int | None:
         return self._linked[sku] if sku in self._linked else self.resolve_sku(sku)
@@ -420,7 +430,7 @@ class MovementService:
                 return False
         amazon_qty = int(rec.detail.get("amazon_quantity", rec.quantity))
         if rec.kind == "customer_return":
-            restocked = rec.match_key in self._restocked(rec.sku)
+            restocked = self._restocked(rec)
             apply, why = ledger_return_decision(restock_on=s.restock_returns, credit_restocked=restocked)
             if not apply:
                 self._finish_later(rec, SKIPPED, reason=f"{rec.reason}; {why}")

@@ -12,8 +12,8 @@ from typing import Any
 
 from connector.adapters.email import Email
 from connector.domain.fba_reconciliation import DIFFERENCE, EXPLAINED, MATCH, UNLINKED, Line
-from connector.domain.inbound import EmailEvent, ShipmentView, render_email
 from connector.domain.inbound import Line as InboundLine
+from connector.domain.inbound_emails import EmailEvent, ShipmentView, render_email
 from connector.domain.quantities import EuConflict
 from connector.emails.design import PageLink, Sender, render
 from connector.usecases.fba_reconciliation import reconciliation_message

@@ -127,12 +127,7 @@ def _clean() -> None:
                 batch.delete(item)
 
 
-# derandomize: CI runs the same 25 cases every time. A random run (seed
-# 28196346255373797131914539176124956460) found an open defect: a kill after the account's *first
-# correction ever* landed (hwm 0, settled by figures) with two movements of one SKU in the request leaves one
-# in flight and the stock one unit short. It is recorded in issue 14's note and must be fixed, then this
-# line removed (run with --hypothesis-seed=... to reproduce).
-@settings(max_examples=25, deadline=None, derandomize=True,
+@settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases())
 def test_stock_moves_exactly_once_whatever_the_overlaps_stale_reads_and_kills(local_aws, bp, case):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import botocore.client
 
+from connector.adapters import restock_markers
 from connector.adapters.movement_store import DynamoMovementStore, MovementRecord
 from connector.adapters.store import ReportJob, StockMovement
 from connector.domain.movements import APPLIED
@@ -38,7 +39,7 @@ def _count_calls():
 
 def _fresh_markers_state():
     with contextlib.suppress(ReportJob.DoesNotExist):
-        ReportJob.get(DynamoMovementStore.MARKERS).delete(add_version_condition=False)
+        ReportJob.get(restock_markers.STATE).delete(add_version_condition=False)
 
 
 def test_a_chunk_of_returns_is_answered_by_markers_in_batches(local_aws):
@@ -77,8 +78,8 @@ def test_a_return_restocked_before_the_markers_is_still_found(local_aws):
     store = DynamoMovementStore()
     assert store.restocked([(old.sku, old.match_key), (plain.sku, plain.match_key)]) == {old.match_key}
     # The scan wrote its marker and completed: a new store answers from the markers alone.
-    assert ReportJob.get(DynamoMovementStore.MARKERS).detail == {"complete": True}
-    assert ReportJob.get(DynamoMovementStore.RESTOCKED + old.match_key) is not None
+    assert ReportJob.get(restock_markers.STATE).detail == {"complete": True}
+    assert ReportJob.get(restock_markers.PREFIX + old.match_key) is not None
     calls, original, counting = _count_calls()
     botocore.client.BaseClient._make_api_call = counting
     try:
@@ -89,12 +90,10 @@ def test_a_return_restocked_before_the_markers_is_still_found(local_aws):
 
 
 def test_an_unfinished_scan_falls_back_to_the_query(local_aws, monkeypatch):
-    from connector.adapters import movement_store
-
     _fresh_markers_state()
     old = _return(7101, restocked=True)
     DynamoMovementStore._fill(StockMovement(old.key), old).save()
-    monkeypatch.setattr(movement_store, "BACKFILL_PAGES", 0)  # the scan makes no progress in this call
+    monkeypatch.setattr(restock_markers, "BACKFILL_PAGES", 0)  # the scan makes no progress in this call
     store = DynamoMovementStore()
     assert store.restocked([(old.sku, old.match_key)]) == {old.match_key}  # answered by by_sku, as before
-    assert not (ReportJob.get(DynamoMovementStore.MARKERS).detail or {}).get("complete")
+    assert not (ReportJob.get(restock_markers.STATE).detail or {}).get("complete")

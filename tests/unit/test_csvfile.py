@@ -5,7 +5,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from connector.domain.csvfile import FORMULA_STARTS, csv_bytes
-from connector.domain.fba_reconciliation import Line, to_csv
+from connector.domain.fba_reconciliation import Line
+from connector.domain.fba_reconciliation_report import to_csv
 
 # Text without CR: csv round-trips a lone CR as part of the cell, which is not what is tested here.
 TEXT = st.text(st.characters(blacklist_characters="\r\x00", blacklist_categories=("Cs",)), max_size=12)

@@ -18,7 +18,6 @@ from connector.domain.fba_reconciliation import (
     BrightpearlFba,
     InFlight,
     compare,
-    email_content,
     from_availability,
     from_myi,
     from_summary,
@@ -28,9 +27,8 @@ from connector.domain.fba_reconciliation import (
     movement_key,
     pools,
     select,
-    to_csv,
-    totals,
 )
+from connector.domain.fba_reconciliation_report import email_content, to_csv, totals
 from connector.domain.quantities import EU_MARKETPLACES
 
 UK, DE, FR, US = "A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "ATVPDKIKX0DER"

@@ -5,18 +5,14 @@ from __future__ import annotations
 import pytest
 
 from connector.domain.inbound import (
-    EmailEvent,
     Line,
-    ShipmentView,
     corrections_due,
-    emails_due,
-    held_email_due,
     merge_status,
     plan_transfer,
     releases_due,
-    render_email,
     update_lines,
 )
+from connector.domain.inbound_emails import EmailEvent, ShipmentView, emails_due, held_email_due, render_email
 from connector.emails.design import Sender, render
 from tests.emails import has_row, skus_in_tables, table_rows, title
 

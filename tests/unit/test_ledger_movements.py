@@ -265,3 +265,41 @@ def test_a_stopped_ingest_continues_where_it_stopped_and_moves_each_row_once():
     rest = svc.ingest(iter(rows), skip=first.stopped_at)  # the next invocation: rows before it not looked up
     assert rest.stopped_at is None and rest.rows == 950 and rest.seen_before == 0
     assert bp.stock[1] == 100_000 - 1_050
+
+
+class FirstAnswerLost(FakeBrightpearl):
+    """A young account whose goods-note ids lie beyond a look-up from id 0, and whose answer to the
+    connector's first correction ever is lost after the request landed."""
+
+    def post_corrections(self, warehouse_id, corrections):
+        from connector.domain.errors import UncertainWrite
+
+        ids = super().post_corrections(warehouse_id, corrections)
+        if self.requests == 1:
+            raise UncertainWrite("fake Brightpearl: read timed out after the request was sent")
+        return ids
+
+    def find_corrections(self, warehouse_id, refs, after_id, before_id=None):
+        return {} if before_id is None else super().find_corrections(warehouse_id, refs, after_id, before_id)
+
+
+def test_a_lost_first_correction_with_two_movements_of_one_product_is_settled_by_their_sum():
+    """The first correction ever carries two losses of one product and its answer is lost: the figure
+    moved by both together (-5), not by either alone, so each is settled as landed and none is sent again."""
+    from datetime import timedelta
+
+    from connector.usecases.movements import IN_FLIGHT_LEASE
+
+    bp = FirstAnswerLost({1: 100})
+    start = datetime(2026, 7, 1, tzinfo=UTC)
+    now = [start]
+    settings = GlobalSettings(fba_warehouse_id=7)
+    svc = MovementService(InMemoryMovementStore(), bp, {"SKU-1": 1}.get, lambda: settings,  # type: ignore[arg-type]
+                          clock=lambda: now[0])
+    svc.ingest([change(1, qty=-2), change(2, qty=-3)])
+    assert bp.stock[1] == 95 and bp.requests == 1
+    now[0] = start + IN_FLIGHT_LEASE + timedelta(minutes=1)
+    svc.retry_pending()
+    svc.retry_pending()
+    assert bp.stock[1] == 95 and bp.requests == 1
+    assert [m["status"] for m in svc.explain("SKU-1")] == ["applied", "applied"]

@@ -11,17 +11,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import copy
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pynamodb.connection import Connection
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
-from pynamodb.transactions import TransactWrite
+from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError
 
+from connector.adapters.restock_markers import RestockMarkers, restock_marker
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
+from connector.adapters.transactions import failed_condition, transact_with_retry
 from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
 from connector.usecases.ports import MovementStore
@@ -30,21 +30,8 @@ from connector.usecases.ports import MovementStore
 __all__ = ["DynamoMovementStore", "InMemoryMovementStore", "IndexUpdate", "MovementRecord", "MovementStore"]
 
 QUARANTINE_LOG_CAP = 500
-RETURN_KIND = "return"  # a returns-report movement (usecases/movements.py RETURN_KIND)
-# Restock markers written before this store existed are found by one bounded scan (``_backfill``): at most
-# this many 1 MB pages per call, continuing from a cursor the next time.
-BACKFILL_PAGES = 20
-# DynamoDB's documented caps: BatchGetItem reads at most 100 keys, TransactWriteItems writes at most 100 items.
+# DynamoDB's documented cap: BatchGetItem reads at most 100 keys (TransactWriteItems: adapters/transactions.py).
 BATCH_GET = 100
-TRANSACT_ITEMS = 100
-
-
-def restock_marker(rec: MovementRecord) -> str | None:
-    """The match key a return restocked by its credit's goods-in leaves behind (None for anything else):
-    the ledger's CustomerReturns row of the same units must not raise the stock again (domain/returns.py)."""
-    if rec.kind == RETURN_KIND and rec.match_key and (rec.detail or {}).get("restocked"):
-        return rec.match_key
-    return None
 
 
 def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
@@ -149,8 +136,6 @@ class DynamoMovementStore:
     CLAIMS = "claims#"
     INDEX = "index#movements"
     HWM = "state#goods-note-hwm"
-    RESTOCKED = "restock#"  # + match key: a return restocked by its credit (``restock_marker``)
-    MARKERS = "state#restock-markers"  # {"complete": true} once every older restocked return has its marker
 
     @staticmethod
     def _record(item: StockMovement) -> MovementRecord:
@@ -178,8 +163,7 @@ class DynamoMovementStore:
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._items: dict[str, StockMovement] = {}  # versions of items read in this run, for optimistic saves
         self.clock = clock
-        self._markers_complete = False
-        self._marked: set[str] = set()  # restock markers this store wrote
+        self._markers = RestockMarkers(self._record)
 
     def get(self, key: str) -> MovementRecord | None:
         try:
@@ -199,7 +183,7 @@ class DynamoMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
-        self._mark_restocked([(rec, item)])
+        self._markers.mark([rec])  # before the movement: see restock_markers.py
         with conflict_as(f"movement {rec.key!r}"):
             self._fill(item, rec).save()
         self._keep(rec, item)
@@ -243,7 +227,7 @@ class DynamoMovementStore:
         missing = [r.key for r in recs if r.key not in self._items]
         if missing:
             self.get_many(missing)
-        self._mark_restocked([(r, self._items.get(r.key)) for r in recs])
+        self._markers.mark(recs)
         items = [self._fill(self._items.get(r.key) or StockMovement(r.key), r) for r in recs]
         done = self._transact(items, None)
         for r, item in zip(recs, items, strict=True):
@@ -262,104 +246,33 @@ class DynamoMovementStore:
         """Write ``items`` in transactions of 100; the keys written. An item whose condition fails (its
         own, or its version) is left out and the rest sent again; a transaction that collides with
         another one on the same item is sent again as it was (DynamoDB's TransactionConflict)."""
-        written: set[str] = set()
         seen: set[str] = set()
         unique = []
         for item in items:  # one transaction may not name an item twice; the first occurrence wins
             if item.movement_key not in seen:
                 seen.add(item.movement_key)
                 unique.append(item)
-        connection = self._connection() if unique else None
-        for start in range(0, len(unique), TRANSACT_ITEMS):
-            todo = unique[start:start + TRANSACT_ITEMS]
-            for _attempt in range(10):
-                try:
-                    with TransactWrite(connection=connection) as tx:
-                        for item in todo:
-                            tx.save(item, condition=condition(item) if condition else None)
-                    written.update(item.movement_key for item in todo)
-                    todo = []
-                except TransactWriteError as exc:
-                    # pynamodb bumps the local versions only after a commit: nothing to undo here.
-                    reasons = exc.cancellation_reasons
-                    if not reasons:
-                        raise
-                    todo = [item for item, why in zip(todo, reasons, strict=False)
-                            if why is None or why.code != "ConditionalCheckFailed"]
-                if not todo:
-                    break
-            if todo:
-                raise RuntimeError(f"movements not written after 10 attempts: {[i.movement_key for i in todo][:5]}")
-        return written
+        dropped: set[str] = set()
+
+        def settle(todo: list[StockMovement], reasons: list[CancellationReason | None]) -> list[StockMovement]:
+            dropped.update(item.movement_key for item, why in zip(todo, reasons, strict=False)
+                           if failed_condition(why))
+            return [item for item, why in zip(todo, reasons, strict=False) if not failed_condition(why)]
+
+        todo = transact_with_retry(unique, connection=self._connection() if unique else None, settle=settle,
+                                   condition=condition, tries=10)
+        if todo:
+            raise RuntimeError(f"movements not written after 10 attempts: {[i.movement_key for i in todo][:5]}")
+        return {item.movement_key for item in unique} - dropped
 
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return [self._record(i) for i in StockMovement.by_sku.query(sku)]
 
     # ------------------------------------------------------------------ restocked returns (issue 14)
-    def _mark_restocked(self, pairs: Iterable[tuple[MovementRecord, Any]]) -> None:
-        """Write the restock marker of each return about to be saved as restocked (once per store).
-        Written before the movement, so a crash between the two leaves a marker for
-        a goods-in that exists (``restocked`` is set only once it does), never a restock without one."""
-        keys = set()
-        for rec, _item in pairs:
-            marker = restock_marker(rec)
-            if marker is not None and marker not in self._marked:
-                keys.add(self.RESTOCKED + marker)
-        if keys:
-            with ReportJob.batch_write() as batch:
-                for key in keys:
-                    batch.save(ReportJob(key, report_type="-", status="state", detail={},
-                                         updated_at=datetime.now(UTC)))
-            self._marked |= {k[len(self.RESTOCKED):] for k in keys}
-
     def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
-        """Of these (SKU, match key) pairs, the match keys whose return was restocked by its credit: one
-        BatchGetItem per 100 markers. Until every older restocked return has its marker (``_backfill``),
-        the SKU's movements are queried instead, as before the markers."""
-        pairs = list(pairs)
-        if not pairs:
-            return set()
-        if not self._backfill():
-            out = set()
-            for sku in {s for s, _m in pairs}:
-                out |= {m for r in self.by_sku(sku) if (m := restock_marker(r)) is not None}
-            return out & {m for _s, m in pairs}
-        keys = {self.RESTOCKED + m for _s, m in pairs}
-        return {job.job_id[len(self.RESTOCKED):] for job in ReportJob.batch_get(keys, consistent_read=True)}
-
-    def _backfill(self) -> bool:
-        """True once every restocked return has its marker. Markers exist from this store on; the returns
-        restocked before it are found by one scan of the movements, ``BACKFILL_PAGES`` pages per call,
-        continued from its cursor by the next call until it completes (on a new table: one page)."""
-        if self._markers_complete:
-            return True
-        state = self._job(self.MARKERS)
-        d = dict(state.detail or {})
-        if d.get("complete"):
-            self._markers_complete = True
-            return True
-        cursor = d.get("cursor")
-        scan = StockMovement.scan(filter_condition=StockMovement.kind == RETURN_KIND, last_evaluated_key=cursor)
-        pages = scan.page_iter
-        finished = False
-        for _page in range(BACKFILL_PAGES):
-            try:
-                page = next(pages)
-            except StopIteration:
-                finished = True
-                break
-            found = [StockMovement.from_raw_data(raw) for raw in page.get("Items", [])]
-            self._mark_restocked([(self._record(i), None) for i in found])
-            cursor = pages.last_evaluated_key
-            if cursor is None:
-                finished = True
-                break
-        state.detail = {"complete": True} if finished else {"cursor": cursor}
-        state.updated_at = datetime.now(UTC)
-        with contextlib.suppress(PutError):  # another worker saved its progress: the next call reads it
-            state.save()
-        self._markers_complete = finished
-        return finished
+        """Of these (SKU, match key) pairs, the match keys whose return its credit restocked
+        (``adapters/restock_markers.py``: one BatchGetItem per 100)."""
+        return self._markers.restocked(pairs, lambda sku: [self._record(i) for i in StockMovement.by_sku.query(sku)])
 
     def _job(self, key: str) -> ReportJob:
         try:
@@ -423,24 +336,15 @@ class DynamoMovementStore:
             job.updated_at = datetime.now(UTC)
             to_write.append(job)
         lost: set[str] = set()
-        for start in range(0, len(to_write), TRANSACT_ITEMS):
-            part = to_write[start:start + TRANSACT_ITEMS]
-            while part:
-                try:
-                    with TransactWrite(connection=ReportJob._get_connection().connection) as tx:
-                        for job in part:
-                            tx.save(job)
-                    part = []
-                except TransactWriteError as exc:
-                    reasons = exc.cancellation_reasons
-                    if not reasons:
-                        raise
-                    failed = {j.job_id for j, why in zip(part, reasons, strict=False)
-                              if why is not None and why.code == "ConditionalCheckFailed"}
-                    if not failed and all(why is None or why.code == "TransactionConflict" for why in reasons):
-                        failed = {j.job_id for j in part}  # a concurrent transaction: claimed one at a time
-                    lost |= failed
-                    part = [j for j in part if j.job_id not in failed]
+
+        def settle(part: list[ReportJob], reasons: list[CancellationReason | None]) -> list[ReportJob]:
+            failed = {j.job_id for j, why in zip(part, reasons, strict=False) if failed_condition(why)}
+            if not failed and all(why is None or why.code == "TransactionConflict" for why in reasons):
+                failed = {j.job_id for j in part}  # a concurrent transaction: claimed one at a time
+            lost.update(failed)
+            return [j for j in part if j.job_id not in failed]
+
+        transact_with_retry(to_write, connection=ReportJob._get_connection().connection, settle=settle)
         return [None if self.CLAIMS + sku in lost else left for (sku, _fn), left in zip(requests, out, strict=True)]
 
     def update_index(self, update: IndexUpdate) -> None:

@@ -9,18 +9,19 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from connector.adapters.store import ListingLink, Setting
-from connector.domain.mfn_sync import ChannelRule, LinkView
+from connector.adapters.settings_repository import SettingsRepository
+from connector.adapters.store import ListingLink
+from connector.adapters.transactions import failed_condition, transact_with_retry
+from connector.domain.mfn_sync import LinkView
 from connector.domain.settings import (
     BufferSettings,
     ChannelSettings,
     GlobalSettings,
     WarehouseId,
     buffer_rule,
-    channel_rules,
     listing_id,
 )
 
@@ -48,7 +49,7 @@ def id_ranges(ids: Iterable[int], gap: int = ID_RANGE_GAP) -> list[tuple[int, in
 
 
 PENDING_FEED_STALE = timedelta(hours=1)  # a feed result not seen by then is taken as lost
-BATCH_GET, TRANSACT_ITEMS = 100, 100  # BatchGetItem / TransactWriteItems maxima (DynamoDB API reference)
+BATCH_GET = 100  # BatchGetItem maximum (DynamoDB API reference); TransactWriteItems: adapters/transactions.py
 BATCH_RETRIES = 8
 
 
@@ -59,29 +60,18 @@ def _put_under_version(links: list[ListingLink],
     since the read fails its condition: ``again`` reads those fresh and re-applies the change (returning
     none for a link that is gone, which is never brought back), and the rest are sent again. So no
     operator command or concurrent push landing between the read and the write is overwritten."""
-    connection = ListingLink._get_connection().connection
-    for start in range(0, len(links), TRANSACT_ITEMS):
-        todo = links[start:start + TRANSACT_ITEMS]
-        for attempt in range(BATCH_RETRIES):
-            if not todo:
-                break
-            try:
-                with TransactWrite(connection=connection) as tx:
-                    for link in todo:
-                        tx.save(link)
-                todo = []
-            except TransactWriteError as exc:
-                reasons = exc.cancellation_reasons
-                if not reasons:
-                    raise
-                stale = [link.listing_id for link, why in zip(todo, reasons, strict=False)
-                         if why is not None and why.code == "ConditionalCheckFailed"]
-                todo = [link for link, why in zip(todo, reasons, strict=False)
-                        if why is None or why.code != "ConditionalCheckFailed"] + (again(stale) if stale else [])
-                time.sleep(min(2.0, 0.05 * 2 ** attempt))  # a TransactionConflict clears once the other ends
-        if todo:
-            raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
-                           f"(e.g. {todo[0].listing_id!r})")
+    def settle(todo: list[ListingLink], reasons: list[CancellationReason | None]) -> list[ListingLink]:
+        stale = [link.listing_id for link, why in zip(todo, reasons, strict=False) if failed_condition(why)]
+        return [link for link, why in zip(todo, reasons, strict=False)
+                if not failed_condition(why)] + (again(stale) if stale else [])
+
+    todo = transact_with_retry(links, connection=ListingLink._get_connection().connection, settle=settle,
+                               tries=BATCH_RETRIES,
+                               # a TransactionConflict clears once the other ends
+                               pause=lambda attempt: time.sleep(min(2.0, 0.05 * 2 ** attempt)))
+    if todo:
+        raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
+                       f"(e.g. {todo[0].listing_id!r})")
 
 
 def _pending(data: dict[str, Any] | None) -> int | None:
@@ -331,32 +321,26 @@ class LinkRepository:
         sees the change. The operator's fields (product, channel, seller, buffer) are not in the
         expression: a re-link or an FBA switch at any moment is kept, as the single ``_update`` keeps it.
         Every value set is absolute, so a retried call repeats nothing."""
-        ids = list(updates)
-        connection = ListingLink._get_connection().connection
-        for start in range(0, len(ids), TRANSACT_ITEMS):
-            todo = ids[start:start + TRANSACT_ITEMS]
-            for attempt in range(BATCH_RETRIES):
-                if not todo:
-                    break
-                try:
-                    with TransactWrite(connection=connection) as tx:
-                        for link_id in todo:
-                            link = ListingLink(link_id)
-                            link.version = 0  # ADD 1 to the stored version (see ``_update``)
-                            tx.update(link, updates[link_id](), condition=ListingLink.listing_id.exists(),
-                                      add_version_condition=False)
-                    todo = []
-                except TransactWriteError as exc:
-                    reasons = exc.cancellation_reasons
-                    if not reasons:
-                        raise
-                    # Gone (disconnected): nothing to record. The rest are sent again (TransactionConflict).
-                    todo = [link_id for link_id, why in zip(todo, reasons, strict=False)
-                            if why is None or why.code != "ConditionalCheckFailed"]
-                    time.sleep(min(2.0, 0.05 * 2 ** attempt))
-            if todo:
-                raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
-                               f"(e.g. {todo[0]!r})")
+        def item(link_id: str) -> ListingLink:
+            link = ListingLink(link_id)
+            link.version = 0  # ADD 1 to the stored version (see ``_update``)
+            return link
+
+        def write(tx: TransactWrite, link: ListingLink) -> None:
+            tx.update(link, updates[link.listing_id](), condition=ListingLink.listing_id.exists(),
+                      add_version_condition=False)
+
+        def settle(todo: list[ListingLink], reasons: list[CancellationReason | None]) -> list[ListingLink]:
+            # Gone (disconnected): nothing to record. The rest are sent again (TransactionConflict).
+            return [link for link, why in zip(todo, reasons, strict=False) if not failed_condition(why)]
+
+        todo = transact_with_retry([item(link_id) for link_id in updates],
+                                   connection=ListingLink._get_connection().connection, settle=settle,
+                                   tries=BATCH_RETRIES, write=write,
+                                   pause=lambda attempt: time.sleep(min(2.0, 0.05 * 2 ** attempt)))
+        if todo:
+            raise PutError(f"{len(todo)} listing link(s) not written after {BATCH_RETRIES} tries "
+                           f"(e.g. {todo[0].listing_id!r})")
 
     @staticmethod
     def _update(link_id: str, actions: list[Any]) -> None:
@@ -403,60 +387,3 @@ class LinkRepository:
             amazon_status=link.amazon_status,
             pending=_pending(link.pending_feed),
         )
-
-
-class SettingsRepository:
-    GLOBAL = "global"
-
-    @staticmethod
-    def _load(key: str) -> dict[str, Any]:
-        try:
-            return dict(Setting.get(key).value or {})
-        except DoesNotExist:
-            return {}
-
-    @staticmethod
-    def _save(key: str, value: dict[str, Any]) -> None:
-        try:
-            item = Setting.get(key)
-        except DoesNotExist:
-            item = Setting(key)
-        item.value = value
-        item.updated_at = datetime.now(UTC)
-        item.save()
-
-    def get_value(self, key: str) -> dict[str, Any]:
-        """A free-form item of the settings table (bookkeeping such as "last emailed")."""
-        return self._load(key)
-
-    def set_value(self, key: str, value: dict[str, Any]) -> None:
-        self._save(key, value)
-
-    def claim(self, key: str, value: dict[str, Any]) -> bool:
-        """Create ``key`` only if it does not exist yet; False when another run already claimed it."""
-        item = Setting(key)
-        item.value = value
-        item.updated_at = datetime.now(UTC)
-        try:
-            item.save(condition=Setting.key.does_not_exist())
-        except PutError as exc:
-            if getattr(exc, "cause_response_code", None) != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
-
-    def global_settings(self) -> GlobalSettings:
-        return GlobalSettings.model_validate(self._load(self.GLOBAL))
-
-    def save_global(self, settings: GlobalSettings) -> None:
-        self._save(self.GLOBAL, settings.model_dump())
-
-    def channel(self, marketplace_id: str) -> ChannelSettings:
-        return ChannelSettings.model_validate(self._load(f"channel#{marketplace_id}"))
-
-    def save_channel(self, marketplace_id: str, settings: ChannelSettings) -> None:
-        self._save(f"channel#{marketplace_id}", settings.model_dump())
-
-    def rules(self, marketplace_ids: Iterable[str]) -> dict[str, ChannelRule]:
-        mids = list(marketplace_ids)
-        return channel_rules(self.global_settings(), {mid: self.channel(mid) for mid in mids}, mids)

@@ -32,8 +32,6 @@ from connector.domain.fba_reconciliation import (
     InFlight,
     Line,
     compare,
-    csv_rows,
-    email_content,
     from_availability,
     from_myi,
     inbound_unreleased,
@@ -43,9 +41,8 @@ from connector.domain.fba_reconciliation import (
     movement_key,
     pools,
     select,
-    to_csv,
-    totals,
 )
+from connector.domain.fba_reconciliation_report import csv_rows, email_content, to_csv, totals
 from connector.domain.movements import APPLIED, FINAL, StockChange
 from connector.domain.quantities import EU_MARKETPLACES
 from connector.domain.settings import GlobalSettings

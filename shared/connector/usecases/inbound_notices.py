@@ -7,7 +7,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from connector.domain.email import Email
-from connector.domain.inbound import EmailEvent, Shipment, ShipmentView, emails_due, render_email, with_note
+from connector.domain.inbound import Shipment
+from connector.domain.inbound_emails import EmailEvent, ShipmentView, emails_due, render_email, with_note
 from connector.domain.messages import Message
 from connector.usecases.ports import OnceMail, ProductNames
 from connector.usecases.product_names import Names

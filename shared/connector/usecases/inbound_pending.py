@@ -29,7 +29,6 @@ BATCH_KINDS = ("release", "correct")
 _FIGURE = {"release": "inTransit", "correct": "inStock"}
 
 
-
 class PendingWrites:
     def __init__(self, transfers: Transfers, save: Callable[[Shipment], None]) -> None:
         self.transfers = transfers

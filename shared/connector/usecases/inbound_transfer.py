@@ -13,10 +13,10 @@ from connector.domain.inbound import (
     SHIPPED_RANK,
     Line,
     Shipment,
-    held_email_due,
     plan_transfer,
     rank,
 )
+from connector.domain.inbound_emails import held_email_due
 from connector.domain.settings import GlobalSettings
 from connector.domain.shipments import Transfer
 from connector.observability import logger

@@ -316,7 +316,6 @@ class Reconciliations(Protocol):
     def set_item(self, key: str, value: dict[str, Any]) -> None: ...
 
 
-
 class RemovalStore(Protocol):
     """FBA removal orders (``Removal``) and the two removal reports' cursors; see docs/removals.md."""
 

@@ -15,28 +15,28 @@ Never twice:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from connector.domain.errors import NotFound, PortError, Refused, Throttled, UncertainWrite
+from connector.domain.errors import NotFound, PortError, Throttled, UncertainWrite
 from connector.domain.flatfile import HeaderError, LineTally
-from connector.domain.messages import Column, Message, Table, product_label
 from connector.domain.movements import Quarantine
 from connector.domain.removals import (
     REPORT_TYPES,
     SELLABLE,
     OrderLine,
-    Package,
     Removal,
     ShipmentLine,
     removal_items,
-    short_lines,
-    transfer_reference,
 )
 from connector.domain.settings import GlobalSettings
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.ports import OnceMail, RemovalStore, Reports, Transfers
+from connector.usecases.removal_receipts import RemovalReceipts
+from connector.usecases.removal_receipts import (
+    short_arrival_message as short_arrival_message,  # re-exported: callers import it from here
+)
+from connector.usecases.removal_writes import CommandError as CommandError  # re-exported, as above
+from connector.usecases.removal_writes import RunReport
 
 EVERY = timedelta(hours=4)  # Amazon refreshes the FBA removal reports a few times a day at most
 OVERLAP = timedelta(days=3)  # rows re-issued late are read again; merging makes that harmless
@@ -48,27 +48,7 @@ def _iso(dt: datetime) -> str:
     return dt.astimezone(UTC).isoformat()
 
 
-class CommandError(ValueError):
-    """The operator's command names something that does not exist, or cannot be done (said why)."""
-
-
-@dataclass
-class RunReport:
-    requested: list[str] = field(default_factory=list)
-    applied: dict[str, dict[str, Any]] = field(default_factory=dict)  # report id → its line tally
-    writes: dict[str, int] = field(default_factory=dict)
-    emails: int = 0
-    failed: list[dict[str, str]] = field(default_factory=list)
-
-    def count(self, what: str) -> None:
-        self.writes[what] = self.writes.get(what, 0) + 1
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"requested": self.requested, "applied": self.applied, "writes": self.writes,
-                "emails": self.emails, "failed": self.failed}
-
-
-class Removals:
+class Removals(RemovalReceipts):
     def __init__(self, reports: Reports, transfers: Transfers, store: RemovalStore,
                  settings: Callable[[], GlobalSettings], product_for: Callable[[str], int | None], mail: OnceMail, *,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
@@ -252,288 +232,3 @@ class Removals:
             if gone:
                 removal.errors[pkg.package_id] = f"no Brightpearl product linked to {', '.join(gone)}"
 
-    # ------------------------------------------------------------------ disposals
-    def _dispose(self, removal: Removal, cfg: GlobalSettings, sku: str, units: int, out: RunReport) -> None:
-        assert cfg.fba_warehouse_id is not None
-        pid = removal.products.get(sku)
-        if pid is None:
-            return
-        wid = cfg.fba_warehouse_id
-        before = self.transfers.figures([pid], wid)[pid]
-        # Never below zero (Brightpearl refuses it): what the FBA warehouse lacks was never there to reduce.
-        qty = min(units, max(0, int(before["onHand"])))
-        if qty < units:
-            removal.errors[sku] = (f"{units - qty} disposed unit(s) of {sku} not in the Brightpearl FBA warehouse: "
-                                   "reduced what there was")
-        if qty == 0:
-            removal.disposed_applied[sku] = removal.disposed_applied.get(sku, 0) + units
-            return
-        removal.pending = {"kind": "dispose", "sku": sku, "product_id": pid, "quantity": qty, "units": units,
-                           "warehouse_id": wid, "before": before}
-        self.store.save(removal)
-        try:
-            self.transfers.remove_stock(wid, pid, qty, reason=f"Amazon removal order {removal.order_id}: "
-                                                              f"{qty} unit(s) disposed of by Amazon (connector)")
-        except UncertainWrite:
-            self._settle(removal)
-            if removal.pending is not None:
-                raise
-            return
-        except Refused as exc:
-            removal.pending = None
-            removal.errors[sku] = f"Brightpearl refused the disposal of {qty} x {sku}: {exc}"
-            return
-        out.count("disposal")
-        self._done(removal)
-
-    # ------------------------------------------------------------------ transfers (return removals)
-    def _transfer(self, removal: Removal, pkg: Package, cfg: GlobalSettings, out: RunReport) -> None:
-        assert cfg.fba_warehouse_id is not None
-        if pkg.package_id in removal.errors:
-            return
-        target = cfg.removal_warehouse_id
-        if target is None:
-            removal.errors[pkg.package_id] = "removal_warehouse_id is not set: the shipped units wait"
-            return
-        source = cfg.fba_warehouse_id
-        if target == source:
-            removal.errors[pkg.package_id] = "removal_warehouse_id is the FBA warehouse: set another warehouse"
-            return
-        ref = transfer_reference(removal.order_id, pkg)
-        if pkg.transfer_id is None:
-            existing = None
-            if pkg.transfer_attempted:
-                existing = self.transfers.find_transfer(ref, above=int(pkg.transfer_hwm or 0))
-            else:
-                # Before the create: the high-water mark a lost answer is looked up from, and the plan.
-                pids = {removal.products[s] for s in pkg.units}
-                on_hand = {p: int(f["onHand"]) for p, f in self.transfers.figures(pids, source).items()}
-                for sku, q in sorted(pkg.units.items()):
-                    pid = removal.products[sku]
-                    take = min(q, max(0, on_hand.get(pid, 0)))
-                    on_hand[pid] = on_hand.get(pid, 0) - take
-                    pkg.transferred[sku] = take
-                    if take < q:
-                        pkg.not_in_brightpearl[sku] = q - take
-                pkg.transfer_hwm = self.transfers.highest_transfer_id(0)
-                pkg.transfer_attempted = True
-                self.store.save(removal)
-            if existing is None:
-                if not any(pkg.transferred.values()):
-                    pkg.shipped_in_brightpearl = pkg.closed = True  # nothing in Brightpearl to move
-                    return
-                try:
-                    pkg.transfer_id = self.transfers.create_transfer(source, target, ref)
-                    out.count("stock-transfer")
-                except (UncertainWrite, Refused) as exc:
-                    existing = self.transfers.find_transfer(ref, above=int(pkg.transfer_hwm or 0))
-                    if existing is None:
-                        raise UncertainWrite(f"stock transfer {ref} not confirmed: {exc}") from exc
-            if existing is not None:
-                pkg.transfer_id = existing.transfer_id
-                pkg.note_id = existing.goods_out_note_id or None
-            self.store.save(removal)
-        assert pkg.transfer_id is not None
-        if pkg.note_id is None:
-            current = self.transfers.transfer(int(pkg.transfer_id))
-            if current is not None and current.goods_out_note_id:
-                pkg.note_id = current.goods_out_note_id
-            else:
-                quantities: dict[int, int] = {}
-                for sku, q in pkg.transferred.items():
-                    if q > 0:
-                        pid = removal.products[sku]
-                        quantities[pid] = quantities.get(pid, 0) + q
-                try:
-                    pkg.note_id = self.transfers.create_goods_out(source, target, int(pkg.transfer_id), quantities,
-                                                                  shipping_method_id=cfg.shipping_method_id,
-                                                                  release_date=self.clock())
-                    out.count("external-transfer")
-                except UncertainWrite as exc:
-                    current = self.transfers.transfer(int(pkg.transfer_id))
-                    if current is None or not current.goods_out_note_id:
-                        raise UncertainWrite(f"goods-out note of transfer {pkg.transfer_id} not confirmed: "
-                                             f"{exc}") from exc
-                    pkg.note_id = current.goods_out_note_id
-            self.store.save(removal)
-        note = self.transfers.goods_out(int(pkg.note_id))
-        if note is None:
-            raise Refused(f"goods-out note {pkg.note_id} of removal {removal.order_id} not found in Brightpearl")
-        if not note.shipped:
-            try:
-                self.transfers.ship(int(pkg.note_id), version=note.version, staff_id=cfg.staff_contact_id,
-                                    at=self.clock())
-                out.count("goods-out-shipped")
-            except (UncertainWrite, Refused) as exc:
-                again = self.transfers.goods_out(int(pkg.note_id))
-                if again is None or not again.shipped:
-                    raise UncertainWrite(f"goods-out note {pkg.note_id} not shipped: {exc}") from exc
-        pkg.shipped_in_brightpearl = True
-
-    # ------------------------------------------------------------------ receipts
-    def receive(self, order_id: str, counts: dict[str, int] | None = None) -> dict[str, Any]:
-        """The operator confirms what arrived of ``order_id``'s shipped packages (``counts``: SKU → units
-        arrived, across the order's open packages, oldest first; None: everything shipped arrived).
-        Releases the units from the removal warehouse's quarantine; mails what arrived short, once."""
-        cfg = self.settings()
-        removal = self.store.get(order_id)
-        if removal is None:
-            raise CommandError(f"removals receive: no removal order {order_id!r} known to the connector")
-        if cfg.removal_warehouse_id is None:
-            raise CommandError("removals receive: removal_warehouse_id is not set")
-        open_pkgs = sorted((p for p in removal.packages.values() if p.shipped_in_brightpearl and not p.closed),
-                           key=lambda p: (p.shipped_at, p.package_id))
-        if not open_pkgs:
-            raise CommandError(f"removals receive: removal {order_id} has no shipped package waiting for receipt")
-        known = {s for p in open_pkgs for s in p.outstanding}
-        unknown = sorted(set(counts or {}) - known)
-        if unknown:
-            raise CommandError(f"removals receive: SKU(s) {', '.join(unknown)} not waiting on removal {order_id} "
-                               f"(waiting: {', '.join(sorted(known))})")
-        if any(int(v) < 0 for v in (counts or {}).values()):
-            raise CommandError("removals receive: a count cannot be negative")
-        # Counts are what arrived in all: units an interrupted earlier ``receive`` already released for
-        # these packages count towards them, so confirming again never releases twice.
-        left = None if counts is None else {
-            sku: int(n) - sum(p.received.get(sku, 0) for p in open_pkgs) for sku, n in counts.items()}
-        out = RunReport()
-        if removal.pending:
-            self._settle(removal)
-        for pkg in open_pkgs:
-            for sku, outstanding in sorted(pkg.outstanding.items()):
-                take = outstanding if left is None else max(0, min(outstanding, int(left.get(sku, 0))))
-                if left is not None:
-                    left[sku] = int(left.get(sku, 0)) - take
-                if take > 0:
-                    self._release(removal, pkg, cfg, sku, take, out)
-            pkg.closed, pkg.received_by = True, "operator"
-            self.store.save(removal)
-            self._mail_short(removal, pkg, out)
-        self.store.save(removal)
-        return {**removal.summary(), "writes": out.writes, "emails": out.emails}
-
-    def _release(self, removal: Removal, pkg: Package, cfg: GlobalSettings, sku: str, qty: int,
-                 out: RunReport) -> None:
-        assert cfg.removal_warehouse_id is not None
-        pid, wid = removal.products[sku], cfg.removal_warehouse_id
-        before = self.transfers.figures([pid], wid)[pid]
-        removal.pending = {"kind": "release", "sku": sku, "product_id": pid, "quantity": qty, "warehouse_id": wid,
-                           "before": before, "package": pkg.package_id}
-        self.store.save(removal)
-        try:
-            self.transfers.release(wid, pid, qty)
-        except UncertainWrite:
-            self._settle(removal)
-            if removal.pending is not None:
-                raise
-            return
-        out.count("release")
-        self._done(removal)
-
-    def _settle(self, removal: Removal) -> None:
-        """Did the pending write land? Compare the figure it moves with the one saved before it."""
-        p = removal.pending
-        if not p:
-            return
-        pid, qty, before = int(p["product_id"]), int(p["quantity"]), p["before"]
-        now = self.transfers.figures([pid], int(p["warehouse_id"]))[pid]
-        if p["kind"] == "release":
-            landed = int(now["inTransit"]) <= int(before["inTransit"]) - qty
-        else:  # dispose: inStock (onHand + allocated) so FBA orders allocated meanwhile do not hide it
-            landed = int(now.get("inStock", now["onHand"])) <= int(before.get("inStock", before["onHand"])) - qty
-        logger.warning("settled an unconfirmed removal write", extra={"order": removal.order_id, "pending": p,
-                                                                      "landed": landed, "now": now})
-        if landed:
-            self._done(removal)
-        else:
-            removal.pending = None
-            self.store.save(removal)
-
-    def _done(self, removal: Removal) -> None:
-        p = removal.pending or {}
-        sku = str(p.get("sku"))
-        if p.get("kind") == "dispose":
-            removal.disposed_applied[sku] = removal.disposed_applied.get(sku, 0) + int(p.get("units", p["quantity"]))
-        elif p.get("kind") == "release":
-            pkg = removal.packages[str(p["package"])]
-            pkg.received[sku] = pkg.received.get(sku, 0) + int(p["quantity"])
-        removal.pending = None
-        self.store.save(removal)
-
-    def _seen_in_brightpearl(self, cfg: GlobalSettings, out: RunReport) -> None:
-        """Units of shipped packages received in Brightpearl by someone else (a goods-in on the transfer):
-        the removal warehouse's quarantine holds fewer than the open packages still wait for. Those units
-        are recorded as received, oldest package first, and nothing is released for them."""
-        wid = cfg.removal_warehouse_id
-        if wid is None:
-            return
-        waits: list[tuple[str, str, Removal, Package, str, int]] = []
-        removals = {r.order_id: r for r in self.store.open()}
-        for r in removals.values():
-            if r.pending:
-                continue  # its figure is being moved by the connector itself
-            for pkg in r.packages.values():
-                if pkg.shipped_in_brightpearl and not pkg.closed:
-                    for sku, q in pkg.outstanding.items():
-                        waits.append((pkg.shipped_at, r.order_id, r, pkg, sku, q))
-        if not waits:
-            return
-        pids = {r.products[sku] for _, _, r, _, sku, _ in waits}
-        try:
-            figures = self.transfers.figures(pids, wid)
-        except PortError:
-            return
-        in_quarantine = {pid: int(f["inTransit"]) for pid, f in figures.items()}
-        waiting_total: dict[int, int] = {}
-        for _, _, r, _, sku, q in waits:
-            waiting_total[r.products[sku]] = waiting_total.get(r.products[sku], 0) + q
-        gone = {pid: max(0, total - in_quarantine.get(pid, 0)) for pid, total in waiting_total.items()}
-        changed: dict[str, Removal] = {}
-        for _, _, r, pkg, sku, q in sorted(waits, key=lambda w: (w[0], w[1], w[3].package_id, w[4])):
-            pid = r.products[sku]
-            take = min(q, gone.get(pid, 0))
-            if take:
-                gone[pid] -= take
-                pkg.received[sku] = pkg.received.get(sku, 0) + take
-                changed[r.order_id] = r
-            if not pkg.outstanding and not pkg.closed:
-                pkg.closed, pkg.received_by = True, "brightpearl goods-in"
-                changed[r.order_id] = r
-        for r in changed.values():
-            self.store.save(r)
-
-    # ------------------------------------------------------------------ email
-    def _mail_short(self, removal: Removal, pkg: Package, out: RunReport) -> None:
-        key = f"short:{pkg.package_id}"
-        msg = short_arrival_message(removal, pkg)
-        if msg is None or key in removal.mailed:
-            return
-        # Claimed before it is sent (usecases/send_once.py): a re-run after a crash here mails nothing twice.
-        self.mail.send_once(f"removal#{key}", msg)
-        removal.mailed.append(key)
-        self.store.save(removal)
-        out.emails += 1
-
-
-def short_arrival_message(removal: Removal, pkg: Package) -> Message | None:
-    """The email for a removal package that arrived short (None: it arrived in full)."""
-    short = short_lines(pkg)
-    if not short:
-        return None
-    rows = [(sku, product_label(removal.products.get(sku)), q, got, q - got) for sku, (q, got) in sorted(short.items())]
-    units = sum(r[4] for r in rows)
-    return Message(
-        title=f"Removal {removal.order_id} arrived short: {units} unit(s) missing",
-        summary=(f"Amazon shipped removal order {removal.order_id} (package {pkg.tracking or pkg.package_id}, "
-                 f"{pkg.carrier or 'carrier unknown'}, shipped {pkg.shipped_at}); fewer units arrived than "
-                 f"Brightpearl transfer {pkg.transfer_id} carried."),
-        meaning=("The missing units stay in the removal warehouse's quarantine (in transit) in Brightpearl: "
-                 "they are neither on hand there nor back in the FBA warehouse."),
-        todo=("Check the parcel and the carrier's tracking; open a case with Amazon for units that never "
-              "arrived (Seller Central, the removal order), then write the missing units off in Brightpearl, "
-              "or receive them there if they turn up."),
-        facts=(("Removal order", removal.order_id), ("Package", pkg.tracking or pkg.package_id),
-               ("Brightpearl transfer", str(pkg.transfer_id))),
-        tables=(Table.of("Arrived short", ["Amazon SKU", "Brightpearl product", Column("Shipped", numeric=True),
-                                           Column("Arrived", numeric=True), Column("Short", numeric=True)], rows),),
-        cli=f"connector --stack {{stack}} removals show {removal.order_id}", cli_doc="removals")

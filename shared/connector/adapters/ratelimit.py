@@ -105,7 +105,12 @@ class BudgetExhausted(Exception):
 # gets its turn soon (bookings are served in the order they were written: slots are first come, first
 # served) and none waits more than about one such span per competing process.
 SPAN_ALONE = 3.0
-SPAN_SHARED = 1.0
+SPAN_SHARED = 0.5
+# With others waiting, every booking takes the same few tokens (bookings are served in turn, so each
+# process gets the same share), and none reaches further than HORIZON_SHARED holds from now (its first
+# token excepted), so waits stay bounded however many processes book.
+SHARED_BLOCK = 4
+HORIZON_SHARED = 3.0
 MAX_BLOCK = 64
 START_BLOCK = 4
 # A token is booked only if this process is expected to use it within this share of its hold.
@@ -184,7 +189,11 @@ class BlockBucket:
             if first_wait > self.max_wait:
                 self._have_state = False
                 raise BudgetExhausted(self.key, first_wait)
-            slots = self._plan(level, now, SPAN_ALONE if cached else SPAN_SHARED)
+            # Others wait for tokens when the bucket is in debt as this process books (its own tokens are
+            # all used by then): then a shorter block, queued no further than the horizon.
+            alone = level >= 0.0
+            slots = self._plan(level, now, SPAN_ALONE if alone else SPAN_SHARED,
+                               None if alone else now + HORIZON_SHARED * self.shape.hold)
             written = self.store.write(state, level - len(slots), now)
             self.stats["writes"] += 1
             if written is None:
@@ -199,17 +208,20 @@ class BlockBucket:
             self.stats["bookings"] += 1
             return
 
-    def _plan(self, level: float, now: float, span: float) -> list[float]:
+    def _plan(self, level: float, now: float, span: float, horizon: float | None = None) -> list[float]:
         """The slots of the tokens to book: as many as this process will use before each one's hold runs
-        out (at its observed pace), within ``span`` holds of the first slot and the slow start's size."""
+        out (at its observed pace), within ``span`` holds of the first slot, before ``horizon`` and the
+        slow start's size; the first token always (its wait was checked against ``max_wait``)."""
         r, hold = self.shape.per_second, self.shape.hold
         work = self.work or 0.0
         out: list[float] = []
         use = now
-        for j in range(1, min(self.block, MAX_BLOCK) + 1):
+        most = min(self.block, MAX_BLOCK) if horizon is None else min(self.block, SHARED_BLOCK)
+        for j in range(1, most + 1):
             slot = now + max(0.0, (j - level) / r)
             if out:
-                if slot - out[0] > span * hold or slot - now > self.max_wait:
+                if slot - out[0] > span * hold or slot - now > self.max_wait or \
+                        (horizon is not None and slot > horizon):
                     break
                 use = max(slot, use + work)
                 if use > slot + HOLD_MARGIN * hold:

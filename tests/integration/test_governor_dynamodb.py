@@ -55,23 +55,29 @@ def test_lease_is_exclusive_and_expires(local_aws):
         pass
 
 
-def test_a_process_alone_pays_one_call_per_request_and_a_stale_guess_is_corrected(local_aws):
-    # Plenty of budget: nobody waits; 30 acquisitions by one process cost one read and 30 writes.
-    shape = BucketShape.for_limit(6000, 60.0)
+def test_a_process_alone_books_blocks_and_a_stale_guess_is_corrected(local_aws):
+    # Plenty of budget and a clock that stands still (no refill): the item's level says exactly what was
+    # booked. 30 acquisitions by one process book blocks of 4, 8, 16, 32 (slow start): 1 read, 4 writes.
+    shape = BucketShape.for_limit(60000, 60.0)
+    now = [1_000_000.0]
     key = f"bp#alone#{time.time_ns()}"
     with aws_calls("dynamodb") as calls:
-        alone = DynamoGovernor(key, shape)
+        alone = DynamoGovernor(key, shape, clock=lambda: now[0], sleep=lambda s: None)
         for _ in range(30):
             alone.acquire()
-        assert calls.total() <= 31, calls
-        # Another process takes tokens: the first process's remembered item is stale; its conditional
-        # write fails and it reads again, so no token is taken twice and the count stays exact.
-        other = DynamoGovernor(key, shape)
+        assert calls.total() <= 5, calls
+        # Another process books too: the first process's remembered item is stale; its next booking's
+        # conditional write fails and it reads again, so no token is booked twice and the count stays exact.
+        other = DynamoGovernor(key, shape, clock=lambda: now[0], sleep=lambda s: None)
         for _ in range(5):
             other.acquire()
-        alone.acquire()
+        while alone.bucket.slots:  # its block, spent without asking
+            alone.acquire()
+        alone.acquire()  # the next booking: written on the stale version, refused, read again
     from connector.adapters.store import GovernorItem
 
     item = GovernorItem.get(key, consistent_read=True)
-    assert item.version == 36  # 30 + 5 + 1 saves, none lost to a stale write
+    booked = alone.stats["booked"] + other.stats["booked"]
+    assert float(item.tokens) == shape.capacity - booked  # every booking counted, none overwritten
     assert alone.stats["conflicts"] == 1
+    assert alone.stats["acquired"] + other.stats["acquired"] <= booked

@@ -51,9 +51,13 @@ def test_feed_bookkeeping_in_batches_over_chunk_edges_never_resurrects_and_recor
 
 def test_an_operator_change_between_a_batch_read_and_its_write_is_kept(local_aws, monkeypatch):
     """The race the batch path must win: the operator disconnects one link, re-links another to another
-    product and a single patch records a push on a third, all *after* the batch read its chunk and before
-    it writes. Each of the three is written under the version it was read at, so its write fails, it is
-    read again and only the bookkeeping is re-applied: nothing is undone, nothing resurrected."""
+    product and a single patch records a push on a third, all *after* the links were read (by the sync
+    holding them, or by a batch read of the repository) and just before the batch writes. The write names
+    only the bookkeeping fields and needs the link to exist (issue 14: no read before it; before, each
+    link was written under the version it was read at and read again on a conflict): nothing is undone,
+    nothing resurrected."""
+    from pynamodb.transactions import TransactWrite
+
     from connector.adapters.store import ListingLink
 
     repo = LinkRepository()
@@ -71,7 +75,15 @@ def test_an_operator_change_between_a_batch_read_and_its_write_is_kept(local_aws
             repo.record_push(links[2].listing_id, quantity=42, confirmed=True, result="PATCHED")
         return got
 
+    commit = TransactWrite._commit
+
+    def racing_commit(self):
+        if not raced["done"]:
+            racing_batch_get(ListingLink, [])  # the same race, just before the first write goes out
+        return commit(self)
+
     monkeypatch.setattr(ListingLink, "batch_get", classmethod(racing_batch_get))
+    monkeypatch.setattr(TransactWrite, "_commit", racing_commit)
     repo.record_feed_sent((link, 10 + i, "F9", i + 1) for i, link in enumerate(links))
     monkeypatch.undo()
 

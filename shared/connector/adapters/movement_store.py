@@ -19,6 +19,7 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError
 
+from connector.adapters.restock_markers import RestockMarkers, restock_marker
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
 from connector.adapters.transactions import failed_condition, transact_with_retry
 from connector.domain.movement_records import IndexUpdate, MovementRecord
@@ -81,6 +82,10 @@ class InMemoryMovementStore:
 
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return sorted((copy.deepcopy(r) for r in self.items.values() if r.sku == sku), key=lambda r: r.created_at)
+
+    def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        wanted = {m for _sku, m in pairs}
+        return {m for r in self.items.values() if (m := restock_marker(r)) is not None and m in wanted}
 
     def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
         claims = copy.deepcopy(self.claims.get(sku) or DeemedClaims())
@@ -158,6 +163,7 @@ class DynamoMovementStore:
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self._items: dict[str, StockMovement] = {}  # versions of items read in this run, for optimistic saves
         self.clock = clock
+        self._markers = RestockMarkers(self._record)
 
     def get(self, key: str) -> MovementRecord | None:
         try:
@@ -177,6 +183,7 @@ class DynamoMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         item = self._items.get(rec.key) or StockMovement.get(rec.key, consistent_read=True)
+        self._markers.mark([rec])  # before the movement: see restock_markers.py
         with conflict_as(f"movement {rec.key!r}"):
             self._fill(item, rec).save()
         self._keep(rec, item)
@@ -220,6 +227,7 @@ class DynamoMovementStore:
         missing = [r.key for r in recs if r.key not in self._items]
         if missing:
             self.get_many(missing)
+        self._markers.mark(recs)
         items = [self._fill(self._items.get(r.key) or StockMovement(r.key), r) for r in recs]
         done = self._transact(items, None)
         for r, item in zip(recs, items, strict=True):
@@ -259,6 +267,12 @@ class DynamoMovementStore:
 
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return [self._record(i) for i in StockMovement.by_sku.query(sku)]
+
+    # ------------------------------------------------------------------ restocked returns (issue 14)
+    def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        """Of these (SKU, match key) pairs, the match keys whose return its credit restocked
+        (``adapters/restock_markers.py``: one BatchGetItem per 100)."""
+        return self._markers.restocked(pairs, lambda sku: [self._record(i) for i in StockMovement.by_sku.query(sku)])
 
     def _job(self, key: str) -> ReportJob:
         try:

@@ -25,8 +25,10 @@ type Settle[M: Model] = Callable[[list[M], list[CancellationReason | None]], lis
 
 def transact_with_retry[M: Model](items: Sequence[M], *, connection: Connection | None, settle: Settle[M],
                                     condition: Callable[[M], Any] | None = None, tries: int | None = None,
-                                    pause: Callable[[int], None] | None = None) -> list[M]:
-    """Save ``items`` in TransactWriteItems of 100, each with ``condition(item)`` (None: the model's own).
+                                    pause: Callable[[int], None] | None = None,
+                                    write: Callable[[TransactWrite, M], None] | None = None) -> list[M]:
+    """Save ``items`` in TransactWriteItems of 100, each with ``condition(item)`` (None: the model's own);
+    ``write(tx, item)`` instead puts each item in the transaction its own way (an update, say).
 
     A cancelled batch is handed to ``settle`` with its cancellation reasons; the items it returns are sent
     again (after ``pause(attempt)``, when given), at most ``tries`` times in all (None: until none is
@@ -39,7 +41,10 @@ def transact_with_retry[M: Model](items: Sequence[M], *, connection: Connection 
             try:
                 with TransactWrite(connection=connection) as tx:
                     for item in todo:
-                        tx.save(item, condition=condition(item) if condition else None)
+                        if write is not None:
+                            write(tx, item)
+                        else:
+                            tx.save(item, condition=condition(item) if condition else None)
                 todo = []
             except TransactWriteError as exc:
                 # pynamodb bumps the local versions only after a commit: nothing to undo here.

@@ -111,7 +111,7 @@ class MovementService(StockCorrections):
         self._releases: list[tuple[str, Callable[[DeemedClaims], int]]] = []
         self.resolve_skus = resolve_skus
         self._linked: dict[str, int | None] = {}  # this chunk's SKUs, resolved together; cleared after it
-        self._restocks: dict[str, set[str | None]] = {}  # this chunk's restocked returns by SKU; cleared after it
+        self._restocks: dict[str, bool] = {}  # this chunk's returns restocked, by match key; cleared after it
 
     # ================================================================== ingest
     def ingest(self, items: Iterable[StockChange | CustomerReturn | Quarantine], *,
@@ -204,6 +204,7 @@ class MovementService(StockCorrections):
         stock = [r for _line, _n, r, drive in plan if drive and r is not None and r.kind != RETURN_KIND]
         self._resolve_together(r.sku for r in stock)
         self._claim_together(stock, s)
+        self._restocked_together(stock)
         intents: list[_Intent] = []
         returns: list[tuple[MovementRecord, int]] = []
         for line, n, todo_or_seen, drive in plan:
@@ -240,6 +241,7 @@ class MovementService(StockCorrections):
             stock = [r for r in found.values() if r.status not in FINAL and r.kind not in (RETURN_KIND, REFUND_KIND)]
             self._resolve_together(r.sku for r in stock)
             self._claim_together(stock, s)
+            self._restocked_together(stock)
             intents: list[_Intent] = []
             for key in part:
                 rec = found.get(key)

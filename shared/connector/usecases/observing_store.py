@@ -68,6 +68,9 @@ class ObservingStore:
     def by_sku(self, sku: str) -> list[MovementRecord]:
         return self.inner.by_sku(sku)
 
+    def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
+        return self.inner.restocked(pairs)
+
     def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
         return self.inner.claim(sku, fn, commit=commit)
 

@@ -66,7 +66,7 @@ class StockCorrections(UnansweredWrites):
     currency: str
     batch_size: int
     _linked: dict[str, int | None]
-    _restocks: dict[str, set[str | None]]
+    _restocks: dict[str, bool]
 
     def _resolve_together(self, skus: Iterable[str]) -> None:
         """Look the chunk's SKUs up in one batch (when the wiring gives a batch resolver)."""
@@ -93,12 +93,20 @@ class StockCorrections(UnansweredWrites):
             if left is not None:
                 rec.detail["claim_left"] = left
 
-    def _restocked(self, sku: str) -> set[str | None]:
-        """The match keys of the SKU's returns restocked by their credit; one query per SKU per chunk."""
-        if sku not in self._restocks:
-            self._restocks[sku] = {o.match_key for o in self.store.by_sku(sku)
-                                   if o.kind == RETURN_KIND and o.detail.get("restocked")}
-        return self._restocks[sku]
+    def _restocked_together(self, recs: list[MovementRecord]) -> None:
+        """Whether each sellable CustomerReturns row's return was already restocked by its credit, for the
+        whole chunk in one batch of the store's restock markers (was one ``by_sku`` query per SKU)."""
+        asked = {(r.sku, r.match_key) for r in recs if r.kind == "customer_return" and r.match_key}
+        found = self.store.restocked(asked) if asked else set()
+        self._restocks = {m: m in found for _sku, m in asked}
+
+    def _restocked(self, rec: MovementRecord) -> bool:
+        """The return of these units was restocked by its credit's goods-in (asked for the chunk at once)."""
+        if rec.match_key is None:
+            return False
+        if rec.match_key not in self._restocks:
+            self._restocks[rec.match_key] = bool(self.store.restocked([(rec.sku, rec.match_key)]))
+        return self._restocks[rec.match_key]
 
     def _product_of(self, sku: str) -> int | None:
         return self._linked[sku] if sku in self._linked else self.resolve_sku(sku)
@@ -122,7 +130,7 @@ class StockCorrections(UnansweredWrites):
                 return False
         amazon_qty = int(rec.detail.get("amazon_quantity", rec.quantity))
         if rec.kind == "customer_return":
-            restocked = rec.match_key in self._restocked(rec.sku)
+            restocked = self._restocked(rec)
             apply, why = ledger_return_decision(restock_on=s.restock_returns, credit_restocked=restocked)
             if not apply:
                 self._finish_later(rec, SKIPPED, reason=f"{rec.reason}; {why}")

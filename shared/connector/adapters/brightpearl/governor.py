@@ -1,13 +1,15 @@
 """The Brightpearl request budget, shared by every Lambda of the account.
 
-Brightpearl allows 200 requests per *rolling* minute per account. A per-process counter cannot
-keep concurrent Lambdas inside that, so the budget is a token bucket stored in DynamoDB and taken
-with optimistic locking (a conditional write on the item's version).
+Brightpearl allows 200 requests per *rolling* minute per account (https://www.brightpearl.com/developer/
+latest/concept/index.html, "API rate limits"; contract §2: "Pace <= 200/min per account across all
+Lambdas"). A per-process counter cannot keep concurrent Lambdas inside that, so the budget is a token
+bucket stored in DynamoDB and taken with optimistic locking (a conditional write on the item's version).
 
-A bucket of capacity ``B`` refilled at ``r`` tokens/s admits at most ``B + r·W`` requests in any
-window of ``W`` seconds. With ``B = 10 %`` of the limit and ``r = 90 % of the limit / W`` that is
-exactly the limit, while still letting a burst through at once: the account is never throttled by
-our own traffic, and more than 90 % of the budget stays usable.
+Tokens are taken in blocks (``ratelimit.BlockBucket``): one conditional write books the next few tokens
+of this process, spent locally; a process alone pays one DynamoDB call per block, not per request.
+With ``capacity + per_second x (window + hold) = limit`` (``BucketShape.for_limit``) no rolling window
+sees more than the limit, blocks or not: each token is used within ``hold`` of the slot the bucket gave it
+(``ratelimit``'s docstring has the argument; a property test checks it on random workers and schedules).
 """
 
 from __future__ import annotations
@@ -22,22 +24,13 @@ from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from connector.adapters.ratelimit import BucketShape, TokenBucket, refill
+from connector.adapters.ratelimit import BlockBucket, BucketShape, BucketState, BudgetExhausted, TokenBucket
 from connector.adapters.store import GovernorItem
 from connector.client_metrics import add_sum
 from connector.observability import MetricUnit
 
-# After a cached item proved stale (another process took a token), this many acquisitions read first.
-CACHE_BACKOFF = 8
-
-
-class BudgetExhausted(Exception):
-    """The shared budget has no token within the time this caller may wait."""
-
-    def __init__(self, key: str, wait: float) -> None:
-        super().__init__(f"Brightpearl request budget {key!r} exhausted; next token in {wait:.1f}s")
-        self.key = key
-        self.wait = wait
+__all__ = ["BucketShape", "BudgetExhausted", "DynamoBucketStore", "DynamoGovernor", "DynamoLease", "Governor",
+           "LocalGovernor"]
 
 
 class Governor(Protocol):
@@ -63,65 +56,50 @@ class LocalGovernor:
             self.sleep(wait)
 
 
+class DynamoBucketStore:
+    """The bucket's item in the governor table; every write is conditional on the version it was read at."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def read(self) -> BucketState | None:
+        try:
+            item = GovernorItem.get(self.key, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return BucketState(float(item.tokens), float(item.refilled_at), item)
+
+    def write(self, state: BucketState | None, tokens: float, refilled_at: float) -> BucketState | None:
+        item = GovernorItem(self.key) if state is None else state.handle
+        item.tokens, item.refilled_at = tokens, refilled_at
+        try:
+            item.save()  # conditional on the version it was read at (VersionAttribute; absent if new)
+        except PutError as exc:
+            if _is_conditional_failure(exc):
+                return None
+            raise
+        return BucketState(tokens, refilled_at, item)  # pynamodb bumped the version in place
+
+
 class DynamoGovernor:
-    """Token bucket in the governor table, shared across processes."""
+    """Token bucket in the governor table, shared across processes, taken in blocks."""
 
     def __init__(self, key: str, shape: BucketShape, *, max_wait: float = 30.0,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep) -> None:
         self.key = key
         self.shape = shape
-        self.max_wait = max_wait
         self.clock = clock
         self.sleep = sleep
-        self.stats = {"acquired": 0, "conflicts": 0, "waited_seconds": 0.0}
-        # The item as this process last saved it. While no other process takes a token in between, the
-        # next save conditional on that version succeeds without reading first: one DynamoDB call per
-        # request instead of two. A conflict means someone else wrote: read again, then retry.
-        self._item: GovernorItem | None = None
-        self._skip_cache = 0  # acquisitions left that read first, after a cached item turned out stale
+        self.bucket = BlockBucket(DynamoBucketStore(key), shape, clock, max_wait=max_wait, key=key)
+        self.stats = self.bucket.stats  # acquired, booked, bookings, reads, writes, conflicts, expired
+        self.stats["waited_seconds"] = 0.0
 
     def acquire(self) -> None:
-        waited = 0.0
-        cached = False
-        while True:
-            item, self._item = self._item, None
-            if item is not None and self._skip_cache:
-                self._skip_cache -= 1
-                item = None
-            cached = item is not None
-            if item is None:
-                try:
-                    item = GovernorItem.get(self.key, consistent_read=True)
-                except DoesNotExist:
-                    item = GovernorItem(self.key, tokens=self.shape.capacity, refilled_at=self.clock())
-            now = self.clock()
-            tokens = refill(float(item.tokens), float(item.refilled_at), now, self.shape)
-            if tokens < 1.0:
-                wait = (1.0 - tokens) / self.shape.per_second
-                if waited + wait > self.max_wait:
-                    raise BudgetExhausted(self.key, wait)
-                # A little jitter so waiting Lambdas do not all wake and collide at once.
-                wait *= 1.0 + random.random() * 0.1
-                add_sum("BrightpearlGovernorWaitSeconds", wait, MetricUnit.Seconds)
-                self.sleep(wait)
-                waited += wait
-                self.stats["waited_seconds"] += wait
-                self._item = item  # still the latest unless someone wrote meanwhile (then the save says so)
-                continue
-            item.tokens = tokens - 1.0
-            item.refilled_at = now
-            try:
-                item.save()  # conditional on the version it was read at (VersionAttribute)
-            except PutError as exc:
-                if _is_conditional_failure(exc):
-                    self.stats["conflicts"] += 1
-                    if cached:  # others are writing too: stop guessing for a while (a stale guess costs a call)
-                        self._skip_cache = CACHE_BACKOFF
-                    continue
-                raise
-            self.stats["acquired"] += 1
-            self._item = item  # saved at its new version (pynamodb bumps it in place)
-            return
+        wait = self.bucket.take() - self.clock()
+        if wait > 0:
+            add_sum("BrightpearlGovernorWaitSeconds", wait, MetricUnit.Seconds)
+            self.stats["waited_seconds"] += wait
+            self.sleep(wait)
 
 
 def _is_conditional_failure(exc: PutError | UpdateError) -> bool:

@@ -4,8 +4,7 @@ FBA warehouse and emails the report (or requests the MYI report for a large cata
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,18 +12,11 @@ from connector import wiring
 from connector.config import FbaReconciliationEnv
 from connector.handlers import Container, entry
 
-if TYPE_CHECKING:
-    from connector.usecases.fba_reconciliation import FbaReconciliation
-
 CONTAINER = Container(FbaReconciliationEnv)
 build = CONTAINER.once(wiring.fba_reconciliation)
 
-
-@cache
-def other_regions() -> dict[str, FbaReconciliation]:
-    """Every region, each against its own FBA warehouse, when the stack has several (issue 16); else none."""
-    regional = wiring.regions(CONTAINER.parts)
-    return {wiring.region_code(p): wiring.fba_reconciliation(p) for p in regional} if len(regional) > 1 else {}
+# every region when the stack has several (issue 16); none for a one-region stack
+other_regions = CONTAINER.per_region(wiring.fba_reconciliation)
 
 
 @entry()

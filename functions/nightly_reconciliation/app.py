@@ -4,8 +4,7 @@ notifications function)."""
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,18 +12,11 @@ from connector import wiring
 from connector.config import MfnSyncEnv
 from connector.handlers import Container, entry
 
-if TYPE_CHECKING:
-    from connector.usecases.nightly import NightlyReconciliation
-
 CONTAINER = Container(MfnSyncEnv)
 build = CONTAINER.once(wiring.nightly)
 
-
-@cache
-def other_regions() -> dict[str, NightlyReconciliation]:
-    """Every region's nightly check, each on its own marketplaces, when the stack has several (issue 16)."""
-    regional = wiring.regions(CONTAINER.parts)
-    return {wiring.region_code(p): wiring.nightly(p) for p in regional} if len(regional) > 1 else {}
+# every region when the stack has several (issue 16); none for a one-region stack
+other_regions = CONTAINER.per_region(wiring.nightly)
 
 
 @entry()

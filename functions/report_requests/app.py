@@ -4,8 +4,7 @@ send the daily digest. Also answers ``{"action": "explain", "sku": "…"}``: eve
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,18 +13,11 @@ from connector.config import MovementsEnv
 from connector.handlers import Container, entry
 from connector.observability import logger
 
-if TYPE_CHECKING:
-    from connector.usecases.report_jobs import ReportJobs
-
 CONTAINER = Container(MovementsEnv)
 build = CONTAINER.once(wiring.report_jobs)
 
-
-@cache
-def other_regions() -> dict[str, ReportJobs]:
-    """Every region's report jobs when the stack has several (issue 16); none for a one-region stack."""
-    regional = wiring.regions(CONTAINER.parts)
-    return {wiring.region_code(p): wiring.region_report_jobs(p) for p in regional} if len(regional) > 1 else {}
+# every region when the stack has several (issue 16); none for a one-region stack
+other_regions = CONTAINER.per_region(wiring.region_report_jobs)
 
 
 @entry(traced=False)

@@ -55,6 +55,19 @@ class Container[E: ConnectorEnv]:
 
         return built
 
+    def per_region[T](self, builder: Callable[[Parts], T]) -> Callable[[], dict[str, T]]:
+        """``builder`` once per Amazon region (code → use case, home first) when the stack has several
+        (issue 16, docs/regions.md); empty for a one-region stack, whose handler uses its ``once`` builder."""
+
+        @cache
+        def built() -> dict[str, T]:
+            from connector import wiring
+
+            regional = wiring.regions(self.parts)
+            return {wiring.region_code(p): builder(p) for p in regional} if len(regional) > 1 else {}
+
+        return built
+
     def per_call[T](self, builder: Callable[[Parts], T]) -> Callable[[], T]:
         """``builder`` over fresh parts on every call: nothing (clients, pacing) carries from one run to
         the next."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from connector.config import ConnectorEnv, ImportLinksEnv
 
@@ -336,7 +336,7 @@ def operator(parts: Parts) -> Operator:
         sync = _routed_sync(parts)
     return Operator(sync=sync, links=parts.links, settings=parts.settings,
                     seller_id=parts.env.amazon_seller_id, directory=BrightpearlCatalog(parts.brightpearl),
-                    fba_reconciliation=lambda: fba_reconciliation(parts), shadow=lambda: shadow(parts, sync))
+                    fba_reconciliation=lambda: routed_fba_reconciliation(parts), shadow=lambda: shadow(parts, sync))
 
 
 def shadow_plans(parts: Parts) -> ShadowPlans:
@@ -393,7 +393,7 @@ def pages(parts: Parts) -> Pages:
 
     def reconciliation() -> FbaReconciliation:
         if not recon:
-            recon.append(fba_reconciliation(parts))
+            recon.append(routed_fba_reconciliation(parts))
         return recon[0]
 
     exports = parts.exports
@@ -500,6 +500,19 @@ def _routed_sync(parts: Parts) -> Any:
         each.confirm_by_report = nightly(p, each).request_confirmation
         syncs[region_code(p)] = each
     return RegionRoutedSync(syncs, parts.env.amazon_region)
+
+
+def routed_fba_reconciliation(parts: Parts) -> FbaReconciliation:
+    """The operator's and the review page's FBA reconciliation: with several regions, one that sends a
+    reconciliation named by id to the region that made it (usecases/regions.py)."""
+    regional = regions(parts)
+    if len(regional) == 1:
+        return fba_reconciliation(parts)
+    from connector.usecases.regions import RegionRoutedReconciliation
+
+    routed: Any = RegionRoutedReconciliation({region_code(p): fba_reconciliation(p) for p in regional},
+                                             region_code(regional[0]))
+    return cast("FbaReconciliation", routed)
 
 
 def region_code(parts: Parts) -> str:

@@ -21,6 +21,10 @@ from simulators.core import SimClock
 
 JSON = Any
 
+# The EU marketplaces (developer-docs.amazon.com/sp-api/docs/marketplace-ids): one Pan-EU FBA pool.
+EU_MARKETPLACES = ("A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4", "A1RKKUPIHCS9HS",
+                   "A1805IZSGTT6HS", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3")
+
 FINAL_STATUSES = ("DONE", "CANCELLED", "FATAL")
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 

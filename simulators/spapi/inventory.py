@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from simulators.core import Request, Response
-from simulators.spapi.common import JSON, Shared, invalid, iso_ms, parse_time
+from simulators.spapi.common import EU_MARKETPLACES, JSON, Shared, invalid, iso_ms, parse_time
 from simulators.spapi.http import Routes, qlist
 from simulators.spapi.inventory_records import (
     DAMAGE_CODE_FROM,
@@ -405,7 +405,11 @@ class InventoryRoutes(Routes):
             single = req.q("sellerSku")
             since = parse_time(req.q("startDateTime"), "startDateTime")
             # Pan-EU: one pool for the region, so every EU marketplace sees the same SKUs and quantities.
-            skus = sorted(s for s in self.world.inventory.fba if s in self.world.listings_items.listings
+            # Elsewhere (NA, FE) each marketplace is its own pool: a SKU counts only where it is listed.
+            listed = self.world.listings_items.listings
+            pan_eu = mkts[0] in EU_MARKETPLACES
+            skus = sorted(s for s in self.world.inventory.fba if s in listed
+                          and (pan_eu or mkts[0] in listed[s].marketplace_ids)
                           and (not wanted or s in wanted) and (not single or s == single)
                           and (since is None or self.world.inventory.fba[s].updated >= since))
             offset = 0

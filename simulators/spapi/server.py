@@ -22,7 +22,7 @@ from simulators.limits import SlidingWindowLimiter, TokenBucket
 from simulators.spapi import control, notifications_api
 from simulators.spapi import notifications as notif
 from simulators.spapi.auth import UNAUTHORIZED, LwaRoutes
-from simulators.spapi.common import ApiError, Timing, invalid
+from simulators.spapi.common import EU_MARKETPLACES, ApiError, Timing, invalid
 from simulators.spapi.documents import DocumentRoutes
 from simulators.spapi.feeds import Feed, FeedRoutes
 from simulators.spapi.finances import FinancesRoutes
@@ -38,8 +38,6 @@ from simulators.wire import Request, Response, Route
 
 JSON = Any
 
-EU_MARKETPLACES = ("A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH", "APJ6JRA9NG5V4", "A1RKKUPIHCS9HS",
-                   "A1805IZSGTT6HS", "A2NODRKZP88ZB9", "A1C3SOZRARQ6R3")
 
 # Issue 16: each region's marketplaces (developer-docs.amazon.com/sp-api/docs/marketplace-ids), the
 # simulator's default for its region; a world's fulfilment centre and country; where its ids count from.

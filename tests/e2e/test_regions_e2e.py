@@ -217,3 +217,27 @@ def test_a_disposal_in_each_region_reduces_its_own_fba_warehouse_once(reports_st
         stack.amazon_finishes()
         stack.invoke("RemovalsFunction", {})
         assert (stack.bp.on_hand(TEA, FBA_NA), stack.bp.on_hand(TEA, FBA_EU)) == (16, 29)
+
+
+def test_a_second_regions_fba_reconciliation_is_approved_by_its_id_into_its_own_warehouse(world):
+    """The operator approves the NA reconciliation by its id alone: it is applied by the region that made
+    it (its store, its FBA warehouse), once; the EU's warehouse and the EU's own reconciliation are not
+    touched, and the EU's is still approved by its id."""
+    stack, na = world
+    seed(stack, na, "SHIRT")
+    na.world_op("set_fba_stock", sku="TEA", spec={"SELLABLE": 5})  # Amazon NA counts 5; Brightpearl NA 0
+    stack.amazon.world_op("set_fba_stock", sku="TEA", spec={"SELLABLE": 3})  # Amazon EU 3; Brightpearl EU 0
+    out = invoke("FbaReconciliationFunction", {"action": "start"})
+    ids = {code: got["id"] for code, got in ((k.removeprefix("region "), v) for k, v in out.items())}
+    assert set(ids) == {"eu", "na"} and ids["eu"] != ids["na"]
+
+    shown = stack.operator("show-reconciliation", id=ids["na"])
+    assert [(ln["sku"], ln["suggested"]) for ln in shown["lines"] if ln["suggested"]] == [("TEA", 5)]
+    applied = stack.operator("approve-reconciliation", id=ids["na"])
+    assert applied["statuses"] == {"applied": 1}
+    assert stack.bp.on_hand(TEA, FBA_NA) == 5 and stack.bp.on_hand(TEA, FBA_EU) == 0
+    again = stack.operator("approve-reconciliation", id=ids["na"])
+    assert again["statuses"] == {"already_applied": 1} and stack.bp.on_hand(TEA, FBA_NA) == 5
+
+    stack.operator("approve-reconciliation", id=ids["eu"])
+    assert stack.bp.on_hand(TEA, FBA_EU) == 3 and stack.bp.on_hand(TEA, FBA_NA) == 5

@@ -209,3 +209,34 @@ class _RoutedListings:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._routed.syncs[self._routed.home].listings, name)
+
+
+class RegionRoutedReconciliation:
+    """The FBA reconciliations of several regions behind one face, for the operator and the review page: a
+    reconciliation named by id is approved by the region whose latest it is (its FBA warehouse, its
+    settings); ``start``/``poll`` and the rest are the home region's. Ids carry a random suffix and headers
+    are shared (adapters/reconciliation_store.py), so any region shows any id; an id that is no region's
+    latest goes home, which refuses it as superseded."""
+
+    def __init__(self, by_region: Mapping[str, Any], home: str) -> None:
+        self.by_region = dict(by_region)
+        self.home = self.by_region[home]
+
+    def owner(self, rid: str | None) -> Any:
+        if rid:
+            for recon in self.by_region.values():
+                if recon.store.latest() == rid:
+                    return recon
+        return self.home
+
+    def show(self, rid: str | None = None, **kw: Any) -> dict[str, Any]:
+        return dict(self.owner(rid).show(rid, **kw))
+
+    def rows(self, rid: str) -> list[list[Any]]:
+        return list(self.owner(rid).rows(rid))
+
+    def approve(self, rid: str, **kw: Any) -> dict[str, Any]:
+        return dict(self.owner(rid).approve(rid, **kw))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.home, name)

@@ -52,6 +52,16 @@ def service(bp, *, dry_run=False, links=None):
                            clock=lambda: datetime(2026, 7, 1, tzinfo=UTC))
 
 
+def clocked(bp):
+    """A service on the fake Brightpearl whose clock the test moves: (service, now, start)."""
+    start = datetime(2026, 7, 1, tzinfo=UTC)
+    now = [start]
+    settings = GlobalSettings(fba_warehouse_id=7)
+    svc = MovementService(InMemoryMovementStore(), bp, {"SKU-1": 1}.get, lambda: settings,  # type: ignore[arg-type]
+                          clock=lambda: now[0])
+    return svc, now, start
+
+
 def change(i, qty=-1, sku="SKU-1", kind="lost"):
     return StockChange(f"ledger|{i}", "GET_LEDGER_DETAIL_VIEW_DATA", kind, sku, qty, f"row {i}", line=i + 2)
 
@@ -120,11 +130,7 @@ def test_a_movement_another_worker_has_in_flight_is_left_alone_until_its_lease_e
     from connector.usecases.movements import IN_FLIGHT_LEASE
 
     bp = FakeBrightpearl({1: 10})
-    start = datetime(2026, 7, 1, tzinfo=UTC)
-    now = [start]
-    settings = GlobalSettings(fba_warehouse_id=7)
-    svc = MovementService(InMemoryMovementStore(), bp, {"SKU-1": 1}.get, lambda: settings,  # type: ignore[arg-type]
-                          clock=lambda: now[0])
+    svc, now, start = clocked(bp)
     svc.ingest([change(1, qty=-2)])
     assert bp.stock[1] == 8 and bp.requests == 1
     rec = svc.store.get("ledger|1")
@@ -315,11 +321,7 @@ def test_a_lost_first_correction_with_two_movements_of_one_product_is_settled_by
     from connector.usecases.movements import IN_FLIGHT_LEASE
 
     bp = FirstAnswerLost({1: 100})
-    start = datetime(2026, 7, 1, tzinfo=UTC)
-    now = [start]
-    settings = GlobalSettings(fba_warehouse_id=7)
-    svc = MovementService(InMemoryMovementStore(), bp, {"SKU-1": 1}.get, lambda: settings,  # type: ignore[arg-type]
-                          clock=lambda: now[0])
+    svc, now, start = clocked(bp)
     svc.ingest([change(1, qty=-2), change(2, qty=-3)])
     assert bp.stock[1] == 95 and bp.requests == 1
     now[0] = start + IN_FLIGHT_LEASE + timedelta(minutes=1)

@@ -314,8 +314,8 @@ def _export(cleanup: ExitStack, values: Mapping[str, str]) -> None:
 
 
 def _patch_movements_clock(cleanup: ExitStack, now: Callable[[], Any]) -> None:
-    from connector import wiring
+    from connector.wiring import parts
 
-    saved = wiring.CLOCK
-    wiring.CLOCK = now
-    cleanup.callback(setattr, wiring, "CLOCK", saved)
+    saved = parts.CLOCK
+    parts.CLOCK = now
+    cleanup.callback(setattr, parts, "CLOCK", saved)

@@ -1,4 +1,4 @@
-"""Compact link records (adapters/repositories.py: LinkRecord.of): the values read, with repeated strings
+"""Compact link records (adapters/link_records.py: LinkRecord.of): the values read, with repeated strings
 shared between records (issue 14 item 5: 300 000 links at 100 000 EU SKUs)."""
 
 from __future__ import annotations

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any, overload
+from typing import Any
 
 from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, UpdateError
 from pynamodb.transactions import TransactWrite
 
+from connector.adapters.link_records import LinkRecord
 from connector.adapters.settings_repository import SettingsRepository
 from connector.adapters.store import ListingLink
 from connector.adapters.transactions import failed_condition, transact_with_retry
@@ -26,8 +26,8 @@ from connector.domain.settings import (
 )
 
 # The settings values live in the domain; re-exported for the callers that import them from here.
-__all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRepository", "SettingsRepository",
-           "WarehouseId", "listing_id"]
+__all__ = ["BufferSettings", "ChannelSettings", "GlobalSettings", "LinkRecord", "LinkRepository",
+           "SettingsRepository", "WarehouseId", "listing_id"]
 
 
 CHANNELS = ("MFN", "FBA")  # the fulfillment channels a link can have (LinkRepository.connect)
@@ -83,53 +83,6 @@ def _pending(data: dict[str, Any] | None) -> int | None:
     except ValueError:
         return None
     return int(data["q"]) if datetime.now(UTC) - at < PENDING_FEED_STALE else None
-
-
-@dataclass(slots=True)
-class LinkRecord:
-    """A listing link as read (the ListingLink fields, for reading only; writes go through the repository)."""
-
-    listing_id: str
-    seller_id: str | None
-    marketplace_id: str
-    sku: str
-    product_id: int
-    fulfillment_channel: str
-    last_pushed_quantity: int | None
-    last_confirmed_quantity: int | None
-    last_push_at: datetime | None
-    last_result: str | None
-    buffer: dict[str, Any] | None
-    amazon_status: str | None
-    pending_feed: dict[str, Any] | None
-    pending_feed_id: str | None
-
-    @classmethod
-    def of(cls, link: ListingLink) -> LinkRecord:
-        def num(value: Any) -> int | None:
-            return None if value is None else int(value)
-
-        return cls(link.listing_id, _shared(link.seller_id), _shared(link.marketplace_id), link.sku,
-                   int(link.product_id), _shared(link.fulfillment_channel), num(link.last_pushed_quantity),
-                   num(link.last_confirmed_quantity), link.last_push_at, _shared(link.last_result),
-                   link.buffer or None, _shared(link.amazon_status), link.pending_feed or None, link.pending_feed_id)
-
-
-# Values most links repeat (seller, marketplace, channel, status, "ACCEPTED"): one string each instead of one per
-# decoded item, a third of a record (558 -> 360 bytes with its strings). Bounded, so unique results stay unique.
-_COMMON: dict[str, str] = {}
-
-
-@overload
-def _shared(value: str) -> str: ...
-@overload
-def _shared(value: str | None) -> str | None: ...
-def _shared(value: str | None) -> str | None:
-    if value is None:
-        return None
-    if len(_COMMON) < 256:
-        return _COMMON.setdefault(value, value)
-    return _COMMON.get(value, value)
 
 
 class LinkRepository:

@@ -1,8 +1,9 @@
 """One builder per Lambda: each composes its use case from the container's :class:`Parts` (issue 12).
 
-A handler caches a builder through ``connector.handlers.Container`` (``once`` / ``per_call`` /
-``per_region``). Builders plug in what ``parts`` makes and wrap it in use-case gates (shadow mode,
-regions); they import no adapter: ``parts.py`` is the one module that constructs those.
+A handler caches a builder through ``connector.handlers.Container``: ``once``, ``per_call``, or
+``per_region`` (the one way a handler runs a builder once per SP-API region). Builders plug in what
+``parts`` makes and wrap it in use-case gates (shadow mode, regions); they import no adapter:
+``parts.py`` is the one module that constructs those.
 """
 
 from __future__ import annotations
@@ -101,6 +102,17 @@ def report_jobs(parts: Parts) -> ReportJobs:
 
     return ReportJobs(parts.amazon_reports(parts.env.amazon_marketplace_ids, on_clock=True),
                       movement_service(parts), parts.report_jobs_store, clock=clock)
+
+
+def region_report_jobs(p: Parts) -> ReportJobs:
+    """One region's report jobs (``Container.per_region``), keyed under its prefix in the one ReportJobs table
+    (the home region's keys are unchanged); its movements go through the one Brightpearl governor."""
+    from connector.usecases.report_jobs import ReportJobs
+
+    if not isinstance(p, RegionParts):
+        return report_jobs(p)
+    return ReportJobs(p.amazon_reports(p.env.amazon_marketplace_ids, on_clock=True), movement_service(p),
+                      p.report_jobs_store, clock=clock, job_prefix=p.region.job_prefix)
 
 
 def fba_reconciliation(parts: Parts) -> FbaReconciliation:

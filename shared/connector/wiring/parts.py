@@ -3,7 +3,7 @@
 :class:`Parts` is what one container shares (clients, stores, the mailer, each built on first use,
 once) and the factory of every other adapter a builder plugs in (``parts.amazon_reports(…)``, a new
 object per call, as the builders made them before). :class:`RegionParts` is one SP-API region's view of
-them. The builders (``builders.py``, ``per_region.py``) compose use cases from these and import no adapter
+them. The builders (``builders.py``) compose use cases from these and import no adapter
 (``tests/unit/test_import_rules.py`` holds it). Adapters are imported inside the methods: the others pay
 for SP-API or pynamodb only when they use them.
 """

@@ -363,9 +363,10 @@ def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
         # Bound per shipment per run: the figures of its products read once by ID set (100 per call, contract
         # §8a), one release per product: Quarantine Release POST takes one productId, quantity and toLocationId
         # (https://api-docs.brightpearl.com/warehouse/quarantine-release/post.html); no multi-product release is
-        # documented. Amazon: the shipments list and each shipment's items once.
+        # documented. Amazon (bench/limits.py, inbound_calls): each open shipment's items once, the open list, the
+        # newest ledger report and the plans updated lately (every shipment here has its own plan, all updated).
         bp_bound = shipments * (limits.availability_reads(skus_per_shipment) + skus_per_shipment)
-        sp_bound = 1 + shipments
+        sp_bound = limits.inbound_calls(shipments, shipments)
         by_op = ph.run.dynamodb_by_operation()
         ops = ", ".join(f"{k} {v}" for k, v in by_op.items())
         # The Brightpearl governor's token bucket (counted in the DynamoDB row above), counted by its table: a

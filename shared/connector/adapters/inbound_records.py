@@ -17,8 +17,8 @@ from connector.adapters.store import GovernorItem, InboundShipment, ShipmentSku,
 from connector.domain.inbound import CHAIN_FRESH_S, Line, Shipment
 
 # Attributes copied as they are, both ways (the lines, ints and version are converted below).
-PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "reference", "bp_shipped", "transfer_attempted",
-         "pending", "receipts", "undo", "finished", "updated_at")
+PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "plan_shipments", "reference", "bp_shipped",
+         "transfer_attempted", "pending", "receipts", "undo", "finished", "updated_at")
 INTS = ("source_warehouse_id", "target_warehouse_id", "stock_transfer_id", "goods_out_note_id", "transfer_hwm")
 
 

@@ -120,6 +120,8 @@ class Shipment:
     name: str | None = None
     plan_id: str | None = None  # 2024-03-20 inboundPlanId, when seen through a plan
     plan_shipment_id: str | None = None  # 2024-03-20 shipmentId (sh…), for listShipmentItems
+    # The settled plan's shipments {shipmentId: v0 id} (None: not seen settled): its getInboundPlan is not re-read.
+    plan_shipments: dict[str, str] | None = None
     reference: str | None = None  # the stock transfer's reference, AMZ-IN-<shipment id>
     source_warehouse_id: int | None = None
     target_warehouse_id: int | None = None

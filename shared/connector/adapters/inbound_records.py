@@ -76,6 +76,16 @@ class ShipmentRecords:
     def open(self) -> list[Shipment]:
         return [shipment_of(i) for i in InboundShipment.scan(InboundShipment.finished == False)]  # noqa: E712
 
+    def finished_with_plans(self, since: datetime) -> list[Shipment]:
+        """Finished shipments of settled 2024-03-20 plans saved since ``since`` (the plans still listed as
+        updated lately): only their ids and plan, so those plans are not read again for them."""
+        cond = ((InboundShipment.finished == True) & InboundShipment.plan_shipments.exists()  # noqa: E712
+                & (InboundShipment.updated_at >= since))
+        return [Shipment(i.shipment_id, "", plan_id=i.plan_id, plan_shipments=dict(i.plan_shipments),
+                         finished=True)
+                for i in InboundShipment.scan(cond, attributes_to_get=["shipment_id", "plan_id", "plan_shipments"])
+                if i.plan_id and i.plan_shipments]
+
     def max_transfer_id(self) -> int:
         """The highest Brightpearl transfer id any shipment holds (where a lost transfer is searched from)."""
         ids = [int(r.stock_transfer_id) for r in InboundShipment.scan(attributes_to_get=["stock_transfer_id"])

@@ -172,12 +172,17 @@ class InboundShipments(ReceiveAndCancel):
                 settled[r.plan_id] = dict(r.plan_shipments)
             if r.plan_id and r.plan_shipment_id:
                 known.setdefault(r.plan_id, {})[r.plan_shipment_id] = r.shipment_id
+        done: set[str] = set()
+        if self.use_2024_plans:  # a plan whose shipments are all finished is still listed for up to LOOKBACK
+            for r in self.records.finished_with_plans(now - LOOKBACK):
+                settled.setdefault(r.plan_id, dict(r.plan_shipments))
+                done.add(r.shipment_id)
         for plan_id, pairs in settled.items():
             known.setdefault(plan_id, {}).update(pairs)
         # Tracked shipments not in the open list (closed or cancelled since), and a settled plan's shipments
         # v0 does not list yet: by id. A shipment never tracked and not open is final or unknown: never booked
         # (first seen final), so no date-range query is needed to find it.
-        follow = {sid for pairs in settled.values() for sid in pairs.values()}
+        follow = {sid for pairs in settled.values() for sid in pairs.values()} - done
         missing = sorted(sid for sid in {*open_records, *follow} if sid not in found)
         if missing:
             for s in self.amazon.by_ids(missing):

@@ -192,6 +192,9 @@ class ShadowShipmentStore:
     def max_transfer_id(self) -> int:
         return self.inner.max_transfer_id()
 
+    def finished_with_plans(self, since: datetime) -> list[Any]:
+        return self.inner.finished_with_plans(since)
+
 
 class ShadowMail:
     """The inbound emails: not sent while inbound is in shadow (nothing they describe exists)."""

@@ -242,9 +242,8 @@ class FakeShipments(Versioned):
     def max_transfer_id(self) -> int:
         return max((s.stock_transfer_id for s in self.items.values() if s.stock_transfer_id is not None), default=0)
 
-    def finished_with_plans(self, since: datetime) -> list[Shipment]:
-        return [copy.deepcopy(s) for s in self.items.values()
-                if s.finished and s.plan_id and s.plan_shipments and (s.updated_at is None or s.updated_at >= since)]
+    def finished_with_plans(self) -> list[Shipment]:
+        return [copy.deepcopy(s) for s in self.items.values() if s.finished and s.plan_id and s.plan_shipments]
 
 
 class FakeReconciliations:

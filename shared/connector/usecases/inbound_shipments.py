@@ -174,7 +174,7 @@ class InboundShipments(ReceiveAndCancel):
                 known.setdefault(r.plan_id, {})[r.plan_shipment_id] = r.shipment_id
         done: set[str] = set()
         if self.use_2024_plans:  # a plan whose shipments are all finished is still listed for up to LOOKBACK
-            for r in self.records.finished_with_plans(now - LOOKBACK):
+            for r in self.records.finished_with_plans():
                 settled.setdefault(r.plan_id, dict(r.plan_shipments))
                 done.add(r.shipment_id)
         for plan_id, pairs in settled.items():
@@ -212,9 +212,11 @@ class InboundShipments(ReceiveAndCancel):
                 # dealt with it; booking it now would move stock twice.
                 record = self.records.new(sid, shipment.status.upper())
                 record.name, record.finished = shipment.name, True
+                record.plan_id, record.plan_shipment_id = shipment.plan_id, shipment.plan_shipment_id
+                record.plan_shipments = dict(shipment.plan_shipments) or None  # its settled plan stays unread
                 record.status_history = [{"status": record.status, "at": self.now().isoformat(),
                                           "note": "first seen final"}]
-                self.records.save(record)
+                self._save(record)
                 report.skipped_final += 1
                 logger.info("shipment first seen in a final status; not booked", extra={"shipment": sid})
                 return False

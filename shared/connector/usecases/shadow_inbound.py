@@ -192,8 +192,8 @@ class ShadowShipmentStore:
     def max_transfer_id(self) -> int:
         return self.inner.max_transfer_id()
 
-    def finished_with_plans(self, since: datetime) -> list[Any]:
-        return self.inner.finished_with_plans(since)
+    def finished_with_plans(self) -> list[Any]:
+        return self.inner.finished_with_plans()
 
 
 class ShadowMail:

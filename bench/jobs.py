@@ -329,6 +329,7 @@ def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
     """``shipments`` open inbound shipments of 200 SKUs each, created, shipped and then received in full
     while the connector runs: the run that releases the received units from quarantine is measured."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
+    from connector.domain.inbound import MAX_HOPS
     from simulators.spapi.demo import UK
 
     source, fba = 1, 7
@@ -363,9 +364,10 @@ def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
         # Bound per shipment per run: the figures of its products read once by ID set (100 per call, contract
         # §8a), one release per product: Quarantine Release POST takes one productId, quantity and toLocationId
         # (https://api-docs.brightpearl.com/warehouse/quarantine-release/post.html); no multi-product release is
-        # documented. Amazon: the shipments list and each shipment's items once.
+        # documented. Amazon (bench/limits.py, inbound_calls): each open shipment's items once, the open list, the
+        # newest ledger report and the plans updated lately (every shipment here has its own plan, all updated).
         bp_bound = shipments * (limits.availability_reads(skus_per_shipment) + skus_per_shipment)
-        sp_bound = 1 + shipments
+        sp_bound = limits.inbound_calls(shipments, shipments)
         by_op = ph.run.dynamodb_by_operation()
         ops = ", ".join(f"{k} {v}" for k, v in by_op.items())
         # The Brightpearl governor's token bucket (counted in the DynamoDB row above), counted by its table: a
@@ -380,7 +382,10 @@ def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
             Row("inbound receipt", "", "runs back to back (continuations)", total_s / usable,
                 note=f"each run stops at 70 % of its timeout ({usable:.0f} s) and queues the next at once"),
             Row("inbound receipt", "", "backlog time, runs back to back (h)", total_s / 3600,
-                note="before: one 300 s run per 30-minute schedule"),
+                note=f"one chain of up to {MAX_HOPS} runs; before: one 300 s run per 30-minute schedule"),
+            Row("inbound receipt", "", "backlog floor at Brightpearl's 200/min (h)",
+                bp_bound / limits.BP_REQUESTS_PER_MINUTE / 60,
+                note="the bound's Brightpearl requests at the documented 200 a minute, nothing else running"),
             Row("inbound receipt", "", "quarantine releases (one per product)", released, note="all units received"),
             Row("inbound receipt", "", "DynamoDB calls per SKU, governor excluded", shipment_calls / n,
                 limits.DDB_PER_ITEM_GOAL, scales="ratio",

@@ -44,7 +44,19 @@ SP_RATES: dict[str, tuple[float, int]] = {
     "getListingsItem": (5.0, 10), "patchListingsItem": (5.0, 5),
     "getInventorySummaries": (2.0, 2),
     "getShipments": (2.0, 30), "getShipmentItemsByShipmentId": (2.0, 30), "getShipmentItems": (2.0, 30),
+    "listInboundPlans": (2.0, 6), "getInboundPlan": (2.0, 6), "getShipment": (2.0, 30), "listShipmentItems": (2.0, 30),
 }
+# Inbound receipts, the reads a connector needs per run to see receipts (fulfillmentInboundV0.json,
+# fulfillmentInbound_2024-03-20.json in Amazon's models): each open shipment's items once
+# (getShipmentItemsByShipmentId, the only per-shipment QuantityReceived; one answer, no NextToken), the open
+# shipments once (getShipments by ShipmentStatusList; its page size is not documented: one call counted), the
+# newest ledger report once (getReports: the received figure of shipments v0 shows no items for,
+# amzn/selling-partner-api-models#558) and the 2024-03-20 plans updated lately (listInboundPlans, pageSize at
+# most 30). A plan's getInboundPlan / getShipment are needed only until its placement is confirmed
+# (confirmPlacementOption: "Once confirmed, it cannot be changed for the Inbound Plan"), not every run.
+# getShipmentItems by DATE_RANGE could read many shipments' items per call, but its page size is not documented
+# nor whether receiving moves an item's LastUpdated, so the bound keeps one items read per open shipment.
+INBOUND_PLANS_PAGE = 30
 # JSON_LISTINGS_FEED: up to 25 000 messages per feed, 5 feed submissions per 5 minutes per region (own limit,
 # beside createFeed's): https://developer-docs.amazon.com/sp-api/changelog/update-feed-size-and-rate-limit-changes-for-the-json_listings_feed
 LISTINGS_FEED_MESSAGES = 25_000
@@ -89,6 +101,11 @@ def bp_reads(ids: int) -> int:
 def availability_reads(ids: int) -> int:
     """Fewest Product Availability GETs for ``ids`` products (100 per call, unconfirmed: see above)."""
     return math.ceil(ids / BP_AVAILABILITY_IDS) if ids else 0
+
+
+def inbound_calls(open_shipments: int, plans_updated: int) -> int:
+    """Fewest SP-API calls of one inbound run (see INBOUND_PLANS_PAGE above)."""
+    return open_shipments + 1 + 1 + max(1, math.ceil(plans_updated / INBOUND_PLANS_PAGE))
 
 
 def feeds_for(messages: int) -> int:

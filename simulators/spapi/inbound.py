@@ -46,12 +46,10 @@ class InboundShipment:
     # Stale v0 (scenario control ``stale_inbound_v0``): what getShipmentItems shows instead of the truth.
     v0_received: dict[str, int] | None = None  # frozen QuantityReceived per SKU (missing SKU → 0)
     v0_hidden: bool = False  # getShipmentItems answers no items at all (shipment made with the 2024-03-20 API)
-
-    @property
-    def plan_status(self) -> str:
-        if self.status in ("CANCELLED", "DELETED"):
-            return "VOIDED"
-        return "ACTIVE" if self.status == "WORKING" else "SHIPPED"
+    # The plan's placement option is confirmed (world op ``confirm_inbound_plan``). Until then the plan may
+    # still change (shipments added, docs/simulators-spapi.md "Inbound plans settle"): the shipment has no
+    # confirmation id, so v0 does not know it, and getInboundPlan lists no shipments.
+    confirmed: bool = True
 
 
 class FulfillmentInbound:
@@ -86,8 +84,20 @@ class FulfillmentInbound:
 
 
     def create_inbound_shipment(self, items: dict[str, int], *, shipment_id: str | None = None,
-                                name: str | None = None, fc: str | None = None) -> InboundShipment:
-        """The seller created an inbound shipment (WORKING): units count as inbound working."""
+                                name: str | None = None, fc: str | None = None, plan_id: str | None = None,
+                                confirmed: bool = True) -> InboundShipment:
+        """The seller created an inbound shipment (WORKING): units count as inbound working.
+
+        ``plan_id``: one more shipment of that 2024-03-20 plan (only while its placement is not confirmed);
+        ``confirmed=False``: the plan's placement is not confirmed yet (``confirm_inbound_plan`` confirms it).
+        """
+        if plan_id is not None:
+            siblings = self.plan_shipments(plan_id)
+            if not siblings:
+                raise ValueError(f"unknown inbound plan {plan_id!r}")
+            if any(x.confirmed for x in siblings):
+                raise ValueError(f"inbound plan {plan_id} is confirmed; its shipments cannot change")
+            confirmed = False
         self.shared.advance()
         for sku in items:
             self.inventory.stock(sku)
@@ -99,14 +109,35 @@ class FulfillmentInbound:
             shipment_id=shipment_id, name=name or f"FBA ({now:%d/%m/%Y %H:%M})-{fc or self.shared.default_fc}",
             fc=fc or self.shared.default_fc, status="WORKING",
             items={sku: InboundItem(sku=sku, shipped=int(q)) for sku, q in items.items()},
-            created=now, updated=now, plan_id=f"wf{self.shared.uuid()}", shipment_uuid=f"sh{self.shared.uuid()}",
-            placement_option_id=f"pl{self.shared.uuid()}")
+            created=now, updated=now, plan_id=plan_id or f"wf{self.shared.uuid()}",
+            shipment_uuid=f"sh{self.shared.uuid()}", placement_option_id=f"pl{self.shared.uuid()}",
+            confirmed=bool(confirmed))
+        if plan_id is not None:
+            shp.placement_option_id = self.plan_shipments(plan_id)[0].placement_option_id
+            for sibling in self.plan_shipments(plan_id):
+                sibling.updated = now  # the plan changed
         self.shipments[shipment_id] = shp
         self.inventory.changed(*items)
         return shp
 
+    def plan_shipments(self, plan_id: str) -> list[InboundShipment]:
+        return [s for s in self.shipments.values() if s.plan_id == plan_id]
+
+    def confirm_inbound_plan(self, plan_id: str) -> list[InboundShipment]:
+        """The seller confirmed the plan's placement option: its shipments are fixed and get their ids."""
+        self.shared.advance()
+        shipments = self.plan_shipments(plan_id)
+        if not shipments:
+            raise ValueError(f"unknown inbound plan {plan_id!r}")
+        now = self.shared.now()
+        for shp in shipments:
+            shp.confirmed, shp.updated = True, now
+        return shipments
+
     def set_inbound_status(self, shipment_id: str, status: str) -> InboundShipment:
         self.shared.advance()
+        if not self.get(shipment_id).confirmed and status not in ("DELETED", "CANCELLED"):
+            raise ValueError(f"{shipment_id}: its plan's placement is not confirmed yet")
         if status not in V0_STATUSES:
             raise ValueError(f"unknown inbound status {status!r}")
         shp = self.get(shipment_id)
@@ -175,7 +206,7 @@ class FulfillmentInbound:
     def state(self) -> JSON:
         return {
         "inbound_shipments": {sid: {"status": s.status, "fc": s.fc, "plan_id": s.plan_id,
-                                    "shipment_uuid": s.shipment_uuid,
+                                    "shipment_uuid": s.shipment_uuid, "confirmed": s.confirmed,
                                     "items": {k: {"shipped": i.shipped, "received": i.received}
                                               for k, i in s.items.items()}}
                               for sid, s in self.shipments.items()},
@@ -261,14 +292,16 @@ class InboundRoutes(Routes):
             raise invalid("QueryType must be SHIPMENT, DATE_RANGE or NEXT_TOKEN.")
         if len(ids) > 999:
             raise invalid("ShipmentIdList accepts at most 999 ids.")
-        found = [s for s in found if (not ids or s.shipment_id in ids) and (not statuses or s.status in statuses)]
+        # A shipment whose plan is not confirmed has no confirmation id yet: v0 does not know it.
+        found = [s for s in found if s.confirmed and (not ids or s.shipment_id in ids)
+                 and (not statuses or s.status in statuses)]
         rows = [self._v0_shipment(s) for s in sorted(found, key=lambda s: s.created)]
         return Response(200, self._v0_page("shipments", rows))
 
     def _get_shipment_items_by_id(self, req: Request) -> Response:
         self._v0_marketplace(req, required=False)
         shp = self.world.inbound.shipments.get(unquote(req.params["id"]))
-        if shp is None:
+        if shp is None or not shp.confirmed:
             raise invalid(f"Invalid shipmentId {req.params['id']}.")
         # The operation takes no NextToken: every item of the shipment comes in one answer.
         return Response(200, {"payload": {"ItemData": self._v0_items(shp, self._fnsku)}})
@@ -280,7 +313,7 @@ class InboundRoutes(Routes):
             return self._v0_next_page(req, "items", "getShipmentItems")
         if query_type != "DATE_RANGE":
             raise invalid("QueryType must be DATE_RANGE or NEXT_TOKEN.")
-        rows = [row for s in sorted(self._v0_window(req), key=lambda s: s.created)
+        rows = [row for s in sorted(self._v0_window(req), key=lambda s: s.created) if s.confirmed
                 for row in self._v0_items(s, self._fnsku)]
         return Response(200, self._v0_page("items", rows))
 
@@ -299,9 +332,24 @@ class InboundRoutes(Routes):
             raise ApiError(404, "NotFound", f"Inbound plan {plan_id} not found.")
         return shp
 
+    def _plan_shipment(self, plan_id: str, shipment_uuid: str) -> InboundShipment:
+        self._plan(plan_id)
+        shp = next((s for s in self.world.inbound.plan_shipments(plan_id) if s.shipment_uuid == shipment_uuid), None)
+        if shp is None:
+            raise ApiError(404, "NotFound", f"Shipment {shipment_uuid} not found.")
+        return shp
+
     def _plan_summary(self, shp: InboundShipment) -> JSON:
+        shipments = self.world.inbound.plan_shipments(shp.plan_id)
+        if all(s.status in ("CANCELLED", "DELETED") for s in shipments):
+            status = "VOIDED"
+        elif any(s.status == "WORKING" or not s.confirmed for s in shipments):
+            status = "ACTIVE"
+        else:
+            status = "SHIPPED"
         return {"inboundPlanId": shp.plan_id, "name": f"FBA ({shp.created:%m/%d/%Y, %I:%M %p})",
-                "status": shp.plan_status, "createdAt": iso_s(shp.created), "lastUpdatedAt": iso_s(shp.updated),
+                "status": status, "createdAt": iso_s(shp.created),
+                "lastUpdatedAt": iso_s(max(s.updated for s in shipments)),
                 "marketplaceIds": [self.host.marketplace_ids[0]], "sourceAddress": self._source_address()}
 
     def _paginate_2024(self, req: Request, rows: list[JSON], default: int, maximum: int) -> tuple[list[JSON], JSON]:
@@ -321,29 +369,40 @@ class InboundRoutes(Routes):
         order = req.q("sortOrder") or "ASC"
         if sort_by not in ("LAST_UPDATED_TIME", "CREATION_TIME") or order not in ("ASC", "DESC"):
             raise invalid("Invalid sortBy or sortOrder.")
-        plans = [s for s in self.world.inbound.shipments.values() if status is None or s.plan_status == status]
-        plans.sort(key=lambda s: s.updated if sort_by == "LAST_UPDATED_TIME" else s.created, reverse=order == "DESC")
-        page, pagination = self._paginate_2024(req, [self._plan_summary(s) for s in plans], 10, 30)
+        firsts: dict[str, InboundShipment] = {}
+        for shp in self.world.inbound.shipments.values():
+            firsts.setdefault(shp.plan_id, shp)  # one entry per plan, however many shipments it has
+        summaries = [self._plan_summary(s) for s in firsts.values()]
+        summaries = [p for p in summaries if status is None or p["status"] == status]
+        key = "lastUpdatedAt" if sort_by == "LAST_UPDATED_TIME" else "createdAt"
+        summaries.sort(key=lambda p: str(p[key]), reverse=order == "DESC")
+        page, pagination = self._paginate_2024(req, summaries, 10, 30)
         return Response(200, {"inboundPlans": page, "pagination": pagination})
 
     def _get_inbound_plan(self, req: Request) -> Response:
         shp = self._plan(req.params["plan"])
+        shipments = self.world.inbound.plan_shipments(shp.plan_id)
+        placed = all(s.confirmed for s in shipments)
+        # Before the placement is confirmed the plan lists no shipments (the model: "populated when it has
+        # been generated with the confirmPlacementOptions operation"), and its option is only OFFERED.
         return Response(200, {**self._plan_summary(shp),
-                              "shipments": [{"shipmentId": shp.shipment_uuid, "status": shp.status}],
+                              "shipments": [{"shipmentId": s.shipment_uuid, "status": s.status}
+                                            for s in shipments] if placed else [],
                               "packingOptions": [],
                               "placementOptions": [{"placementOptionId": shp.placement_option_id,
-                                                    "status": "ACCEPTED"}]})
+                                                    "status": "ACCEPTED" if placed else "OFFERED"}]})
 
     def _get_shipment(self, req: Request) -> Response:
-        shp = self._plan(req.params["plan"])
-        if req.params["shipment"] != shp.shipment_uuid:
-            raise ApiError(404, "NotFound", f"Shipment {req.params['shipment']} not found.")
-        return Response(200, {
-            "shipmentId": shp.shipment_uuid, "shipmentConfirmationId": shp.shipment_id, "name": shp.name,
-            "status": shp.status, "placementOptionId": shp.placement_option_id,
+        shp = self._plan_shipment(req.params["plan"], req.params["shipment"])
+        body: JSON = {
+            "shipmentId": shp.shipment_uuid, "name": shp.name,
+            "status": shp.status if shp.confirmed else "UNCONFIRMED", "placementOptionId": shp.placement_option_id,
             "source": {"sourceType": "SELLER_FACILITY", "address": self._source_address()},
             "destination": {"destinationType": "AMAZON_WAREHOUSE", "warehouseId": shp.fc},
-        })
+        }
+        if shp.confirmed:  # the id on the labels exists once the placement is confirmed
+            body["shipmentConfirmationId"] = shp.shipment_id
+        return Response(200, body)
 
     def _items_2024(self, shp: InboundShipment) -> list[JSON]:
         out = []
@@ -356,14 +415,13 @@ class InboundRoutes(Routes):
         return out
 
     def _list_shipment_items(self, req: Request) -> Response:
-        shp = self._plan(req.params["plan"])
-        if req.params["shipment"] != shp.shipment_uuid:
-            raise ApiError(404, "NotFound", f"Shipment {req.params['shipment']} not found.")
+        shp = self._plan_shipment(req.params["plan"], req.params["shipment"])
         page, pagination = self._paginate_2024(req, self._items_2024(shp), 10, 1000)
         return Response(200, {"items": page, "pagination": pagination})
 
     def _list_inbound_plan_items(self, req: Request) -> Response:
-        shp = self._plan(req.params["plan"])
-        page, pagination = self._paginate_2024(req, self._items_2024(shp), 10, 1000)
+        items = [i for shp in self.world.inbound.plan_shipments(self._plan(req.params["plan"]).plan_id)
+                 for i in self._items_2024(shp)]
+        page, pagination = self._paginate_2024(req, items, 10, 1000)
         return Response(200, {"items": page, "pagination": pagination})
 

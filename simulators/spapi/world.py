@@ -40,7 +40,7 @@ INVENTORY_OPERATIONS = ("customer_order", "customer_shipment", "customer_return"
                         "damage", "dispose", "adjust", "warehouse_transfer", "vendor_return", "reimburse",
                         "mfn_return", "set_fba_stock")
 INBOUND_OPERATIONS = ("create_inbound_shipment", "ship_inbound", "receive_inbound", "close_inbound",
-                      "cancel_inbound", "set_inbound_status", "stale_inbound_v0")
+                      "cancel_inbound", "set_inbound_status", "stale_inbound_v0", "confirm_inbound_plan")
 FINANCES_OPERATIONS = ("refund",)
 WORLD_OPERATIONS = (INVENTORY_OPERATIONS + INBOUND_OPERATIONS + FINANCES_OPERATIONS + REMOVAL_OPERATIONS
                     + ("add_listing",))

@@ -436,6 +436,36 @@ def test_shipment_v0_shows_no_items_for_is_planned_from_2024_items_and_received_
     assert_quiet(bp, local_aws)
 
 
+def test_a_plan_confirmed_late_with_two_shipments_is_booked_once_and_then_never_read_again(world, local_aws):
+    """Issue 14 item 4: a 2024-03-20 plan that changes before its placement is confirmed (a second shipment)
+    is read until it settles; both shipments become transfers, their receipts are released and mailed, and the
+    settled plan is not read again however often Amazon updates it."""
+    bp, amazon = world
+    mail0 = len(sent_emails(local_aws))
+    first = amazon.world_op("create_inbound_shipment", items={"FBA-TEA": 5}, shipment_id="FBA7PLAN1", confirmed=False)
+    run()
+    amazon.world_op("create_inbound_shipment", items={"FBA-CUP": 2}, shipment_id="FBA7PLAN2", plan_id=first.plan_id)
+    run()
+    assert bp.world.transfers == {}  # nothing confirmed to book yet
+    amazon.world_op("confirm_inbound_plan", plan_id=first.plan_id)
+    run()
+    assert sorted(t.reference for t in bp.world.transfers.values()) == ["AMZ-IN-FBA7PLAN1", "AMZ-IN-FBA7PLAN2"]
+    reads = len(amazon.requests(route="getInboundPlan"))
+    for sid in ("FBA7PLAN1", "FBA7PLAN2"):
+        amazon.world_op("ship_inbound", shipment_id=sid)
+    run()
+    amazon.world_op("receive_inbound", shipment_id="FBA7PLAN1", items={"FBA-TEA": 5})
+    amazon.world_op("receive_inbound", shipment_id="FBA7PLAN2", items={"FBA-CUP": 1})
+    run()
+    run()
+    assert bp.figures(TEA, FBA) == {"inStock": 5, "onHand": 5, "allocated": 0, "inTransit": 0}
+    assert (bp.on_hand(CUP, FBA), bp.in_transit(CUP, FBA)) == (1, 1)
+    assert len(amazon.requests(route="getInboundPlan")) == reads  # settled: never read again
+    subjects = sorted(m["subject"] for m in mails(local_aws, mail0))
+    assert subjects == ["Amazon started receiving inbound shipment FBA7PLAN1",
+                        "Amazon started receiving inbound shipment FBA7PLAN2"]
+
+
 def test_three_runs_worth_of_receipts_continue_at_once_through_the_queue_not_the_schedule(world, local_aws,
                                                                                           monkeypatch, request):
     """Issue 14 item 4: a run stopped by its time budget queues the next; the queue's runs finish the work

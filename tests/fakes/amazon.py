@@ -5,7 +5,7 @@ Implements the ``Reports``, ``Listings`` and ``Inbound`` ports.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -134,7 +134,8 @@ class FakeInbound:
     def items(self, shipment_id: str) -> list[AmazonItem]:
         return list(self.lines.get(shipment_id, []))
 
-    def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]:
+    def from_plans(self, *, updated_since: datetime, known_plans: Mapping[str, Mapping[str, str]],
+                   settled: Collection[str] = ()) -> list[AmazonShipment]:
         return []
 
     def items_2024(self, plan_id: str, plan_shipment_id: str) -> list[AmazonItem]:

@@ -242,6 +242,9 @@ class FakeShipments(Versioned):
     def max_transfer_id(self) -> int:
         return max((s.stock_transfer_id for s in self.items.values() if s.stock_transfer_id is not None), default=0)
 
+    def finished_with_plans(self) -> list[Shipment]:
+        return [copy.deepcopy(s) for s in self.items.values() if s.finished and s.plan_id and s.plan_shipments]
+
 
 class FakeReconciliations:
     """FBA reconciliations: headers, their lines (copied, as the table's chunks are), the latest id, items."""

@@ -17,8 +17,8 @@ from connector.adapters.store import GovernorItem, InboundShipment, ShipmentSku,
 from connector.domain.inbound import CHAIN_FRESH_S, Line, Shipment
 
 # Attributes copied as they are, both ways (the lines, ints and version are converted below).
-PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "reference", "bp_shipped", "transfer_attempted",
-         "pending", "receipts", "undo", "finished", "updated_at")
+PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "plan_shipments", "reference", "bp_shipped",
+         "transfer_attempted", "pending", "receipts", "undo", "finished", "updated_at")
 INTS = ("source_warehouse_id", "target_warehouse_id", "stock_transfer_id", "goods_out_note_id", "transfer_hwm")
 
 
@@ -75,6 +75,15 @@ class ShipmentRecords:
 
     def open(self) -> list[Shipment]:
         return [shipment_of(i) for i in InboundShipment.scan(InboundShipment.finished == False)]  # noqa: E712
+
+    def finished_with_plans(self) -> list[Shipment]:
+        """Finished shipments of settled 2024-03-20 plans: only their ids and plan (a projection; the Scan reads
+        what ``open`` reads), so neither their plans nor they themselves are read again."""
+        cond = (InboundShipment.finished == True) & InboundShipment.plan_shipments.exists()  # noqa: E712
+        return [Shipment(i.shipment_id, "", plan_id=i.plan_id, plan_shipments=dict(i.plan_shipments),
+                         finished=True)
+                for i in InboundShipment.scan(cond, attributes_to_get=["shipment_id", "plan_id", "plan_shipments"])
+                if i.plan_id and i.plan_shipments]
 
     def max_transfer_id(self) -> int:
         """The highest Brightpearl transfer id any shipment holds (where a lost transfer is searched from)."""

@@ -154,6 +154,7 @@ class InboundShipment(Model):
     transfer_hwm = NumberAttribute(null=True)  # highest transfer id in Brightpearl just before the create
     undo = JSONAttribute(null=True)  # cancelled shipment: what was undone in Brightpearl (note deleted, units back)
     plan_shipment_id = UnicodeAttribute(null=True)  # 2024-03-20 shipmentId (sh…), for listShipmentItems
+    plan_shipments = JSONAttribute(null=True)  # the settled plan's shipments {shipmentId: v0 id}: not re-read
     receipts = JSONAttribute(null=True)  # ledger Receipts rows of this shipment: {"rows": {key: [sku, qty]}, ...}
     bp_shipped = BooleanAttribute(default=False)
     pending = JSONAttribute(null=True)  # a release/correction sent but not yet confirmed

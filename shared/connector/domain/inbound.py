@@ -26,9 +26,10 @@ SHIPPED_RANK = STATUS_ORDER["SHIPPED"]
 LEDGER_REPORTS_KEPT = 20  # ledger report ids remembered per shipment (already read: not read again)
 RECEIVING_RANK = STATUS_ORDER["RECEIVING"]
 # Continuation chains (a run stopped for time asks for the next at once): at most MAX_HOPS runs back to back
-# (50 x 300 s ~ 4 h, then the 30-minute schedule takes over); a chain counts as running for CHAIN_FRESH_S
-# after its last run started or asked for the next (longer than one run, 300 s, plus the queue's delivery).
-MAX_HOPS = 50
+# (200 x 300 s ~ 17 h, then the 30-minute schedule takes over: 500 open shipments of 200 SKUs are ~150 runs at
+# Brightpearl's 200 requests a minute, one chain); a chain counts as running for CHAIN_FRESH_S after its last
+# run started or asked for the next (longer than one run, 300 s, plus the queue's delivery).
+MAX_HOPS = 200
 CHAIN_FRESH_S = 360
 CONTINUATION_FIELDS = frozenset({"resumeFrom", "hop", "sentAt"})
 
@@ -120,6 +121,8 @@ class Shipment:
     name: str | None = None
     plan_id: str | None = None  # 2024-03-20 inboundPlanId, when seen through a plan
     plan_shipment_id: str | None = None  # 2024-03-20 shipmentId (sh…), for listShipmentItems
+    # The settled plan's shipments {shipmentId: v0 id} (None: not seen settled): its getInboundPlan is not re-read.
+    plan_shipments: dict[str, str] | None = None
     reference: str | None = None  # the stock transfer's reference, AMZ-IN-<shipment id>
     source_warehouse_id: int | None = None
     target_warehouse_id: int | None = None

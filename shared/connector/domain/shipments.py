@@ -16,6 +16,9 @@ class AmazonShipment:
     fc: str = ""
     plan_id: str | None = None  # 2024-03-20 inboundPlanId, when found through a plan
     plan_shipment_id: str | None = None  # 2024-03-20 shipmentId (sh…), for listShipmentItems
+    # The plan settled (placement confirmed, every shipment confirmed): all its (shipmentId, v0 id) pairs, which
+    # cannot change any more; empty while the plan may still change (docs/inbound-shipments.md).
+    plan_shipments: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

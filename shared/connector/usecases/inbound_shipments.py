@@ -31,7 +31,7 @@ from connector.domain.inbound import (
     update_lines,
 )
 from connector.domain.settings import GlobalSettings
-from connector.domain.shipments import AmazonItem, AmazonShipment, window
+from connector.domain.shipments import AmazonItem, AmazonShipment
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.inbound_notices import Notices
 from connector.usecases.inbound_pending import PendingWrites
@@ -39,7 +39,7 @@ from connector.usecases.inbound_receive import ReceiveAndCancel, RunReport
 from connector.usecases.inbound_transfer import TransferSteps, lines_of, store_lines
 from connector.usecases.ports import Continuations, Inbound, OnceMail, ProductNames, ShipmentStore, Transfers
 
-LOOKBACK = timedelta(days=2)  # the LastUpdated window re-read every run (shipments we know are read by id)
+LOOKBACK = timedelta(days=2)  # 2024-03-20 plans updated in this window are listed (shipments we know: by id)
 # Time budget, as shares of the time the run had when it started (issue 14: 30 % headroom on the timeout):
 # no Brightpearl write is sent once less than WRITE_RESERVE of it is left, no shipment started below
 # START_RESERVE; the floors keep a short invocation from starting what it cannot finish (a 200-SKU shipment
@@ -155,29 +155,50 @@ class InboundShipments(ReceiveAndCancel):
         return report
 
     def _poll(self, open_records: Mapping[str, Shipment]) -> list[AmazonShipment]:
-        """Open shipments, those updated lately, those we track, and 2024-03-20 plans' shipments (by v0 id)."""
+        """Open shipments, those we track, and 2024-03-20 plans' shipments (by v0 id).
+
+        What a connector must read per run (docs/inbound-shipments.md, "What is read per run"): the open list,
+        the tracked shipments that left it (by id), and the plans updated lately. A plan seen settled (its
+        placement confirmed, each shipment confirmed) is not read again: its shipments are followed by v0 id.
+        """
         now = self.now()
         found: dict[str, AmazonShipment] = {}
         for s in self.amazon.by_status(OPEN_STATUSES):
             found[s.shipment_id] = s
-        for s in self.amazon.updated_between(*window(now, LOOKBACK)):
-            found.setdefault(s.shipment_id, s)
-        missing = [sid for sid in open_records if sid not in found]
+        known: dict[str, dict[str, str]] = {}
+        settled: dict[str, dict[str, str]] = {}
+        for r in open_records.values():
+            if r.plan_id and r.plan_shipments:
+                settled[r.plan_id] = dict(r.plan_shipments)
+            if r.plan_id and r.plan_shipment_id:
+                known.setdefault(r.plan_id, {})[r.plan_shipment_id] = r.shipment_id
+        done: set[str] = set()
+        if self.use_2024_plans:  # a plan whose shipments are all finished is still listed for up to LOOKBACK
+            for r in self.records.finished_with_plans():
+                settled.setdefault(r.plan_id, dict(r.plan_shipments))
+                done.add(r.shipment_id)
+        for plan_id, pairs in settled.items():
+            known.setdefault(plan_id, {}).update(pairs)
+        # Tracked shipments not in the open list (closed or cancelled since), and a settled plan's shipments
+        # v0 does not list yet: by id. A shipment never tracked and not open is final or unknown: never booked
+        # (first seen final), so no date-range query is needed to find it.
+        follow = {sid for pairs in settled.values() for sid in pairs.values()} - done
+        missing = sorted(sid for sid in {*open_records, *follow} if sid not in found)
         if missing:
             for s in self.amazon.by_ids(missing):
                 found.setdefault(s.shipment_id, s)
         plan_ids: dict[str, AmazonShipment] = {}
         if self.use_2024_plans:
-            known = {r.plan_id: r.shipment_id for r in open_records.values() if r.plan_id}
-            for s in self.amazon.from_plans(updated_since=now - LOOKBACK, known_plans=known):
+            for s in self.amazon.from_plans(updated_since=now - LOOKBACK, known_plans=known, settled=set(settled)):
                 plan_ids[s.shipment_id] = s
                 if s.shipment_id not in found:
                     found[s.shipment_id] = s  # only on the 2024-03-20 side so far
         out = []
         for sid, s in found.items():
-            if sid in plan_ids and not s.plan_id:
+            if sid in plan_ids:
                 p = plan_ids[sid]
-                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, p.plan_id, p.plan_shipment_id)
+                s = AmazonShipment(s.shipment_id, s.name, s.status, s.fc, s.plan_id or p.plan_id,
+                                   s.plan_shipment_id or p.plan_shipment_id, p.plan_shipments)
             out.append(s)
         return sorted(out, key=lambda s: s.shipment_id)
 
@@ -191,9 +212,11 @@ class InboundShipments(ReceiveAndCancel):
                 # dealt with it; booking it now would move stock twice.
                 record = self.records.new(sid, shipment.status.upper())
                 record.name, record.finished = shipment.name, True
+                record.plan_id, record.plan_shipment_id = shipment.plan_id, shipment.plan_shipment_id
+                record.plan_shipments = dict(shipment.plan_shipments) or None  # its settled plan stays unread
                 record.status_history = [{"status": record.status, "at": self.now().isoformat(),
                                           "note": "first seen final"}]
-                self.records.save(record)
+                self._save(record)
                 report.skipped_final += 1
                 logger.info("shipment first seen in a final status; not booked", extra={"shipment": sid})
                 return False
@@ -208,6 +231,8 @@ class InboundShipments(ReceiveAndCancel):
             record.plan_id = shipment.plan_id
         if shipment.plan_shipment_id and not record.plan_shipment_id:
             record.plan_shipment_id = shipment.plan_shipment_id
+        if shipment.plan_shipments and not record.plan_shipments:
+            record.plan_shipments = dict(shipment.plan_shipments)  # settled: its plan is not read again
 
         decision = merge_status(record.status if record.status_history else None, shipment.status)
         if decision.note:
@@ -223,10 +248,25 @@ class InboundShipments(ReceiveAndCancel):
         lines, notes = update_lines(lines, figures, products, sources)
         for note in notes:
             logger.warning(note, extra={"shipment": sid})
+        unsaved = False
         if record.version is None or lines != record.lines or _header(record) != header:
             # Unchanged (most polls of an open shipment): no rewrite of the whole item.
             store_lines(record, lines)
-            self._save(record)
+            if record.version is None:
+                self._save(record)  # a new shipment exists before anything is done for it
+            else:
+                # Saved with the first step's save below (the batch's intent, a transfer's mark), or at the end:
+                # one whole-item write fewer per shipment and run (issue 14 item 2). Every step saves before its
+                # write, and the figures are read from Amazon again should this run die first.
+                unsaved = True
+        saved_as = record.version
+        done = self._steps(record, cfg, report, lines)
+        if unsaved and record.version == saved_as:
+            self._save(record)  # no step saved it (nothing to do this run): the new figures still are
+        return done
+
+    def _steps(self, record: Shipment, cfg: GlobalSettings, report: RunReport, lines: Sequence[Line]) -> bool:
+        sid = record.shipment_id
 
         if record.status in CANCELLED_STATUSES:
             self._cancel(record, cfg, report)
@@ -314,4 +354,5 @@ class InboundShipments(ReceiveAndCancel):
 
 def _header(record: Shipment) -> tuple[object, ...]:
     """What a poll may change on the record besides its lines (compared to skip an unchanged save)."""
-    return record.status, len(record.status_history), record.name, record.plan_id, record.plan_shipment_id
+    return (record.status, len(record.status_history), record.name, record.plan_id, record.plan_shipment_id,
+            bool(record.plan_shipments))

@@ -15,6 +15,7 @@ goods-out note, shipping it, releases as Amazon receives) but:
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,30 @@ from connector.observability import logger
 from connector.usecases.ports import OnceMail, ShadowPlans, ShipmentStore, Transfers
 
 SkusOf = Callable[[Iterable[int]], dict[int, str]]
+
+
+class RunSwitch:
+    """The inbound shadow switch read once per run and held for it (issue 14 item 2: was one settings read per
+    save, release and email, ~1 per received SKU). ``ShadowShipmentStore.open`` (the run's first read) reads
+    it again, so a run is all live or all in shadow: a Brightpearl write and the save that records it never
+    disagree. A switch flipped during a run applies from the next run; held at most ``hold`` seconds (a
+    Lambda's longest run), read again after that, so no warm container keeps an old answer."""
+
+    def __init__(self, on: Callable[[], bool], *, hold: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.on, self.hold, self.clock = on, hold, clock
+        self._held: tuple[bool, float] | None = None
+
+    def refresh(self) -> bool:
+        value = bool(self.on())
+        self._held = (value, self.clock())
+        return value
+
+    def __call__(self) -> bool:
+        held = self._held
+        if held is not None and self.clock() - held[1] < self.hold:
+            return held[0]
+        return self.refresh()
 
 
 class ShadowTransfers:
@@ -158,12 +183,17 @@ class ShadowShipmentStore:
         self.inner.save(record)
 
     def open(self) -> list[Any]:
+        if isinstance(self.on, RunSwitch):
+            self.on.refresh()  # a new run: it is live or in shadow as the settings say now, to its end
         stored = {r.shipment_id: r for r in self.inner.open()}
         stored.update({k: copy.deepcopy(v) for k, v in self._mine.items() if not v.finished})
         return list(stored.values())
 
     def max_transfer_id(self) -> int:
         return self.inner.max_transfer_id()
+
+    def finished_with_plans(self) -> list[Any]:
+        return self.inner.finished_with_plans()
 
 
 class ShadowMail:

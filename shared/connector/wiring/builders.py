@@ -142,14 +142,14 @@ def reconciliation_store(parts: Parts) -> Reconciliations:
 def inbound_shipments(parts: Parts) -> InboundShipments:
     from connector.usecases.inbound_shipments import InboundShipments
     from connector.usecases.shadow import ShadowSwitch
-    from connector.usecases.shadow_inbound import ShadowMail, ShadowShipmentStore, ShadowTransfers
+    from connector.usecases.shadow_inbound import RunSwitch, ShadowMail, ShadowShipmentStore, ShadowTransfers
 
     assert parts.bound
     url = getattr(parts.env, "inbound_continue_queue_url", None)
     links = parts.links
     # Shadow mode (docs/shadow-mode.md): the gate on the Brightpearl write port, the run's records kept in
     # memory, its emails held back.
-    on = ShadowSwitch(parts.settings.global_settings, "inbound")
+    on = RunSwitch(ShadowSwitch(parts.settings.global_settings, "inbound"))  # read once per run
     transfers = ShadowTransfers(parts.brightpearl_transfers(), shadow_plans(parts), on, clock=clock,
                                 skus_of=lambda pids: {int(lk.product_id): lk.sku for lk in links.by_products(pids)})
     return InboundShipments(

@@ -10,7 +10,8 @@ through its v0 id; a 2024-03-20 shipment is mapped to it by ``shipmentConfirmati
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -121,12 +122,16 @@ class AmazonInbound:
             if not token:
                 return [AmazonItem(sku, q, 0) for sku, q in merged.items()]
 
-    def from_plans(self, *, updated_since: datetime, known_plans: dict[str, str]) -> list[AmazonShipment]:
+    def from_plans(self, *, updated_since: datetime, known_plans: Mapping[str, Mapping[str, str]],
+                   settled: Collection[str] = ()) -> list[AmazonShipment]:
         """Shipments of inbound plans updated since ``updated_since``, with their v0 ids.
 
-        ``known_plans`` (plan id → v0 id) spares the getShipment call for plans already mapped.
-        Plans are read newest first and reading stops at the first older one. Shipments not yet
-        confirmed (no ``shipmentConfirmationId``) are skipped: they have no v0 id to follow.
+        ``known_plans`` (plan id → {shipmentId → v0 id}) spares the getShipment call for shipments already
+        mapped. A plan in ``settled`` is not read at all: its placement was confirmed ("Once confirmed, it
+        cannot be changed", confirmPlacementOption) and each of its shipments had its confirmation id when it
+        was last read, so getInboundPlan can show nothing new; its shipments are followed through v0 by id.
+        Plans are read newest first and reading stops at the first older one. Shipments not yet confirmed
+        (no ``shipmentConfirmationId``) are skipped: they have no v0 id to follow.
         """
         out: list[AmazonShipment] = []
         token: str | None = None
@@ -140,17 +145,26 @@ class AmazonInbound:
                 updated = _parse(plan.get("lastUpdatedAt"))
                 if updated is not None and updated < updated_since:
                     return out
-                out += self._plan_shipments(str(plan["inboundPlanId"]), known_plans)
+                plan_id = str(plan["inboundPlanId"])
+                if plan_id not in settled:
+                    out += self._plan_shipments(plan_id, known_plans.get(plan_id) or {})
             token = (payload.get("pagination") or {}).get("nextToken")
             if not token:
                 return out
 
-    def _plan_shipments(self, plan_id: str, known_plans: dict[str, str]) -> list[AmazonShipment]:
+    def _plan_shipments(self, plan_id: str, known: Mapping[str, str]) -> list[AmazonShipment]:
         plan = self.amazon.call("getInboundPlan", self._v2024.get_inbound_plan, plan_id).payload or {}
+        # The shipments list is final once a placement option is ACCEPTED (the model: "populated when it has
+        # been generated with the confirmPlacementOptions operation. Only shipments from the chosen placement
+        # option are returned"); before that the plan may still change.
+        placed = any(str(o.get("status") or "") == "ACCEPTED" for o in plan.get("placementOptions") or [])
+        summaries = list(plan.get("shipments") or [])
         out = []
-        for summary in plan.get("shipments") or []:
+        confirmed_all = placed and bool(summaries)
+        for summary in summaries:
             status = str(summary.get("status") or "")
-            v0_id = known_plans.get(plan_id)
+            plan_shipment_id = str(summary.get("shipmentId") or "")
+            v0_id = known.get(plan_shipment_id)
             name = ""
             if v0_id is None:
                 shp = self.amazon.call("getShipment", self._v2024.get_shipment, plan_id,
@@ -160,8 +174,13 @@ class AmazonInbound:
                 status = str(shp.get("status") or status)
             if v0_id:
                 out.append(AmazonShipment(shipment_id=str(v0_id), name=name, status=status, plan_id=plan_id,
-                                          plan_shipment_id=str(summary.get("shipmentId") or "") or None))
-        return out
+                                          plan_shipment_id=plan_shipment_id or None))
+            else:
+                confirmed_all = False
+        if not confirmed_all:
+            return out
+        pairs = tuple((s.plan_shipment_id or "", s.shipment_id) for s in out)
+        return [replace(s, plan_shipments=pairs) for s in out]
 
 
 def _parse(value: Any) -> datetime | None:

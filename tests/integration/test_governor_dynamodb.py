@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from connector.adapters.brightpearl.governor import BucketShape, DynamoGovernor, DynamoLease
 from local.aws_calls import aws_calls
 
@@ -111,3 +113,39 @@ def test_a_refused_booking_is_planned_again_from_the_item_it_returns_without_a_r
     item = GovernorItem.get(key, consistent_read=True)
     assert float(item.refilled_at) == now[0]
     assert float(item.tokens) == shape.capacity - other.stats["booked"] - (first.stats["booked"] - booked_before)
+
+
+def test_a_process_of_an_older_deploy_saving_the_item_by_version_never_overwrites_a_booking(local_aws):
+    # During a deploy an older Lambda still books with pynamodb's versioned save (read, compute, save).
+    # A booking's UpdateItem adds 1 to the version, so the older process's save of the item it read
+    # before is refused (it reads again), and its re-based item makes the next booking's refill-time
+    # condition fail, so that booking is planned again from the item DynamoDB returns.
+    from pynamodb.exceptions import PutError
+
+    from connector.adapters.store import GovernorItem
+
+    shape = BucketShape.for_limit(200, 60.0)
+    now = [3_000_000.0]
+    key = f"bp#old#{time.time_ns()}"
+    new = DynamoGovernor(key, shape, clock=lambda: now[0], sleep=lambda s: None)
+    new.acquire()
+    new.bucket.slots.clear()
+    old_read = GovernorItem.get(key, consistent_read=True)
+    new.acquire()  # a booking (UpdateItem) after the older process read the item
+    new.bucket.slots.clear()
+    old_read.tokens, old_read.refilled_at = float(old_read.tokens) - 1, now[0]
+    with pytest.raises(PutError):
+        old_read.save()  # its version is stale: refused, not written over the booking
+    # The older process books 1 token half a second later: its own refill, re-based at its clock.
+    now[0] += 0.5
+    fresh = GovernorItem.get(key, consistent_read=True)
+    rebased = min(shape.capacity, float(fresh.tokens) + (now[0] - float(fresh.refilled_at)) * shape.per_second) - 1
+    fresh.tokens, fresh.refilled_at = rebased, now[0]
+    fresh.save()
+    booked_before = new.stats["booked"]
+    with aws_calls("dynamodb") as calls:
+        new.acquire()  # its take names the old refill time: refused, planned again from the returned item
+    assert dict(calls) == {"UpdateItem": 2} and new.stats["conflicts"] == 1
+    item = GovernorItem.get(key, consistent_read=True)
+    assert float(item.refilled_at) == now[0]
+    assert float(item.tokens) == pytest.approx(rebased - (new.stats["booked"] - booked_before))

@@ -167,6 +167,7 @@ class BlockBucket:
         self._have_state = False
         self._mine: int | None = None  # the bucket's booking count right after this process's last booking
         self._others = 0  # bookings by other processes between this process's last two
+        self._booked_at = 0.0
         self.stats: dict[str, float] = {"acquired": 0, "booked": 0, "bookings": 0, "reads": 0, "writes": 0,
                                         "conflicts": 0, "expired": 0}
 
@@ -238,9 +239,11 @@ class BlockBucket:
                 continue
             assert done.state is not None
             before = done.state.tokens + count + credit if below_capacity else level
-            if self._mine is not None:
+            # Others' bookings since this process's last: one turn of theirs, unless this process sat idle
+            # meanwhile (a frozen Lambda; longer than any turn takes): then the count says nothing of a turn.
+            if self._mine is not None and now - self._booked_at <= (HORIZON + HORIZON_SLACK) * hold:
                 self._others = max(0, done.state.bookings - 1 - self._mine)
-            self._mine = done.state.bookings
+            self._mine, self._booked_at = done.state.bookings, now
             self.slots.extend(now + max(0.0, (j - before) / r) for j in range(1, count + 1))
             self.stats["booked"] += count
             self.stats["bookings"] += 1

@@ -137,6 +137,43 @@ def test_contending_workers_pay_under_a_tenth_of_a_call_per_request(workers):
     assert store.reads == workers  # one read each, on its first booking; refused writes return the item
 
 
+def test_a_store_that_refuses_without_returning_the_item_is_read_instead_of_looping():
+    # A refused write normally returns the item (ALL_OLD). Without it the booking must read the item,
+    # not keep taking the bucket for absent and trying to create it again. Two processes start together:
+    # both read "absent", the first creates the item, the second's create is refused.
+    from connector.adapters.ratelimit import Written
+
+    class Forgetful(FakeBucketStore):
+        stale_reads = 0
+
+        def read(self):
+            if self.stale_reads:  # read before the other's create landed
+                self.stale_reads -= 1
+                self.reads += 1
+                return None
+            return super().read()
+
+        def write(self, state, tokens, refilled_at):
+            assert self.writes < 50, "refused again and again"
+            done = super().write(state, tokens, refilled_at)
+            return done if done.ok else Written(False, None)
+
+        def take(self, count, refilled_at, least, most):
+            done = super().take(count, refilled_at, least, most)
+            return done if done.ok else Written(False, None)
+
+    shape = BucketShape.for_limit(LIMIT, WINDOW)
+    t = SimTime()
+    store = Forgetful()
+    first, second = BlockBucket(store, shape, t), BlockBucket(store, shape, t)
+    first.take()
+    store.stale_reads = 1
+    assert second.take() >= t.now
+    assert second.stats["conflicts"] == 1 and second.stats["reads"] == 2  # the stale read, then one more
+    assert store.state is not None and store.state.tokens == shape.capacity - first.stats["booked"] - \
+        second.stats["booked"]
+
+
 def test_a_wait_past_max_wait_is_refused_without_booking():
     shape = BucketShape(capacity=1, per_second=0.01, hold=1.0)
     t = SimTime()

@@ -233,6 +233,9 @@ class BlockBucket:
             self._state = done.state
             if not done.ok:
                 self.stats["conflicts"] += 1
+                # Refused without the item: absent, or a store that does not return it; read it then
+                # (otherwise a create conditional on absence would be refused again and again).
+                self._have_state = done.state is not None
                 if done.state is not None:
                     real = refill(done.state.tokens, done.state.refilled_at, now, self.shape)
                     most = int(real + r * reach)  # the queue grew: book what still fits

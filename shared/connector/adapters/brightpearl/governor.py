@@ -3,10 +3,11 @@
 Brightpearl allows 200 requests per *rolling* minute per account (https://www.brightpearl.com/developer/
 latest/concept/index.html, "API rate limits"; contract §2: "Pace <= 200/min per account across all
 Lambdas"). A per-process counter cannot keep concurrent Lambdas inside that, so the budget is a token
-bucket stored in DynamoDB and taken with optimistic locking (a conditional write on the item's version).
+bucket stored in DynamoDB, written only under conditions (:class:`DynamoBucketStore`).
 
 Tokens are taken in blocks (``ratelimit.BlockBucket``): one conditional write books the next few tokens
-of this process, spent locally; a process alone pays one DynamoDB call per block, not per request.
+of this process, spent locally; a process pays one DynamoDB call per block, not per request, and
+contending processes do not make each other's bookings fail (a booking subtracts from the stored level).
 With ``capacity + per_second x (window + hold) = limit`` (``BucketShape.for_limit``) no rolling window
 sees more than the limit, blocks or not: each token is used within ``hold`` of the slot the bucket gave it
 (``ratelimit``'s docstring has the argument; a property test checks it on random workers and schedules).

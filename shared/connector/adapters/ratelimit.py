@@ -209,8 +209,9 @@ class BlockBucket:
                 self._state, self._have_state = self.store.read(), True
                 self.stats["reads"] += 1
             state = self._state
-            # Never before the stored refill time (another process's clock may run a little ahead).
-            now = self.clock() if state is None else max(self.clock(), state.refilled_at)
+            # A refill time ahead of this clock (another process's clock runs ahead) counts as now, as
+            # ``refill`` counts it: the slots stay on this process's clock, which it waits by.
+            now = self.clock()
             # What this process last saw, refilled: at least the real level (others only take from it).
             level = self.shape.capacity if state is None else refill(state.tokens, state.refilled_at, now, self.shape)
             first_wait = max(0.0, (1.0 - level) / r)
@@ -220,7 +221,7 @@ class BlockBucket:
             count = len(self._plan(level, now))
             if most is not None:
                 count = max(1, min(count, most))
-            credit = 0.0 if state is None else (now - state.refilled_at) * r
+            credit = 0.0 if state is None else max(0.0, now - state.refilled_at) * r
             below_capacity = state is not None and state.tokens + credit <= cap
             if below_capacity:
                 assert state is not None

@@ -174,6 +174,22 @@ def test_a_store_that_refuses_without_returning_the_item_is_read_instead_of_loop
         second.stats["booked"]
 
 
+def test_a_process_whose_clock_lags_the_stored_refill_time_is_not_made_to_wait_the_skew():
+    # Another process, whose clock runs 100 s ahead, re-based the bucket. This one's first token must come
+    # by its own clock (the refill is counted from the later time, as ``refill`` counts it), not 100 s on:
+    # the soak's child process (real time) met a bucket written on the parent's virtual clock.
+    shape = BucketShape.for_limit(LIMIT, WINDOW)
+    t = SimTime()
+    store = FakeBucketStore()
+    ahead = BlockBucket(store, shape, lambda: t.now + 100.0)
+    ahead.take()
+    behind = BlockBucket(store, shape, t)
+    use = behind.take()
+    assert use - t.now <= 5 / shape.per_second, use - t.now
+    assert store.state is not None and store.state.tokens == shape.capacity - ahead.stats["booked"] - \
+        behind.stats["booked"]
+
+
 def test_a_wait_past_max_wait_is_refused_without_booking():
     shape = BucketShape(capacity=1, per_second=0.01, hold=1.0)
     t = SimTime()

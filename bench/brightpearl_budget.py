@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import heapq
 import time
+from typing import Any
 
 from bench import limits
 from local.aws_calls import aws_calls
@@ -37,7 +38,7 @@ class _SimTime:
         self.now += max(seconds, 0.0)
 
 
-def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, float]:
+def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, Any]:
     """Run the governors on a simulated clock (needs moto bound: ``store.bind()``)."""
     from connector.adapters.brightpearl.governor import BucketShape, DynamoGovernor
 
@@ -50,6 +51,7 @@ def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, f
     # do), sends, and asks again ROUND_TRIP later.
     ready = [(sim.now, w) for w in range(workers)]
     admitted: list[float] = []
+    by_worker: list[list[float]] = [[] for _ in range(workers)]
     end = sim.now + minutes * 60
     wall = 0.0
     with aws_calls("dynamodb") as calls:
@@ -62,7 +64,14 @@ def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, f
             use = governors[w].bucket.take()
             wall += time.perf_counter() - t0
             admitted.append(use)
+            by_worker[w].append(use)
             heapq.heappush(ready, (use + ROUND_TRIP, w))
+    # Each worker's requests over the run, and over its second half (the slow start's head start of one
+    # block, which the first worker to book keeps, weighs less the longer the run).
+    shares = [g.stats["acquired"] for g in governors]
+    half = (admitted[0] + end) / 2 if admitted else end
+    late = [sum(1 for t in uses if t >= half) for uses in by_worker]
+    stats = {k: sum(g.stats[k] for g in governors) for k in ("reads", "writes", "conflicts", "bookings", "expired")}
     admitted.sort()
     start = admitted[0]
     peak = max(bisect.bisect_left(admitted, t + 60) - i for i, t in enumerate(admitted))
@@ -70,7 +79,9 @@ def measure(minutes: float = SIM_MINUTES, workers: int = WORKERS) -> dict[str, f
     budget = limits.BP_REQUESTS_PER_MINUTE * span / 60  # the rolling window's steady rate over the run
     return {"admitted": len(admitted), "peak_window": peak, "budget_used": len(admitted) / budget,
             "ddb_per_request": calls.total() / len(admitted), "wall_ms_per_acquire": 1000 * wall / len(admitted),
-            "minutes": span / 60}
+            "minutes": span / 60, "fairness": min(shares) / max(shares), "shares": shares,
+            "fairness_late": min(late) / max(late), "calls": dict(calls),
+            **stats}
 
 
 def rows(minutes: float = SIM_MINUTES) -> list:
@@ -92,12 +103,20 @@ def rows(minutes: float = SIM_MINUTES) -> list:
                 note=f"{m['admitted']} admitted over {m['minutes']:.1f} simulated min"),
             Row(job, size, "share of the budget used", m["budget_used"], 0.9, "%", higher=True,
                 note="200 per rolling minute: https://www.brightpearl.com/developer/latest/concept/index.html"),
-            Row(job, size, "DynamoDB calls per admitted request", m["ddb_per_request"],
-                note="the governor's cost per Brightpearl request"),
-            Row(job, "1 worker", "DynamoDB calls per admitted request", alone["ddb_per_request"],
-                note="one process alone books blocks of up to 64 tokens with one conditional write each"),
+            Row(job, size, "DynamoDB calls per admitted request", m["ddb_per_request"], 0.1,
+                note=f"{_calls(m)}; {m['bookings']:.0f} bookings, {m['conflicts']:.0f} refused, "
+                     f"{m['expired']:.0f} tokens expired"),
+            Row(job, size, "smallest worker's share / largest", m["fairness"], 0.8, "%", higher=True,
+                note="requests admitted per worker: " + ", ".join(f"{n:.0f}" for n in m["shares"])
+                     + f"; {100 * m['fairness_late']:.1f} % over the run's second half"),
+            Row(job, "1 worker", "DynamoDB calls per admitted request", alone["ddb_per_request"], 0.1,
+                note=f"{_calls(alone)}: one process alone books blocks of up to 64 tokens, one UpdateItem each"),
             Row(job, size, "wall ms per acquire (this machine)", m["wall_ms_per_acquire"],
                 note="overhead only: moto round trips on a shared machine")]
+
+
+def _calls(m: dict[str, Any]) -> str:
+    return ", ".join(f"{op} {n}" for op, n in sorted(m["calls"].items()))
 
 
 def main() -> None:

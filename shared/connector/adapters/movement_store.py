@@ -21,7 +21,8 @@ from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError
 
 from connector.adapters.restock_markers import RestockMarkers, restock_marker
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
-from connector.adapters.transactions import failed_condition, transact_with_retry
+from connector.adapters.transactions import TRANSACT_ITEMS, failed_condition, jittered_backoff, transact_with_retry
+from connector.domain.errors import Throttled
 from connector.domain.movement_records import IndexUpdate, MovementRecord
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
 from connector.usecases.ports import MovementStore
@@ -116,6 +117,18 @@ class InMemoryMovementStore:
         self._hwm = max(self._hwm, goods_note_id)
 
 
+# A claims transaction throttled this many times in a row (jittered pauses doubling from 0.05 s: ~1.5 s at
+# most in all) is given up with a Throttled error; the report job backs off and applies the report again.
+CLAIM_TRIES = 6
+
+
+def _movement_of(fn: Callable[[DeemedClaims], int]) -> str:
+    """The movement a claim request is for, when the caller says (a ``functools.partial`` whose first
+    argument is the movement key, as the use cases build them); else the request's own name."""
+    args = getattr(fn, "args", ())
+    return str(args[0]) if args and isinstance(args[0], str) else getattr(fn, "__qualname__", repr(fn))
+
+
 # How long a movement's deemed-matching outcome stays on its SKU's claims item. It is needed only until
 # the movement itself records it (``claim_left`` on the movement, saved with its status), i.e. across a
 # crash between the two writes; a re-read row within the reports' overlap (≤ 7 days) is far inside it.
@@ -160,9 +173,11 @@ class DynamoMovementStore:
         item.awaiting_retry = "retry" if rec.status in RETRY else None
         return item
 
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
+                 pause: Callable[[int], None] | None = None) -> None:
         self._items: dict[str, StockMovement] = {}  # versions of items read in this run, for optimistic saves
         self.clock = clock
+        self._pause = pause or jittered_backoff()  # between tries of a throttled claims transaction
         self._markers = RestockMarkers(self._record)
 
     def get(self, key: str) -> MovementRecord | None:
@@ -313,7 +328,12 @@ class DynamoMovementStore:
         per 100, each ``fn`` applied in turn, and the changed items written back in TransactWriteItems of
         100 under their versions (as ``claim`` does one at a time). A SKU whose item another worker changed
         meanwhile gets None for each of its requests, and nothing of it is written: the caller claims those
-        one at a time (``claim`` reads again and retries)."""
+        one at a time (``claim`` reads again and retries).
+
+        A transaction DynamoDB cancels for throttling is sent again after a jittered, doubling pause, at
+        most CLAIM_TRIES times in all; then :class:`Throttled` names the SKUs and movements not written
+        (none of the failing batch, nor of the batches after it; the batches before it are written, and
+        claiming again is idempotent per movement, so the report applied again settles them)."""
         if not requests:
             return []
         keys = {self.CLAIMS + sku for sku, _fn in requests}
@@ -344,8 +364,22 @@ class DynamoMovementStore:
             lost.update(failed)
             return [j for j in part if j.job_id not in failed]
 
-        transact_with_retry(to_write, connection=ReportJob._get_connection().connection, settle=settle)
+        unsent = transact_with_retry(to_write, connection=self._claims_connection(), settle=settle,
+                                     tries=CLAIM_TRIES, pause=self._pause)
+        if unsent:
+            first = next(i for i, job in enumerate(to_write) if job.job_id == unsent[0].job_id)
+            keys = {j.job_id for j in unsent} | {j.job_id for j in to_write[first // TRANSACT_ITEMS * TRANSACT_ITEMS
+                                                                             + TRANSACT_ITEMS:]}
+            skus = sorted(k.removeprefix(self.CLAIMS) for k in keys)
+            movements = [_movement_of(fn) for sku, fn in requests if self.CLAIMS + sku in keys]
+            raise Throttled(f"deemed-matching claims not written after {CLAIM_TRIES} throttled attempts: "
+                            f"{len(skus)} SKU(s) {skus[:10]!r}{' ...' if len(skus) > 10 else ''}, "
+                            f"{len(movements)} movement(s) {movements[:10]!r}{' ...' if len(movements) > 10 else ''}")
         return [None if self.CLAIMS + sku in lost else left for (sku, _fn), left in zip(requests, out, strict=True)]
+
+    @staticmethod
+    def _claims_connection() -> Connection:
+        return ReportJob._get_connection().connection
 
     def update_index(self, update: IndexUpdate) -> None:
         """Movements to retry are found through the ``by_retry`` index (kept by each save); the index item

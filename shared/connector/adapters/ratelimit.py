@@ -12,6 +12,16 @@ per_second * T`` of them, whoever booked them. A token is used at or after its s
 ``hold`` seconds after it (later it has expired and is dropped), so the requests sent in any window of
 ``W`` seconds had their slots in a span of ``W + hold``: at most ``capacity + per_second * (W + hold)``.
 :meth:`BucketShape.for_limit` makes that exactly the platform's limit.
+
+Why a booking may subtract without reading. While the level stays below the capacity, the bucket is an
+account: level(t) = tokens + (t - refilled_at) * per_second, whatever was booked since ``refilled_at``
+(a level never capped in between is the same line). So a booking below capacity is one atomic
+``tokens -= n`` conditional on ``refilled_at`` being unchanged and on the level at the booker's clock being
+below capacity and deep enough for its horizon; it cannot conflict with another (the store orders them),
+and its slots come from the level it returns. In the terms above every token still gets the next virtual
+time of one token bucket, ``1 / per_second`` after the previous, and its slot is that time or later (or
+the booking's moment, at most ``capacity`` tokens behind): the same count in any window. Only a full
+bucket is re-based (``refilled_at`` moved to now) by a write conditional on the version.
 """
 
 from __future__ import annotations
@@ -78,6 +88,16 @@ class BucketState:
     tokens: float
     refilled_at: float
     handle: Any = None
+    bookings: int = 0  # how many bookings the bucket has taken (every write adds one)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a conditional write did: ``ok``, and the bucket as it is now (after the write when ``ok``;
+    else as stored, returned by the refused write itself, so no read is needed to try again)."""
+
+    ok: bool
+    state: BucketState | None
 
 
 class BucketStore(Protocol):
@@ -85,9 +105,14 @@ class BucketStore(Protocol):
         """The bucket as stored now (strongly consistent); None when it was never written."""
         ...
 
-    def write(self, state: BucketState | None, tokens: float, refilled_at: float) -> BucketState | None:
-        """Store the new level if the bucket is still ``state`` (None: still absent); None if another
-        process wrote first."""
+    def write(self, state: BucketState | None, tokens: float, refilled_at: float) -> Written:
+        """Store the new level if the bucket is still ``state`` (None: still absent), one more booking."""
+        ...
+
+    def take(self, count: int, refilled_at: float, least: float, most: float) -> Written:
+        """Subtract ``count`` from the stored level, leaving its ``refilled_at``, if that is still
+        ``refilled_at`` and the stored level lies in [``least``, ``most``], one more booking: one atomic
+        update that concurrent takes never make fail (the store serialises them)."""
         ...
 
 
@@ -100,28 +125,30 @@ class BudgetExhausted(Exception):
         self.wait = wait
 
 
-# A booking reaches at most this many holds past its first slot: further while this process has the
-# bucket to itself (its last write is still the latest), less when others book too, so that every waiter
-# gets its turn soon (bookings are served in the order they were written: slots are first come, first
-# served) and none waits more than about one such span per competing process.
-SPAN_ALONE = 3.0
-SPAN_SHARED = 0.5
-# With others waiting, every booking takes the same few tokens (bookings are served in turn, so each
-# process gets the same share), and none reaches further than HORIZON_SHARED holds from now (its first
-# token excepted), so waits stay bounded however many processes book.
-SHARED_BLOCK = 4
-HORIZON_SHARED = 3.0
+# With n processes booking in turn (bookings are served first come, first served), each books
+# per_second * HORIZON * hold / n tokens: the same share each, and the queue of booked tokens reaches at
+# most HORIZON holds ahead, so none waits much longer than that for its next block. n is counted, not
+# guessed: the bucket counts its bookings, so a process sees how many others booked since its own last
+# booking (n - 1 when all book in turn, whatever their blocks' sizes: a symmetric signal). The store
+# refuses a booking whose last token would be more than HORIZON + HORIZON_SLACK holds ahead (the queue
+# grew meanwhile); it comes back with the bucket as stored and is planned again, shorter.
+HORIZON = 3.5
+HORIZON_SLACK = 0.5
 MAX_BLOCK = 64
 START_BLOCK = 4
 # A token is booked only if this process is expected to use it within this share of its hold.
 HOLD_MARGIN = 0.85
-# After a remembered state proved stale (another process wrote), this many bookings read first.
-CACHE_BACKOFF = 8
 
 
 class BlockBucket:
     """One process's side of a shared bucket: books tokens a block per conditional write and spends them
-    locally. :meth:`take` returns when this process may send its next request (now or later)."""
+    locally. :meth:`take` returns when this process may send its next request (now or later).
+
+    A booking is one call. While the bucket is below its capacity its level is an account that only
+    refills with time, so a booking subtracts its tokens with an atomic ``take`` (conditional on the
+    refill time and the level's range, not on a version: concurrent bookings do not conflict). Only a
+    full bucket (after a pause) is re-based, by a versioned write. A refused write returns the stored
+    bucket, so a conflict costs one call, not a read and a write."""
 
     def __init__(self, store: BucketStore, shape: BucketShape, clock: Callable[[], float], *,
                  max_wait: float = 30.0, key: str = "shared") -> None:
@@ -136,9 +163,11 @@ class BlockBucket:
         self.last_use: float | None = None
         self.last_slot = 0.0  # the slot of the token last handed out
         self._expired = 0
-        self._state: BucketState | None = None  # as this process last wrote it: a write without reading first
+        self._state: BucketState | None = None  # as this process last saw it (its write, or a refused one's)
         self._have_state = False
-        self._skip_cache = 0
+        self._mine: int | None = None  # the bucket's booking count right after this process's last booking
+        self._others = 0  # bookings by other processes between this process's last two
+        self._booked_at = 0.0
         self.stats: dict[str, float] = {"acquired": 0, "booked": 0, "bookings": 0, "reads": 0, "writes": 0,
                                         "conflicts": 0, "expired": 0}
 
@@ -172,56 +201,72 @@ class BlockBucket:
             # estimate already shrinks the next one when the process slowed down).
             self.block = self.block if self._expired else min(MAX_BLOCK, self.block * 2)
         self._expired = 0
-        r = self.shape.per_second
+        r, cap, hold = self.shape.per_second, self.shape.capacity, self.shape.hold
+        reach = min(self.max_wait, (HORIZON + HORIZON_SLACK) * hold)
+        most: int | None = None  # what fits before the reach, once the stored level is known
         while True:
-            cached = self._have_state and not self._skip_cache
-            if self._skip_cache:
-                self._skip_cache -= 1
-            if cached:
-                state = self._state
-            else:
-                state = self.store.read()
+            if not self._have_state:
+                self._state, self._have_state = self.store.read(), True
                 self.stats["reads"] += 1
+            state = self._state
+            # A refill time ahead of this clock (another process's clock runs ahead) counts as now, as
+            # ``refill`` counts it: the slots stay on this process's clock, which it waits by.
             now = self.clock()
-            level = self.shape.capacity if state is None else \
-                refill(state.tokens, state.refilled_at, now, self.shape)
+            # What this process last saw, refilled: at least the real level (others only take from it).
+            level = self.shape.capacity if state is None else refill(state.tokens, state.refilled_at, now, self.shape)
             first_wait = max(0.0, (1.0 - level) / r)
             if first_wait > self.max_wait:
                 self._have_state = False
                 raise BudgetExhausted(self.key, first_wait)
-            # Others wait for tokens when the bucket is in debt as this process books (its own tokens are
-            # all used by then): then a shorter block, queued no further than the horizon.
-            alone = level >= 0.0
-            slots = self._plan(level, now, SPAN_ALONE if alone else SPAN_SHARED,
-                               None if alone else now + HORIZON_SHARED * self.shape.hold)
-            written = self.store.write(state, level - len(slots), now)
+            count = len(self._plan(level, now))
+            if most is not None:
+                count = max(1, min(count, most))
+            credit = 0.0 if state is None else max(0.0, now - state.refilled_at) * r
+            below_capacity = state is not None and state.tokens + credit <= cap
+            if below_capacity:
+                assert state is not None
+                # The stored level must leave the last token within the reach (the first: within max_wait).
+                least = (1.0 - r * self.max_wait if count == 1 else count - r * reach) - credit
+                done = self.store.take(count, state.refilled_at, least, cap - credit)
+            else:
+                done = self.store.write(state, level - count, now)
             self.stats["writes"] += 1
-            if written is None:
+            self._state = done.state
+            if not done.ok:
                 self.stats["conflicts"] += 1
-                self._have_state = False
-                if cached:  # others are writing too: stop guessing for a while (a stale guess costs a call)
-                    self._skip_cache = CACHE_BACKOFF
+                # Refused without the item: absent, or a store that does not return it; read it then
+                # (otherwise a create conditional on absence would be refused again and again).
+                self._have_state = done.state is not None
+                if done.state is not None:
+                    real = refill(done.state.tokens, done.state.refilled_at, now, self.shape)
+                    most = int(real + r * reach)  # the queue grew: book what still fits
                 continue
-            self._state, self._have_state = written, True
-            self.slots.extend(slots)
-            self.stats["booked"] += len(slots)
+            assert done.state is not None
+            before = done.state.tokens + count + credit if below_capacity else level
+            # Others' bookings since this process's last: one turn of theirs, unless this process sat idle
+            # meanwhile (a frozen Lambda; longer than any turn takes): then the count says nothing of a turn.
+            if self._mine is not None and now - self._booked_at <= (HORIZON + HORIZON_SLACK) * hold:
+                self._others = max(0, done.state.bookings - 1 - self._mine)
+            self._mine, self._booked_at = done.state.bookings, now
+            self.slots.extend(now + max(0.0, (j - before) / r) for j in range(1, count + 1))
+            self.stats["booked"] += count
             self.stats["bookings"] += 1
             return
 
-    def _plan(self, level: float, now: float, span: float, horizon: float | None = None) -> list[float]:
-        """The slots of the tokens to book: as many as this process will use before each one's hold runs
-        out (at its observed pace), within ``span`` holds of the first slot, before ``horizon`` and the
-        slow start's size; the first token always (its wait was checked against ``max_wait``)."""
+    def _plan(self, level: float, now: float) -> list[float]:
+        """The slots of the tokens to book: this process's turn's share of the horizon (the horizon's
+        tokens over the processes booking in turn), as many as it will use before each one's hold runs out
+        (at its observed pace), within the slow start's size; the first token always (its wait was
+        checked against ``max_wait``)."""
         r, hold = self.shape.per_second, self.shape.hold
         work = self.work or 0.0
         out: list[float] = []
         use = now
-        most = min(self.block, MAX_BLOCK) if horizon is None else min(self.block, SHARED_BLOCK)
-        for j in range(1, most + 1):
+        share = max(1, int(r * HORIZON * hold / (1 + self._others)))
+        for j in range(1, min(self.block, MAX_BLOCK, share) + 1):
             slot = now + max(0.0, (j - level) / r)
             if out:
-                if slot - out[0] > span * hold or slot - now > self.max_wait or \
-                        (horizon is not None and slot > horizon):
+                if slot - now > self.max_wait:
                     break
                 use = max(slot, use + work)
                 if use > slot + HOLD_MARGIN * hold:

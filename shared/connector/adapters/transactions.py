@@ -9,6 +9,8 @@ with each cancelled batch is the caller's (``settle``); the loop, its tries and 
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -52,8 +54,8 @@ def transact_with_retry[M: Model](items: Sequence[M], *, connection: Connection 
                 if not reasons:
                     raise
                 todo = settle(todo, reasons)
-                if pause is not None:
-                    pause(attempt)
+                if pause is not None and todo and (tries is None or attempt + 1 < tries):
+                    pause(attempt)  # not after the last try: nothing follows it
             attempt += 1
         if todo:
             return todo
@@ -62,3 +64,19 @@ def transact_with_retry[M: Model](items: Sequence[M], *, connection: Connection 
 
 def failed_condition(why: CancellationReason | None) -> bool:
     return why is not None and why.code == "ConditionalCheckFailed"
+
+
+def jittered_backoff(*, base: float = 0.05, cap: float = 1.0, sleep: Callable[[float], None] | None = None,
+                     rng: random.Random | None = None) -> Callable[[int], None]:
+    """A ``pause`` for :func:`transact_with_retry`: after attempt ``n`` (0 first) sleep a random time up
+    to ``min(cap, base * 2**n)`` ("full jitter": workers throttled together do not come back together;
+    https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/, and DynamoDB's own advice
+    for throttled requests: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/
+    Programming.Errors.html#Programming.Errors.RetryAndBackoff)."""
+    pick = (rng or random.Random()).uniform
+    wait = sleep or time.sleep
+
+    def pause(attempt: int) -> None:
+        wait(pick(0.0, min(cap, base * 2 ** attempt)))
+
+    return pause

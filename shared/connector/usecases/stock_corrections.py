@@ -58,6 +58,11 @@ def _take_claim(key: str, units: int, claim: str, claims: DeemedClaims) -> int:
     return claims.apply_loss(key, units) if claim == "loss" else claims.apply_deemed(key, units)
 
 
+def _release_claim(key: str, claim: str, claims: DeemedClaims) -> int:
+    claims.release(key, claim)
+    return 0
+
+
 class StockCorrections(UnansweredWrites):
     """Driving stock movements to Brightpearl stock corrections."""
 
@@ -194,13 +199,8 @@ class StockCorrections(UnansweredWrites):
         deemed matching, or a later reimbursement of it is matched and the stock drifts by its units."""
         claim = rec.detail.get("claim")
         if claim:
-            key = rec.key
-
-            def release(c: DeemedClaims) -> int:
-                c.release(key, str(claim))
-                return 0
-
-            self._releases.append((rec.sku, release))  # written with the chunk's others (_save_later)
+            # written with the chunk's others (_save_later); a partial on the key names the movement in errors
+            self._releases.append((rec.sku, partial(_release_claim, rec.key, str(claim))))
             rec.detail["claim_left"] = 0
 
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:

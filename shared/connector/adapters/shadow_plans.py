@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import DoesNotExist, PutError
 
 from connector.adapters.store import Setting, is_conditional
+from connector.adapters.transactions import jittered_backoff
 from connector.domain.shadow import PlanEntry, add_moves
 
 PREFIX = "shadow#"
@@ -35,7 +36,10 @@ class DynamoShadowPlans:
 
     def add_moves(self, template: PlanEntry, moves: Mapping[str, int]) -> None:
         key = _key(template.feature, template.key)
-        for _ in range(MERGE_TRIES):
+        pause = jittered_backoff(base=0.02, cap=0.5)
+        for attempt in range(MERGE_TRIES):
+            if attempt:  # writers that collided come back at random times, not together again
+                pause(attempt - 1)
             try:
                 item = Setting.get(key, consistent_read=True)
                 entry: PlanEntry | None = PlanEntry.from_item(item.value or {})

@@ -131,9 +131,10 @@ class SyncRun:
             for s in (p, *group):
                 self.waiting.pop(s.link.listing_id, None)
 
-    def finish(self) -> SyncReport:
+    def finish(self, *, warn: bool = True) -> SyncReport:
         """Send what waits (patches when the whole run stayed at or under the threshold, else feeds), then
-        the run's one EU warning and its log line. Also where a run stopped early flushes its outbox."""
+        the run's one EU warning (``warn=False``: the caller warns, e.g. at a continued job's last pass, and
+        finds them in ``conflicts``) and its log line. Also where a run stopped early flushes its outbox."""
         report = self.report
         if not self.fed and self.sent <= self.threshold:
             for _, push, group in sorted((e for q in self.outbox.values() for e in q), key=lambda e: e[0]):
@@ -144,9 +145,9 @@ class SyncRun:
                 self._send_feed(marketplace)
         self.waiting.clear()
         self.tags.clear()
-        if self.conflicts and self.sync.notifier:
-            self.sync.notifier.eu_conflicts(self.conflicts)
-        self.conflicts = []
+        if warn:
+            self.warn(self.conflicts)
+            self.conflicts = []
         if report.deferred:
             logger.info("listings feeds deferred: JSON_LISTINGS_FEED quota used up",
                         extra={"deferred": len(report.deferred)})
@@ -157,3 +158,7 @@ class SyncRun:
                                        "patched": len(report.patched), "feeds": report.feeds,
                                        "failed": len(report.failed)})
         return report
+
+    def warn(self, conflicts: Sequence[EuConflict]) -> None:
+        if conflicts and self.sync.notifier:
+            self.sync.notifier.eu_conflicts(conflicts)

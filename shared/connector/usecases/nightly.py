@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
-from connector.domain.quantities import EU_MARKETPLACES
+from connector.domain.quantities import EU_MARKETPLACES, EuConflict
 from connector.domain.slices import MAX_LINKS
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
@@ -315,8 +315,12 @@ class NightlyReconciliation:
             if not part.last and (run.throttled or self.timer() - started >= self.budget_s):
                 stopped_at = part.end  # the pass's budget is used: the next pass goes on from here
                 break
-        report = run.finish()
+        report = run.finish(warn=False)
         continue_from = run.deferred_from if report.deferred else stopped_at
+        # The job's one EU warning, at its last pass, with the conflicts of every pass.
+        conflicts = [*(EuConflict(**c) for c in carried.get("conflicts", [])), *run.conflicts]
+        if continue_from is None:
+            run.warn(conflicts)
         deferred = {(m, sku) for m, sku, _q in report.deferred}  # not sent: the next pass counts them
         products = {(mid, sku): pid for sku, mid, _h, _q, pid in corrected}
         rows = [{"sku": sku, "marketplace": mid, "amazon_had": had, "pushed": q}
@@ -347,7 +351,9 @@ class NightlyReconciliation:
             return {**summary, "continue_from": continue_from, "carried": {
                 "listings": before.get(continue_from, listings),
                 "corrected_count": count, "top": top, "feeds": summary["feeds"],
-                "deleted_products": summary["deleted_products"], "eu_conflicts": summary["eu_conflicts"][:200]}}
+                "deleted_products": summary["deleted_products"], "eu_conflicts": summary["eu_conflicts"][:200],
+                "conflicts": [{"sku": c.sku, "quantities": c.quantities, "settings": c.settings, "pushed": c.pushed}
+                              for c in conflicts][:500]}}
         if carried.get("top"):
             # Rows of earlier passes: the largest ones are in the body; this pass's are all in the CSV.
             mine = {(x["sku"], x["marketplace"]) for x in rows}

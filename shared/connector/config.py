@@ -296,6 +296,10 @@ def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) 
 class ConnectorEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
     """Brightpearl, Amazon and email together: what every function but the webhook receiver reads."""
 
+    # The MFN nightly, sync-on and import-links plan and push this many links at a time (domain/slices.py:
+    # MAX_LINKS, issue 14 item 5); the benches scale it down with Brightpearl's window.
+    mfn_slice_links: int = Field(25_000, alias="MFN_SLICE_LINKS", gt=0)
+
 
 class MfnSyncEnv(ConnectorEnv):
     """Merchant-fulfilled sync: reads Brightpearl, pushes to Amazon, emails warnings."""

@@ -180,7 +180,7 @@ def mfn_sync(parts: Parts) -> MfnSync:
                               ShadowSwitch(parts.settings.global_settings, "mfn"), clock=clock)
     return MfnSync(catalog=BrightpearlCatalog(parts.brightpearl), links=ShadowLinks(parts.links, listings),
                    settings=parts.settings, listings=listings,
-                   marketplace_ids=parts.env.amazon_marketplace_ids,
+                   marketplace_ids=parts.env.amazon_marketplace_ids, max_links=parts.env.mfn_slice_links,
                    notifier=EmailConflictNotifier(parts.mailer, parts.settings, links=parts.links,
                                                   names=BrightpearlCatalog(parts.brightpearl)))
 
@@ -201,7 +201,8 @@ def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
     return NightlyReconciliation(
         sync=sync, reports_for=lambda marketplaces: AmazonReports(amazon, marketplaces),
         links=parts.links, settings=parts.settings, mailer=mailer,
-        marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl))
+        marketplace_ids=parts.env.amazon_marketplace_ids, names=BrightpearlCatalog(parts.brightpearl),
+        max_links=parts.env.mfn_slice_links)
 
 
 def movement_service(parts: Parts, store: MovementStore | None = None, *,

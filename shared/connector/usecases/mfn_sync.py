@@ -22,6 +22,7 @@ from connector.domain.errors import Throttled
 from connector.domain.listings import QuantityUpdate
 from connector.domain.mfn_sync import LinkView, Push, SyncPlan
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
+from connector.domain.slices import MAX_LINKS
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.eu_conflicts import (
     EmailConflictNotifier as EmailConflictNotifier,  # re-exported: callers import it from here
@@ -69,8 +70,9 @@ FEED_CLAIM_SECONDS = 300  # a claim older than this belongs to a run that died: 
 class MfnSync:
     def __init__(self, *, catalog: Catalog, links: Links, settings: Settings,
                  listings: Listings, marketplace_ids: Sequence[str], notifier: ConflictNotifier | None = None,
-                 feed_max_messages: int = FEED_MAX_MESSAGES) -> None:
+                 feed_max_messages: int = FEED_MAX_MESSAGES, max_links: int = MAX_LINKS) -> None:
         self.feed_max_messages = feed_max_messages
+        self.max_links = max_links  # a sync over a whole channel plans this many links at a time (sync-on)
         # (marketplace id, whole channel?) → report id: confirm many unchecked listings from one All
         # Listings report instead of one getListingsItem each (the nightly's; set by the composition root).
         self.confirm_by_report: Callable[[str, bool], str] | None = None
@@ -127,7 +129,7 @@ class MfnSync:
                                     extra={"marketplace_id": marketplace_id, "report_id": report.confirming})
                         return report
         run = self.run("sync re-activated", force=True)
-        for part in self.links.slices(scope):
+        for part in self.links.slices(scope, max_links=self.max_links):
             skus = {link.sku for link in part.links if link.marketplace_id == marketplace_id}
             run.add([link for link in part.links if link.sku in skus], eu_complete=True, tag=part.start)
         return run.finish()

@@ -75,18 +75,62 @@ def extrapolate(c1: JobCost, c2: JobCost, n: int) -> JobCost:
                    math.ceil(lin(c1.bp_bound, c2.bp_bound)), math.ceil(lin(c1.sp_bound, c2.sp_bound)), extra=extra)
 
 
-def scale_rows(name: str, run: Callable[[int], JobCost], quick: bool, sizes: tuple[int, ...] = SKU_SIZES,
+# The MFN jobs that plan and push in slices (issue 14 item 5), with their links per SKU in the bench's world.
+SLICED = {"mfn_nightly": 3, "sync_on": 3, "import_links": 1}
+PRODUCTION_SLICE_LINKS = 25_000  # domain/slices.py: MAX_LINKS (MFN_SLICE_LINKS's default)
+
+
+def slice_costs(name: str, run: Callable[..., JobCost], a: int, sliced: JobCost) -> dict[str, float] | None:
+    """MB per link a slice holds, per function: the job at ``a`` with its slice unbounded (one slice of every
+    link) against the bench's sliced run at the same size. None for a job that is not sliced."""
+    if name not in SLICED:
+        return None
+    from bench.jobs import BENCH_SLICE_LINKS, UNSLICED
+
+    whole = run(a, slice_links=UNSLICED)
+    links = a * SLICED[name] - BENCH_SLICE_LINKS
+    out: dict[str, float] = {}
+    for p1, p0 in zip(sliced.phases, whole.phases, strict=True):
+        per = max(0.0, p0.run.peak_rss_mb - p1.run.peak_rss_mb) / max(1, links)
+        out[p1.function_id] = max(out.get(p1.function_id, 0.0), per)
+    return out
+
+
+def with_production_slice(name: str, cost: JobCost, per_link: dict[str, float] | None) -> JobCost:
+    """``cost`` (a line through sliced runs: what grows beyond a slice) plus what a production slice holds
+    beyond the bench's: (min(links, 25 000) - min(links, 250)) x the measured MB per link in a slice."""
+    if per_link is None:
+        return cost
+    from bench.jobs import BENCH_SLICE_LINKS
+
+    links = cost.size * SLICED[name]
+    extra = min(links, PRODUCTION_SLICE_LINKS) - min(links, BENCH_SLICE_LINKS)
+    phases = [replace(ph, run=replace(ph.run, peak_rss_mb=ph.run.peak_rss_mb + extra * per_link[ph.function_id]))
+              for ph in cost.phases]
+    return replace(cost, phases=phases)
+
+
+def scale_rows(name: str, run: Callable[..., JobCost], quick: bool, sizes: tuple[int, ...] = SKU_SIZES,
                unit: str = "SKUs") -> list[Row]:
     (a, b) = MEASURED[name][1 if quick else 0]
     c1, c2 = run(a), run(b)
+    per_link = slice_costs(name, run, a, c1)
     out: list[Row] = []
     out += c1.rows(f"{a:,} {unit} measured")
     out += c2.rows(f"{b:,} {unit} measured")
+    if per_link is not None:
+        from bench.jobs import BENCH_SLICE_LINKS
+
+        kb = ", ".join(f"{fid} {mb * 1024:.2f} KB" for fid, mb in sorted(per_link.items()) if mb)
+        out.append(Row(c1.job, f"{a:,} {unit} measured", "peak RSS per link in one slice (KB)",
+                       max(per_link.values(), default=0.0) * 1024,
+                       note=f"slice unbounded vs {BENCH_SLICE_LINKS} links ({kb or 'none'}); the merchant sizes "
+                       f"add it for a {PRODUCTION_SLICE_LINKS:,}-link slice"))
     for n in sizes:
         label = f"{n:,} {unit} extrap."
         if n in (a, b):
             continue
-        out += _scale_summary(extrapolate(c1, c2, n), label)
+        out += _scale_summary(with_production_slice(name, extrapolate(c1, c2, n), per_link), label)
     return out
 
 

@@ -129,19 +129,18 @@ def _changed_skus(stack: LocalStack, before: dict[str, int]) -> int:
     return sum(1 for s, q in before.items() if stack.amazon.world.listings[s].quantity != q)
 
 
-# The MFN jobs plan and push a slice of links at a time (domain/slices.py: 25 000 in production). The benches
-# scale the slice 1:100 with Brightpearl's window, so their measured sizes span many slices and the memory line
-# shows what grows beyond one slice; bench/scale.py adds what a production-size slice holds on top (measured
-# from one run with the slice unbounded: ``slice_links=UNSLICED``).
+# The MFN jobs plan and push a slice of links at a time (domain/slices.py: 25 000 in production, one slice at
+# the benches' sizes). bench/scale.py measures the larger size once more in slices of BENCH_SLICE_LINKS (1:100,
+# as Brightpearl's window) to see what a slice holds and what each extra slice costs (``Sliced``).
 BENCH_SLICE_LINKS = 250
-UNSLICED = 10**9
+PRODUCTION_SLICE_LINKS = 25_000
 
 
 def _slice_env(slice_links: int) -> dict[str, str]:
     return {"MFN_SLICE_LINKS": str(slice_links)}
 
 
-def mfn_nightly(n: int, *, force: bool = False, slice_links: int = BENCH_SLICE_LINKS) -> JobCost:
+def mfn_nightly(n: int, *, force: bool = False, slice_links: int = PRODUCTION_SLICE_LINKS) -> JobCost:
     """Nightly reconciliation (or, ``force``, the operator's sync-on pushing every listing) over n SKUs
     listed in 3 EU marketplaces."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
@@ -176,7 +175,7 @@ def mfn_nightly(n: int, *, force: bool = False, slice_links: int = BENCH_SLICE_L
                 scales="ratio", note=f"bound ceil(changed / {limits.LISTINGS_FEED_MESSAGES}) for all EU marketplaces")])
 
 
-def sync_on(n: int, *, slice_links: int = BENCH_SLICE_LINKS) -> JobCost:
+def sync_on(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS) -> JobCost:
     return mfn_nightly(n, force=True, slice_links=slice_links)
 
 
@@ -309,7 +308,7 @@ def fba_reconciliation(n: int) -> JobCost:
         return JobCost("FBA reconciliation", n, n, "SKU", b.phases, bp_bound, sp_bound, extra=extra)
 
 
-def import_links(n: int, *, slice_links: int = BENCH_SLICE_LINKS) -> JobCost:
+def import_links(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS) -> JobCost:
     """The operator's import-links for n SKUs that exist on Amazon and in Brightpearl (same SKU)."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from simulators.spapi.demo import UK

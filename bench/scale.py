@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bench.measure import ContainerRun, JobCost, Phase, Row
 
@@ -80,57 +80,94 @@ SLICED = {"mfn_nightly": 3, "sync_on": 3, "import_links": 1}
 PRODUCTION_SLICE_LINKS = 25_000  # domain/slices.py: MAX_LINKS (MFN_SLICE_LINKS's default)
 
 
-def slice_costs(name: str, run: Callable[..., JobCost], a: int, sliced: JobCost) -> dict[str, float] | None:
-    """MB per link a slice holds, per function: the job at ``a`` with its slice unbounded (one slice of every
-    link) against the bench's sliced run at the same size. None for a job that is not sliced."""
+@dataclass
+class Sliced:
+    """What slicing changes, measured at the larger size ``b``: the job in production slices (one slice at
+    bench sizes: ``whole``) against the same job in the bench's slices of 250 links (``small``).
+
+    - memory: ``whole`` holds b's links in one slice, ``small`` 250 at a time, so their difference is what a
+      slice holds per link; what still grows beyond a slice is the production line's slope minus that.
+    - requests, DynamoDB calls, CPU: each extra slice's cost ((small - whole) / (its slices - 1)), added
+      once per production slice beyond the first at a merchant size.
+    """
+
+    name: str
+    b: int
+    whole: JobCost
+    small: JobCost
+
+    def slices_at(self, n: int, slice_links: int) -> int:
+        return max(1, math.ceil(n * SLICED[self.name] / slice_links))
+
+    def per_link_mb(self) -> dict[str, float]:
+        from bench.jobs import BENCH_SLICE_LINKS
+
+        links = max(1, self.b * SLICED[self.name] - BENCH_SLICE_LINKS)
+        return {p0.function_id: max(0.0, p0.run.peak_rss_mb - p1.run.peak_rss_mb) / links
+                for p0, p1 in zip(self.whole.phases, self.small.phases, strict=True)}
+
+    def at(self, c1: JobCost, c2: JobCost, n: int) -> JobCost:
+        """The job at merchant size ``n`` in production slices (``c1``, ``c2``: the production runs at a, b)."""
+        from bench.jobs import BENCH_SLICE_LINKS
+
+        line = extrapolate(c1, c2, n)
+        per_slice_sku = PRODUCTION_SLICE_LINKS / SLICED[self.name]
+        if n <= per_slice_sku:
+            return line
+        one = extrapolate(c1, c2, math.ceil(per_slice_sku))  # one full production slice
+        extra = self.slices_at(n, PRODUCTION_SLICE_LINKS) - 1
+        bench_extra = max(1, self.slices_at(self.b, BENCH_SLICE_LINKS) - 1)
+        per_link = self.per_link_mb()
+        phases = []
+        for ph, p1, p0, ps in zip(line.phases, one.phases, self.whole.phases, self.small.phases, strict=True):
+            slope = (ph.run.peak_rss_mb - p1.run.peak_rss_mb) / (n - per_slice_sku)  # the line's, per SKU
+            beyond = max(0.0, slope - per_link[ph.function_id] * SLICED[self.name])
+            peak = p1.run.peak_rss_mb + beyond * (n - per_slice_sku)
+
+            def more(m0: dict[str, int], ms: dict[str, int], into: dict[str, int]) -> dict[str, int]:
+                return {k: into.get(k, 0) + math.ceil(max(0, ms.get(k, 0) - m0.get(k, 0)) / bench_extra * extra)
+                        for k in sorted(set(into) | set(ms))}
+
+            cpu = ph.run.cpu_s + max(0.0, ps.run.cpu_s - p0.run.cpu_s) / bench_extra * extra
+            run = replace(ph.run, peak_rss_mb=peak, cpu_s=cpu,
+                          aws_calls=more(p0.run.aws_calls, ps.run.aws_calls, ph.run.aws_calls))
+            phases.append(replace(ph, run=run, bp=more(p0.bp, ps.bp, ph.bp), sp=more(p0.sp, ps.sp, ph.sp)))
+        return replace(line, phases=phases)
+
+
+def sliced(name: str, run: Callable[..., JobCost], b: int, whole: JobCost) -> Sliced | None:
     if name not in SLICED:
         return None
-    from bench.jobs import BENCH_SLICE_LINKS, UNSLICED
-
-    whole = run(a, slice_links=UNSLICED)
-    links = a * SLICED[name] - BENCH_SLICE_LINKS
-    out: dict[str, float] = {}
-    for p1, p0 in zip(sliced.phases, whole.phases, strict=True):
-        per = max(0.0, p0.run.peak_rss_mb - p1.run.peak_rss_mb) / max(1, links)
-        out[p1.function_id] = max(out.get(p1.function_id, 0.0), per)
-    return out
-
-
-def with_production_slice(name: str, cost: JobCost, per_link: dict[str, float] | None) -> JobCost:
-    """``cost`` (a line through sliced runs: what grows beyond a slice) plus what a production slice holds
-    beyond the bench's: (min(links, 25 000) - min(links, 250)) x the measured MB per link in a slice."""
-    if per_link is None:
-        return cost
     from bench.jobs import BENCH_SLICE_LINKS
 
-    links = cost.size * SLICED[name]
-    extra = min(links, PRODUCTION_SLICE_LINKS) - min(links, BENCH_SLICE_LINKS)
-    phases = [replace(ph, run=replace(ph.run, peak_rss_mb=ph.run.peak_rss_mb + extra * per_link[ph.function_id]))
-              for ph in cost.phases]
-    return replace(cost, phases=phases)
+    return Sliced(name, b, whole, run(b, slice_links=BENCH_SLICE_LINKS))
 
 
 def scale_rows(name: str, run: Callable[..., JobCost], quick: bool, sizes: tuple[int, ...] = SKU_SIZES,
                unit: str = "SKUs") -> list[Row]:
     (a, b) = MEASURED[name][1 if quick else 0]
     c1, c2 = run(a), run(b)
-    per_link = slice_costs(name, run, a, c1)
+    cut = sliced(name, run, b, c2)
     out: list[Row] = []
     out += c1.rows(f"{a:,} {unit} measured")
     out += c2.rows(f"{b:,} {unit} measured")
-    if per_link is not None:
+    if cut is not None:
         from bench.jobs import BENCH_SLICE_LINKS
 
-        kb = ", ".join(f"{fid} {mb * 1024:.2f} KB" for fid, mb in sorted(per_link.items()) if mb)
-        out.append(Row(c1.job, f"{a:,} {unit} measured", "peak RSS per link in one slice (KB)",
-                       max(per_link.values(), default=0.0) * 1024,
-                       note=f"slice unbounded vs {BENCH_SLICE_LINKS} links ({kb or 'none'}); the merchant sizes "
-                       f"add it for a {PRODUCTION_SLICE_LINKS:,}-link slice"))
+        per = cut.per_link_mb()
+        fid = max(per, key=lambda f: per[f])
+        small = next(p for p in cut.small.phases if p.function_id == fid)
+        whole = next(p for p in cut.whole.phases if p.function_id == fid)
+        label = f"{b:,} {unit} measured"
+        out.append(Row(c1.job, label, f"peak RSS in slices of {BENCH_SLICE_LINKS} links (MB)", small.run.peak_rss_mb,
+                       note=f"{fid}; {whole.run.peak_rss_mb:.0f} MB with all {b * SLICED[name]:,} links in one "
+                       f"slice: {per[fid] * 1024:.2f} KB per link in a slice"))
     for n in sizes:
         label = f"{n:,} {unit} extrap."
         if n in (a, b):
             continue
-        out += _scale_summary(with_production_slice(name, extrapolate(c1, c2, n), per_link), label)
+        cost = extrapolate(c1, c2, n) if cut is None else cut.at(c1, c2, n)
+        out += _scale_summary(cost, label)
     return out
 
 

@@ -31,7 +31,7 @@ class SyncRun:
         self.rules: dict[str, ChannelRule] = {}
         # marketplace -> [(the push sent, its EU siblings riding on it)], with the links they record on
         self.outbox: dict[str, list[tuple[int, Push, list[Push]]]] = {}
-        self.waiting: dict[str, Link] = {}
+        self.waiting: dict[str, Any] = {}  # listing id -> its LinkView, until its send is recorded
         self.sent = 0  # sends (after one per EU SKU) planned in this run
         self.fed = False  # a feed went out: the rest go as feeds too (the run is above the threshold)
         self.throttled = False
@@ -87,14 +87,14 @@ class SyncRun:
         if self.keep_pushes:
             report.pushes += [(p.link.marketplace_id, p.link.sku, p.quantity) for p in plan.pushes]
         sent, siblings = _one_push_per_eu_sku(plan.pushes)
-        by_id = {link.listing_id: link for link in links}
         for push in sent:
             group = siblings.get(push.link.listing_id, [])
             self.outbox.setdefault(push.link.marketplace_id, []).append((self.sent, push, group))
             self.tags[self.sent] = tag
             self.sent += 1
             for p in (push, *group):
-                self.waiting[p.link.listing_id] = by_id[p.link.listing_id]
+                # The bookkeeping needs a link's id (and SKU): its compact view, not the record read.
+                self.waiting[p.link.listing_id] = p.link
         if self.sent > self.threshold:
             for marketplace in sorted(self.outbox):
                 while len(self.outbox.get(marketplace, ())) >= self.sync.feed_max_messages:

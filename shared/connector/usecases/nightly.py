@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.domain.csvfile import GzipCsv
+from connector.domain.email import Attachment
 from connector.domain.flatfile import HeaderError, cell, parse_int, read_rows
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
 from connector.domain.slices import MAX_LINKS
@@ -280,8 +282,12 @@ class NightlyReconciliation:
         run = self.sync.run("nightly reconciliation", keep_pushes=False)
         carried = dict(carried or {})
         listings = int(carried.get("listings", 0))
-        # (sku, marketplace, Amazon showed, pushed, product): compact, for the CSV and the body's names
-        corrected: list[tuple[str, str, int | None, int, int]] = []
+        # Not kept to the end: the largest corrections (the body), their products (the body's names), a count,
+        # and every row written to a GZIP CSV as each slice goes (the attachment).
+        top: list[dict[str, Any]] = []
+        top_products: dict[tuple[str, str], int] = {}
+        count = int(carried.get("corrected_count", 0))
+        csv_rows = GzipCsv(CORRECTED_COLUMNS)
         before: dict[int, int] = {}  # a slice's first bucket -> listings counted before it (a continuation's)
         stopped_at: int | None = None
         for part in self.links.slices(marketplaces, max_links=self.max_links, from_bucket=from_bucket):
@@ -309,8 +315,15 @@ class NightlyReconciliation:
                     self.links.set_amazon_statuses(changed)
             pushes = run.add(links, amazon_quantities=shown, amazon_statuses=statuses, eu_complete=True,
                              tag=part.start)
-            corrected += [(p.link.sku, p.link.marketplace_id, amazon.get(p.link.sku), p.quantity, p.link.product_id)
-                          for p in pushes]
+            rows = [{"sku": p.link.sku, "marketplace": p.link.marketplace_id, "amazon_had": amazon.get(p.link.sku),
+                     "pushed": p.quantity} for p in pushes]
+            count += len(rows)
+            csv_rows.write([_csv_row(r, p.link.product_id) for r, p in zip(rows, pushes, strict=True)])
+            top = _largest_first(top + rows)[:MAX_ROWS_IN_BODY]
+            top_products.update({(p.link.marketplace_id, p.link.sku): p.link.product_id for p in pushes})
+            kept = {(r["marketplace"], r["sku"]) for r in top}
+            top_products = {k: v for k, v in top_products.items() if k in kept}
+            del rows
             del links, shown, statuses, pushes
             if not part.last and (run.throttled or self.timer() - started >= self.budget_s):
                 stopped_at = part.end  # the pass's budget is used: the next pass goes on from here
@@ -322,10 +335,11 @@ class NightlyReconciliation:
         if continue_from is None:
             run.warn(conflicts)
         deferred = {(m, sku) for m, sku, _q in report.deferred}  # not sent: the next pass counts them
-        products = {(mid, sku): pid for sku, mid, _h, _q, pid in corrected}
-        rows = [{"sku": sku, "marketplace": mid, "amazon_had": had, "pushed": q}
-                for sku, mid, had, q, _pid in corrected if (mid, sku) not in deferred]
-        del corrected
+        if deferred:
+            count -= sum(1 for _m, _s, _q in report.deferred)
+            top = [r for r in top if (r["marketplace"], r["sku"]) not in deferred]
+        products = {**{(m, sku): pid for m, sku, pid in carried.get("top_products", [])}, **top_products}
+        rows = top
         failing = []
         for link in self.links.all():
             if link.marketplace_id in marketplaces and (link.last_result or "").startswith(
@@ -333,14 +347,14 @@ class NightlyReconciliation:
                 failing.append({"sku": link.sku, "marketplace": link.marketplace_id, "result": link.last_result})
                 if len(failing) <= MAX_ROWS_IN_BODY:  # the body names the first ones
                     products[(link.marketplace_id, link.sku)] = link.product_id
-        count = int(carried.get("corrected_count", 0)) + len(rows)
-        summary: dict[str, Any] = {"scope": scope, "night": self.now().date().isoformat(), "listings": listings,
-                   "corrected": rows, "failing": failing, "feeds": [*carried.get("feeds", []), *report.feeds],
-                   "deleted_products": sorted(set(carried.get("deleted_products", []))
-                                              | set(report.plan.get("deleted_products", []))),
-                   "eu_conflicts": [*carried.get("eu_conflicts", []), *report.plan.get("eu_conflicts", [])],
-                   "deferred": len(report.deferred), "corrected_count": count, "failing_count": len(failing)}
-        metrics.add_metric(name="NightlyCorrections", unit=MetricUnit.Count, value=len(rows))
+        summary: dict[str, Any] = {
+            "scope": scope, "night": self.now().date().isoformat(), "listings": listings,
+            "corrected": rows, "failing": failing, "feeds": [*carried.get("feeds", []), *report.feeds],
+            "deleted_products": sorted(set(carried.get("deleted_products", []))
+                                       | set(report.plan.get("deleted_products", []))),
+            "eu_conflicts": [*carried.get("eu_conflicts", []), *report.plan.get("eu_conflicts", [])],
+            "deferred": len(report.deferred), "corrected_count": count, "failing_count": len(failing)}
+        metrics.add_metric(name="NightlyCorrections", unit=MetricUnit.Count, value=count)
         metrics.add_metric(name="NightlyFailingListings", unit=MetricUnit.Count, value=len(failing))
         logger.info("nightly reconciliation", extra={k: (len(v) if isinstance(v, list) else v)
                                                      for k, v in summary.items()})
@@ -351,20 +365,23 @@ class NightlyReconciliation:
             return {**summary, "continue_from": continue_from, "carried": {
                 "listings": before.get(continue_from, listings),
                 "corrected_count": count, "top": top, "feeds": summary["feeds"],
+                "top_products": [[m, sku, pid] for (m, sku), pid in products.items()],
                 "deleted_products": summary["deleted_products"], "eu_conflicts": summary["eu_conflicts"][:200],
                 "conflicts": [{"sku": c.sku, "quantities": c.quantities, "settings": c.settings, "pushed": c.pushed}
                               for c in conflicts][:500]}}
         if carried.get("top"):
             # Rows of earlier passes: the largest ones are in the body; this pass's are all in the CSV.
             mine = {(x["sku"], x["marketplace"]) for x in rows}
-            summary["corrected"] = rows + [r for r in carried["top"] if (r["sku"], r["marketplace"]) not in mine]
+            summary["corrected"] = _largest_first(
+                rows + [r for r in carried["top"] if (r["sku"], r["marketplace"]) not in mine])[:MAX_ROWS_IN_BODY]
+        attachment = Attachment("corrected.csv.gz", csv_rows.close(), "gzip") if csv_rows.rows else None
         if self.mailer and (summary["corrected"] or failing or summary["deleted_products"]):
             # Once per scope and night: a re-delivered notification or a poll after a crash mails nothing.
             # Product ids only for the rows the body names (the CSV has SKUs), not a map of every link.
             named = {(r["marketplace"], r["sku"]) for r in _shown_rows(summary)}
             products = {key: pid for key, pid in products.items() if key in named}
-            self.mailer.send_once(f"nightly#{scope}#{summary['night']}",
-                                  lambda: _summary_email(summary, products, Names(self.names)))
+            self.mailer.send_once(f"nightly#{scope}#{summary['night']}", lambda: _summary_email(
+                summary, products, Names(self.names), corrected_csv=attachment))
         return summary
 
 
@@ -394,8 +411,19 @@ def _shown_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return _largest_first(summary["corrected"])[:MAX_ROWS_IN_BODY] + summary["failing"][:MAX_ROWS_IN_BODY]
 
 
+CORRECTED_COLUMNS = ("SKU", "Product", "marketplace", "Amazon showed", "pushed", "change")
+
+
+def _csv_row(c: dict[str, Any], product_id: int | None) -> tuple[Any, ...]:
+    from connector.domain.messages import marketplace_label, product_label
+
+    return (c["sku"], product_label(product_id), marketplace_label(c["marketplace"]),
+            "—" if c["amazon_had"] is None else c["amazon_had"], c["pushed"], f"{_change(c):+d}")
+
+
 def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any] | None = None,
-                   names: Callable[[Iterable[Any]], dict[int, str]] | None = None) -> Any:
+                   names: Callable[[Iterable[Any]], dict[int, str]] | None = None,
+                   corrected_csv: Attachment | None = None) -> Any:
     """The nightly summary: a headline, the largest corrections in the body, every row in CSV attachments,
     products by SKU and Brightpearl name, and a link to the page of failing listings."""
     from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label, product_label
@@ -420,12 +448,16 @@ def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any]
         big = corrected[0]
         headline = (f" {n_corrected:,} listing(s) differed from Brightpearl; largest {_change(big):+,} on SKU "
                     f"{big['sku']} ({marketplace_label(big['marketplace'])}).")
-        tables.append(Table.of("Corrected", ["SKU", "Product", "marketplace", Column("Amazon showed", numeric=True),
-                                             Column("pushed", numeric=True), Column("change", numeric=True)],
+        # A run over slices wrote every row to ``corrected_csv`` as it went and kept only the largest here.
+        title = "Corrected" if corrected_csv is None or n_corrected <= len(corrected) else \
+            f"Corrected (the {len(corrected)} largest of {n_corrected:,})"
+        tables.append(Table.of(title, ["SKU", "Product", "marketplace", Column("Amazon showed", numeric=True),
+                                       Column("pushed", numeric=True), Column("change", numeric=True)],
                                [[c["sku"], product(c), marketplace_label(c["marketplace"]),
                                  "—" if c["amazon_had"] is None else c["amazon_had"],
                                  c["pushed"], f"{_change(c):+d}"] for c in corrected],
-                               csv_name="corrected.csv", limit=MAX_ROWS_IN_BODY))
+                               csv_name=corrected_csv.filename if corrected_csv else "corrected.csv",
+                               limit=MAX_ROWS_IN_BODY))
     if summary["failing"]:
         tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "Product", "marketplace", "last result"],
                                [[f["sku"], product(f), marketplace_label(f["marketplace"]), f["result"]]
@@ -448,5 +480,6 @@ def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any]
               "to the right SKU." if failing else "Nothing."),
         facts=(("Night", str(summary["night"])), ("Feeds sent", str(summary["feeds"]))),
         tables=tuple(tables), notes=notes, marketplaces=tuple(markets) or None,
+        attachments=(corrected_csv,) if corrected_csv is not None and corrected else (),
         page=PageLink("nightly", str(summary["night"]), "Open the failing listings") if failing else None,
         cli="connector --stack {stack} links list -m MARKETPLACE", cli_doc="links-list--m-m-links-show-sku--m-m")

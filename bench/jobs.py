@@ -136,18 +136,20 @@ BENCH_SLICE_LINKS = 250
 PRODUCTION_SLICE_LINKS = 25_000
 
 
-def _slice_env(slice_links: int) -> dict[str, str]:
-    return {"MFN_SLICE_LINKS": str(slice_links)}
+def _slice_env(slice_links: int, feed_max: int | None) -> dict[str, str]:
+    return {"MFN_SLICE_LINKS": str(slice_links),
+            "MFN_FEED_MAX_MESSAGES": str(feed_max or limits.LISTINGS_FEED_MESSAGES)}
 
 
-def mfn_nightly(n: int, *, force: bool = False, slice_links: int = PRODUCTION_SLICE_LINKS) -> JobCost:
+def mfn_nightly(n: int, *, force: bool = False, slice_links: int = PRODUCTION_SLICE_LINKS,
+                feed_max: int | None = None) -> JobCost:
     """Nightly reconciliation (or, ``force``, the operator's sync-on pushing every listing) over n SKUs
     listed in 3 EU marketplaces."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
 
     marketplaces = _eu()
     rng = random.Random(42)
-    with bench_stack(marketplaces, env=_slice_env(slice_links)) as b:
+    with bench_stack(marketplaces, env=_slice_env(slice_links, feed_max)) as b:
         bp_seed, amazon_seed, links, n_bundles, n_components = _mfn_world(n, rng, marketplaces)
         b.stack.bp.seed(bp_seed)
         b.stack.amazon.seed(amazon_seed)
@@ -175,8 +177,8 @@ def mfn_nightly(n: int, *, force: bool = False, slice_links: int = PRODUCTION_SL
                 scales="ratio", note=f"bound ceil(changed / {limits.LISTINGS_FEED_MESSAGES}) for all EU marketplaces")])
 
 
-def sync_on(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS) -> JobCost:
-    return mfn_nightly(n, force=True, slice_links=slice_links)
+def sync_on(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS, feed_max: int | None = None) -> JobCost:
+    return mfn_nightly(n, force=True, slice_links=slice_links, feed_max=feed_max)
 
 
 def webhook_storm(n: int) -> JobCost:
@@ -308,13 +310,13 @@ def fba_reconciliation(n: int) -> JobCost:
         return JobCost("FBA reconciliation", n, n, "SKU", b.phases, bp_bound, sp_bound, extra=extra)
 
 
-def import_links(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS) -> JobCost:
+def import_links(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS, feed_max: int | None = None) -> JobCost:
     """The operator's import-links for n SKUs that exist on Amazon and in Brightpearl (same SKU)."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from simulators.spapi.demo import UK
 
     rng = random.Random(3)
-    with bench_stack((UK,), env=_slice_env(slice_links)) as b:
+    with bench_stack((UK,), env=_slice_env(slice_links, feed_max)) as b:
         pids = product_ids(n, rng)
         b.stack.bp.seed({"warehouses": [{"id": 1, "name": "Main"}],
                          "products": [{"id": pid, "sku": sku("IMP", i)} for i, pid in enumerate(pids)],

@@ -103,7 +103,7 @@ def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
         a, b = MEASURED[spec.name][1 if quick else 0]
         c1, c2 = run(a), run(b)
         # A sliced MFN job (issue 14 item 5): in production slices at the merchant size (bench/scale.py).
-        cut = sliced(spec.name, run, b, c2)
+        cut = sliced(spec.name, run, a, b, c2)
         cost = extrapolate(c1, c2, spec.target) if cut is None else cut.at(c1, c2, spec.target)
         label = f"{spec.target:,} {spec.unit} extrap. from {a:,}/{b:,}"
     out = []

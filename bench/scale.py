@@ -104,9 +104,10 @@ class Sliced:
     def slices_at(self, n: int, slice_links: int) -> int:
         return max(1, math.ceil(n * SLICED[self.name] / slice_links))
 
-    def beyond_mb_per_sku(self) -> dict[str, float]:
-        return {p1.function_id: max(0.0, (p2.run.peak_rss_mb - p1.run.peak_rss_mb) / (self.b - self.a))
-                for p1, p2 in zip(self.small_a.phases, self.small_b.phases, strict=True)}
+    def beyond_mb_per_sku(self) -> list[float]:
+        """Per phase (a function can have several: the report's pass and the feed's result)."""
+        return [max(0.0, (p2.run.peak_rss_mb - p1.run.peak_rss_mb) / (self.b - self.a))
+                for p1, p2 in zip(self.small_a.phases, self.small_b.phases, strict=True)]
 
     def at(self, c1: JobCost, c2: JobCost, n: int) -> JobCost:
         """The job at merchant size ``n`` in production slices (``c1``, ``c2``: the production runs at a, b)."""
@@ -120,13 +121,14 @@ class Sliced:
         bench_extra = max(1, self.slices_at(self.b, BENCH_SLICE_LINKS) - 1)
         beyond = self.beyond_mb_per_sku()
         phases = []
-        for ph, p1, p0, ps in zip(line.phases, one.phases, self.whole.phases, self.small_b.phases, strict=True):
+        for ph, p1, p0, ps, slope in zip(line.phases, one.phases, self.whole.phases, self.small_b.phases, beyond,
+                                         strict=True):
             def more(m0: dict[str, int], ms: dict[str, int], into: dict[str, int]) -> dict[str, int]:
                 return {k: into.get(k, 0) + math.ceil(max(0, ms.get(k, 0) - m0.get(k, 0)) / bench_extra * extra)
                         for k in sorted(set(into) | set(ms))}
 
             calls = {k: v for k, v in ps.run.aws_calls.items() if k.startswith("dynamodb:")}
-            run = replace(ph.run, peak_rss_mb=p1.run.peak_rss_mb + beyond[ph.function_id] * (n - FEED_SKUS),
+            run = replace(ph.run, peak_rss_mb=p1.run.peak_rss_mb + slope * (n - FEED_SKUS),
                           cpu_s=ph.run.cpu_s + max(0.0, ps.run.cpu_s - p0.run.cpu_s) / bench_extra * extra,
                           aws_calls=more(p0.run.aws_calls, calls, ph.run.aws_calls))
             phases.append(replace(ph, run=run, bp=more(p0.bp, ps.bp, ph.bp)))
@@ -163,7 +165,7 @@ def scale_rows(name: str, run: Callable[..., JobCost], quick: bool, sizes: tuple
             out.append(Row(c1.job, f"{size:,} {unit} measured", f"peak RSS in slices of {BENCH_SLICE_LINKS} links (MB)",
                            ph.run.peak_rss_mb, note=f"{ph.function_id}; {full.run.peak_rss_mb:.0f} MB in one slice "
                            "and one feed (the production run at this size)"))
-        slope = max(cut.beyond_mb_per_sku().values(), default=0.0)
+        slope = max(cut.beyond_mb_per_sku(), default=0.0)
         out.append(Row(c1.job, f"{a:,}-{b:,} {unit}", "peak RSS growth beyond a slice and a feed (KB per SKU)",
                        slope * 1024, note=f"the production line's up to {FEED_SKUS:,} SKUs, this beyond"))
     for n in sizes:

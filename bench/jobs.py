@@ -129,14 +129,27 @@ def _changed_skus(stack: LocalStack, before: dict[str, int]) -> int:
     return sum(1 for s, q in before.items() if stack.amazon.world.listings[s].quantity != q)
 
 
-def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
+# The MFN jobs plan and push a slice of links at a time (domain/slices.py: 25 000 in production, one slice at
+# the benches' sizes). bench/scale.py measures the larger size once more in slices of BENCH_SLICE_LINKS (1:100,
+# as Brightpearl's window) to see what a slice holds and what each extra slice costs (``Sliced``).
+BENCH_SLICE_LINKS = 250
+PRODUCTION_SLICE_LINKS = 25_000
+
+
+def _slice_env(slice_links: int, feed_max: int | None) -> dict[str, str]:
+    return {"MFN_SLICE_LINKS": str(slice_links),
+            "MFN_FEED_MAX_MESSAGES": str(feed_max or limits.LISTINGS_FEED_MESSAGES)}
+
+
+def mfn_nightly(n: int, *, force: bool = False, slice_links: int = PRODUCTION_SLICE_LINKS,
+                feed_max: int | None = None) -> JobCost:
     """Nightly reconciliation (or, ``force``, the operator's sync-on pushing every listing) over n SKUs
     listed in 3 EU marketplaces."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
 
     marketplaces = _eu()
     rng = random.Random(42)
-    with bench_stack(marketplaces) as b:
+    with bench_stack(marketplaces, env=_slice_env(slice_links, feed_max)) as b:
         bp_seed, amazon_seed, links, n_bundles, n_components = _mfn_world(n, rng, marketplaces)
         b.stack.bp.seed(bp_seed)
         b.stack.amazon.seed(amazon_seed)
@@ -164,8 +177,8 @@ def mfn_nightly(n: int, *, force: bool = False) -> JobCost:
                 scales="ratio", note=f"bound ceil(changed / {limits.LISTINGS_FEED_MESSAGES}) for all EU marketplaces")])
 
 
-def sync_on(n: int) -> JobCost:
-    return mfn_nightly(n, force=True)
+def sync_on(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS, feed_max: int | None = None) -> JobCost:
+    return mfn_nightly(n, force=True, slice_links=slice_links, feed_max=feed_max)
 
 
 def webhook_storm(n: int) -> JobCost:
@@ -297,13 +310,13 @@ def fba_reconciliation(n: int) -> JobCost:
         return JobCost("FBA reconciliation", n, n, "SKU", b.phases, bp_bound, sp_bound, extra=extra)
 
 
-def import_links(n: int) -> JobCost:
+def import_links(n: int, *, slice_links: int = PRODUCTION_SLICE_LINKS, feed_max: int | None = None) -> JobCost:
     """The operator's import-links for n SKUs that exist on Amazon and in Brightpearl (same SKU)."""
     from connector.adapters.repositories import GlobalSettings, SettingsRepository
     from simulators.spapi.demo import UK
 
     rng = random.Random(3)
-    with bench_stack((UK,)) as b:
+    with bench_stack((UK,), env=_slice_env(slice_links, feed_max)) as b:
         pids = product_ids(n, rng)
         b.stack.bp.seed({"warehouses": [{"id": 1, "name": "Main"}],
                          "products": [{"id": pid, "sku": sku("IMP", i)} for i, pid in enumerate(pids)],

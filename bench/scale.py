@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from bench.measure import ContainerRun, JobCost, Phase, Row
 
@@ -75,18 +75,105 @@ def extrapolate(c1: JobCost, c2: JobCost, n: int) -> JobCost:
                    math.ceil(lin(c1.bp_bound, c2.bp_bound)), math.ceil(lin(c1.sp_bound, c2.sp_bound)), extra=extra)
 
 
-def scale_rows(name: str, run: Callable[[int], JobCost], quick: bool, sizes: tuple[int, ...] = SKU_SIZES,
+# The MFN jobs that plan and push in slices (issue 14 item 5), with their links per SKU in the bench's world.
+SLICED = {"mfn_nightly": 3, "sync_on": 3, "import_links": 1}
+PRODUCTION_SLICE_LINKS = 25_000  # domain/slices.py: MAX_LINKS (MFN_SLICE_LINKS's default)
+
+
+@dataclass
+class Sliced:
+    """What slicing changes. In production a run holds at most one slice (25 000 links) and one feed's sends
+    (25 000) at a time; at the bench's sizes both hold the whole run, so ``small_a`` / ``small_b`` run the
+    job again in slices of 250 links and feeds of about a quarter of ``b``'s sends: their slope is what still
+    grows beyond a slice and a feed.
+
+    - peak RSS at n: the production line up to one feed of SKUs (``FEED_SKUS``: what one slice and one feed
+      hold, an upper bound), then the small runs' slope beyond it;
+    - Brightpearl requests, DynamoDB calls, CPU: each extra slice's cost ((small_b - whole_b) / its extra
+      slices), once per production slice beyond the first; Amazon's are the production line's (feeds are
+      carried over from slice to slice, never split by them).
+    """
+
+    name: str
+    a: int
+    b: int
+    whole: JobCost
+    small_a: JobCost
+    small_b: JobCost
+
+    def slices_at(self, n: int, slice_links: int) -> int:
+        return max(1, math.ceil(n * SLICED[self.name] / slice_links))
+
+    def beyond_mb_per_sku(self) -> list[float]:
+        """Per phase (a function can have several: the report's pass and the feed's result)."""
+        return [max(0.0, (p2.run.peak_rss_mb - p1.run.peak_rss_mb) / (self.b - self.a))
+                for p1, p2 in zip(self.small_a.phases, self.small_b.phases, strict=True)]
+
+    def at(self, c1: JobCost, c2: JobCost, n: int) -> JobCost:
+        """The job at merchant size ``n`` in production slices (``c1``, ``c2``: the production runs at a, b)."""
+        from bench.jobs import BENCH_SLICE_LINKS
+
+        line = extrapolate(c1, c2, n)
+        if n <= FEED_SKUS:
+            return line
+        one = extrapolate(c1, c2, FEED_SKUS)
+        extra = self.slices_at(n, PRODUCTION_SLICE_LINKS) - 1
+        bench_extra = max(1, self.slices_at(self.b, BENCH_SLICE_LINKS) - 1)
+        beyond = self.beyond_mb_per_sku()
+        phases = []
+        for ph, p1, p0, ps, slope in zip(line.phases, one.phases, self.whole.phases, self.small_b.phases, beyond,
+                                         strict=True):
+            def more(m0: dict[str, int], ms: dict[str, int], into: dict[str, int]) -> dict[str, int]:
+                return {k: into.get(k, 0) + math.ceil(max(0, ms.get(k, 0) - m0.get(k, 0)) / bench_extra * extra)
+                        for k in sorted(set(into) | set(ms))}
+
+            calls = {k: v for k, v in ps.run.aws_calls.items() if k.startswith("dynamodb:")}
+            run = replace(ph.run, peak_rss_mb=p1.run.peak_rss_mb + slope * (n - FEED_SKUS),
+                          cpu_s=ph.run.cpu_s + max(0.0, ps.run.cpu_s - p0.run.cpu_s) / bench_extra * extra,
+                          aws_calls=more(p0.run.aws_calls, calls, ph.run.aws_calls))
+            phases.append(replace(ph, run=run, bp=more(p0.bp, ps.bp, ph.bp)))
+        return replace(line, phases=phases)
+
+
+FEED_SKUS = 25_000  # one JSON_LISTINGS_FEED's messages: one send per SKU (EU: one for all its marketplaces)
+
+
+def sliced(name: str, run: Callable[..., JobCost], a: int, b: int, whole: JobCost) -> Sliced | None:
+    if name not in SLICED:
+        return None
+    from bench.jobs import BENCH_SLICE_LINKS
+
+    feed = max(1, math.ceil(b / 4))  # a few feeds at b: under JSON_LISTINGS_FEED's 5 per 5 minutes
+    return Sliced(name, a, b, whole, run(a, slice_links=BENCH_SLICE_LINKS, feed_max=feed),
+                  run(b, slice_links=BENCH_SLICE_LINKS, feed_max=feed))
+
+
+def scale_rows(name: str, run: Callable[..., JobCost], quick: bool, sizes: tuple[int, ...] = SKU_SIZES,
                unit: str = "SKUs") -> list[Row]:
     (a, b) = MEASURED[name][1 if quick else 0]
     c1, c2 = run(a), run(b)
+    cut = sliced(name, run, a, b, c2)
     out: list[Row] = []
     out += c1.rows(f"{a:,} {unit} measured")
     out += c2.rows(f"{b:,} {unit} measured")
+    if cut is not None:
+        from bench.jobs import BENCH_SLICE_LINKS
+
+        for small, whole, size in ((cut.small_a, c1, a), (cut.small_b, c2, b)):
+            ph = max(small.phases, key=lambda p: p.run.peak_rss_mb)
+            full = max(whole.phases, key=lambda p: p.run.peak_rss_mb)
+            out.append(Row(c1.job, f"{size:,} {unit} measured", f"peak RSS in slices of {BENCH_SLICE_LINKS} links (MB)",
+                           ph.run.peak_rss_mb, note=f"{ph.function_id}; {full.run.peak_rss_mb:.0f} MB in one slice "
+                           "and one feed (the production run at this size)"))
+        slope = max(cut.beyond_mb_per_sku(), default=0.0)
+        out.append(Row(c1.job, f"{a:,}-{b:,} {unit}", "peak RSS growth beyond a slice and a feed (KB per SKU)",
+                       slope * 1024, note=f"the production line's up to {FEED_SKUS:,} SKUs, this beyond"))
     for n in sizes:
         label = f"{n:,} {unit} extrap."
         if n in (a, b):
             continue
-        out += _scale_summary(extrapolate(c1, c2, n), label)
+        cost = extrapolate(c1, c2, n) if cut is None else cut.at(c1, c2, n)
+        out += _scale_summary(cost, label)
     return out
 
 

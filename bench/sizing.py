@@ -93,7 +93,7 @@ def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
     """The job's phases at its target size (extrapolated) as plain dicts; runs in a process of its own."""
     from bench import jobs
     from bench.ledger_stream import run_ingest
-    from bench.scale import MEASURED, extrapolate
+    from bench.scale import MEASURED, extrapolate, sliced
 
     if spec.name == "webhook_storm":
         cost = jobs.webhook_storm(100 if quick else 1_000)
@@ -101,7 +101,10 @@ def _run_job(spec: JobSpec, quick: bool) -> list[dict]:
     else:
         run = run_ingest if spec.name == "ledger_ingest" else getattr(jobs, spec.name)
         a, b = MEASURED[spec.name][1 if quick else 0]
-        cost = extrapolate(run(a), run(b), spec.target)
+        c1, c2 = run(a), run(b)
+        # A sliced MFN job (issue 14 item 5): in production slices at the merchant size (bench/scale.py).
+        cut = sliced(spec.name, run, a, b, c2)
+        cost = extrapolate(c1, c2, spec.target) if cut is None else cut.at(c1, c2, spec.target)
         label = f"{spec.target:,} {spec.unit} extrap. from {a:,}/{b:,}"
     out = []
     for ph in cost.phases:

@@ -296,6 +296,13 @@ def load[M: EnvModel](model: type[M], environ: Mapping[str, str] | None = None) 
 class ConnectorEnv(BrightpearlEnv, AmazonEnv, EmailEnv):
     """Brightpearl, Amazon and email together: what every function but the webhook receiver reads."""
 
+    # The MFN nightly, sync-on and import-links plan and push this many links at a time (domain/slices.py:
+    # MAX_LINKS, issue 14 item 5); the benches scale it down with Brightpearl's window.
+    mfn_slice_links: int = Field(25_000, alias="MFN_SLICE_LINKS", gt=0)
+    # JSON_LISTINGS_FEED's 25 000 messages per feed (the documented maximum; bench/limits.py): fewer only for
+    # the benches, which scale it with the slice to measure memory beyond one feed.
+    mfn_feed_max_messages: int = Field(25_000, alias="MFN_FEED_MAX_MESSAGES", gt=0, le=25_000)
+
 
 class MfnSyncEnv(ConnectorEnv):
     """Merchant-fulfilled sync: reads Brightpearl, pushes to Amazon, emails warnings."""

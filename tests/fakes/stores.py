@@ -15,6 +15,7 @@ from connector.domain.errors import Conflict
 from connector.domain.inbound import Shipment
 from connector.domain.mfn_sync import ChannelRule, LinkView
 from connector.domain.settings import ChannelSettings, GlobalSettings, channel_rules, listing_id
+from connector.domain.slices import BUCKETS, MAX_LINKS, LinkSlice, bucket_of, group_buckets
 
 __all__ = ["FakeJob", "FakeLink", "FakeLinks", "FakeReconciliations", "FakeReportJobs", "FakeSettings", "FakeShipments",
            "InMemoryMovementStore"]
@@ -129,6 +130,20 @@ class FakeLinks:
 
     def all(self) -> Iterator[FakeLink]:
         yield from list(self.links.values())
+
+    def slices(self, marketplace_ids: Iterable[str], *, max_links: int = MAX_LINKS,
+               from_bucket: int = 0) -> Iterator[LinkSlice]:
+        """As the table's: a snapshot, grouped by the SKU's bucket (the same pure grouping)."""
+        mids = set(marketplace_ids)
+        by_bucket: dict[int, list[FakeLink]] = {}
+        for link in list(self.links.values()):
+            if link.marketplace_id in mids and bucket_of(link.sku) >= from_bucket:
+                by_bucket.setdefault(bucket_of(link.sku), []).append(link)
+        counts = [len(by_bucket.get(b, [])) for b in range(BUCKETS)]
+        if not mids:
+            return
+        for lo, hi in group_buckets(counts, max_links, from_bucket):
+            yield LinkSlice(lo, hi, [link for b in range(lo, hi) for link in by_bucket.get(b, [])])
 
     def _update(self, link_id: str, **changes: Any) -> None:
         link = self.links.get(link_id)

@@ -12,6 +12,7 @@ from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, Upda
 from pynamodb.transactions import TransactWrite
 
 from connector.adapters.link_records import LinkRecord
+from connector.adapters.link_slices import scan_slices
 from connector.adapters.settings_repository import SettingsRepository
 from connector.adapters.store import ListingLink
 from connector.adapters.transactions import failed_condition, transact_with_retry
@@ -159,6 +160,8 @@ class LinkRepository:
         nightly over 100 000 SKUs x 3 marketplaces holds 300 000 of them)."""
         for link in ListingLink.scan():
             yield LinkRecord.of(link)
+
+    slices = staticmethod(scan_slices)  # the same links a bounded slice at a time (issue 14 item 5)
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
         """One outcome (a patch): a conditional UpdateItem, one call."""

@@ -20,12 +20,14 @@ from typing import Any, Protocol
 
 from connector.domain.errors import Throttled
 from connector.domain.listings import QuantityUpdate
-from connector.domain.mfn_sync import LinkView, Push, SyncPlan, plan_mfn_push, split_for_push
+from connector.domain.mfn_sync import LinkView, Push, SyncPlan
 from connector.domain.quantities import EU_MARKETPLACES, EuConflict
+from connector.domain.slices import MAX_LINKS
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.eu_conflicts import (
     EmailConflictNotifier as EmailConflictNotifier,  # re-exported: callers import it from here
 )
+from connector.usecases.mfn_run import SyncRun
 from connector.usecases.ports import Catalog, Link, Links, Listings, Settings
 
 
@@ -68,8 +70,9 @@ FEED_CLAIM_SECONDS = 300  # a claim older than this belongs to a run that died: 
 class MfnSync:
     def __init__(self, *, catalog: Catalog, links: Links, settings: Settings,
                  listings: Listings, marketplace_ids: Sequence[str], notifier: ConflictNotifier | None = None,
-                 feed_max_messages: int = FEED_MAX_MESSAGES) -> None:
+                 feed_max_messages: int = FEED_MAX_MESSAGES, max_links: int = MAX_LINKS) -> None:
         self.feed_max_messages = feed_max_messages
+        self.max_links = max_links  # a sync over a whole channel plans this many links at a time (sync-on)
         # (marketplace id, whole channel?) → report id: confirm many unchecked listings from one All
         # Listings report instead of one getListingsItem each (the nightly's; set by the composition root).
         self.confirm_by_report: Callable[[str, bool], str] | None = None
@@ -108,20 +111,28 @@ class MfnSync:
         logger.info("sync switched", extra={"marketplace_id": marketplace_id, "enabled": enabled})
         if not enabled:
             return None
-        # One scan gives the channel's links and, for an EU channel, their EU siblings (the EU rule),
-        # instead of a point read per SKU and sibling marketplace.
+        # The channel's links and, for an EU channel, their EU siblings (the EU rule), a slice at a time
+        # (every marketplace of a SKU in one slice) instead of the whole scope in memory (issue 14 item 5).
         eu = [m for m in self.marketplace_ids if m in EU_MARKETPLACES]
         scope = eu if marketplace_id in eu else [marketplace_id]
-        in_scope = [link for link in self.links.all() if link.marketplace_id in scope]
-        skus = {link.sku for link in in_scope if link.marketplace_id == marketplace_id}
-        links = [link for link in in_scope if link.sku in skus]
-        if self.needs_report(links):
-            report = SyncReport(trigger="sync re-activated")
-            report.confirming = self.confirm_by_report(marketplace_id, True)  # type: ignore[misc]
-            logger.info("sync-on waits for the All Listings report to confirm its listings",
-                        extra={"marketplace_id": marketplace_id, "report_id": report.confirming})
-            return report
-        return self.sync_links(links, trigger="sync re-activated", force=True, eu_complete=True)
+        if self.confirm_by_report is not None:
+            # More unchecked MFN listings than the threshold: one report beats a read per SKU. Counted on
+            # one streamed pass that stops at the threshold, nothing kept.
+            limit, unchecked = self.settings.global_settings().patch_threshold, 0
+            for link in self.links.all():
+                if link.marketplace_id in scope and link.fulfillment_channel == "MFN" and link.amazon_status is None:
+                    unchecked += 1
+                    if unchecked > limit:
+                        report = SyncReport(trigger="sync re-activated")
+                        report.confirming = self.confirm_by_report(marketplace_id, True)
+                        logger.info("sync-on waits for the All Listings report to confirm its listings",
+                                    extra={"marketplace_id": marketplace_id, "report_id": report.confirming})
+                        return report
+        run = self.run("sync re-activated", force=True)
+        for part in self.links.slices(scope, max_links=self.max_links):
+            skus = {link.sku for link in part.links if link.marketplace_id == marketplace_id}
+            run.add([link for link in part.links if link.sku in skus], eu_complete=True, tag=part.start)
+        return run.finish()
 
     def needs_report(self, links: Sequence[Link]) -> bool:
         """More unchecked MFN listings than the patch threshold: one report beats a read per SKU (5/s)."""
@@ -139,58 +150,14 @@ class MfnSync:
         ``amazon_statuses`` (listing id → "confirmed" /
         "not-found") whether Amazon holds the listing, as the nightly reconciliation does.
         ``eu_complete``: ``links`` already hold every EU link of their SKUs (the nightly EU scope)."""
-        report = SyncReport(trigger=trigger)
-        # The EU rule: one quantity per SKU across the EU, so every EU link of a SKU is planned together.
-        if not eu_complete:
-            links = self.links.eu_siblings(links, [m for m in self.marketplace_ids if m in EU_MARKETPLACES])
-        views = [self.links.view(link) for link in links]
-        if amazon_quantities is not None:
-            views = [_with_confirmed(v, amazon_quantities[v.listing_id]) if v.listing_id in amazon_quantities
-                     else v for v in views]
-        if amazon_statuses is not None:
-            views = [replace(v, amazon_status=amazon_statuses.get(v.listing_id, v.amazon_status)) for v in views]
-        marketplaces = sorted({v.marketplace_id for v in views})
-        rules = self.settings.rules(marketplaces)
-        for rule in rules.values():
-            if rule.enabled and not rule.warehouses:
-                raise SyncSettingsError(
-                    f"no warehouses chosen for merchant-fulfilled listings (marketplace {rule.marketplace_id}): "
-                    "set mfn_warehouses in the settings before switching sync on; nothing was pushed")
-        live = [v for v in views
-                if v.channel == "MFN" and rules.get(v.marketplace_id) and rules[v.marketplace_id].enabled]
-        checked = self._confirm_on_amazon([v for v in live if v.amazon_status is None], report)
-        views = [checked.get(v.listing_id, v) for v in views]
-        wanted = {v.product_id for v in live}
-        availability, compositions, known = self.catalog.stock_inputs(wanted) if wanted else ({}, {}, set())
-        plan = plan_mfn_push(views, rules, compositions, availability, known, force=force)
-        report.plan = plan.summary()
-        by_view = {v.listing_id: v for v in views}
-        report.not_on_amazon = [(by_view[i].marketplace_id, by_view[i].sku) for i in plan.not_on_amazon]
-        self._surface(plan, report)
-        if plan.deferred:
-            self.links.mark_replan(plan.deferred)
-        threshold = self.settings.global_settings().patch_threshold
-        report.pushes = [(p.link.marketplace_id, p.link.sku, p.quantity) for p in plan.pushes]
-        sent, siblings = _one_push_per_eu_sku(plan.pushes)
-        patches, feeds = split_for_push(sent, threshold, self.feed_max_messages)
-        for push in patches:
-            self._patch(push, report, siblings.get(push.link.listing_id, []))
-        by_id = {link.listing_id: link for link in links}
-        throttled = False
-        for batch in feeds:
-            # Once Amazon refuses a feed for its 5-per-5-minutes cap, the rest wait too (untouched).
-            throttled = throttled or not self._feed(batch, report, by_id, siblings)
-            if throttled:
-                report.deferred += [(s.link.marketplace_id, s.link.sku, s.quantity)
-                                    for p in batch for s in [p, *siblings.get(p.link.listing_id, [])]]
-        if report.deferred:
-            logger.info("listings feeds deferred: JSON_LISTINGS_FEED quota used up",
-                        extra={"deferred": len(report.deferred)})
-            metrics.add_metric(name="ListingPushDeferred", unit=MetricUnit.Count, value=len(report.deferred))
-            report.retryable_failures += len(report.deferred)  # a queued trigger goes back to its queue
-        logger.info("mfn sync", extra={"trigger": trigger, **report.plan, "patched": len(report.patched),
-                                       "feeds": report.feeds, "failed": len(report.failed)})
-        return report
+        run = self.run(trigger, force=force)
+        run.add(links, amazon_quantities=amazon_quantities, amazon_statuses=amazon_statuses, eu_complete=eu_complete)
+        return run.finish()
+
+    def run(self, trigger: str, *, force: bool = False, keep_pushes: bool = True) -> SyncRun:
+        """A run over slices of links (``SyncRun.add`` each, then ``finish``): the nightly, sync-on and
+        import-links plan and push a bounded slice at a time (issue 14 item 5)."""
+        return SyncRun(self, SyncReport(trigger=trigger), force=force, keep_pushes=keep_pushes)
 
     def _confirm_on_amazon(self, views: Sequence[LinkView], report: SyncReport) -> dict[str, LinkView]:
         """Ask Amazon whether it holds each listing not checked yet (once per link, then recorded):
@@ -326,7 +293,7 @@ class MfnSync:
             counts["replanned"] = len(self.sync_links(fresh, trigger="feed result").pushes)
         return counts
 
-    def _surface(self, plan: SyncPlan, report: SyncReport) -> None:
+    def _surface(self, plan: SyncPlan, report: SyncReport, *, notify: bool = True) -> None:
         if report.not_on_amazon:
             logger.warning("linked SKUs Amazon does not hold for this seller: not pushed",
                            extra={"listings": [f"{m}:{s}" for m, s in report.not_on_amazon]})
@@ -339,7 +306,7 @@ class MfnSync:
             logger.warning("EU SKU fed from different settings: pushing the lowest value",
                            extra={"skus": [c.sku for c in plan.conflicts]})
             metrics.add_metric(name="EuSkuConflicts", unit=MetricUnit.Count, value=len(plan.conflicts))
-            if self.notifier:
+            if self.notifier and notify:  # a run over slices warns once, at its end (SyncRun.finish)
                 self.notifier.eu_conflicts(plan.conflicts)
 
 

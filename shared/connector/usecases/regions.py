@@ -140,7 +140,10 @@ class RegionLinks:
         return self._own(self._links.by_products(product_ids))
 
     def all(self) -> Iterator[Any]:
-        return iter(self._own(self._links.all()))
+        return (link for link in self._links.all() if link.marketplace_id in self.marketplace_ids)  # streamed
+
+    def slices(self, marketplace_ids: Iterable[str], **kwargs: Any) -> Iterator[Any]:
+        return self._links.slices([m for m in marketplace_ids if m in self.marketplace_ids], **kwargs)
 
     def eu_siblings(self, links: Iterable[Any], eu_marketplaces: Iterable[str]) -> list[Any]:
         return self._own(self._links.eu_siblings(links, eu_marketplaces))

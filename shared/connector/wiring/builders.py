@@ -40,7 +40,8 @@ def mfn_sync(parts: Parts) -> MfnSync:
                               ShadowSwitch(parts.settings.global_settings, "mfn"), clock=clock)
     return MfnSync(catalog=parts.brightpearl_catalog(), links=ShadowLinks(parts.links, listings),
                    settings=parts.settings, listings=listings,
-                   marketplace_ids=parts.env.amazon_marketplace_ids,
+                   marketplace_ids=parts.env.amazon_marketplace_ids, max_links=parts.env.mfn_slice_links,
+                   feed_max_messages=parts.env.mfn_feed_max_messages,
                    notifier=EmailConflictNotifier(parts.mailer, parts.settings, links=parts.links,
                                                   names=parts.brightpearl_catalog()))
 
@@ -58,7 +59,8 @@ def nightly(parts: Parts, sync: MfnSync | None = None) -> NightlyReconciliation:
     return NightlyReconciliation(
         sync=sync, reports_for=parts.amazon_reports,
         links=parts.links, settings=parts.settings, mailer=mailer,
-        marketplace_ids=parts.env.amazon_marketplace_ids, names=parts.brightpearl_catalog())
+        marketplace_ids=parts.env.amazon_marketplace_ids, names=parts.brightpearl_catalog(),
+        max_links=parts.env.mfn_slice_links)
 
 
 def movement_service(parts: Parts, store: MovementStore | None = None, *,

@@ -51,7 +51,10 @@ values = st.one_of(
                      "https://euw1.brightpearlconnect.com", "https://host/with/path", "http://127.0.0.1:8080/auth/o2/token",
                      "ftp://x", "a@b.c", "a@b", "A1F83G8C2ARO7P, A1PA6795UKMFR9", ",", " , A ,", "", "x,,y"]),
 )
-environments = st.dictionaries(st.sampled_from(NAMES), values, max_size=len(NAMES))
+# AMAZON_OTHER_REGIONS is JSON checked across fields (AmazonEnv.problems, issue 16), which the old models never
+# had: a random value there is refused by the new model alone. Its parsing has its own tests (test_regions_config).
+GENERATED = [n for n in NAMES if n != "AMAZON_OTHER_REGIONS"]
+environments = st.dictionaries(st.sampled_from(GENERATED), values, max_size=len(GENERATED))
 
 
 def _old_load(model: type[EnvModel], env: dict[str, str]) -> tuple[dict[str, Any] | None, set[str]]:

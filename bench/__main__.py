@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ import local  # noqa: F401 - puts the layer (shared/) on sys.path
 from bench.measure import Row, print_table
 
 TAG = "BENCH-ROWS "
+CPU_TAG = "BENCH-CPU "  # the bench process's CPU seconds, its threads (moto, simulators) and its containers
 
 
 def _scale(name: str, fn: str) -> Callable[[bool], list[Row]]:
@@ -84,14 +86,23 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
 
 
 def _one(name: str, quick: bool) -> int:
-    import os
-
     from local.stack import QUIET
 
     os.environ.update(QUIET)
     rows = BENCHES[name](quick)
     print(TAG + json.dumps([r.__dict__ for r in rows]))
+    print(CPU_TAG + json.dumps(_cpu_seconds()))
     return 0
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU (user + system: moto and the simulators serve from its threads) and that of the
+    containers it waited for. CPU, unlike wall time, hardly depends on what else the machine runs, so the
+    run-time line can say what the benches would take on idle cores."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 1)
 
 
 def main(argv: list[str]) -> int:
@@ -124,6 +135,7 @@ def main(argv: list[str]) -> int:
         done = list(pool.map(run, [n for n in names if n not in alone]))
     done += [run(n) for n in alone]
     by_name = {name: (proc, secs) for name, proc, secs in done}
+    cpu: dict[str, float] = {}
     for name in names:
         proc, secs = by_name[name]
         got = [ln for ln in proc.stdout.splitlines() if ln.startswith(TAG)]
@@ -132,14 +144,24 @@ def main(argv: list[str]) -> int:
             print(f"{name}: failed (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)
             continue
         rows += [Row(**r) for r in json.loads(got[-1][len(TAG):])]
-        print(f"  ({name}: {secs:.0f} s)", file=sys.stderr)
-    print(f"bench{' --quick' if quick else ''}: {len(names)} benchmark(s) in {time.monotonic() - t0:.0f} s. "
+        cpu[name] = sum(float(ln[len(CPU_TAG):]) for ln in proc.stdout.splitlines() if ln.startswith(CPU_TAG))
+        print(f"  ({name}: {secs:.0f} s wall, {cpu.get(name, 0):.0f} s CPU)", file=sys.stderr)
+    wall = time.monotonic() - t0
+    print(f"bench{' --quick' if quick else ''}: {len(names)} benchmark(s) in {wall:.0f} s wall, "
+          f"{sum(cpu.values()):.0f} s CPU ({_load()}). "
           "Goals from issue 14; lower bounds from the platforms' documented limits (bench/limits.py). "
           "'extrap.' = linear from the two measured sizes above it.")
     print_table(rows)
     if failed:
         print(f"benchmark(s) that did not run: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _load() -> str:
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return f"{os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

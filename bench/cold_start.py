@@ -167,9 +167,11 @@ def first_use_modules(code_uri: str) -> list[str]:
     the handler module's functions, and those of the ``wiring`` builders it calls, followed through the
     builders and ``Parts`` properties they use (read from the source, so the list follows the code)."""
     app = ast.parse((ROOT / code_uri / "app.py").read_text(encoding="utf-8"))
-    wiring = ast.parse((ROOT / "shared" / "connector" / "wiring.py").read_text(encoding="utf-8"))
-    builders = {n.name: n for n in wiring.body if isinstance(n, ast.FunctionDef)}
-    parts = next(n for n in wiring.body if isinstance(n, ast.ClassDef) and n.name == "Parts")
+    # the composition root's package (connector/wiring/: parts, builders, regions) read as one module
+    wiring = [n for f in sorted((ROOT / "shared" / "connector" / "wiring").glob("*.py"))
+              for n in ast.parse(f.read_text(encoding="utf-8")).body]
+    builders = {n.name: n for n in wiring if isinstance(n, ast.FunctionDef)}
+    parts = next(n for n in wiring if isinstance(n, ast.ClassDef) and n.name == "Parts")
     props = {n.name: n for n in parts.body if isinstance(n, ast.FunctionDef)}
     modules: list[str] = []
     seen: set[str] = set()
@@ -185,8 +187,9 @@ def first_use_modules(code_uri: str) -> list[str]:
                 if n.func.id not in seen:
                     seen.add(n.func.id)
                     visit(builders[n.func.id])
-            elif (isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in ("parts", "self")
-                  and n.attr in props and f"Parts.{n.attr}" not in seen):
+            elif (isinstance(n, ast.Attribute) and n.attr in props and f"Parts.{n.attr}" not in seen
+                  and ((isinstance(n.value, ast.Name) and n.value.id in ("parts", "self"))
+                       or (isinstance(n.value, ast.Attribute) and n.value.attr == "parts"))):  # CONTAINER.parts.x
                 seen.add(f"Parts.{n.attr}")
                 visit(props[n.attr])
 

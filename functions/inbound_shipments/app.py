@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.adapters.run_log import record_run
 from connector.config import InboundShipmentsEnv
 from connector.handlers import Container, entry
 from connector.observability import logger
@@ -63,7 +62,7 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                              resume_from=resume_from, hop=hop)
     except Exception as exc:
         # The operator's `status` shows the last run and why it failed (the error alarm fires as well).
-        record_run("inbound", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        CONTAINER.parts.record_run("inbound", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         from connector.usecases.inbound_shipments import RunIncomplete
 
         if from_queue and isinstance(exc, RunIncomplete):
@@ -85,5 +84,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             out[f"region {code}"] = {"seen": got.seen, "processed": got.processed, "writes": got.writes,
                                      "emails": got.emails, "resumeFrom": got.resume_from}
             region_metric("RegionInboundShipmentsProcessed", got.processed, code)
-    record_run("inbound", started, outcome="ok", **out)
+    CONTAINER.parts.record_run("inbound", started, outcome="ok", **out)
     return {**out, "batchItemFailures": []} if from_queue else out

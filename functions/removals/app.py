@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.adapters.run_log import record_run
 from connector.config import RemovalsEnv
 from connector.handlers import Container, entry
 from connector.observability import logger
@@ -84,10 +83,10 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
         report = usecase.run()
     except Exception as exc:
-        record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        CONTAINER.parts.record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
     out = report.as_dict()
-    record_run("removals", started, outcome="ok", writes=report.writes, emails=report.emails)
+    CONTAINER.parts.record_run("removals", started, outcome="ok", writes=report.writes, emails=report.emails)
     logger.info("removals ran", extra=out)
     return out
 
@@ -104,7 +103,7 @@ def _regions_handler(event: dict[str, Any]) -> dict[str, Any]:
         regions = wiring.regions(CONTAINER.parts)
         reports = [(wiring.region_code(p), u.run()) for p, u in zip(regions, regional(), strict=True)]
     except Exception as exc:
-        record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
+        CONTAINER.parts.record_run("removals", started, outcome="failed", error=f"{type(exc).__name__}: {exc}"[:500])
         raise
     for code, report in reports:
         out[f"region {code}"] = report.as_dict()
@@ -112,6 +111,7 @@ def _regions_handler(event: dict[str, Any]) -> dict[str, Any]:
     for _, report in reports:
         for kind, n in report.writes.items():
             writes[kind] = writes.get(kind, 0) + n
-    record_run("removals", started, outcome="ok", writes=writes, emails=sum(r.emails for _, r in reports))
+    CONTAINER.parts.record_run("removals", started, outcome="ok", writes=writes,
+                               emails=sum(r.emails for _, r in reports))
     logger.info("removals ran", extra=out)
     return out

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from connector import wiring
-from connector.adapters.lease import HeartbeatLease
 from connector.client_metrics import add_sum
 from connector.config import StockChangeEnv
 from connector.domain.idsets import IdSetError, parse_id_set
@@ -26,6 +25,8 @@ from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.regions import products_changed
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from connector.usecases.mfn_sync import MfnSync
 
 CONTAINER = Container(StockChangeEnv)
@@ -57,9 +58,9 @@ def _region_metrics(i: int, report: Any) -> None:
 own_queue = CONTAINER.once(wiring.stock_change_queue)
 
 
-def _one_at_a_time() -> HeartbeatLease:
+def _one_at_a_time() -> AbstractContextManager[Any]:
     """Overlapping batches read and push one after the other (docs/architecture.md, triggers)."""
-    return HeartbeatLease(LEASE_KEY, ttl=6.0, max_wait=40.0)
+    return CONTAINER.parts.lease(LEASE_KEY, ttl=6.0, max_wait=40.0)
 
 
 def _string_attributes(record: dict[str, Any]) -> dict[str, str]:

@@ -31,7 +31,7 @@ def reports_stack(local_aws: Any, *, bp_seed: dict, amazon_seed: dict, links: It
         stack.amazon.seed(amazon_seed)
         stack.clear(*clear)
         stack.link(links)
-        stack.drain("NotificationsQueue")
+        stack.purge("NotificationsQueue")
         yield stack
 
 

@@ -50,7 +50,7 @@ def stack(local_aws):
         s.link([(UK, "SHIRT-BL-M", 1007, "MFN"), (UK, "TEA-FBA", 1020, "FBA")])
         for q in ("StockChangeQueue", "StockChangeDLQ", "NotificationsQueue", "NotificationsDLQ",
                   "ScheduledFailuresDLQ", "ImportLinksQueue", "ImportLinksDLQ"):
-            s.drain(q)
+            s.purge(q)
         yield s
 
 

@@ -104,8 +104,7 @@ def world(stack: LocalStack, caplog: pytest.LogCaptureFixture) -> Iterator[Local
     SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[MAIN], patch_threshold=100, fba_warehouse_id=FBA,
                                                     returns_warehouse_id=RETURNS, restock_returns=False))
     SettingsRepository().save_channel(UK, ChannelSettings(sync_enabled=True))
-    for queue in ("StockChangeQueue", "NotificationsQueue"):
-        stack.drain(queue)
+    stack.purge("StockChangeQueue", "NotificationsQueue")
     yield stack
 
 

@@ -59,8 +59,7 @@ def world(local_aws):
         stack.link((UK, sku(pid), pid, "MFN") for pid in IDS)
         assert stack.api
         hook_id = stack.register_stock_webhook()
-        stack.drain("StockChangeQueue")
-        stack.drain("NotificationsQueue")
+        stack.purge("StockChangeQueue", "NotificationsQueue")
         operator("sync-on", marketplaceId=UK)  # every listing pushed and confirmed
         assert all(qty(stack.amazon, pid) == start_on_hand(pid) for pid in IDS)
         yield stack.bp, stack.amazon, local_aws, hook_id
@@ -162,7 +161,7 @@ def fba_world(local_aws):
         stack.link((UK, f"FBA-{pid}", pid, "FBA") for pid in (3001, 3002, 3003))
         SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=7))
         SettingsRepository().set_value("fba_reconciliation", {})
-        stack.drain("NotificationsQueue")
+        stack.purge("NotificationsQueue")
         yield stack.bp
 
 

@@ -91,7 +91,7 @@ def world(local_aws):
         stack.link((mid, sku, pid, "FBA") for mid, sku, pid in LINKS)
         SettingsRepository().save_global(GlobalSettings(fba_warehouse_id=FBA, inbound_source_warehouse_id=MAIN))
         SettingsRepository().set_value("fba_reconciliation", {})
-        stack.drain("NotificationsQueue")
+        stack.purge("NotificationsQueue")
         yield World(stack)
 
 

@@ -33,8 +33,7 @@ def stack(local_aws):
         s.clear(Setting, ListingLink)
         SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[MAIN]))
         SettingsRepository().save_channel(UK, ChannelSettings(sync_enabled=True))
-        for q in ("ImportLinksQueue", "ImportLinksDLQ"):
-            s.drain(q)
+        s.purge("ImportLinksQueue", "ImportLinksDLQ")
         yield s
 
 

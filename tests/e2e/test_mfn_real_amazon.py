@@ -65,8 +65,7 @@ def stack(local_aws):
         settings.save_channel(DE, ChannelSettings(sync_enabled=True))
         assert s.api
         s.register_stock_webhook()
-        s.drain("StockChangeQueue")
-        s.drain("NotificationsQueue")
+        s.purge("StockChangeQueue", "NotificationsQueue")
         yield s
 
 

@@ -76,8 +76,7 @@ def world(local_aws):
         stack.link((mid, sku, pid, channel) for sku, pid, channel, mid in LINKS)
         assert stack.api
         stack.register_stock_webhook()
-        stack.drain("StockChangeQueue")
-        stack.drain("NotificationsQueue")
+        stack.purge("StockChangeQueue", "NotificationsQueue")
         yield stack.bp, stack.amazon, local_aws
 
 

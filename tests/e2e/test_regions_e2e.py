@@ -61,7 +61,7 @@ def world(stack):
                            "inbound_source_warehouse_id": US_SOURCE}}}))
     for mid in (UK, DE, US, CA):
         settings.save_channel(mid, ChannelSettings(sync_enabled=True))
-    stack.drain("StockChangeQueue")
+    stack.purge("StockChangeQueue")
     return stack, na
 
 
@@ -163,7 +163,7 @@ def reports_stack(local_aws):
             "fba_warehouse_id": FBA_EU, "regions": {"na": {"fba_warehouse_id": FBA_NA}}}))
         stack.bp.set_on_hand(TEA, FBA_EU, 30)
         stack.bp.set_on_hand(TEA, FBA_NA, 20)
-        stack.drain("NotificationsQueue")
+        stack.purge("NotificationsQueue")
         yield stack, na
 
 

@@ -34,8 +34,7 @@ def stack(local_aws, tmp_path):
         s.amazon.seed(AMAZON_SEED)
         # Amazon notifies only what is subscribed, and reports finish in a second.
         s.amazon.configure(strict_subscriptions=True, timing={"report_queue": 0.2, "report_processing": 0.3})
-        for q in ("StockChangeQueue", "NotificationsQueue"):
-            s.drain(q)
+        s.purge("StockChangeQueue", "NotificationsQueue")
         # As after `sam deploy`: credentials empty, the generated token in the webhook secret.
         put_secret(s.aws, "BrightpearlSecret", {})
         put_secret(s.aws, "AmazonSecret", {})

@@ -52,7 +52,7 @@ def storm(local_aws):
             for link in ListingLink.scan():
                 link.amazon_status, link.last_confirmed_quantity = "confirmed", 0
                 batch.save(link)
-        stack.drain("StockChangeQueue")
+        stack.purge("StockChangeQueue")
         yield stack, pids
 
 

@@ -1,7 +1,10 @@
 """The layers' import rules, read from the source (no import-linter: a short AST walk is enough).
 
 - ``connector.domain`` is pure: no AWS/HTTP/SP-API library, no adapter, use case or wiring module;
-- ``connector.usecases`` talk to ports only: no adapter, no wiring, no pynamodb/boto3/requests/sp_api.
+- ``connector.usecases`` talk to ports only: no adapter, no wiring, no pynamodb/boto3/requests/sp_api;
+- one module builds the real adapters: outside ``connector/adapters/`` itself, only
+  ``connector/wiring/parts.py`` imports ``connector.adapters`` (the builders, handlers, emails, the Lambda
+  handlers in ``functions/`` and the CLI get theirs from :class:`connector.wiring.Parts`).
 
 Every import statement counts, including the lazy ones inside functions: a lazy import of an adapter
 is still a use case that knows its adapter.
@@ -27,6 +30,24 @@ RULES: dict[str, tuple[str, ...]] = {
 # Modules that still break the rule, to be driven to empty (strict xfail: a fixed module must leave
 # the list, so the list can only shrink).
 KNOWN_OFFENDERS: set[str] = set()
+
+
+REPO = ROOT.parents[1]
+# Where real adapters may be imported (constructed): the adapters themselves and the one parts module.
+BUILDS_ADAPTERS = ("shared/connector/adapters/", "shared/connector/wiring/parts.py")
+# Each exception with its reason; a fixed module must leave the list (checked below).
+ADAPTER_IMPORT_EXCEPTIONS = {
+    # The webhook receiver must not import the wiring (its cold start: tests/unit/test_cold_start_imports.py
+    # WEBHOOK_NEVER): it makes its one queue and reads its token secret itself.
+    "functions/brightpearl_webhook/app.py",
+}
+
+
+def production_modules() -> list[str]:
+    """The layer's code, the Lambda handlers and the CLI (local/, bench/ and tests/ are the harness)."""
+    found = [*(REPO / "shared" / "connector").rglob("*.py"), *(REPO / "functions").glob("*/app.py"),
+             *(REPO / "cli").rglob("*.py")]
+    return sorted(p.relative_to(REPO).as_posix() for p in found)
 
 
 def imported_names(tree: ast.AST) -> list[tuple[int, list[str]]]:
@@ -68,6 +89,19 @@ def modules() -> list[tuple[str, Path, tuple[str, ...]]]:
 def _param(name: str, path: Path, banned: tuple[str, ...]) -> object:
     marks = [pytest.mark.xfail(strict=True, reason="known offender")] if name in KNOWN_OFFENDERS else []
     return pytest.param(path, banned, id=name, marks=marks)
+
+
+@pytest.mark.parametrize("name", [m for m in production_modules() if not m.startswith(BUILDS_ADAPTERS)])
+def test_only_the_parts_module_imports_adapters(name: str) -> None:
+    found = violations(REPO / name, ("connector.adapters",))
+    if name in ADAPTER_IMPORT_EXCEPTIONS:
+        assert found, f"{name} imports no adapter any more: take it off ADAPTER_IMPORT_EXCEPTIONS"
+    else:
+        assert found == [], f"{name} imports an adapter: build it in connector/wiring/parts.py"
+
+
+def test_every_adapter_import_exception_names_a_module_that_exists() -> None:
+    assert set(production_modules()) >= ADAPTER_IMPORT_EXCEPTIONS
 
 
 @pytest.mark.parametrize(("path", "banned"), [_param(*m) for m in modules()])

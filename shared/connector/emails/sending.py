@@ -1,5 +1,6 @@
 """Sending designed emails: a mailer that renders a :class:`Message` with the stack's :class:`Sender`
-(stack, stage, marketplaces, docs, signed page links), built from a function's environment."""
+(stack, stage, marketplaces, docs, signed page links), built from a function's environment. The SES
+mailer it sends through and the key it signs links with are plugged in by ``connector.wiring.parts``."""
 
 from __future__ import annotations
 
@@ -9,14 +10,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from connector.adapters.email import Email, Mailer
-from connector.domain.email import Attachment
+from connector.domain.email import Attachment, Email
 from connector.domain.messages import LINK_ABOVE
 from connector.domain.signed_links import sign
 from connector.emails.design import Message, PageLink, Sender, files, render
 from connector.observability import logger
-
-SIGNING_KEY_FIELD = "signing_key"
 
 
 class PageLinks:
@@ -37,27 +35,19 @@ class PageLinks:
         return f"{self.base_url}{self.path(link.kind, link.id)}?t={sign(self.key(), link.kind, link.id, expires)}"
 
 
-def signing_key(secret_name: str) -> Callable[[], bytes]:
-    """The page-link key from Secrets Manager (read when first needed, cached like every secret)."""
-    def read() -> bytes:
-        from connector.adapters.secrets import SecretError, get_json_secret
-
-        value = get_json_secret(secret_name).get(SIGNING_KEY_FIELD)
-        if not isinstance(value, str) or len(value) < 32:
-            raise SecretError(f"secret {secret_name!r} lacks a {SIGNING_KEY_FIELD!r} of at least 32 characters")
-        return value.encode("utf-8")
-    return read
+# The page-link key by secret name (``connector.wiring.parts.signing_key`` reads it from Secrets Manager).
+type KeyReader = Callable[[str], Callable[[], bytes]]
 
 
-def page_links(env: Any) -> PageLinks | None:
+def page_links(env: Any, key: KeyReader) -> PageLinks | None:
     base, secret = getattr(env, "page_base_url", None), getattr(env, "page_link_secret_name", None)
     if not base or not secret:
         return None
-    return PageLinks(base, signing_key(secret), hours=float(getattr(env, "page_link_hours", 72)))
+    return PageLinks(base, key(secret), hours=float(getattr(env, "page_link_hours", 72)))
 
 
-def sender_from_env(env: Any) -> Sender:
-    links = page_links(env)
+def sender_from_env(env: Any, key: KeyReader) -> Sender:
+    links = page_links(env, key)
     return Sender(stack=str(getattr(env, "stack_name", "connector")), stage=str(getattr(env, "stage", "prod")),
                   marketplaces=tuple(getattr(env, "amazon_marketplace_ids", ()) or ()),
                   docs_url=str(getattr(env, "docs_base_url", "") or ""),
@@ -99,7 +89,3 @@ class DesignMailer:
             message, attached = self._attach(email)
             email = render(message, self.sender, attached=attached)
         return str(self.mailer.send(email))
-
-
-def mailer_from_env(env: Any, exports: Any = None) -> DesignMailer:
-    return DesignMailer(Mailer(env.ses_sender, env.alert_recipients), sender_from_env(env), exports)

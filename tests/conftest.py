@@ -3,7 +3,7 @@
 Sockets are blocked except loopback (pytest-socket, see pyproject.toml): nothing here can reach a
 real AWS, Brightpearl or Amazon endpoint.
 
-Hypothesis profiles (docs/performance.md, "The tests: fast and slow runs"): ``ci`` (the default, `make test`)
+Hypothesis profiles (docs/performance.md, "Running the tests and the benches"): ``ci`` (the default, `make test`)
 and ``full`` (`make test-slow`, or ``HYPOTHESIS_PROFILE=full`` / ``--hypothesis-profile full``). A test's
 own ``max_examples`` is its count in the full run; the ``ci`` profile scales every count by its share of
 the full default (25 of 100: a quarter), never below ``CI_MIN_EXAMPLES`` (or the test's own count if

@@ -4,7 +4,7 @@
 of each part (MFN stock changes, FBA movements with FBA inventory notifications, inbound shipments) with
 faults, redeliveries and the SIGKILL cases, which must end with nothing lost, duplicated or wrong, every
 email once and empty DLQs; and one test per defect the soak found (SOAK-D1 to D5 in docs/reliability.md),
-each of which failed before its fix. The four soaks are ``slow`` (``make test-slow``); the defect tests
+each of which failed before its fix. The three big soaks are ``slow`` (``make test-slow``); the defect tests
 run in the fast run (``make test``, CI).
 """
 
@@ -44,9 +44,6 @@ def test_mfn_soak_under_faults_ends_exact_with_nothing_lost_or_duplicated(local_
     assert kill["amazon_final"] == kill["link_final"] == kill["expected"] and kill["ok"], kill
 
 
-# slow (make test-slow); the fast run covers it by test_listings_sku_encoding.py (any SKU through get and patch) and
-# test_stock_storm.py (awkward SKUs through one feed)
-@pytest.mark.slow
 def test_soak_awkward_skus_reach_their_listings(local_aws):
     scenario = generator.build(3, 30, awkward_skus=True, feed_share=0.0)
     report = run(scenario=scenario, fault_rate=0.0, aws=local_aws, kill=False)

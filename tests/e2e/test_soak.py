@@ -27,6 +27,7 @@ def _summary(report):
 # slow (make test-slow); the fast run covers it by test_mfn_sync.py (redelivered change, nightly) and
 # test_mfn_real_amazon.py (feed pipeline under duplicates, reordering, throttles)
 @pytest.mark.slow
+@pytest.mark.timeout(150)  # ~20 s idle; the MFN soak took over 60 s at load 10-11
 def test_mfn_soak_under_faults_ends_exact_with_nothing_lost_or_duplicated(local_aws):
     # URL-safe SKUs and no feed-sized rounds: the parts with known defects are the xfails below.
     scenario = generator.build(5, 60, awkward_skus=False, feed_share=0.0)
@@ -70,6 +71,7 @@ def test_soak_a_patch_after_a_pending_feed_is_not_overwritten_by_it(local_aws):
 # slow (make test-slow); the fast run covers it by test_ledger_batches_property.py (overlaps, stale reads, kills) and
 # test_movements_e2e.py
 @pytest.mark.slow
+@pytest.mark.timeout(150)  # ~20 s idle; the MFN soak took over 60 s at load 10-11
 def test_fba_movements_soak_under_faults_moves_stock_once(local_aws):
     report = run_movements(20, 4, 0.2, aws=local_aws, drain_schedules=4)
     assert report.events == 20 and sum(report.faults.values()) > 0, _summary(report)

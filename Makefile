@@ -7,7 +7,7 @@ CKVVENV := .venv-checkov
 PY := $(VENV)/bin/python
 PY313 = $(shell scripts/find-python313)
 
-.PHONY: setup sam-setup checkov-setup demo invoke test test-unit lint checkov build validate bench ci clean
+.PHONY: setup sam-setup checkov-setup demo invoke test test-slow test-unit lint checkov build validate bench ci clean
 
 setup: $(VENV)/.installed
 
@@ -42,8 +42,17 @@ demo: setup
 invoke: setup
 	$(PY) -m local.invoke "$(FN)" "$(EVENT)"
 
+# Tests run in TEST_WORKERS processes (pytest-xdist), each with its own moto server and simulators; a test
+# file stays in one process (its module fixtures are started once). docs/performance.md: the two runs.
+TEST_WORKERS ?= 2
+
+# The fast run (CI): every test but the `slow` ones, property tests at the `ci` Hypothesis profile.
 test: setup
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not slow" --durations=10 $(PYTEST_ARGS)
+
+# The slow run: the soaks and scale-style tests, and every property test at its full example count.
+test-slow: setup
+	HYPOTHESIS_PROFILE=full $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "slow or hypothesis" $(PYTEST_ARGS)
 
 test-unit: setup
 	$(PY) -m pytest -q tests/unit

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import time
@@ -25,6 +26,7 @@ import local  # noqa: F401 - puts the layer (shared/) on sys.path
 from bench.measure import Row, print_table
 
 TAG = "BENCH-ROWS "
+CPU_TAG = "BENCH-CPU "  # the bench process's CPU seconds, its threads (moto, simulators) and its containers
 
 
 def _scale(name: str, fn: str) -> Callable[[bool], list[Row]]:
@@ -74,6 +76,11 @@ def _cold(quick: bool) -> list[Row]:
     return rows(3 if quick else 9)
 
 
+# CPU seconds of each bench in a full run (2026-12-01, `make bench`'s run-time line): the side-by-side benches
+# start longest first, so the two queues end together (the table keeps the order of BENCHES).
+CPU_S = {"mfn_nightly": 85, "webhook_storm": 50, "sync_on": 40, "inbound_receipt": 31, "import_links": 26,
+         "fba_reconciliation": 24, "ledger_ingest": 19, "ledger_stream": 14, "brightpearl_budget": 4}
+
 BENCHES: dict[str, Callable[[bool], list[Row]]] = {
     "brightpearl_budget": _budget, "cold_start": _cold, "ledger_stream": _ledger_stream,
     "webhook_storm": _storm, "mfn_nightly": _scale("mfn_nightly", "mfn_nightly"),
@@ -84,14 +91,23 @@ BENCHES: dict[str, Callable[[bool], list[Row]]] = {
 
 
 def _one(name: str, quick: bool) -> int:
-    import os
-
     from local.stack import QUIET
 
     os.environ.update(QUIET)
     rows = BENCHES[name](quick)
     print(TAG + json.dumps([r.__dict__ for r in rows]))
+    print(CPU_TAG + json.dumps(_cpu_seconds()))
     return 0
+
+
+def _cpu_seconds() -> float:
+    """This process's CPU (user + system: moto and the simulators serve from its threads) and that of the
+    containers it waited for. CPU, unlike wall time, hardly depends on what else the machine runs, so the
+    run-time line can say what the benches would take on idle cores."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 1)
 
 
 def main(argv: list[str]) -> int:
@@ -121,9 +137,10 @@ def main(argv: list[str]) -> int:
     # neighbour would disturb, runs alone after the others.
     alone = [n for n in names if n == "cold_start"]
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        done = list(pool.map(run, [n for n in names if n not in alone]))
+        done = list(pool.map(run, sorted((n for n in names if n not in alone), key=lambda n: -CPU_S.get(n, 0))))
     done += [run(n) for n in alone]
     by_name = {name: (proc, secs) for name, proc, secs in done}
+    cpu: dict[str, float] = {}
     for name in names:
         proc, secs = by_name[name]
         got = [ln for ln in proc.stdout.splitlines() if ln.startswith(TAG)]
@@ -132,14 +149,24 @@ def main(argv: list[str]) -> int:
             print(f"{name}: failed (exit {proc.returncode})\n{proc.stderr[-3000:]}", file=sys.stderr)
             continue
         rows += [Row(**r) for r in json.loads(got[-1][len(TAG):])]
-        print(f"  ({name}: {secs:.0f} s)", file=sys.stderr)
-    print(f"bench{' --quick' if quick else ''}: {len(names)} benchmark(s) in {time.monotonic() - t0:.0f} s. "
+        cpu[name] = sum(float(ln[len(CPU_TAG):]) for ln in proc.stdout.splitlines() if ln.startswith(CPU_TAG))
+        print(f"  ({name}: {secs:.0f} s wall, {cpu.get(name, 0):.0f} s CPU)", file=sys.stderr)
+    wall = time.monotonic() - t0
+    print(f"bench{' --quick' if quick else ''}: {len(names)} benchmark(s) in {wall:.0f} s wall, "
+          f"{sum(cpu.values()):.0f} s CPU ({_load()}). "
           "Goals from issue 14; lower bounds from the platforms' documented limits (bench/limits.py). "
           "'extrap.' = linear from the two measured sizes above it.")
     print_table(rows)
     if failed:
         print(f"benchmark(s) that did not run: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _load() -> str:
+    try:
+        return f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    except OSError:
+        return f"{os.cpu_count()} cores"
 
 
 if __name__ == "__main__":

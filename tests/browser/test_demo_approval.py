@@ -29,6 +29,9 @@ def corrections_posted(bp_url: str) -> int:
         return sum(1 for e in json.loads(resp.read()) if 200 <= int(e["status"]) < 300)
 
 
+# slow (make test-slow); the fast run covers it by test_approval_page.py (applied from the page once, replay refused)
+# and test_demo.py (the demo end to end)
+@pytest.mark.slow
 def test_the_demos_reconciliation_is_approved_from_the_page_once(page) -> None:
     demo = subprocess.Popen([sys.executable, "-m", "local.demo", "--pause-for-review"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from cli.main import cli
 from connector.adapters.repositories import ChannelSettings, GlobalSettings, LinkRepository, SettingsRepository
-from connector.adapters.store import ReportJob, Setting, StockMovement
+from connector.adapters.store import InboundShipment, ReportJob, Setting, StockMovement
 from local.stack import start_stack
 from simulators.spapi.demo import CLIENT_ID, CLIENT_SECRET, REFRESH_TOKEN, UK
 
@@ -42,7 +42,7 @@ def stack(local_aws):
     with start_stack(aws=local_aws, marketplaces=(UK,), amazon_rate_scale=100, bp_limit=10_000) as s:
         s.bp.seed(BP_SEED)
         s.amazon.seed(AMAZON_SEED)
-        s.clear(Setting, StockMovement, ReportJob)
+        s.clear(Setting, StockMovement, ReportJob, InboundShipment)  # another file's shipments (same process)
         settings = SettingsRepository()
         settings.save_global(GlobalSettings(mfn_warehouses=[MAIN], fba_warehouse_id=FBA))
         settings.save_channel(UK, ChannelSettings(sync_enabled=False))

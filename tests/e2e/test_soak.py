@@ -4,7 +4,8 @@
 of each part (MFN stock changes, FBA movements with FBA inventory notifications, inbound shipments) with
 faults, redeliveries and the SIGKILL cases, which must end with nothing lost, duplicated or wrong, every
 email once and empty DLQs; and one test per defect the soak found (SOAK-D1 to D5 in docs/reliability.md),
-each of which failed before its fix.
+each of which failed before its fix. The three big soaks are ``slow`` (``make test-slow``); the defect tests
+run in the fast run (``make test``, CI).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ def _summary(report):
     return "\n".join(report.lines())
 
 
+# slow (make test-slow); the fast run covers it by test_mfn_sync.py (redelivered change, nightly) and
+# test_mfn_real_amazon.py (feed pipeline under duplicates, reordering, throttles)
+@pytest.mark.slow
+@pytest.mark.timeout(150)  # ~20 s idle; the MFN soak took over 60 s at load 10-11
 def test_mfn_soak_under_faults_ends_exact_with_nothing_lost_or_duplicated(local_aws):
     # URL-safe SKUs and no feed-sized rounds: the parts with known defects are the xfails below.
     scenario = generator.build(5, 60, awkward_skus=False, feed_share=0.0)
@@ -63,6 +68,10 @@ def test_soak_a_patch_after_a_pending_feed_is_not_overwritten_by_it(local_aws):
     assert report.wrong == [], _summary(report)
 
 
+# slow (make test-slow); the fast run covers it by test_ledger_batches_property.py (overlaps, stale reads, kills) and
+# test_movements_e2e.py
+@pytest.mark.slow
+@pytest.mark.timeout(150)  # ~20 s idle; the MFN soak took over 60 s at load 10-11
 def test_fba_movements_soak_under_faults_moves_stock_once(local_aws):
     report = run_movements(20, 4, 0.2, aws=local_aws, drain_schedules=4)
     assert report.events == 20 and sum(report.faults.values()) > 0, _summary(report)
@@ -98,6 +107,9 @@ def test_fba_movements_a_lone_first_correction_whose_request_is_lost_is_applied(
 
 
 
+# slow (make test-slow); the fast run covers it by test_inbound_shipments.py, test_inbound_resume.py (runs cut short,
+# sent once) and the SOAK-D5 test below
+@pytest.mark.slow
 @pytest.mark.timeout(150)  # ~25 s idle; the shared machine can double it
 def test_inbound_soak_under_faults_ends_exact_with_every_email_once_and_survives_sigkill(local_aws):
     from bench.soak.inbound import run_inbound

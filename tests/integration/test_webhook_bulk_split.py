@@ -7,12 +7,17 @@ from __future__ import annotations
 import json
 import random
 
+import pytest
+
 from connector.adapters.queues import MESSAGE_BYTES, Queue
 from connector.domain.idsets import parse_id_set
 from connector.usecases.accept_webhook import accept_webhook
 from local.queues import drain
 
 
+# slow (make test-slow); the fast run covers it by
+# test_webhook_to_queue.py::test_huge_id_set_is_split_into_bounded_messages_and_nothing_is_dropped and test_idsets.py
+@pytest.mark.slow
 def test_a_100000_id_set_is_accepted_and_queued_whole_in_bounded_messages(local_aws):
     sqs = local_aws.client("sqs")
     url = local_aws.queue_url("StockChangeQueue")

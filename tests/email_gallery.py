@@ -19,7 +19,7 @@ from connector.emails.design import PageLink, Sender, render
 from connector.usecases.fba_reconciliation import reconciliation_message
 from connector.usecases.mfn_sync import EmailConflictNotifier
 from connector.usecases.movements_digest import build_digest
-from connector.usecases.nightly import _summary_email
+from connector.usecases.nightly_summary import summary_email
 from tests.fakes.mail import once
 
 UK, DE, FR = "A1F83G8C2ARO7P", "A1PA6795UKMFR9", "A13V1IB3VIYZZH"
@@ -136,7 +136,7 @@ def nightly_sample(s: Sender) -> Sample:
     products = {(UK, f"SHIRT-{i:03d}"): 3000 + i for i in range(12)} | {(UK, "NOT-ON-AMAZON"): 2100,
                                                                         (DE, "BAD <tag>"): 2101}
     names = {**NAMES, **{3000 + i: f"Linen shirt {i}" for i in range(12)}}
-    msg = _summary_email(summary, products, lambda ids: {i: names[i] for i in ids if i in names})
+    msg = summary_email(summary, products, lambda ids: {i: names[i] for i in ids if i in names})
     return Sample("nightly-mfn-check", render(msg, s),
                   [["SHIRT-000", "Linen shirt 0 (#3000)", f"UK ({UK})", "100", "40", "-60"],
                    ["NOT-ON-AMAZON", "Wool socks (#2100)", f"UK ({UK})"],

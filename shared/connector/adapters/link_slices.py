@@ -53,7 +53,7 @@ def scan_slices(marketplace_ids: Iterable[str], *, max_links: int = MAX_LINKS,
 
 
 def _read(path: Path) -> Iterator[Any]:
-    from connector.adapters.repositories import LinkRecord, _shared
+    from connector.adapters.link_records import LinkRecord, _shared
 
     with open(path, "rb") as f:
         while True:

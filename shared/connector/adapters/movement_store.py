@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,102 +18,20 @@ from typing import Any
 from pynamodb.connection import Connection
 from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError
 
-from connector.adapters.restock_markers import RestockMarkers, restock_marker
+from connector.adapters.movement_store_memory import InMemoryMovementStore
+from connector.adapters.restock_markers import RestockMarkers
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
 from connector.adapters.transactions import TRANSACT_ITEMS, failed_condition, jittered_backoff, transact_with_retry
 from connector.domain.errors import Throttled
-from connector.domain.movement_records import IndexUpdate, MovementRecord
+from connector.domain.movement_records import IndexUpdate, MovementRecord, merge_index
 from connector.domain.movements import FINAL, RETRY, DeemedClaims
 from connector.usecases.ports import MovementStore
 
 # The records live in the domain and the port in usecases/ports.py; re-exported for their callers.
 __all__ = ["DynamoMovementStore", "InMemoryMovementStore", "IndexUpdate", "MovementRecord", "MovementStore"]
 
-QUARANTINE_LOG_CAP = 500
 # DynamoDB's documented cap: BatchGetItem reads at most 100 keys (TransactWriteItems: adapters/transactions.py).
 BATCH_GET = 100
-
-
-def _merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
-    retry = dict(current.get("retry") or {})
-    for k in update.resolved:
-        retry.pop(k, None)
-    retry.update(update.retry)
-    quarantined = dict(current.get("quarantined") or {})
-    dropped = int(current.get("quarantine_dropped", 0))
-    for k, v in update.quarantined.items():
-        if len(quarantined) < QUARANTINE_LOG_CAP or k in quarantined:
-            quarantined[k] = v
-        else:
-            dropped += 1  # the digest says how many more there were
-    return {"retry": retry, "quarantined": quarantined, "quarantine_dropped": dropped}
-
-
-class InMemoryMovementStore:
-    def __init__(self) -> None:
-        self.items: dict[str, MovementRecord] = {}
-        self.claims: dict[str, DeemedClaims] = {}
-        self._index: dict[str, Any] = {}
-        self._hwm = 0
-
-    def get(self, key: str) -> MovementRecord | None:
-        rec = self.items.get(key)
-        return copy.deepcopy(rec) if rec else None
-
-    def create(self, rec: MovementRecord) -> bool:
-        if rec.key in self.items:
-            return False
-        self.items[rec.key] = copy.deepcopy(rec)
-        return True
-
-    def save(self, rec: MovementRecord) -> None:
-        self.items[rec.key] = copy.deepcopy(rec)
-
-    def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
-        return {k: copy.deepcopy(self.items[k]) for k in set(keys) if k in self.items}
-
-    def create_many(self, recs: Iterable[MovementRecord]) -> set[str]:
-        return {r.key for r in recs if self.create(r)}
-
-    def save_many(self, recs: Iterable[MovementRecord]) -> set[str]:
-        for r in recs:
-            self.save(r)
-        return set()
-
-    def by_sku(self, sku: str) -> list[MovementRecord]:
-        return sorted((copy.deepcopy(r) for r in self.items.values() if r.sku == sku), key=lambda r: r.created_at)
-
-    def restocked(self, pairs: Iterable[tuple[str, str]]) -> set[str]:
-        wanted = {m for _sku, m in pairs}
-        return {m for r in self.items.values() if (m := restock_marker(r)) is not None and m in wanted}
-
-    def claim(self, sku: str, fn: Callable[[DeemedClaims], int], *, commit: bool = True) -> int:
-        claims = copy.deepcopy(self.claims.get(sku) or DeemedClaims())
-        out = fn(claims)
-        if commit:
-            self.claims[sku] = claims
-        return out
-
-    def claim_many(self, requests: list[tuple[str, Callable[[DeemedClaims], int]]]) -> list[int | None]:
-        return [self.claim(sku, fn) for sku, fn in requests]
-
-    def update_index(self, update: IndexUpdate) -> None:
-        self._index = _merge_index(self._index, update)
-
-    def index(self) -> dict[str, Any]:
-        return copy.deepcopy(self._index)
-
-    def clear_quarantine_log(self, keys: set[str]) -> None:
-        q = self._index.get("quarantined") or {}
-        for k in keys:
-            q.pop(k, None)
-        self._index["quarantine_dropped"] = 0
-
-    def hwm(self) -> int:
-        return self._hwm
-
-    def raise_hwm(self, goods_note_id: int) -> None:
-        self._hwm = max(self._hwm, goods_note_id)
 
 
 # A claims transaction throttled this many times in a row (jittered pauses doubling from 0.05 s: ~1.5 s at
@@ -390,7 +307,7 @@ class DynamoMovementStore:
             if not (update.resolved & set(legacy)):
                 return
         only = IndexUpdate(resolved=set(update.resolved), quarantined=dict(update.quarantined))
-        self._update(self.INDEX, lambda d: _merge_index(d, only))
+        self._update(self.INDEX, lambda d: merge_index(d, only))
 
     def index(self) -> dict[str, Any]:
         detail = dict(self._job(self.INDEX).detail or {})

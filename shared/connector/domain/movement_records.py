@@ -57,3 +57,24 @@ class IndexUpdate:
 
     def __bool__(self) -> bool:
         return bool(self.retry or self.resolved or self.quarantined)
+
+
+# The quarantine log keeps this many rows; the digest counts the rest.
+QUARANTINE_LOG_CAP = 500
+
+
+def merge_index(current: dict[str, Any], update: IndexUpdate) -> dict[str, Any]:
+    """The ``index#movements`` item after ``update``: resolved keys leave the retry set, quarantined rows join
+    the log up to its cap."""
+    retry = dict(current.get("retry") or {})
+    for k in update.resolved:
+        retry.pop(k, None)
+    retry.update(update.retry)
+    quarantined = dict(current.get("quarantined") or {})
+    dropped = int(current.get("quarantine_dropped", 0))
+    for k, v in update.quarantined.items():
+        if len(quarantined) < QUARANTINE_LOG_CAP or k in quarantined:
+            quarantined[k] = v
+        else:
+            dropped += 1  # the digest says how many more there were
+    return {"retry": retry, "quarantined": quarantined, "quarantine_dropped": dropped}

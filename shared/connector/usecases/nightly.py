@@ -24,6 +24,14 @@ from connector.domain.quantities import EU_MARKETPLACES, EuConflict
 from connector.domain.slices import MAX_LINKS
 from connector.observability import MetricUnit, logger, metrics
 from connector.usecases.mfn_sync import MfnSync
+from connector.usecases.nightly_summary import (
+    CORRECTED_COLUMNS,
+    MAX_ROWS_IN_BODY,
+    csv_row,
+    largest_first,
+    shown_rows,
+    summary_email,
+)
 from connector.usecases.ports import Links, OnceMail, ProductNames, Reports, Settings
 from connector.usecases.product_names import Names
 
@@ -318,8 +326,8 @@ class NightlyReconciliation:
             rows = [{"sku": p.link.sku, "marketplace": p.link.marketplace_id, "amazon_had": amazon.get(p.link.sku),
                      "pushed": p.quantity} for p in pushes]
             count += len(rows)
-            csv_rows.write([_csv_row(r, p.link.product_id) for r, p in zip(rows, pushes, strict=True)])
-            top = _largest_first(top + rows)[:MAX_ROWS_IN_BODY]
+            csv_rows.write([csv_row(r, p.link.product_id) for r, p in zip(rows, pushes, strict=True)])
+            top = largest_first(top + rows)[:MAX_ROWS_IN_BODY]
             top_products.update({(p.link.marketplace_id, p.link.sku): p.link.product_id for p in pushes})
             kept = {(r["marketplace"], r["sku"]) for r in top}
             top_products = {k: v for k, v in top_products.items() if k in kept}
@@ -361,7 +369,7 @@ class NightlyReconciliation:
         if continue_from is not None:
             # What an earlier pass did, for the email the last pass sends: counts and the largest corrections
             # (a settings item holds 400 KB), not every row.
-            top = _largest_first([*carried.get("top", []), *rows])[:MAX_ROWS_IN_BODY]
+            top = largest_first([*carried.get("top", []), *rows])[:MAX_ROWS_IN_BODY]
             return {**summary, "continue_from": continue_from, "carried": {
                 "listings": before.get(continue_from, listings),
                 "corrected_count": count, "top": top, "feeds": summary["feeds"],
@@ -372,15 +380,15 @@ class NightlyReconciliation:
         if carried.get("top"):
             # Rows of earlier passes: the largest ones are in the body; this pass's are all in the CSV.
             mine = {(x["sku"], x["marketplace"]) for x in rows}
-            summary["corrected"] = _largest_first(
+            summary["corrected"] = largest_first(
                 rows + [r for r in carried["top"] if (r["sku"], r["marketplace"]) not in mine])[:MAX_ROWS_IN_BODY]
         attachment = Attachment("corrected.csv.gz", csv_rows.close(), "gzip") if csv_rows.rows else None
         if self.mailer and (summary["corrected"] or failing or summary["deleted_products"]):
             # Once per scope and night: a re-delivered notification or a poll after a crash mails nothing.
             # Product ids only for the rows the body names (the CSV has SKUs), not a map of every link.
-            named = {(r["marketplace"], r["sku"]) for r in _shown_rows(summary)}
+            named = {(r["marketplace"], r["sku"]) for r in shown_rows(summary)}
             products = {key: pid for key, pid in products.items() if key in named}
-            self.mailer.send_once(f"nightly#{scope}#{summary['night']}", lambda: _summary_email(
+            self.mailer.send_once(f"nightly#{scope}#{summary['night']}", lambda: summary_email(
                 summary, products, Names(self.names), corrected_csv=attachment))
         return summary
 
@@ -393,93 +401,3 @@ CONTINUE_AFTER = timedelta(minutes=5)  # JSON_LISTINGS_FEED: 5 feeds per 5 minut
 def _pushed_since(link: Any, since: datetime | None) -> bool:
     at = getattr(link, "last_push_at", None)
     return since is not None and at is not None and at >= since
-
-
-MAX_ROWS_IN_BODY = 50  # the largest corrections in the body; every row in the CSV (issue 14 item 5)
-
-
-def _change(c: dict[str, Any]) -> int:
-    return int(c["pushed"]) - int(c["amazon_had"] or 0)
-
-
-def _largest_first(corrected: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return sorted(corrected, key=lambda c: (-abs(_change(c)), c["sku"], c["marketplace"]))
-
-
-def _shown_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """The rows the email's body shows (the largest corrections and the first failing listings)."""
-    return _largest_first(summary["corrected"])[:MAX_ROWS_IN_BODY] + summary["failing"][:MAX_ROWS_IN_BODY]
-
-
-CORRECTED_COLUMNS = ("SKU", "Product", "marketplace", "Amazon showed", "pushed", "change")
-
-
-def _csv_row(c: dict[str, Any], product_id: int | None) -> tuple[Any, ...]:
-    from connector.domain.messages import marketplace_label, product_label
-
-    return (c["sku"], product_label(product_id), marketplace_label(c["marketplace"]),
-            "—" if c["amazon_had"] is None else c["amazon_had"], c["pushed"], f"{_change(c):+d}")
-
-
-def _summary_email(summary: dict[str, Any], products: dict[tuple[str, str], Any] | None = None,
-                   names: Callable[[Iterable[Any]], dict[int, str]] | None = None,
-                   corrected_csv: Attachment | None = None) -> Any:
-    """The nightly summary: a headline, the largest corrections in the body, every row in CSV attachments,
-    products by SKU and Brightpearl name, and a link to the page of failing listings."""
-    from connector.domain.messages import Column, Message, PageLink, Table, marketplace_label, product_label
-
-    products = products or {}
-    # Largest corrections first: the body shows the top ones, the CSV every one.
-    corrected = _largest_first(summary["corrected"])
-    # A job that continued over several passes counts them all; the rows are the last pass's and the
-    # largest of the earlier ones.
-    n_corrected = max(len(corrected), int(summary.get("corrected_count") or 0))
-    # Names only for the rows the body shows: after a full drift every listing is corrected, and naming all
-    # 100 000 in the CSV would cost 500 product reads against the run's ~1 000 (the CSV keeps SKU and id).
-    shown = corrected[:MAX_ROWS_IN_BODY] + summary["failing"][:MAX_ROWS_IN_BODY]
-    known = names([products.get((r["marketplace"], r["sku"])) for r in shown]) if names else {}
-
-    def product(r: dict[str, Any]) -> str:
-        return product_label(products.get((r["marketplace"], r["sku"])), known)
-
-    tables = []
-    headline = ""
-    if corrected:
-        big = corrected[0]
-        headline = (f" {n_corrected:,} listing(s) differed from Brightpearl; largest {_change(big):+,} on SKU "
-                    f"{big['sku']} ({marketplace_label(big['marketplace'])}).")
-        # A run over slices wrote every row to ``corrected_csv`` as it went and kept only the largest here.
-        title = "Corrected" if corrected_csv is None or n_corrected <= len(corrected) else \
-            f"Corrected (the {len(corrected)} largest of {n_corrected:,})"
-        tables.append(Table.of(title, ["SKU", "Product", "marketplace", Column("Amazon showed", numeric=True),
-                                       Column("pushed", numeric=True), Column("change", numeric=True)],
-                               [[c["sku"], product(c), marketplace_label(c["marketplace"]),
-                                 "—" if c["amazon_had"] is None else c["amazon_had"],
-                                 c["pushed"], f"{_change(c):+d}"] for c in corrected],
-                               csv_name=corrected_csv.filename if corrected_csv else "corrected.csv",
-                               limit=MAX_ROWS_IN_BODY))
-    if summary["failing"]:
-        tables.append(Table.of("Failing (not updated on Amazon)", ["SKU", "Product", "marketplace", "last result"],
-                               [[f["sku"], product(f), marketplace_label(f["marketplace"]), f["result"]]
-                                for f in summary["failing"]],
-                               csv_name="failing.csv", limit=MAX_ROWS_IN_BODY))
-    notes: tuple[str, ...] = ()
-    if summary["deleted_products"]:
-        ids = ", ".join(map(str, summary["deleted_products"]))
-        notes = (f"Products deleted in Brightpearl (their listings were set to 0): {ids}",)
-    failing = len(summary["failing"])
-    markets = sorted({r["marketplace"] for r in summary["corrected"] + summary["failing"]})
-    return Message(
-        title=f"Amazon stock nightly check: {n_corrected} corrected, {failing} failing",
-        summary=(f"Nightly check of {summary['listings']} merchant-fulfilled listing(s) ({summary['scope']}): "
-                 f"{n_corrected} corrected, {failing} failing.{headline}"),
-        meaning=("Corrected listings showed a quantity on Amazon that Brightpearl's stock did not give; they are "
-                 "right again. " + (f"{failing} listing(s) could not be updated and may oversell or undersell."
-                                    if failing else "Every listing was updated.")),
-        todo=("Open the failing listings and fix what Amazon refused (the last result says why), or link them "
-              "to the right SKU." if failing else "Nothing."),
-        facts=(("Night", str(summary["night"])), ("Feeds sent", str(summary["feeds"]))),
-        tables=tuple(tables), notes=notes, marketplaces=tuple(markets) or None,
-        attachments=(corrected_csv,) if corrected_csv is not None and corrected else (),
-        page=PageLink("nightly", str(summary["night"]), "Open the failing listings") if failing else None,
-        cli="connector --stack {stack} links list -m MARKETPLACE", cli_doc="links-list--m-m-links-show-sku--m-m")

@@ -63,8 +63,9 @@ def in_container(steps: list[dict[str, Any]], *, env: dict[str, str] | None = No
                           capture_output=True, env={**os.environ, **(env or {})}, cwd=ROOT, timeout=timeout,
                           check=False)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(RESULT_TAG)]
-    if os.environ.get("BENCH_TRACEMALLOC") and "tracemalloc:" in proc.stderr:
-        sys.stderr.write(proc.stderr[proc.stderr.index("tracemalloc:"):])
+    for knob, tag in (("BENCH_TRACEMALLOC", "tracemalloc:"), ("BENCH_RSS_PEAK", "rss-peaks:")):
+        if os.environ.get(knob) and tag in proc.stderr:
+            sys.stderr.write(proc.stderr[proc.stderr.index(tag):])
     if proc.returncode or not lines:
         raise RuntimeError(f"container failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
     data = json.loads(lines[-1][len(RESULT_TAG):])
@@ -326,7 +327,10 @@ def _container_main() -> None:
     if shared not in sys.path:
         sys.path.insert(0, shared)
     if os.environ.get("BENCH_TRACEMALLOC"):  # where a container's peak is: the top allocation sites, to stderr
-        _trace_peak(int(os.environ["BENCH_TRACEMALLOC"]))
+        knob = os.environ["BENCH_TRACEMALLOC"]
+        _trace_peak(int(knob) if knob.isdigit() else 8)  # "frames" (or any word): 8 frames deep
+    if os.environ.get("BENCH_RSS_PEAK"):  # where RSS rises: the main thread's stack at each new high, to stderr
+        _rss_peaks(float(os.environ["BENCH_RSS_PEAK"]))
     import botocore.client
 
     calls: dict[str, int] = {}
@@ -413,6 +417,45 @@ def _trace_peak(frames: int) -> None:
         for stat in best["snap"].statistics("traceback")[:25]:
             print(f"{stat.size / 1e6:8.2f} MB {stat.count:9,}  " + " <- ".join(
                 f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback), file=sys.stderr)
+
+    atexit.register(report)
+
+
+def _rss_peaks(step_mb: float) -> None:
+    """Diagnosis only: samples VmRSS every 5 ms; each time it passes the last high by ``step_mb`` MB records
+    the main thread's innermost frames, and at exit prints them (the RSS a job reaches, and in what code;
+    tracemalloc's own bookkeeping would multiply the RSS it is meant to explain)."""
+    import atexit
+    import threading
+    import time
+    import traceback
+
+    main = threading.main_thread().ident
+    highs: list[tuple[float, float, str]] = []
+    t0 = time.monotonic()
+
+    def rss() -> float:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def sample() -> None:
+        top = 0.0
+        while True:
+            now = rss()
+            if now > top + step_mb:
+                top = now
+                frame = sys._current_frames().get(main or 0)
+                where = " <- ".join(f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}:{f.name}" for f in
+                                    reversed(traceback.extract_stack(frame)[-14:])) if frame else "?"
+                highs.append((time.monotonic() - t0, now, where))
+            time.sleep(0.005)
+
+    threading.Thread(target=sample, daemon=True).start()
+
+    def report() -> None:
+        print(f"rss-peaks: {len(highs)} highs", file=sys.stderr)
+        for t, mb, where in highs:
+            print(f"{t:8.2f} s {mb:8.1f} MB  {where}", file=sys.stderr)
 
     atexit.register(report)
 

@@ -45,3 +45,34 @@ def test_slices_hold_every_link_once_with_all_marketplaces_of_a_sku_together(loc
             for link in ListingLink.scan():
                 if link.sku in set(skus):
                     batch.delete(link)
+
+
+def test_scan_pages_are_bounded_and_still_hold_every_link(local_aws, monkeypatch):
+    """A Scan page is SCAN_PAGE_LINKS items, not DynamoDB's 1 MB: botocore holds a page's body, JSON and items at
+    once (~20 MB of the nightly's peak for a full page), so a bounded page keeps a container's peak flat."""
+    from connector.adapters import link_slices, repositories
+
+    monkeypatch.setattr(link_slices, "SCAN_PAGE_LINKS", 7, raising=False)
+    monkeypatch.setattr(repositories, "SCAN_PAGE_LINKS", 7, raising=False)
+    skus = [f"PAGE-{i:03d}" for i in range(40)]
+    with ListingLink.batch_write() as batch:
+        for i, s in enumerate(skus):
+            batch.save(ListingLink(f"{EU[0]}#{s}", seller_id="S", marketplace_id=EU[0], sku=s, product_id=500 + i))
+    pages: list[int] = []
+
+    def page(parsed, **_kw):  # what DynamoDB returned per Scan call
+        pages.append(int(parsed.get("ScannedCount", 0)))
+
+    events = ListingLink._get_connection().connection.client.meta.events
+    events.register("after-call.dynamodb.Scan", page)
+    try:
+        repo = LinkRepository()
+        sliced = sorted(lk.sku for p in repo.slices([EU[0]], max_links=25) for lk in p.links if lk.sku in set(skus))
+        every = sorted(r.sku for r in repo.all() if r.sku in set(skus))
+        assert sliced == every == skus  # every link once, page after page
+        assert pages and max(pages) <= 7 and len(pages) >= 2 * (len(skus) // 7)
+    finally:
+        events.unregister("after-call.dynamodb.Scan", page)
+        with ListingLink.batch_write() as batch:
+            for s in skus:
+                batch.delete(ListingLink(f"{EU[0]}#{s}"))

@@ -19,6 +19,11 @@ from typing import Any
 from connector.adapters.store import ListingLink
 from connector.domain.slices import BUCKETS, MAX_LINKS, LinkSlice, bucket_of, group_buckets
 
+# Items per Scan page (DynamoDB's Limit). Without it a page is DynamoDB's 1 MB, and botocore holds the raw body,
+# its JSON and the parsed items at once: ~20 MB of a container's peak for one ~3 000-link page (bench
+# mfn_nightly, BENCH_RSS_PEAK). 1 000 links (~0.35 MB) keep that a few MB, for one more Scan call per 1 000.
+SCAN_PAGE_LINKS = 1_000
+
 
 def scan_slices(marketplace_ids: Iterable[str], *, max_links: int = MAX_LINKS,
                 from_bucket: int = 0) -> Iterator[LinkSlice]:
@@ -34,7 +39,7 @@ def scan_slices(marketplace_ids: Iterable[str], *, max_links: int = MAX_LINKS,
     with tempfile.TemporaryDirectory(prefix="link-slices-") as tmp:
         files: dict[int, Any] = {}
         try:
-            for link in ListingLink.scan(ListingLink.marketplace_id.is_in(*mids)):
+            for link in ListingLink.scan(ListingLink.marketplace_id.is_in(*mids), page_size=SCAN_PAGE_LINKS):
                 b = bucket_of(link.sku)
                 if b < from_bucket:
                     continue

@@ -12,7 +12,7 @@ from pynamodb.exceptions import CancellationReason, DoesNotExist, PutError, Upda
 from pynamodb.transactions import TransactWrite
 
 from connector.adapters.link_records import LinkRecord
-from connector.adapters.link_slices import scan_slices
+from connector.adapters.link_slices import SCAN_PAGE_LINKS, scan_slices
 from connector.adapters.settings_repository import SettingsRepository
 from connector.adapters.store import ListingLink
 from connector.adapters.transactions import failed_condition, transact_with_retry
@@ -158,7 +158,7 @@ class LinkRepository:
     def all(self) -> Iterator[LinkRecord]:
         """Every link as a compact read-only record (a slotted value, not a pynamodb object per link: a
         nightly over 100 000 SKUs x 3 marketplaces holds 300 000 of them)."""
-        for link in ListingLink.scan():
+        for link in ListingLink.scan(page_size=SCAN_PAGE_LINKS):  # a bounded page (link_slices.py)
             yield LinkRecord.of(link)
 
     slices = staticmethod(scan_slices)  # the same links a bounded slice at a time (issue 14 item 5)

@@ -24,7 +24,9 @@ MEASURED: dict[str, tuple[tuple[int, int], tuple[int, int]]] = {
     # Memory from small runs shows the allocator's pools filling, not the slope: at 200 -> 600 SKUs the
     # nightly's peak grew 5 KB per SKU, at 600 -> 2 000 14 KB. The full sizes are the largest a 10-minute
     # `make bench` allows on 2 cores (moto, not the connector, sets that); --quick is for a look, its
-    # memory lines under-read the slope.
+    # memory lines under-read the slope. Both sizes must also be above one link Scan page
+    # (link_slices.SCAN_PAGE_LINKS, 1 000 links): a page still filling between them reads as growth (the
+    # 11.7 KB per SKU of DynamoDB's 1 MB pages, docs/performance.md). 600 x 3 EU = 1 800 links; --quick's 200 is not.
     "mfn_nightly": ((600, 2_000), (200, 600)),
     # sync-on and import-links confirm by one All Listings report now: no getListingsItem per SKU to wait for
     "sync_on": ((200, 600), (60, 180)),  # both above patch_threshold (20): the feed path

@@ -168,6 +168,10 @@ def mfn_nightly(n: int, *, force: bool = False, slice_links: int = PRODUCTION_SL
         changed = _changed_skus(b.stack, before)
         # Availability in ID sets of 100 (contract §4a, unconfirmed), bundle GETs in sets of 200 (documented).
         reads = limits.availability_reads(n + n_components) + limits.bp_reads(n_bundles)
+        if not force:  # the summary email names the products of the rows its body shows: one ID-set GET for 50
+            from connector.usecases.nightly_summary import MAX_ROWS_IN_BODY
+
+            reads += limits.bp_reads(min(changed, MAX_ROWS_IN_BODY))
         # sync-on too: one All Listings report confirms the links instead of one getListingsItem per SKU.
         sp_bound = limits.REPORT_CALLS + limits.FEED_CALLS * limits.feeds_for(changed)
         job = "sync-on (force)" if force else "MFN nightly, 3 EU"

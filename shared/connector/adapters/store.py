@@ -31,7 +31,10 @@ from pynamodb.exceptions import PutError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
+from connector.adapters import pynamodb_session
 from connector.domain.errors import Conflict
+
+pynamodb_session.install()
 
 
 class _Meta:

@@ -18,8 +18,20 @@ class SecretError(RuntimeError):
     pass
 
 
+def _provide() -> None:
+    """Powertools' default SecretsProvider makes its client from a new ``boto3.session.Session()``: a second
+    botocore session whose loader parses botocore's endpoint rules and models again (~10 MB, ~0.15 s CPU
+    per container). Its client is made from boto3's default session instead, which the container's other
+    boto3 clients share. Kept where Powertools keeps its own, so ``parameters.clear_caches()`` drops it."""
+    from aws_lambda_powertools.utilities.parameters import base
+
+    if "secrets" not in base.DEFAULT_PROVIDERS:
+        base.DEFAULT_PROVIDERS["secrets"] = parameters.SecretsProvider(boto3_client=boto3.client("secretsmanager"))
+
+
 def get_json_secret(name: str, *, max_age: int = CACHE_SECONDS, force_fetch: bool = False) -> dict[str, Any]:
     """A JSON secret as a dict; the error names the secret and what is wrong, never its content."""
+    _provide()
     try:
         value = parameters.get_secret(name, transform="json", max_age=max_age, force_fetch=force_fetch)
     except parameters.exceptions.TransformParameterError:

@@ -162,7 +162,7 @@ class AmazonClients:
         cached = _CLIENTS.get(key)
         if cached is None:
             cached = _CLIENTS[key] = self._build(api_class, marketplace, **kwargs)
-        return cached  # type: ignore[no-any-return]
+        return cached
 
     def _build(self, api_class: type[T], marketplace: Marketplace, **kwargs: Any) -> T:
         return api_class(  # type: ignore[call-arg]

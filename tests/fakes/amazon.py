@@ -125,9 +125,6 @@ class FakeInbound:
         wanted = set(statuses)
         return [s for s in self.shipments.values() if s.status in wanted]
 
-    def updated_between(self, after: datetime, before: datetime) -> list[AmazonShipment]:
-        return list(self.shipments.values())
-
     def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]:
         return [self.shipments[i] for i in shipment_ids if i in self.shipments]
 

@@ -7,6 +7,7 @@ Items are converted to and from the domain's ``Shipment`` here and nowhere else;
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -14,7 +15,8 @@ from pynamodb.exceptions import DoesNotExist
 
 from connector.adapters.queues import Queue
 from connector.adapters.store import GovernorItem, InboundShipment, ShipmentSku, conflict_as
-from connector.domain.inbound import CHAIN_FRESH_S, Line, Shipment
+from connector.domain.errors import Conflict
+from connector.domain.inbound import CHAIN_FRESH_S, FINISHED_PLANS_KEPT, Line, Shipment
 
 # Attributes copied as they are, both ways (the lines, ints and version are converted below).
 PLAIN = ("status", "name", "plan_id", "plan_shipment_id", "plan_shipments", "reference", "bp_shipped",
@@ -55,7 +57,27 @@ def item_of(shipment: Shipment) -> InboundShipment:
     return item
 
 
+def _phase(item: InboundShipment, now: datetime) -> None:
+    """The sparse indexes' keys, from the item's own state (so every save keeps them true)."""
+    if not item.finished:
+        item.phase, item.phase_at = "open", item.shipment_id
+    elif item.plan_id and item.plan_shipments:
+        item.phase, item.phase_at = PLAN_DONE, now.isoformat()
+    else:
+        item.phase = item.phase_at = None
+    item.transfer_key = "t" if item.stock_transfer_id is not None else None
+
+
+PLAN_DONE = "plan_done"
+
+
 class ShipmentRecords:
+    INDEXED_KEY = "inbound#shipments-indexed"  # governor-table marker: every item carries its index keys
+    _indexed = False  # per container, once the marker was seen
+
+    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.clock = clock
+
     def get(self, shipment_id: str) -> Shipment | None:
         try:
             return shipment_of(InboundShipment.get(shipment_id, consistent_read=True))
@@ -69,27 +91,56 @@ class ShipmentRecords:
         # VersionAttribute makes this a conditional write: two overlapping runs cannot both act on one
         # shipment (the loser fails on that shipment and the next run starts from the winner's state).
         item = item_of(record)
+        _phase(item, self.clock())
         with conflict_as(f"shipment {record.shipment_id!r}"):
             item.save()
         record.version = _int(item.version)
 
+    def _ensure_indexed(self) -> None:
+        """Items saved before the indexes existed lack their keys: the first run after the upgrade Scans the
+        table once and adds them (a conditional update: a run saving meanwhile wins, and saves its keys)."""
+        if ShipmentRecords._indexed:
+            return
+        try:
+            GovernorItem.get(self.INDEXED_KEY, consistent_read=True)
+        except DoesNotExist:
+            now = self.clock()
+            for item in InboundShipment.scan():
+                before = (item.phase, item.phase_at, item.transfer_key)
+                _phase(item, now)
+                if item.phase == PLAN_DONE and before[0] == PLAN_DONE:
+                    item.phase_at = before[1]  # keep when it finished
+                if (item.phase, item.phase_at, item.transfer_key) == before:
+                    continue
+                # saved by a run meanwhile (which set its keys): the conditional save loses, harmlessly
+                with contextlib.suppress(Conflict), conflict_as(f"shipment {item.shipment_id!r}"):
+                    item.save()
+            GovernorItem(self.INDEXED_KEY).save(add_version_condition=False)
+        ShipmentRecords._indexed = True
+
     def open(self) -> list[Shipment]:
-        return [shipment_of(i) for i in InboundShipment.scan(InboundShipment.finished == False)]  # noqa: E712
+        self._ensure_indexed()
+        return [shipment_of(i) for i in InboundShipment.by_phase.query("open")]
 
     def finished_with_plans(self) -> list[Shipment]:
-        """Finished shipments of settled 2024-03-20 plans: only their ids and plan (a projection; the Scan reads
-        what ``open`` reads), so neither their plans nor they themselves are read again."""
-        cond = (InboundShipment.finished == True) & InboundShipment.plan_shipments.exists()  # noqa: E712
+        """Finished shipments of settled 2024-03-20 plans that finished within ``FINISHED_PLANS_KEPT``: only
+        their ids and plan, so neither their plans nor they themselves are read again. One finished longer
+        ago can only be of a plan no longer listed (the use case lists plans updated within half that time);
+        if one were, its plan would be read once more and its shipment found finished: reads, never a write."""
+        self._ensure_indexed()
+        since = (self.clock() - FINISHED_PLANS_KEPT).isoformat()
+        items = InboundShipment.by_phase.query(PLAN_DONE, InboundShipment.phase_at >= since,
+                                               attributes_to_get=["shipment_id", "plan_id", "plan_shipments"])
         return [Shipment(i.shipment_id, "", plan_id=i.plan_id, plan_shipments=dict(i.plan_shipments),
                          finished=True)
-                for i in InboundShipment.scan(cond, attributes_to_get=["shipment_id", "plan_id", "plan_shipments"])
-                if i.plan_id and i.plan_shipments]
+                for i in items if i.plan_id and i.plan_shipments]
 
     def max_transfer_id(self) -> int:
         """The highest Brightpearl transfer id any shipment holds (where a lost transfer is searched from)."""
-        ids = [int(r.stock_transfer_id) for r in InboundShipment.scan(attributes_to_get=["stock_transfer_id"])
-               if r.stock_transfer_id is not None]
-        return max(ids, default=0)
+        self._ensure_indexed()
+        for item in InboundShipment.by_transfer.query("t", scan_index_forward=False, limit=1):
+            return int(item.stock_transfer_id)
+        return 0
 
 
 class QueueContinuations:

@@ -132,6 +132,29 @@ class ShipmentSku(MapAttribute[str, Any]):
     source = UnicodeAttribute(null=True)  # where `received` came from: v0, ledger or v0+ledger
 
 
+class ShipmentsByPhase(GlobalSecondaryIndex["InboundShipment"]):
+    """Sparse: only unfinished shipments ("open", by id) and finished ones of settled plans ("plan_done", by
+    when they finished) carry ``phase``, so a run's reads do not grow with the shipments finished long ago."""
+
+    class Meta:
+        index_name = "by_phase"
+        projection = AllProjection()
+
+    phase = UnicodeAttribute(hash_key=True)
+    phase_at = UnicodeAttribute(range_key=True)
+
+
+class ShipmentsByTransfer(GlobalSecondaryIndex["InboundShipment"]):
+    """Sparse: shipments with a stock transfer, by its id (the highest one is one Query of one key)."""
+
+    class Meta:
+        index_name = "by_transfer"
+        projection = KeysOnlyProjection()
+
+    transfer_key = UnicodeAttribute(hash_key=True)
+    stock_transfer_id = NumberAttribute(range_key=True)
+
+
 class InboundShipment(Model):
     """An Amazon FBA inbound shipment and its Brightpearl transfer, per SKU."""
 
@@ -162,6 +185,11 @@ class InboundShipment(Model):
     bp_shipped = BooleanAttribute(default=False)
     pending = JSONAttribute(null=True)  # a release/correction sent but not yet confirmed
     finished = BooleanAttribute(default=False)  # final status handled; polled no more
+    phase = UnicodeAttribute(null=True)  # by_phase's keys, set from the record on each save (inbound_records)
+    phase_at = UnicodeAttribute(null=True)
+    transfer_key = UnicodeAttribute(null=True)  # "t" once stock_transfer_id is set (by_transfer)
+    by_phase = ShipmentsByPhase()
+    by_transfer = ShipmentsByTransfer()
 
 
 class MovementsBySku(GlobalSecondaryIndex["StockMovement"]):

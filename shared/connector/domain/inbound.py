@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 # v0 and 2024-03-20 statuses in the order a shipment moves through them. Amazon's polls can show an
@@ -31,6 +31,9 @@ RECEIVING_RANK = STATUS_ORDER["RECEIVING"]
 # run started or asked for the next (longer than one run, 300 s, plus the queue's delivery).
 MAX_HOPS = 200
 CHAIN_FRESH_S = 360
+# Finished shipments of settled plans are remembered (not their plans re-read) this long after finishing:
+# twice the 2 days within which the use case lists updated plans.
+FINISHED_PLANS_KEPT = timedelta(days=4)
 CONTINUATION_FIELDS = frozenset({"resumeFrom", "hop", "sentAt"})
 
 

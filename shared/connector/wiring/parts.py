@@ -253,7 +253,7 @@ class Parts:
     def shipment_records(self) -> ShipmentRecords:
         from connector.adapters.inbound_records import ShipmentRecords
 
-        return ShipmentRecords()
+        return ShipmentRecords(clock)
 
     def inbound_continuations(self, queue_url: str) -> QueueContinuations:
         from connector.adapters.inbound_records import QueueContinuations

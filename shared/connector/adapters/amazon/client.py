@@ -117,6 +117,10 @@ class AmazonAuthError(Exception):
         self.status, self.code = status, code
 
 
+# SP-API library clients by (class, marketplace, credentials, timeout, LWA URL, options): see ``client``.
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+
+
 class AmazonClients:
     """Factory for python-amazon-sp-api clients plus :meth:`call`, which paces and retries.
 
@@ -137,6 +141,7 @@ class AmazonClients:
         self.credentials = credentials
         self.marketplace = Marketplace(endpoint or REGION_ENDPOINTS[region], marketplace_id, AWS_REGION_OF[region])
         self.token_client = token_client_class(lwa_url)
+        self.lwa_url = lwa_url
         self.timeout = timeout
         self.max_wait = max_wait
         self.max_attempts = max_attempts
@@ -150,6 +155,16 @@ class AmazonClients:
         marketplace = self.marketplace
         if marketplace_id and marketplace_id != marketplace.marketplace_id:
             marketplace = Marketplace(marketplace.endpoint, marketplace_id, marketplace.region)
+        # Kept per container: each library client builds two httpx clients, each with its own SSL context
+        # (the bulk of an inbound run's CPU when built per run or per call). The pacing and retries live in
+        # ``call`` on this object, so a cached client changes neither; tokens are cached by the library anyway.
+        key = (api_class, marketplace, self.credentials, self.timeout, self.lwa_url, tuple(sorted(kwargs.items())))
+        cached = _CLIENTS.get(key)
+        if cached is None:
+            cached = _CLIENTS[key] = self._build(api_class, marketplace, **kwargs)
+        return cached
+
+    def _build(self, api_class: type[T], marketplace: Marketplace, **kwargs: Any) -> T:
         return api_class(  # type: ignore[call-arg]
             marketplace=marketplace,
             credentials={

@@ -59,11 +59,6 @@ class AmazonInbound:
                                  ShipmentStatusList=",".join(statuses))
         return [self._shipment(r) for r in self._pages(first)]
 
-    def updated_between(self, after: datetime, before: datetime) -> list[AmazonShipment]:
-        first = self.amazon.call("getShipments", self._v0.get_shipments, QueryType="DATE_RANGE",
-                                 LastUpdatedAfter=after.isoformat(), LastUpdatedBefore=before.isoformat())
-        return [self._shipment(r) for r in self._pages(first)]
-
     def by_ids(self, shipment_ids: Iterable[str]) -> list[AmazonShipment]:
         ids = sorted(set(shipment_ids))
         out: list[AmazonShipment] = []

@@ -110,3 +110,38 @@ def test_a_release_done_but_not_yet_recorded_on_the_movement_is_not_done_twice()
     assert store.claims["SKU-1"].losses == 2
     _service(store, bp).ingest([DEEMED])  # matched against the earlier loss: no second reduction
     assert bp.stock[1] == 8
+
+
+class KilledBetweenTransactions(InMemoryMovementStore):
+    """Saves a batch 100 movements at a time, in order, as the DynamoDB store's TransactWriteItems do, and
+    is killed after the first 100 of its first batch that is larger than that."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.killed = False
+
+    def save_many(self, recs):
+        recs = list(recs)
+        for start in range(0, len(recs), 100):
+            super().save_many(recs[start:start + 100])
+            if start == 0 and len(recs) > 100 and not self.killed:
+                self.killed = True
+                raise Killed()
+        return set()
+
+
+def test_a_netted_pair_is_saved_in_one_transaction_so_a_kill_between_transactions_never_splits_it():
+    """99 rows of an unlinked SKU settle before the pair in the chunk; the pair's two saves must not fall
+    on both sides of a transaction boundary, or the next run posts the half left pending alone."""
+    bp = FakeBrightpearl({1: 10})
+    store = KilledBetweenTransactions()
+    unlinked = [StockChange(f"ledger|u{i}", "GET_LEDGER_DETAIL_VIEW_DATA", "found", "NOT-LINKED", 1, "F", line=4 + i)
+                for i in range(99)]
+    rows = [*unlinked, StockChange(LOSS.key, LOSS.source, LOSS.kind, LOSS.sku, LOSS.quantity, LOSS.why, line=200,
+                                   claim="loss"), FOUND]
+    with pytest.raises(Killed):
+        _service(store, bp).ingest(rows)
+    _service(store, bp).ingest(rows)  # read again
+    _service(store, bp).retry_pending()
+    assert bp.requests == 0 and bp.stock[1] == 10  # the pair netted: Brightpearl sees nothing, then or now
+    assert {store.items[k].status for k in ("ledger|l", "ledger|f")} == {"skipped"}

@@ -25,10 +25,11 @@ class MovementWrites:
     bp: Movements
     clock: Callable[[], datetime]
     _later: list[MovementRecord]
+    _netted: list[MovementRecord]
     _owed: list[MovementRecord]
 
     def _finish_later(self, rec: MovementRecord, status: str, *, reason: str | None = None,
-                      error: str | None = None) -> None:
+                      error: str | None = None, netted: bool = False) -> None:
         """A transition that nothing in this chunk waits for (skipped, unmatched, dry run, pending): saved
         with the chunk's others in one batch (``_save_later``), under the same version condition. A movement
         found as it already was (an unlinked SKU's row read again) is not written again."""
@@ -40,10 +41,13 @@ class MovementWrites:
         if (rec.status, rec.reason, rec.error) == was and not owes_release(rec):
             return
         rec.updated_at = self.clock()
-        self._later.append(rec)
+        (self._netted if netted else self._later).append(rec)
 
     def _save_later(self, index: IndexUpdate) -> None:
-        later, self._later = self._later, []
+        # The netted pairs first, each pair side by side: the store writes 100 a transaction in order, so a
+        # pair is never split by a fault between two transactions (its half left pending would be posted
+        # alone by the next run).
+        later, self._later, self._netted = self._netted + self._later, [], []
         if later:
             self._finish_all(later, index)
         owed, self._owed = self._owed, []

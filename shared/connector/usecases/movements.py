@@ -107,6 +107,7 @@ class MovementService(StockCorrections):
         self.batch_size = batch_size
         self.chunk_size = chunk_size
         self._later: list[MovementRecord] = []
+        self._netted: list[MovementRecord] = []  # saved first, pairs side by side (movement_writes.py)
         self._owed: list[MovementRecord] = []  # saved owing their claim's release (movement_writes.py)
         self.resolve_skus = resolve_skus
         self._linked: dict[str, int | None] = {}  # this chunk's SKUs, resolved together; cleared after it

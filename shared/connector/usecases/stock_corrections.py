@@ -184,7 +184,7 @@ class StockCorrections(UnansweredWrites):
                 for this, other in ((a, b), (b, a)):
                     rec = by_key[this.key].rec
                     self._owe_release(rec)
-                    self._finish_later(rec, SKIPPED,
+                    self._finish_later(rec, SKIPPED, netted=True,
                                        reason=f"{rec.reason}; netted against {other.key} in the same batch")
             for chunk in batches([by_key[c.key] for c in remaining], self.batch_size):
                 self._post(wid, chunk, index, currency)

@@ -17,6 +17,7 @@ class InMemoryMovementStore:
         self.claims: dict[str, DeemedClaims] = {}
         self._index: dict[str, Any] = {}
         self._hwm = 0
+        self._owed: set[str] = set()  # keys of movements saved owing their claim's release
 
     def get(self, key: str) -> MovementRecord | None:
         rec = self.items.get(key)
@@ -30,6 +31,10 @@ class InMemoryMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         self.items[rec.key] = copy.deepcopy(rec)
+        if owes_release(rec):
+            self._owed.add(rec.key)
+        else:
+            self._owed.discard(rec.key)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
         return {k: copy.deepcopy(self.items[k]) for k in set(keys) if k in self.items}
@@ -67,7 +72,7 @@ class InMemoryMovementStore:
         # As the DynamoDB store's retry index (kept by each save): a movement still owing its claim's
         # release is in it even when the run that saved it never wrote its index update (a fault).
         owed = {r.key: {"sku": r.sku, "kind": r.kind, "status": r.status, "why": r.reason or "", "source": r.source}
-                for r in self.items.values() if owes_release(r)}
+                for r in (self.items[k] for k in sorted(self._owed))}
         if owed:
             out["retry"] = {**owed, **(out.get("retry") or {})}
         return out

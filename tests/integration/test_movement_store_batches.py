@@ -73,3 +73,47 @@ def test_claim_many_matches_in_order_and_leaves_a_sku_changed_meanwhile_to_be_cl
     assert (detail["losses"], detail["deemed"]) == (2, 0) and set(detail["counted"]) == {"reimb-1", "l1", "l2"}
     assert ReportJob.get(DynamoMovementStore.CLAIMS + b).detail["losses"] == 1  # theirs only
     assert store.claim(b, lambda c: c.apply_loss("l3", 5)) == 5
+
+
+def test_a_netted_loss_whose_release_is_throttled_after_its_save_is_released_by_the_retry(local_aws, monkeypatch):
+    """On DynamoDB: the netted loss is saved owing its claim's release (in the ``by_retry`` index); the
+    release's transaction throttled past its tries; the next run's retry releases it and takes it out."""
+    from connector.adapters.store import ReportJob
+    from connector.domain.errors import Throttled
+    from connector.domain.movements import StockChange
+    from connector.domain.settings import GlobalSettings
+    from connector.usecases.movements import MovementService
+    from tests.unit.test_ledger_movements import FakeBrightpearl
+
+    bp, settings = FakeBrightpearl({1: 10}), GlobalSettings(fba_warehouse_id=7)
+    sku = "NET / é&+"
+    loss = StockChange("net|loss", "GET_LEDGER_DETAIL_VIEW_DATA", "lost", sku, -1, "M", line=2, claim="loss")
+    found = StockChange("net|found", "GET_LEDGER_DETAIL_VIEW_DATA", "found", sku, 1, "F", line=3)
+
+    def run() -> MovementService:
+        return MovementService(DynamoMovementStore(), bp, {sku: 1}.get, lambda: settings)  # type: ignore[arg-type]
+
+    real, calls = DynamoMovementStore.claim_many, []
+
+    def throttled_release(self, requests):
+        calls.append(len(requests))
+        if len(calls) == 2:  # the chunk's second claims write: the netted loss's release
+            raise Throttled("deemed-matching claims not written after 6 throttled attempts")
+        return real(self, requests)
+
+    monkeypatch.setattr(DynamoMovementStore, "claim_many", throttled_release)
+    try:
+        run().ingest([loss, found])
+        raise AssertionError("the release was not attempted")
+    except Throttled:
+        pass
+    saved = StockMovement.get("net|loss", consistent_read=True)
+    assert saved.status == "skipped" and saved.awaiting_retry == "retry"
+    assert ReportJob.get(DynamoMovementStore.CLAIMS + sku).detail["losses"] == 1  # still open after the fault
+    assert "net|loss" in run().store.index()["retry"]
+
+    run().retry_pending()
+    assert ReportJob.get(DynamoMovementStore.CLAIMS + sku, consistent_read=True).detail["losses"] == 0
+    saved = StockMovement.get("net|loss", consistent_read=True)
+    assert saved.status == "skipped" and saved.awaiting_retry is None and "release_owed" not in saved.detail
+    assert bp.requests == 0 and bp.stock[1] == 10

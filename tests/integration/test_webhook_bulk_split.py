@@ -42,3 +42,12 @@ def test_a_100000_id_set_is_accepted_and_queued_whole_in_bounded_messages(local_
     assert len(got) == len(set(got)) and set(got) == ids  # exactly the set: none lost, none twice
     assert max(len(m["Body"].encode()) for m in messages) < MESSAGE_BYTES // 16
     assert all(m["MessageAttributes"]["correlationId"]["StringValue"] == "bulk-1" for m in messages)
+
+
+# slow (make test-slow); the fast run has its shape at a fifth: tests/unit/test_bulk_requeue.py
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_100000_id_set_is_worked_under_the_budget_with_a_tenth_of_the_requeue_calls(monkeypatch):
+    from tests.unit.test_bulk_requeue import drain_bulk
+
+    drain_bulk(monkeypatch, 100_000, None)  # 2026-12-02: 50 invocations, 145 hand-back calls (was ~1 000)

@@ -82,3 +82,23 @@ def test_a_batch_is_cut_at_the_product_budget_and_every_record_is_worked_or_hand
     assert len(union) <= budget or any(ids[k] == union for k in taken)  # only a record alone beyond it
     # Nothing is handed back that the batch covers already (a storm of repeats costs one read).
     assert all(not ids[k] <= union for k in overflow)
+
+
+@settings(max_examples=60, deadline=None)
+@given(records=st.lists(st.tuples(st.sampled_from(["c1", "c2"]), st.sets(st.integers(1, 10**12), max_size=300)),
+                        min_size=1, max_size=12),
+       per_message=st.integers(1, 500), max_chars=st.integers(30, 4_000))
+def test_handed_back_records_are_repacked_with_every_id_once_within_the_bounds(records, per_message, max_chars):
+    from connector.domain.webhooks import repacked
+
+    asked = [({"accountCode": "acme", "resourceType": "product", "fullEvent": ATTRS["fullEvent"],
+               "idSet": "-", "count": len(ids)}, {**ATTRS, "correlationId": cid}, ids) for cid, ids in records]
+    out = repacked(asked, per_message, max_chars)
+    for cid in ("c1", "c2"):  # merged only with records of the same attributes (the webhook they came from)
+        got = [i for b, a in out if a["correlationId"] == cid for i in parse_id_set(str(b["idSet"]))]
+        want = set().union(*(ids for c, ids in records if c == cid))
+        assert len(got) == len(set(got)) and set(got) == want
+    for b, _a in out:
+        ids = parse_id_set(str(b["idSet"]))
+        assert b["count"] == len(ids) <= per_message and b["accountCode"] == "acme"
+        assert len(ids) == 1 or len(str(b["idSet"])) <= max_chars

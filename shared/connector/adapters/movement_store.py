@@ -23,8 +23,8 @@ from connector.adapters.restock_markers import RestockMarkers
 from connector.adapters.store import ReportJob, StockMovement, conflict_as, create_if_absent
 from connector.adapters.transactions import TRANSACT_ITEMS, failed_condition, jittered_backoff, transact_with_retry
 from connector.domain.errors import Throttled
-from connector.domain.movement_records import IndexUpdate, MovementRecord, merge_index
-from connector.domain.movements import FINAL, RETRY, DeemedClaims
+from connector.domain.movement_records import IndexUpdate, MovementRecord, awaits_retry, merge_index, owes_release
+from connector.domain.movements import FINAL, DeemedClaims
 from connector.usecases.ports import MovementStore
 
 # The records live in the domain and the port in usecases/ports.py; re-exported for their callers.
@@ -86,8 +86,9 @@ class DynamoMovementStore:
             list(rec.brightpearl_ids)
         item.ref, item.match_key, item.line, item.report_id = rec.ref, rec.match_key, rec.line, rec.report_id
         item.detail, item.updated_at = rec.detail, datetime.now(UTC)
-        # The retry index is this sparse attribute, written with the movement itself: no extra write.
-        item.awaiting_retry = "retry" if rec.status in RETRY else None
+        # The retry index is this sparse attribute, written with the movement itself: no extra write
+        # (a skipped movement still owing its claim's release stays in it until released).
+        item.awaiting_retry = "retry" if awaits_retry(rec) else None
         return item
 
     def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC), *,
@@ -121,7 +122,7 @@ class DynamoMovementStore:
         self._keep(rec, item)
 
     def _keep(self, rec: MovementRecord, item: StockMovement) -> None:
-        if rec.status in FINAL:
+        if rec.status in FINAL and not owes_release(rec):
             self._items.pop(rec.key, None)  # finished: keep memory flat on a large report
         else:
             self._items[rec.key] = item
@@ -134,7 +135,7 @@ class DynamoMovementStore:
         for item in StockMovement.batch_get(set(keys), consistent_read=True):
             rec = self._record(item)
             out[rec.key] = rec
-            if rec.status not in FINAL:
+            if rec.status not in FINAL or owes_release(rec):
                 self._items[rec.key] = item  # its version, for the optimistic save that drives it
         return out
 
@@ -314,7 +315,7 @@ class DynamoMovementStore:
         retry = dict(detail.get("retry") or {})
         for item in StockMovement.by_retry.query("retry"):
             rec = self._record(item)
-            if rec.status in RETRY:
+            if awaits_retry(rec):
                 retry[rec.key] = {"sku": rec.sku, "kind": rec.kind, "status": rec.status,
                                   "why": rec.error or rec.reason or "", "source": rec.source}
         return {**detail, "retry": retry}

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from connector.adapters.restock_markers import restock_marker
-from connector.domain.movement_records import IndexUpdate, MovementRecord, merge_index
+from connector.domain.movement_records import IndexUpdate, MovementRecord, merge_index, owes_release
 from connector.domain.movements import DeemedClaims
 
 
@@ -17,6 +17,7 @@ class InMemoryMovementStore:
         self.claims: dict[str, DeemedClaims] = {}
         self._index: dict[str, Any] = {}
         self._hwm = 0
+        self._owed: set[str] = set()  # keys of movements saved owing their claim's release
 
     def get(self, key: str) -> MovementRecord | None:
         rec = self.items.get(key)
@@ -30,6 +31,10 @@ class InMemoryMovementStore:
 
     def save(self, rec: MovementRecord) -> None:
         self.items[rec.key] = copy.deepcopy(rec)
+        if owes_release(rec):
+            self._owed.add(rec.key)
+        else:
+            self._owed.discard(rec.key)
 
     def get_many(self, keys: Iterable[str]) -> dict[str, MovementRecord]:
         return {k: copy.deepcopy(self.items[k]) for k in set(keys) if k in self.items}
@@ -63,7 +68,14 @@ class InMemoryMovementStore:
         self._index = merge_index(self._index, update)
 
     def index(self) -> dict[str, Any]:
-        return copy.deepcopy(self._index)
+        out = copy.deepcopy(self._index)
+        # As the DynamoDB store's retry index (kept by each save): a movement still owing its claim's
+        # release is in it even when the run that saved it never wrote its index update (a fault).
+        owed = {r.key: {"sku": r.sku, "kind": r.kind, "status": r.status, "why": r.reason or "", "source": r.source}
+                for r in (self.items[k] for k in sorted(self._owed))}
+        if owed:
+            out["retry"] = {**owed, **(out.get("retry") or {})}
+        return out
 
     def clear_quarantine_log(self, keys: set[str]) -> None:
         q = self._index.get("quarantined") or {}

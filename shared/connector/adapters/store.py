@@ -59,15 +59,6 @@ class Setting(Model):
     version = VersionAttribute()
 
 
-class ListingsByProduct(GlobalSecondaryIndex["ListingLink"]):
-    class Meta:
-        index_name = "by_product"
-        projection = AllProjection()
-
-    product_id = NumberAttribute(hash_key=True)
-    listing_id = UnicodeAttribute(range_key=True)
-
-
 class ListingsByChannelProduct(GlobalSecondaryIndex["ListingLink"]):
     """Keys only, one partition per channel, sorted by product: a batch of stock changes finds its links
     with one Query per id range instead of one per product (``LinkRepository.by_products``)."""
@@ -114,7 +105,6 @@ class ListingLink(Model):
     # The feed message in flight: {"feed": id, "msg": n, "q": quantity, "at": ISO time}.
     pending_feed = JSONAttribute(null=True)
     pending_feed_id = UnicodeAttribute(null=True)  # the same feed id, as the by_pending_feed index key
-    by_product = ListingsByProduct()
     by_channel_product = ListingsByChannelProduct()
     by_pending_feed = ListingsByPendingFeed()
     version = VersionAttribute()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from connector.domain.movements import RETRY
+
 
 @dataclass
 class MovementRecord:
@@ -38,6 +40,21 @@ class MovementRecord:
                 "brightpearl_ids": list(self.brightpearl_ids), "ref": self.ref,
                 "created_at": self.created_at.isoformat(),
                 "updated_at": self.updated_at.isoformat() if self.updated_at else None}
+
+
+# On a movement netted in its batch (skipped, final) whose deemed-matching claim is not yet released on its
+# SKU's claims item: the claim ("loss" / "deemed"). Saved with the movement, so a release lost to a crash or
+# a throttled write after the save is found again (the movement stays in the retry index) and done then.
+RELEASE_OWED = "release_owed"
+
+
+def owes_release(rec: MovementRecord) -> bool:
+    return bool(rec.detail.get(RELEASE_OWED))
+
+
+def awaits_retry(rec: MovementRecord) -> bool:
+    """Driven again by the hourly retry: not finished, or finished with its claim's release still owed."""
+    return rec.status in RETRY or owes_release(rec)
 
 
 @dataclass

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from connector.domain.flatfile import LineTally
-from connector.domain.movement_records import IndexUpdate, MovementRecord
+from connector.domain.movement_records import IndexUpdate, MovementRecord, owes_release
 from connector.domain.movements import (
     APPLIED,
     DRY_RUN,
@@ -27,7 +27,6 @@ from connector.domain.movements import (
     PENDING,
     QUARANTINED,
     SKIPPED,
-    DeemedClaims,
     Quarantine,
     StockChange,
     brightpearl_ref,
@@ -107,8 +106,9 @@ class MovementService(StockCorrections):
                                     currency=currency, clock=clock, finances=finances)
         self.batch_size = batch_size
         self.chunk_size = chunk_size
-        self._later: list[tuple[MovementRecord, Callable[[], None] | None]] = []
-        self._releases: list[tuple[str, Callable[[DeemedClaims], int]]] = []
+        self._later: list[MovementRecord] = []
+        self._netted: list[MovementRecord] = []  # saved first, pairs side by side (movement_writes.py)
+        self._owed: list[MovementRecord] = []  # saved owing their claim's release (movement_writes.py)
         self.resolve_skus = resolve_skus
         self._linked: dict[str, int | None] = {}  # this chunk's SKUs, resolved together; cleared after it
         self._restocks: dict[str, bool] = {}  # this chunk's returns restocked, by match key; cleared after it
@@ -194,6 +194,8 @@ class MovementService(StockCorrections):
             else:
                 summary.seen_before += 1
                 existing = found.get(rec.key)
+                if existing is not None and owes_release(existing) and rec.key not in driven:
+                    self._owed.append(existing)  # a release lost to a fault after its save: done now
                 if existing is None or existing.status in FINAL or (existing.status == DRY_RUN and s.dry_run) \
                         or rec.key in driven:
                     plan.append((item.line, n, existing, False))
@@ -245,6 +247,9 @@ class MovementService(StockCorrections):
             intents: list[_Intent] = []
             for key in part:
                 rec = found.get(key)
+                if rec is not None and owes_release(rec):
+                    self._owed.append(rec)  # a release lost to a fault after its save: done now
+                    continue
                 if rec is None or rec.status in FINAL:
                     index.resolve(key)
                     continue

@@ -15,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from connector.domain.errors import PortError, Refused, Throttled, UncertainWrite
-from connector.domain.movement_records import IndexUpdate, MovementRecord
+from connector.domain.movement_records import RELEASE_OWED, IndexUpdate, MovementRecord
 from connector.domain.movements import (
     APPLIED,
     DRY_RUN,
@@ -56,11 +56,6 @@ class _Intent:
 
 def _take_claim(key: str, units: int, claim: str, claims: DeemedClaims) -> int:
     return claims.apply_loss(key, units) if claim == "loss" else claims.apply_deemed(key, units)
-
-
-def _release_claim(key: str, claim: str, claims: DeemedClaims) -> int:
-    claims.release(key, claim)
-    return 0
 
 
 class StockCorrections(UnansweredWrites):
@@ -188,19 +183,20 @@ class StockCorrections(UnansweredWrites):
             for a, b in pairs:
                 for this, other in ((a, b), (b, a)):
                     rec = by_key[this.key].rec
-                    self._finish_later(rec, SKIPPED,
-                                       reason=f"{rec.reason}; netted against {other.key} in the same batch",
-                                       then=partial(self._release_claim, rec))
+                    self._owe_release(rec)
+                    self._finish_later(rec, SKIPPED, netted=True,
+                                       reason=f"{rec.reason}; netted against {other.key} in the same batch")
             for chunk in batches([by_key[c.key] for c in remaining], self.batch_size):
                 self._post(wid, chunk, index, currency)
 
-    def _release_claim(self, rec: MovementRecord) -> None:
+    @staticmethod
+    def _owe_release(rec: MovementRecord) -> None:
         """A netted loss (or deemed reduction) never reached Brightpearl: it must not stay open for
-        deemed matching, or a later reimbursement of it is matched and the stock drifts by its units."""
+        deemed matching, or a later reimbursement of it is matched and the stock drifts by its units.
+        The debt is saved with the skipped movement and released after it (``_release_owed``)."""
         claim = rec.detail.get("claim")
         if claim:
-            # written with the chunk's others (_save_later); a partial on the key names the movement in errors
-            self._releases.append((rec.sku, partial(_release_claim, rec.key, str(claim))))
+            rec.detail[RELEASE_OWED] = str(claim)
             rec.detail["claim_left"] = 0
 
     def _post(self, wid: int, chunk: list[_Intent], index: IndexUpdate, currency: str) -> None:

@@ -472,6 +472,8 @@ def test_sync_on_over_the_patch_threshold_confirms_from_one_report_not_a_read_pe
     _bp, amazon, aws = world
     SettingsRepository().save_global(GlobalSettings(mfn_warehouses=[2, 3], patch_threshold=2))
     LinkRepository().connect(seller_id=SELLER, marketplace_id=UK, sku="GHOST-SKU", product_id=1011, channel="MFN")
+    pushed = [(UK, "SHIRT-BL-M"), (UK, "SHIRT-BL-L"), (UK, "GIFT-SET"), (UK, "MUG-EU"), (DE, "MUG-EU")]
+    versions = {key: int(LinkRepository().get(*key).version or 0) for key in pushed}
     out = operator("sync-on", marketplaceId=UK)
     assert out["confirmingReport"] and out["pushed"] == 0
     assert nightly("poll") == {"polled": {}}  # the report is not done yet: nothing happens
@@ -491,6 +493,12 @@ def test_sync_on_over_the_patch_threshold_confirms_from_one_report_not_a_read_pe
     assert amazon.world.offer_only == {}
     assert LinkRepository().get(UK, "GIFT-SET").last_result == "ACCEPTED"
     assert SettingsRepository().get_value("confirm#EU")["status"] == "applied"
+    # Each pushed link is written twice (the send, carrying "confirmed"; the feed result), not three times
+    # (issue 14: DynamoDB calls per item); each write adds 1 to the stored version.
+    for key in pushed:
+        link = LinkRepository().get(*key)
+        assert (link.amazon_status, link.last_confirmed_quantity == link.last_pushed_quantity) == ("confirmed", True)
+        assert int(link.version) - versions[key] == 2, key
 
 
 def test_import_links_over_the_patch_threshold_confirms_from_one_report_then_pushes(world):

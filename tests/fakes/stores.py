@@ -154,18 +154,21 @@ class FakeLinks:
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
         extra = {"last_confirmed_quantity": quantity} if confirmed else {}
         self._update(link_id, last_pushed_quantity=quantity, last_push_at=datetime.now(UTC), last_result=result,
-                     pending_feed=None, **extra)
+                     pending_feed=None, amazon_status="confirmed", **extra)
 
     def record_pushes(self, outcomes: Iterable[tuple[Any, int, bool, str]]) -> None:
         for link, quantity, confirmed, result in outcomes:
-            self.record_push(link.listing_id, quantity=quantity, confirmed=confirmed, result=result)
+            extra = {"last_confirmed_quantity": quantity} if confirmed else {}
+            self._update(link.listing_id, last_pushed_quantity=quantity, last_push_at=datetime.now(UTC),
+                         last_result=result, pending_feed=None, **extra)
 
     def record_feed_sent(self, sent: Iterable[tuple[Any, int, str, int]]) -> None:
         now = datetime.now(UTC)
         for link, quantity, feed_id, message_id in sent:
             self._update(link.listing_id, last_pushed_quantity=quantity, last_push_at=now,
                          last_result=f"feed:{feed_id}:{message_id}",
-                         pending_feed={"feed": feed_id, "msg": message_id, "q": quantity, "at": now.isoformat()})
+                         pending_feed={"feed": feed_id, "msg": message_id, "q": quantity, "at": now.isoformat()},
+                         amazon_status="confirmed")
 
     def eu_siblings(self, links: Iterable[Any], eu_marketplaces: Iterable[str]) -> list[Any]:
         out = {link.listing_id: link for link in links}

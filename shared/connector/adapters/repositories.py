@@ -164,8 +164,10 @@ class LinkRepository:
     slices = staticmethod(scan_slices)  # the same links a bounded slice at a time (issue 14 item 5)
 
     def record_push(self, link_id: str, *, quantity: int, confirmed: bool, result: str) -> None:
-        """One outcome (a patch): a conditional UpdateItem, one call."""
-        self._record(link_id, quantity, confirmed, result, datetime.now(UTC))
+        """One outcome (a patch): a conditional UpdateItem, one call. A patch goes only to a listing
+        confirmed on Amazon, so its status is written with it (the sync-on confirmation writes no other)."""
+        self._update(link_id, [*self._push_actions(quantity, confirmed, result, datetime.now(UTC)),
+                               ListingLink.amazon_status.set("confirmed")])
 
     def eu_siblings(self, links: Iterable[Any], eu_marketplaces: Iterable[str]) -> list[Any]:
         """``links`` plus every link of the same SKU in the other EU marketplaces: Amazon keeps one
@@ -229,7 +231,8 @@ class LinkRepository:
 
     def record_feed_sent(self, sent: Iterable[tuple[ListingLink, int, str, int]]) -> None:
         """Listings sent in a feed (link, quantity, feed id, message id): pending until its result.
-        Bookkeeping fields only, without reading first (:meth:`_update_many`)."""
+        Bookkeeping fields only, without reading first (:meth:`_update_many`). A send goes only to a
+        listing confirmed on Amazon, so the status rides on this write (sync-on: 2 writes per link, not 3)."""
         now = datetime.now(UTC)
 
         def actions(quantity: int, feed_id: str, message_id: int) -> Callable[[], list[Any]]:
@@ -237,7 +240,7 @@ class LinkRepository:
                             ListingLink.last_result.set(f"feed:{feed_id}:{message_id}"),
                             ListingLink.pending_feed.set({"feed": feed_id, "msg": message_id, "q": quantity,
                                                           "at": now.isoformat()}),
-                            ListingLink.pending_feed_id.set(feed_id)]
+                            ListingLink.pending_feed_id.set(feed_id), ListingLink.amazon_status.set("confirmed")]
 
         self._update_many({link.listing_id: actions(q, f, m) for link, q, f, m in sent})
 
@@ -274,9 +277,6 @@ class LinkRepository:
         # Any recorded outcome ends the feed message in flight (a patch is only sent when none is).
         self._update_many({link.listing_id: partial(self._push_actions, q, ok, why, now)
                            for link, q, ok, why in outcomes})
-
-    def _record(self, link_id: str, quantity: int, confirmed: bool, result: str, now: datetime) -> None:
-        self._update(link_id, self._push_actions(quantity, confirmed, result, now))
 
     @staticmethod
     def _push_actions(quantity: int, confirmed: bool, result: str, now: datetime) -> list[Any]:

@@ -27,13 +27,14 @@ class SettingsRepository:
 
     @staticmethod
     def _save(key: str, value: dict[str, Any]) -> None:
-        try:
-            item = Setting.get(key)
-        except DoesNotExist:
-            item = Setting(key)
-        item.value = value
-        item.updated_at = datetime.now(UTC)
-        item.save()
+        # One UpdateItem, not a read then a put (issue 14: DynamoDB calls per item): the value is overwritten
+        # whatever was stored, and the other attributes (a claim's lease, the TTL) are kept. version 0 makes
+        # the update ADD 1 to the stored version (1 on a new item), so a reader's conditional save still
+        # sees every change.
+        item = Setting(key)
+        item.version = 0
+        item.update([Setting.value.set(value), Setting.updated_at.set(datetime.now(UTC))],
+                    add_version_condition=False)
 
     def get_value(self, key: str) -> dict[str, Any]:
         """A free-form item of the settings table (bookkeeping such as "last emailed")."""
@@ -69,4 +70,8 @@ class SettingsRepository:
 
     def rules(self, marketplace_ids: Iterable[str]) -> dict[str, ChannelRule]:
         mids = list(marketplace_ids)
-        return channel_rules(self.global_settings(), {mid: self.channel(mid) for mid in mids}, mids)
+        # The global item and every channel's in one BatchGetItem (was 1 + one GetItem per marketplace).
+        keys = [self.GLOBAL, *(f"channel#{mid}" for mid in mids)]
+        found = {item.key: dict(item.value or {}) for item in Setting.batch_get(list(dict.fromkeys(keys)))}
+        channels = {mid: ChannelSettings.model_validate(found.get(f"channel#{mid}", {})) for mid in mids}
+        return channel_rules(GlobalSettings.model_validate(found.get(self.GLOBAL, {})), channels, mids)

@@ -219,6 +219,9 @@ class MfnSync:
             return False
         except Exception as exc:  # throttled or unreachable: only this feed's listings are handed back
             why = f"error: {exc}"[:500]
+            # The status a successful send would have carried (record_feed_sent), so no re-check is needed.
+            self.links.set_amazon_statuses((s.link.listing_id, "confirmed", None, None)
+                                           for _p, group in with_siblings for s in group)
             self.links.record_pushes((by_id[s.link.listing_id], s.quantity, False, why)
                                      for _p, group in with_siblings for s in group)
             for p in batch:

@@ -168,13 +168,15 @@ class NightlyReconciliation:
                     chosen.add(link.sku)
                 elif link.marketplace_id in channels:
                     chosen.add(link.sku)
-            if checked:
-                self.links.set_amazon_statuses(checked)
             confirmed += len(checked)
             # Every EU link of a chosen SKU goes along (the EU rule: one quantity per SKU there; a slice
             # holds every marketplace of its SKUs).
-            run.add([link for link in part.links if link.sku in chosen], amazon_statuses=statuses,
-                    eu_complete=True, tag=part.start)
+            pushed = {p.link.listing_id for p in run.add([link for link in part.links if link.sku in chosen],
+                                                         amazon_statuses=statuses, eu_complete=True, tag=part.start)}
+            # A pushed link's "confirmed" rides on its send's write (record_feed_sent / record_push): one
+            # write per link fewer. A push deferred or lost in a crash leaves it unchecked; a re-run re-derives it.
+            if checked := [c for c in checked if c[0] not in pushed]:
+                self.links.set_amazon_statuses(checked)
             if not part.last and (run.throttled or self.timer() - started >= self.budget_s):
                 stopped_at = part.end
                 break

@@ -392,17 +392,21 @@ def inbound_receipt(shipments: int, skus_per_shipment: int = 200) -> JobCost:
         governor = sum(v for k, v in ph.run.aws_calls.items() if k.startswith("governor:"))
         shipment_calls = max(0, ph.run.dynamodb_calls - governor)
         # The bench container does the whole backlog at once (its wall clock never reaches the budget), but in
-        # production a run sends no Brightpearl write once 70 % of its timeout has passed and queues the next at
-        # once (issue 14 item 4, InboundContinueQueue): the measured cost is split into runs of that budget, a
-        # release at a time (one write is the unit a run stops at), so "simulated time / timeout" is per run.
+        # production a run sends no Brightpearl write once 1 - WRITE_RESERVE (67 %) of its timeout has passed
+        # and queues the next at once (issue 14 item 4, InboundContinueQueue): the measured cost is split into
+        # runs of that budget, a release at a time (one write is the unit a run stops at), so "simulated time /
+        # timeout" is per run.
         # Not modelled: each run's own re-read of the open shipments and the open list (skip_s 0), and peak RSS
         # is still this one container's, which held the whole backlog (an upper bound on a run's).
-        usable = (1 - limits.HEADROOM) * limits.lambda_limits("InboundShipmentsFunction").timeout_s
+        from connector.usecases.inbound_shipments import WRITE_RESERVE
+
+        # The connector's own stop (not the goal): the row then compares where a run really ends with 70 %.
+        usable = (1 - WRITE_RESERVE) * limits.lambda_limits("InboundShipmentsFunction").timeout_s
         total_s = ph.total_seconds()
         ph.continues = Continuation(budget_s=usable, items=max(1, released), skip_s=0.0, chunk=1)
         return JobCost("inbound receipt", shipments, n, "received SKU", [ph], bp_bound, sp_bound, extra=[
             Row("inbound receipt", "", "runs back to back (continuations)", total_s / usable,
-                note=f"each run stops at 70 % of its timeout ({usable:.0f} s) and queues the next at once"),
+                note=f"a run stops sending at {1 - WRITE_RESERVE:.0%} of its timeout ({usable:.0f} s); then the next"),
             Row("inbound receipt", "", "backlog time, runs back to back (h)", total_s / 3600,
                 note=f"one chain of up to {MAX_HOPS} runs; before: one 300 s run per 30-minute schedule"),
             Row("inbound receipt", "", "backlog floor at Brightpearl's 200/min (h)",
